@@ -1,0 +1,1288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tend-config.h"
+#include "tend-error.h"
+#include "tend-parse.h"
+
+struct _TendConfig {
+  GObject parent_instance;
+
+  char *path;
+  TendDbusMode dbus_mode;
+  char *admin_group;
+  char *plugin_dir;
+  GPtrArray *services;           /* TendServiceConfig, file order */
+  GHashTable *services_by_name;  /* name -> TendServiceConfig (borrowed from services) */
+  GPtrArray *plugins;            /* TendPluginConfig, sorted by name */
+  GHashTable *plugins_by_name;   /* name -> TendPluginConfig (borrowed from plugins) */
+};
+
+G_DEFINE_FINAL_TYPE (TendConfig, tend_config, G_TYPE_OBJECT)
+
+/* ---------------------------------------------------------------------- */
+/* Pre-scan: GKeyFile gives no line numbers and silently merges duplicates */
+
+typedef struct {
+  char *key;
+  guint line;
+} KeyLine;
+
+typedef struct {
+  char *name;
+  guint line;
+  GPtrArray *keys; /* KeyLine, file order */
+} GroupLines;
+
+static void
+key_line_free (KeyLine *kl)
+{
+  g_free (kl->key);
+  g_free (kl);
+}
+
+static void
+group_lines_free (GroupLines *g)
+{
+  g_free (g->name);
+  g_ptr_array_unref (g->keys);
+  g_free (g);
+}
+
+typedef struct {
+  const char *path;     /* for messages */
+  const char *base_dir; /* relative paths are resolved against it */
+  TendPluginRegistry *registry;
+  GKeyFile *kf;
+  GPtrArray *groups; /* GroupLines, file order */
+} Reader;
+
+static void G_GNUC_PRINTF (4, 5)
+set_line_error (GError **error, Reader *r, guint line, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *reason = NULL;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: %s", r->path, line, reason);
+}
+
+static void G_GNUC_PRINTF (4, 5)
+set_group_error (GError **error, Reader *r, const GroupLines *g, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *reason = NULL;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s]: %s",
+               r->path, g->line, g->name, reason);
+}
+
+static void G_GNUC_PRINTF (5, 6)
+set_key_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *reason = NULL;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s] %s: %s",
+               r->path, kl->line, g->name, kl->key, reason);
+}
+
+/* wraps a parser's bare reason; SPEC's "text after = is all value" trips people who add "# ..." */
+static void
+set_value_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl,
+                 const char *value, const GError *reason)
+{
+  gboolean has_comment = FALSE;
+
+  for (const char *p = value; p != NULL && *p != '\0'; p++) {
+    if ((*p == ' ' || *p == '\t') && p[1] == '#')
+      has_comment = TRUE;
+  }
+  set_key_error (error, r, g, kl, "%s%s", reason->message,
+                 has_comment ? " (comments must be on a line of their own)" : "");
+}
+
+static gboolean
+key_name_is_valid (const char *key)
+{
+  for (const char *p = key; *p != '\0'; p++) {
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  }
+  return key[0] != '\0';
+}
+
+/* "[name]" with only blanks after it, as GKeyFile accepts it */
+static char *
+parse_group_header (const char *line)
+{
+  const char *close = strchr (line, ']');
+  const char *p;
+
+  if (close == NULL)
+    return NULL;
+  for (p = close + 1; *p == ' ' || *p == '\t'; p++)
+    ;
+  if (*p != '\0' || close == line + 1)
+    return NULL;
+  for (p = line + 1; p < close; p++) {
+    if (*p == '[' || g_ascii_iscntrl (*p))
+      return NULL;
+  }
+  return g_strndup (line + 1, (gsize) (close - line - 1));
+}
+
+static GroupLines *
+find_group (GPtrArray *groups, const char *name)
+{
+  for (guint i = 0; i < groups->len; i++) {
+    GroupLines *g = g_ptr_array_index (groups, i);
+    if (strcmp (g->name, name) == 0)
+      return g;
+  }
+  return NULL;
+}
+
+static KeyLine *
+find_key_line (const GroupLines *g, const char *key)
+{
+  for (guint i = 0; i < g->keys->len; i++) {
+    KeyLine *kl = g_ptr_array_index (g->keys, i);
+    if (strcmp (kl->key, key) == 0)
+      return kl;
+  }
+  return NULL;
+}
+
+static gboolean
+prescan (Reader *r, const char *data, gsize length, GError **error)
+{
+  GroupLines *current = NULL;
+  const char *end = data + length;
+  guint line_no = 0;
+
+  for (const char *start = data; start < end;) {
+    const char *nl = memchr (start, '\n', (gsize) (end - start));
+    const char *line_end = nl != NULL ? nl : end;
+    g_autofree char *line = NULL;
+    char *text;
+    char *eq;
+
+    line_no++;
+    if (line_end > start && line_end[-1] == '\r')
+      line = g_strndup (start, (gsize) (line_end - start - 1));
+    else
+      line = g_strndup (start, (gsize) (line_end - start));
+    if (!g_utf8_validate_len (start, (gsize) (line_end - start), NULL)) {
+      set_line_error (error, r, line_no, "not valid UTF-8 text");
+      return FALSE;
+    }
+    start = nl != NULL ? nl + 1 : end;
+
+    text = line;
+    while (g_ascii_isspace (*text))
+      text++;
+    if (*text == '\0' || *text == '#')
+      continue;
+
+    if (*text == '[') {
+      g_autofree char *name = parse_group_header (text);
+      GroupLines *previous;
+
+      if (name == NULL) {
+        set_line_error (error, r, line_no, "not a group header: \"%s\"", text);
+        return FALSE;
+      }
+      previous = find_group (r->groups, name);
+      if (previous != NULL) {
+        set_line_error (error, r, line_no, "[%s]: duplicate group (first at line %u)",
+                        name, previous->line);
+        return FALSE;
+      }
+      current = g_new0 (GroupLines, 1);
+      current->name = g_steal_pointer (&name);
+      current->line = line_no;
+      current->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) key_line_free);
+      g_ptr_array_add (r->groups, current);
+      continue;
+    }
+
+    eq = strchr (text, '=');
+    if (eq == NULL) {
+      if (current == NULL)
+        set_line_error (error, r, line_no, "not a key=value line, group header or comment: \"%s\"", text);
+      else
+        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: \"%s\"",
+                        current->name, text);
+      return FALSE;
+    }
+    {
+      g_autofree char *key = g_strchomp (g_strndup (text, (gsize) (eq - text)));
+      KeyLine *previous;
+      KeyLine *kl;
+
+      if (current == NULL) {
+        set_line_error (error, r, line_no,
+                        "key \"%s\" is outside any group (add a group header such as [service:NAME] above it)",
+                        key);
+        return FALSE;
+      }
+      if (!key_name_is_valid (key)) {
+        set_line_error (error, r, line_no, "[%s]: not a valid key name: \"%s\"", current->name, key);
+        return FALSE;
+      }
+      previous = find_key_line (current, key);
+      if (previous != NULL) {
+        set_line_error (error, r, line_no, "[%s] %s: duplicate key (first at line %u)",
+                        current->name, key, previous->line);
+        return FALSE;
+      }
+      kl = g_new0 (KeyLine, 1);
+      kl->key = g_steal_pointer (&key);
+      kl->line = line_no;
+      g_ptr_array_add (current->keys, kl);
+    }
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Values */
+
+/* trailing blanks are trimmed before unescaping, so a written "\s" survives */
+static void
+chomp_raw_value (Reader *r, const GroupLines *g, const KeyLine *kl)
+{
+  g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
+  gsize len;
+
+  if (raw == NULL)
+    return;
+  len = strlen (raw);
+  g_strchomp (raw);
+  if (strlen (raw) != len)
+    g_key_file_set_value (r->kf, g->name, kl->key, raw);
+}
+
+static char *
+fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *value = NULL;
+
+  chomp_raw_value (r, g, kl);
+  value = g_key_file_get_string (r->kf, g->name, kl->key, &local);
+  if (local != NULL) {
+    g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
+    set_key_error (error, r, g, kl,
+                   "bad escape sequence in \"%s\" (write \\\\ for a backslash)", raw);
+    return NULL;
+  }
+  return g_steal_pointer (&value);
+}
+
+/*
+ * A list value read with GKeyFile's list rules ("\;" is a literal ';'),
+ * then re-escaped for tend_parse_env_list(), which uses the same rules.
+ */
+static char *
+fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_auto(GStrv) items = NULL;
+  g_autoptr(GString) joined = g_string_new (NULL);
+
+  chomp_raw_value (r, g, kl);
+  items = g_key_file_get_string_list (r->kf, g->name, kl->key, NULL, &local);
+  if (items == NULL) {
+    g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
+    set_key_error (error, r, g, kl,
+                   "bad escape sequence in \"%s\" (write \\\\ for a backslash, \\; for a semicolon)", raw);
+    return NULL;
+  }
+  for (guint i = 0; items[i] != NULL; i++) {
+    if (i > 0)
+      g_string_append_c (joined, ';');
+    for (const char *p = items[i]; *p != '\0'; p++) {
+      if (*p == ';' || *p == '\\')
+        g_string_append_c (joined, '\\');
+      g_string_append_c (joined, *p);
+    }
+  }
+  return g_string_free (g_steal_pointer (&joined), FALSE);
+}
+
+static char *
+resolve_path (Reader *r, const char *value)
+{
+  return g_canonicalize_filename (value, r->base_dir);
+}
+
+static gboolean
+env_name_is_valid (const char *name)
+{
+  if (!g_ascii_isalpha (name[0]) && name[0] != '_')
+    return FALSE;
+  for (const char *p = name + 1; *p != '\0'; p++) {
+    if (!g_ascii_isalnum (*p) && *p != '_')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+all_digits (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++) {
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  }
+  return text[0] != '\0';
+}
+
+static gboolean
+check_user (const char *name, GError **error)
+{
+  if (getpwnam (name) != NULL)
+    return TRUE;
+  if (all_digits (name) && getpwuid ((uid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
+    return TRUE;
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown user: \"%s\"", name);
+  return FALSE;
+}
+
+static gboolean
+check_group (const char *name, GError **error)
+{
+  if (getgrnam (name) != NULL)
+    return TRUE;
+  if (all_digits (name) && getgrgid ((gid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
+    return TRUE;
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown group: \"%s\"", name);
+  return FALSE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* [tend] */
+
+static gboolean
+read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **error)
+{
+  for (guint i = 0; i < g->keys->len; i++) {
+    const KeyLine *kl = g_ptr_array_index (g->keys, i);
+    g_autofree char *value = fetch_value (r, g, kl, error);
+    g_autoptr(GError) local = NULL;
+
+    if (value == NULL)
+      return FALSE;
+    if (strcmp (kl->key, "dbus") == 0) {
+      if (!tend_dbus_mode_from_string (value, &self->dbus_mode)) {
+        g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                     "not a valid choice: \"%s\" (use auto, system, session or none)", value);
+      }
+    } else if (strcmp (kl->key, "admin-group") == 0) {
+      if (value[0] == '\0')
+        g_set_error_literal (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty value");
+      else if (check_group (value, &local))
+        self->admin_group = g_strdup (value);
+    } else if (strcmp (kl->key, "plugin-dir") == 0) {
+      g_autofree char *dir = value[0] != '\0' ? resolve_path (r, value) : NULL;
+      if (dir == NULL) {
+        g_set_error_literal (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
+      } else if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "not a directory: \"%s\"", dir);
+      } else {
+        self->plugin_dir = g_steal_pointer (&dir);
+        /* before the plugin groups are checked, so they may name its plugins */
+        tend_plugin_registry_scan_dir (r->registry, self->plugin_dir);
+      }
+    } else {
+      set_key_error (error, r, g, kl, "unknown key (known keys: dbus, admin-group, plugin-dir)");
+      return FALSE;
+    }
+    if (local != NULL) {
+      set_value_error (error, r, g, kl, value, local);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* [plugin:NAME] */
+
+static char *
+plugin_names_text (TendPluginRegistry *registry)
+{
+  g_auto(GStrv) names = tend_plugin_registry_list (registry);
+  g_autofree char *list = NULL;
+
+  if (names[0] == NULL)
+    return g_strdup ("no plugins available");
+  list = g_strjoinv (", ", names);
+  return g_strdup_printf ("plugins available: %s", list);
+}
+
+static TendConfigKeyType
+plugin_key_type (const TendPluginInfo *info, const char *key, gboolean *found)
+{
+  for (const TendConfigKey *k = info->keys; k != NULL && k->name != NULL; k++) {
+    if (strcmp (k->name, key) == 0) {
+      *found = TRUE;
+      return k->type;
+    }
+  }
+  *found = FALSE;
+  return TEND_CONFIG_KEY_STRING;
+}
+
+static TendPluginConfig *
+read_plugin_group (Reader *r, const GroupLines *g, const char *name, GError **error)
+{
+  const TendPluginInfo *info = tend_plugin_registry_lookup (r->registry, name);
+  g_autoptr(TendPluginConfig) pc = NULL;
+  /* writing the group means you want the plugin; enabled=false turns it off */
+  gboolean enabled = TRUE;
+
+  if (info == NULL) {
+    g_autofree char *available = plugin_names_text (r->registry);
+    set_group_error (error, r, g, "unknown plugin (%s)", available);
+    return NULL;
+  }
+  pc = tend_plugin_config_new (name, info->keys);
+  for (guint i = 0; i < g->keys->len; i++) {
+    const KeyLine *kl = g_ptr_array_index (g->keys, i);
+    g_autofree char *value = fetch_value (r, g, kl, error);
+    g_autoptr(GError) local = NULL;
+    gboolean found;
+    TendConfigKeyType type;
+
+    if (value == NULL)
+      return NULL;
+    if (strcmp (kl->key, "enabled") == 0) {
+      if (!tend_parse_bool (value, &enabled, &local)) {
+        set_value_error (error, r, g, kl, value, local);
+        return NULL;
+      }
+      continue;
+    }
+    type = plugin_key_type (info, kl->key, &found);
+    if (found && type == TEND_CONFIG_KEY_PATH && value[0] != '\0') {
+      char *resolved = resolve_path (r, value);
+      g_free (value);
+      value = resolved;
+    }
+    if (!tend_plugin_config_set (pc, kl->key, value, &local)) {
+      set_value_error (error, r, g, kl, value, local);
+      return NULL;
+    }
+  }
+  tend_plugin_config_set_enabled (pc, enabled);
+  return g_steal_pointer (&pc);
+}
+
+/* ---------------------------------------------------------------------- */
+/* [service:NAME] */
+
+typedef enum {
+  SERVICE_KEY_STRING,   /* char *, not empty */
+  SERVICE_KEY_PATH,     /* char *, resolved */
+  SERVICE_KEY_BOOL,     /* gboolean */
+  SERVICE_KEY_UINT,     /* guint within [min, max] */
+  SERVICE_KEY_DURATION, /* guint64 ms, at least min */
+  SERVICE_KEY_SIZE,     /* guint64 bytes */
+  SERVICE_KEY_CUSTOM,
+} ServiceKeyKind;
+
+typedef gboolean (*ServiceKeyParser) (Reader *r, TendServiceConfig *svc, const char *value, GError **error);
+
+typedef struct {
+  const char *name;
+  ServiceKeyKind kind;
+  gsize offset;
+  guint64 min;
+  guint64 max;
+  ServiceKeyParser parse;
+} ServiceKey;
+
+static gboolean
+parse_exec (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (value[0] == '\0') {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty command");
+    return FALSE;
+  }
+  svc->exec = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_env (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  g_auto(GStrv) env = NULL;
+
+  if (!tend_parse_env_list (value, &env, error))
+    return FALSE;
+  svc->env = env[0] != NULL ? g_steal_pointer (&env) : NULL;
+  return TRUE;
+}
+
+static gboolean
+parse_env_file (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_auto(GStrv) env = NULL;
+
+  if (value[0] == '\0') {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
+    return FALSE;
+  }
+  path = resolve_path (r, value);
+  /* checked now so a typo fails the read, but loaded at each start so edits apply */
+  if (!tend_parse_env_file (path, &env, error))
+    return FALSE;
+  svc->env_file = g_steal_pointer (&path);
+  return TRUE;
+}
+
+static gboolean
+parse_user (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!check_user (value, error))
+    return FALSE;
+  svc->user = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_group (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!check_group (value, error))
+    return FALSE;
+  svc->group = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!env_name_is_valid (value)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
+                 value);
+    return FALSE;
+  }
+  svc->increment_var = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!tend_autorestart_from_string (value, &svc->autorestart)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a valid choice: \"%s\" (use true, on-failure or false)", value);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_kill_signal (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  return tend_parse_signal (value, &svc->kill_signal, error);
+}
+
+static gboolean
+parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  g_auto(GStrv) names = tend_parse_name_list (value);
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    if (!tend_service_name_is_valid (names[i])) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a service name: \"%s\"", names[i]);
+      return FALSE;
+    }
+  }
+  svc->depends_on = names[0] != NULL ? g_steal_pointer (&names) : NULL;
+  return TRUE;
+}
+
+/*
+ * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
+ * which SPEC lets fall back to the service's port.
+ */
+static gboolean
+validate_check (const char *value, gboolean *out_needs_port, GError **error)
+{
+  *out_needs_port = FALSE;
+  if (g_str_has_prefix (value, "exec:")) {
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) local = NULL;
+    const char *command = value + strlen ("exec:");
+
+    while (g_ascii_isspace (*command))
+      command++;
+    if (*command == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                           "exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)");
+      return FALSE;
+    }
+    if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "cannot split the command \"%s\": %s", command, local->message);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_str_has_prefix (value, "http://")) {
+    g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+    const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+    if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a URL: \"%s\" (use http://HOST:PORT/PATH)", value);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_str_has_prefix (value, "tcp://")) {
+    const char *address = value + strlen ("tcp://");
+    guint16 port = 0;
+
+    if (address[0] == '\0' || strchr (address, '/') != NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a TCP address: \"%s\" (use tcp://HOST:PORT)", value);
+      return FALSE;
+    }
+    if (strchr (address, ':') == NULL) {
+      *out_needs_port = TRUE;
+      return TRUE;
+    }
+    if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a TCP address: \"%s\" (use tcp://HOST:PORT, port 1 to 65535)", value);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+               "not a check: \"%s\" (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", value);
+  return FALSE;
+}
+
+static gboolean
+parse_health_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  gboolean needs_port;
+
+  if (!validate_check (value, &needs_port, error))
+    return FALSE;
+  svc->health_check = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_ready_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  gboolean needs_port;
+
+  if (!validate_check (value, &needs_port, error))
+    return FALSE;
+  svc->ready_check = g_strdup (value);
+  return TRUE;
+}
+
+#define OFFSET(field) G_STRUCT_OFFSET (TendServiceConfig, field)
+
+static const ServiceKey service_keys[] = {
+  { "exec", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_exec },
+  { "shell", SERVICE_KEY_BOOL, OFFSET (shell), 0, 0, NULL },
+  { "cwd", SERVICE_KEY_PATH, OFFSET (cwd), 0, 0, NULL },
+  { "env", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env },
+  { "env-file", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env_file },
+  { "user", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_user },
+  { "group", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_group },
+  { "instances", SERVICE_KEY_UINT, OFFSET (instances), 1, 1024, NULL },
+  { "increment-var", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_increment_var },
+  { "autorestart", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_autorestart },
+  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, G_MAXUINT, NULL },
+  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, 0, NULL },
+  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, 0, NULL },
+  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, 0, NULL },
+  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, 0, NULL },
+  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, NULL },
+  { "kill-signal", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_kill_signal },
+  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, 0, NULL },
+  { "out-file", SERVICE_KEY_PATH, OFFSET (out_file), 0, 0, NULL },
+  { "error-file", SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, NULL },
+  { "merge-logs", SERVICE_KEY_BOOL, OFFSET (merge_logs), 0, 0, NULL },
+  { "log-date-format", SERVICE_KEY_STRING, OFFSET (log_date_format), 0, 0, NULL },
+  { "port", SERVICE_KEY_UINT, OFFSET (port), 1, 65535, NULL },
+  { "layer", SERVICE_KEY_STRING, OFFSET (layer), 0, 0, NULL },
+  { "critical", SERVICE_KEY_BOOL, OFFSET (critical), 0, 0, NULL },
+  { "depends-on", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_depends_on },
+  { "health-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_health_check },
+  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, 0, NULL },
+  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, 0, NULL },
+  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, G_MAXUINT, NULL },
+  { "ready-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_ready_check },
+  { "notify", SERVICE_KEY_BOOL, OFFSET (notify), 0, 0, NULL },
+  { "start", SERVICE_KEY_BOOL, OFFSET (start), 0, 0, NULL },
+};
+
+#undef OFFSET
+
+static const ServiceKey *
+find_service_key (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+    if (strcmp (service_keys[i].name, name) == 0)
+      return &service_keys[i];
+  }
+  return NULL;
+}
+
+static char *
+service_keys_text (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+    if (i > 0)
+      g_string_append (s, ", ");
+    g_string_append (s, service_keys[i].name);
+  }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, const char *value, GError **error)
+{
+  gpointer field = G_STRUCT_MEMBER_P (svc, sk->offset);
+
+  switch (sk->kind) {
+  case SERVICE_KEY_STRING:
+    if (value[0] == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty value");
+      return FALSE;
+    }
+    *(char **) field = g_strdup (value);
+    return TRUE;
+  case SERVICE_KEY_PATH:
+    if (value[0] == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
+      return FALSE;
+    }
+    *(char **) field = resolve_path (r, value);
+    return TRUE;
+  case SERVICE_KEY_BOOL:
+    return tend_parse_bool (value, (gboolean *) field, error);
+  case SERVICE_KEY_UINT: {
+    guint64 v;
+    if (!tend_parse_uint (value, sk->min, sk->max, &v, error))
+      return FALSE;
+    *(guint *) field = (guint) v;
+    return TRUE;
+  }
+  case SERVICE_KEY_DURATION: {
+    guint64 v;
+    if (!tend_parse_duration (value, &v, error))
+      return FALSE;
+    if (v < sk->min) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "out of range: \"%s\" (must be more than 0)", value);
+      return FALSE;
+    }
+    *(guint64 *) field = v;
+    return TRUE;
+  }
+  case SERVICE_KEY_SIZE:
+    return tend_parse_size (value, (guint64 *) field, error);
+  case SERVICE_KEY_CUSTOM:
+    return sk->parse (r, svc, value, error);
+  default:
+    g_assert_not_reached ();
+  }
+  return FALSE;
+}
+
+static TendServiceConfig *
+read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
+{
+  g_autoptr(TendServiceConfig) svc = tend_service_config_new (name);
+  g_autoptr(GError) local = NULL;
+  const KeyLine *exec_line;
+  const char *check_keys[] = { "health-check", "ready-check" };
+
+  svc->source_file = g_strdup (r->path);
+  svc->source_line = g->line;
+
+  for (guint i = 0; i < g->keys->len; i++) {
+    const KeyLine *kl = g_ptr_array_index (g->keys, i);
+    const ServiceKey *sk = find_service_key (kl->key);
+    g_autofree char *value = NULL;
+
+    if (sk == NULL) {
+      g_autofree char *known = service_keys_text ();
+      set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
+      return NULL;
+    }
+    if (sk->parse == parse_env)
+      value = fetch_list_value (r, g, kl, error);
+    else
+      value = fetch_value (r, g, kl, error);
+    if (value == NULL)
+      return NULL;
+    if (!apply_service_key (r, svc, sk, value, &local)) {
+      set_value_error (error, r, g, kl, value, local);
+      return NULL;
+    }
+  }
+
+  exec_line = find_key_line (g, "exec");
+  if (exec_line == NULL) {
+    set_group_error (error, r, g, "missing required key exec (the command to run)");
+    return NULL;
+  }
+  if (svc->shell) {
+    const char *argv[] = { "/bin/sh", "-c", svc->exec, NULL };
+    svc->argv = g_strdupv ((char **) argv);
+  } else if (!g_shell_parse_argv (svc->exec, NULL, &svc->argv, &local)) {
+    set_key_error (error, r, g, exec_line, "cannot split the command line: %s", local->message);
+    return NULL;
+  }
+
+  /* "tcp://HOST" takes the service's port, so it needs one */
+  for (guint i = 0; i < G_N_ELEMENTS (check_keys); i++) {
+    const KeyLine *kl = find_key_line (g, check_keys[i]);
+    const char *value = i == 0 ? svc->health_check : svc->ready_check;
+    gboolean needs_port = FALSE;
+
+    if (kl == NULL || value == NULL)
+      continue;
+    validate_check (value, &needs_port, NULL);
+    if (needs_port && svc->port == 0) {
+      set_key_error (error, r, g, kl, "no port in \"%s\" and no port= key (use tcp://HOST:PORT)", value);
+      return NULL;
+    }
+  }
+  return g_steal_pointer (&svc);
+}
+
+/* ---------------------------------------------------------------------- */
+/* depends-on: names must exist, no cycles */
+
+typedef enum {
+  VISIT_NEW,
+  VISIT_ACTIVE,
+  VISIT_DONE,
+} VisitState;
+
+static gboolean
+find_cycle (GHashTable *by_name, GHashTable *states, GPtrArray *stack, TendServiceConfig *svc)
+{
+  g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_ACTIVE));
+  g_ptr_array_add (stack, svc->name);
+  for (guint i = 0; svc->depends_on != NULL && svc->depends_on[i] != NULL; i++) {
+    TendServiceConfig *dep = g_hash_table_lookup (by_name, svc->depends_on[i]);
+    VisitState state = GPOINTER_TO_INT (g_hash_table_lookup (states, svc->depends_on[i]));
+
+    if (state == VISIT_ACTIVE) {
+      g_ptr_array_add (stack, svc->depends_on[i]);
+      return TRUE;
+    }
+    if (state == VISIT_NEW && find_cycle (by_name, states, stack, dep))
+      return TRUE;
+  }
+  g_ptr_array_remove_index (stack, stack->len - 1);
+  g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_DONE));
+  return FALSE;
+}
+
+/* the group and depends-on line of a service that has dependencies */
+static const KeyLine *
+depends_on_line (Reader *r, const char *service, const GroupLines **out_group)
+{
+  g_autofree char *group_name = g_strconcat ("service:", service, NULL);
+  const GroupLines *g = find_group (r->groups, group_name);
+  const KeyLine *kl;
+
+  g_assert (g != NULL);
+  kl = find_key_line (g, "depends-on");
+  g_assert (kl != NULL);
+  *out_group = g;
+  return kl;
+}
+
+static gboolean
+check_dependencies (TendConfig *self, Reader *r, GError **error)
+{
+  g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < self->services->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (self->services, i);
+    const GroupLines *g;
+    const KeyLine *kl;
+
+    if (svc->depends_on == NULL)
+      continue;
+    kl = depends_on_line (r, svc->name, &g);
+    for (guint j = 0; svc->depends_on[j] != NULL; j++) {
+      const char *dep = svc->depends_on[j];
+      if (strcmp (dep, svc->name) == 0) {
+        set_key_error (error, r, g, kl, "a service cannot depend on itself");
+        return FALSE;
+      }
+      if (!g_hash_table_contains (self->services_by_name, dep)) {
+        g_autoptr(GString) names = g_string_new (NULL);
+        for (guint k = 0; k < self->services->len; k++) {
+          TendServiceConfig *other = g_ptr_array_index (self->services, k);
+          if (k > 0)
+            g_string_append (names, ", ");
+          g_string_append (names, other->name);
+        }
+        set_key_error (error, r, g, kl, "unknown service \"%s\" (services in this file: %s)",
+                       dep, names->str);
+        return FALSE;
+      }
+    }
+  }
+
+  for (guint i = 0; i < self->services->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (self->services, i);
+    g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+    if (GPOINTER_TO_INT (g_hash_table_lookup (states, svc->name)) != VISIT_NEW)
+      continue;
+    if (find_cycle (self->services_by_name, states, stack, svc)) {
+      /* the stack ends with the name that closes the loop; report from its first visit */
+      const char *closing = g_ptr_array_index (stack, stack->len - 1);
+      g_autoptr(GString) cycle = g_string_new (NULL);
+      const GroupLines *g;
+      const KeyLine *kl = depends_on_line (r, closing, &g);
+      guint start = 0;
+
+      while (strcmp (g_ptr_array_index (stack, start), closing) != 0)
+        start++;
+      for (guint j = start; j < stack->len; j++) {
+        if (j > start)
+          g_string_append (cycle, " -> ");
+        g_string_append (cycle, g_ptr_array_index (stack, j));
+      }
+      set_key_error (error, r, g, kl, "dependency cycle: %s", cycle->str);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void
+tend_config_finalize (GObject *object)
+{
+  TendConfig *self = TEND_CONFIG (object);
+
+  g_free (self->path);
+  g_free (self->admin_group);
+  g_free (self->plugin_dir);
+  g_hash_table_unref (self->services_by_name);
+  g_ptr_array_unref (self->services);
+  g_hash_table_unref (self->plugins_by_name);
+  g_ptr_array_unref (self->plugins);
+  G_OBJECT_CLASS (tend_config_parent_class)->finalize (object);
+}
+
+static void
+tend_config_class_init (TendConfigClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tend_config_finalize;
+}
+
+static void
+tend_config_init (TendConfig *self)
+{
+  self->dbus_mode = TEND_DBUS_MODE_AUTO;
+  self->services = g_ptr_array_new_with_free_func ((GDestroyNotify) tend_service_config_unref);
+  self->services_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) tend_plugin_config_unref);
+  self->plugins_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+/* every plugin the registry knows, in name order, from its group or its default */
+static void
+fill_plugins (TendConfig *self, TendPluginRegistry *registry, GHashTable *from_groups)
+{
+  g_auto(GStrv) names = tend_plugin_registry_list (registry);
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    TendPluginConfig *pc = from_groups != NULL ? g_hash_table_lookup (from_groups, names[i]) : NULL;
+
+    if (pc != NULL) {
+      tend_plugin_config_ref (pc);
+    } else {
+      const TendPluginInfo *info = tend_plugin_registry_lookup (registry, names[i]);
+      pc = tend_plugin_config_new (names[i], info->keys);
+      tend_plugin_config_set_enabled (pc, info->enabled_by_default);
+    }
+    g_ptr_array_add (self->plugins, pc);
+    g_hash_table_insert (self->plugins_by_name, (gpointer) tend_plugin_config_get_name (pc), pc);
+  }
+}
+
+static gboolean
+read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GHashTable) plugin_groups =
+    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) tend_plugin_config_unref);
+  const GroupLines *tend_group = NULL;
+
+  if (!prescan (r, data, length, error))
+    return FALSE;
+  if (!g_key_file_load_from_data (r->kf, data, length, G_KEY_FILE_NONE, &local)) {
+    /* the pre-scan is stricter than GKeyFile, so this is not expected */
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: %s", r->path, local->message);
+    return FALSE;
+  }
+
+  /* group kinds and names first, in file order */
+  for (guint i = 0; i < r->groups->len; i++) {
+    const GroupLines *g = g_ptr_array_index (r->groups, i);
+
+    if (strcmp (g->name, "tend") == 0) {
+      tend_group = g;
+    } else if (g_str_has_prefix (g->name, "plugin:")) {
+      if (g->name[strlen ("plugin:")] == '\0') {
+        set_group_error (error, r, g, "missing plugin name (use [plugin:NAME])");
+        return FALSE;
+      }
+    } else if (g_str_has_prefix (g->name, "service:")) {
+      if (!tend_service_name_is_valid (g->name + strlen ("service:"))) {
+        set_group_error (error, r, g,
+                         "not a valid service name (use letters, digits, \"-\", \"_\" and \".\", "
+                         "at most 64; not \"all\")");
+        return FALSE;
+      }
+    } else {
+      set_group_error (error, r, g, "unknown group (groups are [tend], [plugin:NAME] and [service:NAME])");
+      return FALSE;
+    }
+  }
+
+  if (tend_group != NULL && !read_tend_group (self, r, tend_group, error))
+    return FALSE;
+
+  for (guint i = 0; i < r->groups->len; i++) {
+    const GroupLines *g = g_ptr_array_index (r->groups, i);
+    const char *name = g->name + strlen ("plugin:");
+    TendPluginConfig *pc;
+
+    if (!g_str_has_prefix (g->name, "plugin:"))
+      continue;
+    pc = read_plugin_group (r, g, name, error);
+    if (pc == NULL)
+      return FALSE;
+    g_hash_table_insert (plugin_groups, (gpointer) tend_plugin_config_get_name (pc), pc);
+  }
+  fill_plugins (self, r->registry, plugin_groups);
+
+  for (guint i = 0; i < r->groups->len; i++) {
+    const GroupLines *g = g_ptr_array_index (r->groups, i);
+    TendServiceConfig *svc;
+
+    if (!g_str_has_prefix (g->name, "service:"))
+      continue;
+    svc = read_service_group (r, g, g->name + strlen ("service:"), error);
+    if (svc == NULL)
+      return FALSE;
+    g_ptr_array_add (self->services, svc);
+    g_hash_table_insert (self->services_by_name, svc->name, svc);
+  }
+
+  return check_dependencies (self, r, error);
+}
+
+TendConfig *
+tend_config_new_from_data (const char *data,
+                           gssize length,
+                           const char *display_name,
+                           const char *base_dir,
+                           TendPluginRegistry *registry,
+                           GError **error)
+{
+  g_autoptr(TendConfig) self = NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_lines_free);
+  g_autofree char *dir = NULL;
+  Reader r = { 0 };
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (registry), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (length < 0)
+    length = (gssize) strlen (data);
+  /* a relative base is taken from the current folder, once, so paths stay stable */
+  dir = g_canonicalize_filename (base_dir != NULL ? base_dir : ".", NULL);
+
+  self = g_object_new (TEND_TYPE_CONFIG, NULL);
+  self->path = g_strdup (display_name != NULL ? display_name : "<data>");
+  r.path = self->path;
+  r.base_dir = dir;
+  r.registry = registry;
+  r.kf = kf;
+  r.groups = groups;
+  if (!read_config (self, &r, data, (gsize) length, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/* errno-based, lower-case "PATH: cannot read: REASON" */
+static gboolean
+read_text_file (const char *path, char **out_text, gsize *out_len, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int saved_errno = 0;
+  struct stat st;
+  g_autoptr(GString) buf = g_string_new (NULL);
+
+  if (fd < 0) {
+    saved_errno = errno;
+  } else if (fstat (fd, &st) < 0) {
+    saved_errno = errno;
+  } else if (S_ISDIR (st.st_mode)) {
+    saved_errno = EISDIR;
+  } else {
+    char chunk[8192];
+    for (;;) {
+      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        saved_errno = errno;
+        break;
+      }
+      if (n == 0)
+        break;
+      g_string_append_len (buf, chunk, n);
+    }
+  }
+  if (fd >= 0)
+    close (fd);
+  if (saved_errno != 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: cannot read: %s", path, g_strerror (saved_errno));
+    return FALSE;
+  }
+  *out_len = buf->len;
+  *out_text = g_string_free (g_steal_pointer (&buf), FALSE);
+  return TRUE;
+}
+
+TendConfig *
+tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GError **error)
+{
+  g_autofree char *abs_path = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (registry), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  abs_path = g_canonicalize_filename (path, NULL);
+  if (!read_text_file (abs_path, &text, &len, error))
+    return NULL;
+  dir = g_path_get_dirname (abs_path);
+  return tend_config_new_from_data (text, (gssize) len, abs_path, dir, registry, error);
+}
+
+TendConfig *
+tend_config_new_empty (TendPluginRegistry *registry)
+{
+  TendConfig *self;
+
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (registry), NULL);
+
+  self = g_object_new (TEND_TYPE_CONFIG, NULL);
+  self->path = g_strdup ("<empty>");
+  fill_plugins (self, registry, NULL);
+  return self;
+}
+
+const char *
+tend_config_get_path (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  return self->path;
+}
+
+TendDbusMode
+tend_config_get_dbus_mode (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), TEND_DBUS_MODE_AUTO);
+  return self->dbus_mode;
+}
+
+const char *
+tend_config_get_admin_group (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  return self->admin_group;
+}
+
+const char *
+tend_config_get_plugin_dir (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  return self->plugin_dir;
+}
+
+GPtrArray *
+tend_config_get_services (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  return self->services;
+}
+
+TendServiceConfig *
+tend_config_lookup_service (TendConfig *self, const char *name)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  return g_hash_table_lookup (self->services_by_name, name);
+}
+
+GPtrArray *
+tend_config_get_plugins (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  return self->plugins;
+}
+
+TendPluginConfig *
+tend_config_lookup_plugin (TendConfig *self, const char *name)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  return g_hash_table_lookup (self->plugins_by_name, name);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "tend-enums.h"
+#include "tend-plugin-config.h"
+#include "tend-plugin-registry.h"
+#include "tend-service-config.h"
+
+G_BEGIN_DECLS
+
+/**
+ * TendConfig:
+ * A whole configuration file, read strictly: every unknown group or key,
+ * duplicate key or group and bad value fails the whole read with
+ * TEND_ERROR_CONFIG and a message `FILE:LINE: [group] key: reason`.
+ * Immutable once read; a reload reads a new one and compares.
+ */
+#define TEND_TYPE_CONFIG (tend_config_get_type ())
+G_DECLARE_FINAL_TYPE (TendConfig, tend_config, TEND, CONFIG, GObject)
+
+/**
+ * tend_config_new_from_file:
+ * @registry: knows which plugins exist and their key tables; a `[tend]
+ *   plugin-dir` is scanned into it before the plugin groups are checked.
+ */
+TendConfig *tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/**
+ * tend_config_new_from_data:
+ * @display_name: the name used in messages (a path, or e.g. "<command line>")
+ * @base_dir: relative paths in the data are resolved against it
+ */
+TendConfig *tend_config_new_from_data (const char *data,
+                                       gssize length,
+                                       const char *display_name,
+                                       const char *base_dir,
+                                       TendPluginRegistry *registry,
+                                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/** tend_config_new_empty: no services, default [tend] settings, default-enabled plugins */
+TendConfig *tend_config_new_empty (TendPluginRegistry *registry);
+
+/** tend_config_get_path: absolute path of the file read, or the display name */
+const char *tend_config_get_path (TendConfig *self);
+TendDbusMode tend_config_get_dbus_mode (TendConfig *self);
+const char *tend_config_get_admin_group (TendConfig *self);
+const char *tend_config_get_plugin_dir (TendConfig *self);
+/** tend_config_get_services: TendServiceConfig in file order (borrowed) */
+GPtrArray *tend_config_get_services (TendConfig *self);
+TendServiceConfig *tend_config_lookup_service (TendConfig *self, const char *name);
+/**
+ * tend_config_get_plugins: TendPluginConfig for every plugin that exists,
+ * whether or not it has a group (enabled from its group, else from
+ * TendPluginInfo.enabled_by_default), sorted by name (borrowed).
+ */
+GPtrArray *tend_config_get_plugins (TendConfig *self);
+TendPluginConfig *tend_config_lookup_plugin (TendConfig *self, const char *name);
+
+G_END_DECLS

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "tend-context.h"
+#include "tend-error.h"
+#include "tend-service-manager.h"
+
+struct _TendContext {
+  GObject parent_instance;
+
+  char *home;
+  char *logs_dir;
+  char *home_tag;
+  TendConfig *config;
+  TendServiceManager *manager;
+  TendProcessBackend *backend; /* weak: the process plugin owns itself */
+  gboolean shutting_down;
+};
+
+enum {
+  SIGNAL_SERVICE_ADDED,
+  SIGNAL_SERVICE_REMOVED,
+  SIGNAL_SERVICE_STATE_CHANGED,
+  SIGNAL_SERVICE_OUTPUT,
+  SIGNAL_CONFIG_RELOADED,
+  SIGNAL_SHUTTING_DOWN,
+  N_SIGNALS,
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (TendContext, tend_context, G_TYPE_OBJECT)
+
+static void
+tend_context_dispose (GObject *object)
+{
+  TendContext *self = TEND_CONTEXT (object);
+
+  g_clear_object (&self->manager);
+  g_clear_object (&self->config);
+  if (self->backend != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->backend), (gpointer *) &self->backend);
+  self->backend = NULL;
+  G_OBJECT_CLASS (tend_context_parent_class)->dispose (object);
+}
+
+static void
+tend_context_finalize (GObject *object)
+{
+  TendContext *self = TEND_CONTEXT (object);
+
+  g_free (self->home);
+  g_free (self->logs_dir);
+  g_free (self->home_tag);
+  G_OBJECT_CLASS (tend_context_parent_class)->finalize (object);
+}
+
+static void
+tend_context_class_init (TendContextClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tend_context_dispose;
+  object_class->finalize = tend_context_finalize;
+
+  signals[SIGNAL_SERVICE_ADDED] =
+    g_signal_new ("service-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TEND_TYPE_SERVICE);
+  signals[SIGNAL_SERVICE_REMOVED] =
+    g_signal_new ("service-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TEND_TYPE_SERVICE);
+  signals[SIGNAL_SERVICE_STATE_CHANGED] =
+    g_signal_new ("service-state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 5, TEND_TYPE_SERVICE, TEND_TYPE_INSTANCE, TEND_TYPE_SERVICE_STATE,
+                  TEND_TYPE_SERVICE_STATE, G_TYPE_STRING);
+  signals[SIGNAL_SERVICE_OUTPUT] =
+    g_signal_new ("service-output", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 4, TEND_TYPE_INSTANCE, G_TYPE_INT, G_TYPE_POINTER, G_TYPE_UINT64);
+  signals[SIGNAL_CONFIG_RELOADED] =
+    g_signal_new ("config-reloaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TEND_TYPE_CONFIG);
+  signals[SIGNAL_SHUTTING_DOWN] =
+    g_signal_new ("shutting-down", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+}
+
+static void
+tend_context_init (TendContext *self)
+{
+}
+
+TendContext *
+tend_context_new (const char *home, GError **error)
+{
+  g_autoptr(TendContext) self = g_object_new (TEND_TYPE_CONTEXT, NULL);
+  g_autofree char *digest = NULL;
+
+  self->home = g_canonicalize_filename (home, NULL);
+  self->logs_dir = g_build_filename (self->home, "logs", NULL);
+  if (g_mkdir_with_parents (self->logs_dir, 0750) < 0) {
+    int saved = errno;
+    g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot create %s: %s", self->logs_dir, g_strerror (saved));
+    return NULL;
+  }
+  /* Short and stable across restarts, so a new daemon recognises processes a killed one left behind. */
+  digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->home, -1);
+  self->home_tag = g_strndup (digest, 12);
+  self->manager = tend_service_manager_new (self);
+  return g_steal_pointer (&self);
+}
+
+const char *
+tend_context_get_home (TendContext *self)
+{
+  return self->home;
+}
+
+const char *
+tend_context_get_logs_dir (TendContext *self)
+{
+  return self->logs_dir;
+}
+
+const char *
+tend_context_get_home_tag (TendContext *self)
+{
+  return self->home_tag;
+}
+
+TendConfig *
+tend_context_get_config (TendContext *self)
+{
+  return self->config;
+}
+
+void
+tend_context_set_config (TendContext *self, TendConfig *config)
+{
+  g_set_object (&self->config, config);
+}
+
+TendServiceManager *
+tend_context_get_manager (TendContext *self)
+{
+  return self->manager;
+}
+
+TendProcessBackend *
+tend_context_get_process_backend (TendContext *self)
+{
+  return self->backend;
+}
+
+void
+tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend)
+{
+  if (self->backend == backend)
+    return;
+  if (self->backend != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->backend), (gpointer *) &self->backend);
+  self->backend = backend;
+  if (self->backend != NULL)
+    g_object_add_weak_pointer (G_OBJECT (self->backend), (gpointer *) &self->backend);
+}
+
+gboolean
+tend_context_get_shutting_down (TendContext *self)
+{
+  return self->shutting_down;
+}
+
+void
+tend_context_emit_service_added (TendContext *self, TendService *service)
+{
+  g_signal_emit (self, signals[SIGNAL_SERVICE_ADDED], 0, service);
+}
+
+void
+tend_context_emit_service_removed (TendContext *self, TendService *service)
+{
+  g_signal_emit (self, signals[SIGNAL_SERVICE_REMOVED], 0, service);
+}
+
+void
+tend_context_emit_state_changed (TendContext *self,
+                                 TendInstance *instance,
+                                 TendServiceState old_state,
+                                 TendServiceState new_state,
+                                 const char *reason)
+{
+  g_signal_emit (self, signals[SIGNAL_SERVICE_STATE_CHANGED], 0, tend_instance_get_service (instance), instance,
+                 old_state, new_state, reason);
+}
+
+gboolean
+tend_context_has_output_listeners (TendContext *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_SERVICE_OUTPUT], 0, FALSE);
+}
+
+void
+tend_context_emit_output (TendContext *self, TendInstance *instance, int stream, const char *line, gsize length)
+{
+  g_signal_emit (self, signals[SIGNAL_SERVICE_OUTPUT], 0, instance, stream, line, (guint64) length);
+}
+
+void
+tend_context_emit_config_reloaded (TendContext *self, TendConfig *config)
+{
+  g_signal_emit (self, signals[SIGNAL_CONFIG_RELOADED], 0, config);
+}
+
+void
+tend_context_emit_shutting_down (TendContext *self)
+{
+  self->shutting_down = TRUE;
+  g_signal_emit (self, signals[SIGNAL_SHUTTING_DOWN], 0);
+}

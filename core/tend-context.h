@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tend-config.h"
+#include "tend-instance.h"
+#include "tend-process-backend.h"
+#include "tend-service.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TendServiceManager TendServiceManager;
+
+/**
+ * TendContext:
+ * What plugins see of the daemon: the paths, the current configuration, the
+ * service manager, the process backend, and these signals:
+ *
+ * - service-added (TendService), service-removed (TendService)
+ * - service-state-changed (TendService, TendInstance, old TendServiceState,
+ *   new TendServiceState, reason string or NULL)
+ * - service-output (TendInstance, stream 1|2, line (not NUL-terminated
+ *   beyond @length, static scope), length): one line without its newline
+ * - config-reloaded (TendConfig)
+ * - shutting-down ()
+ *
+ * Plugins meet only here; none calls another's symbols.
+ */
+#define TEND_TYPE_CONTEXT (tend_context_get_type ())
+G_DECLARE_FINAL_TYPE (TendContext, tend_context, TEND, CONTEXT, GObject)
+
+/** tend_context_new: @home must exist; logs/ is created below it */
+TendContext *tend_context_new (const char *home, GError **error);
+
+const char *tend_context_get_home (TendContext *self);
+const char *tend_context_get_logs_dir (TendContext *self);
+/** tend_context_get_home_tag: a short stable id of the home, used to recognise our processes */
+const char *tend_context_get_home_tag (TendContext *self);
+TendConfig *tend_context_get_config (TendContext *self);
+void tend_context_set_config (TendContext *self, TendConfig *config);
+TendServiceManager *tend_context_get_manager (TendContext *self);
+/** tend_context_get_process_backend: the loaded process backend, or NULL */
+TendProcessBackend *tend_context_get_process_backend (TendContext *self);
+/** tend_context_set_process_backend: registered by the process plugin in start, cleared in stop */
+void tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend);
+/** tend_context_get_shutting_down: TRUE once the daemon began to stop; nothing restarts after it */
+gboolean tend_context_get_shutting_down (TendContext *self);
+
+void tend_context_emit_service_added (TendContext *self, TendService *service);
+void tend_context_emit_service_removed (TendContext *self, TendService *service);
+void tend_context_emit_state_changed (TendContext *self,
+                                      TendInstance *instance,
+                                      TendServiceState old_state,
+                                      TendServiceState new_state,
+                                      const char *reason);
+/** tend_context_has_output_listeners: lets log capture skip per-line work when nobody listens */
+gboolean tend_context_has_output_listeners (TendContext *self);
+void tend_context_emit_output (TendContext *self, TendInstance *instance, int stream, const char *line, gsize length);
+void tend_context_emit_config_reloaded (TendContext *self, TendConfig *config);
+void tend_context_emit_shutting_down (TendContext *self);
+
+G_END_DECLS

@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tend-context.h"
+#include "tend-error.h"
+#include "tend-instance.h"
+#include "tend-log-capture.h"
+#include "tend-parse.h"
+#include "tend-service.h"
+
+/* PM2's rule: a run that lasted 30 s resets the exponential backoff. */
+#define BACKOFF_RESET_MS 30000
+/* A run shorter than this is a "quick exit"; several in a row engage the spin guard. */
+#define QUICK_EXIT_MS 100
+#define QUICK_EXITS_BEFORE_GUARD 3
+#define SPIN_GUARD_DELAY_MS 100
+
+struct _TendInstance {
+  GObject parent_instance;
+
+  TendService *service; /* owns us */
+  TendServiceConfig *config;
+  guint index;
+  guint id;
+
+  TendServiceState state;
+  gboolean wants_running;
+  gboolean pending_start; /* start again once the current stop completes */
+  pid_t pid;
+  char *tag;
+  guint64 spawn_seq;
+  gint64 spawn_monotonic;
+  gint64 start_time;
+  guint restarts;
+  guint unstable;
+  guint quick_exits;
+  guint64 backoff_ms;
+  guint64 next_delay_ms;
+  gboolean has_exited;
+  int last_wait_status;
+  char *status_message;
+  char *pending_reason;
+  guint restart_source;
+  guint backoff_reset_source;
+
+  double cpu_percent;
+  guint64 memory_rss;
+};
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_PID,
+  PROP_RESTARTS,
+  PROP_START_TIME,
+  PROP_STATUS_MESSAGE,
+  PROP_CPU_PERCENT,
+  PROP_MEMORY_RSS,
+  N_PROPS,
+};
+
+static GParamSpec *props[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (TendInstance, tend_instance, G_TYPE_OBJECT)
+
+static void spawn_now (TendInstance *self);
+
+static TendContext *
+get_context (TendInstance *self)
+{
+  return tend_service_get_context (self->service);
+}
+
+static void
+tend_instance_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  TendInstance *self = TEND_INSTANCE (object);
+
+  switch (prop_id) {
+  case PROP_STATE:
+    g_value_set_enum (value, self->state);
+    break;
+  case PROP_PID:
+    g_value_set_int (value, self->pid);
+    break;
+  case PROP_RESTARTS:
+    g_value_set_uint (value, self->restarts);
+    break;
+  case PROP_START_TIME:
+    g_value_set_int64 (value, self->start_time);
+    break;
+  case PROP_STATUS_MESSAGE:
+    g_value_set_string (value, self->status_message);
+    break;
+  case PROP_CPU_PERCENT:
+    g_value_set_double (value, self->cpu_percent);
+    break;
+  case PROP_MEMORY_RSS:
+    g_value_set_uint64 (value, self->memory_rss);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+tend_instance_dispose (GObject *object)
+{
+  TendInstance *self = TEND_INSTANCE (object);
+
+  g_clear_handle_id (&self->restart_source, g_source_remove);
+  g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
+  G_OBJECT_CLASS (tend_instance_parent_class)->dispose (object);
+}
+
+static void
+tend_instance_finalize (GObject *object)
+{
+  TendInstance *self = TEND_INSTANCE (object);
+
+  g_clear_pointer (&self->config, tend_service_config_unref);
+  g_free (self->tag);
+  g_free (self->status_message);
+  g_free (self->pending_reason);
+  G_OBJECT_CLASS (tend_instance_parent_class)->finalize (object);
+}
+
+static void
+tend_instance_class_init (TendInstanceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = tend_instance_get_property;
+  object_class->dispose = tend_instance_dispose;
+  object_class->finalize = tend_instance_finalize;
+
+  props[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, TEND_TYPE_SERVICE_STATE, TEND_SERVICE_STATE_STOPPED,
+                                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_PID] = g_param_spec_int ("pid", NULL, NULL, 0, G_MAXINT, 0,
+                                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_RESTARTS] = g_param_spec_uint ("restarts", NULL, NULL, 0, G_MAXUINT, 0,
+                                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_START_TIME] = g_param_spec_int64 ("start-time", NULL, NULL, 0, G_MAXINT64, 0,
+                                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_STATUS_MESSAGE] = g_param_spec_string ("status-message", NULL, NULL, NULL,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CPU_PERCENT] = g_param_spec_double ("cpu-percent", NULL, NULL, 0, G_MAXDOUBLE, 0,
+                                                 G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_MEMORY_RSS] = g_param_spec_uint64 ("memory-rss", NULL, NULL, 0, G_MAXUINT64, 0,
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+tend_instance_init (TendInstance *self)
+{
+  self->state = TEND_SERVICE_STATE_STOPPED;
+}
+
+TendInstance *
+tend_instance_new (TendService *service, guint index, guint id)
+{
+  TendInstance *self = g_object_new (TEND_TYPE_INSTANCE, NULL);
+
+  self->service = service;
+  self->index = index;
+  self->id = id;
+  self->config = tend_service_config_ref (tend_service_get_config (service));
+  return self;
+}
+
+static void
+notify_prop (TendInstance *self, guint prop)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+  tend_service_instance_changed (self->service, self, props[prop]);
+}
+
+static void
+set_status_message (TendInstance *self, const char *message)
+{
+  if (g_strcmp0 (self->status_message, message) == 0)
+    return;
+  g_free (self->status_message);
+  self->status_message = g_strdup (message);
+  notify_prop (self, PROP_STATUS_MESSAGE);
+}
+
+static void
+set_state (TendInstance *self, TendServiceState state, const char *reason)
+{
+  TendServiceState old = self->state;
+
+  if (old == state)
+    return;
+  self->state = state;
+  g_debug ("%s[%u]: %s -> %s%s%s", tend_instance_get_name (self), self->index, tend_service_state_to_string (old),
+           tend_service_state_to_string (state), reason ? ": " : "", reason ? reason : "");
+  notify_prop (self, PROP_STATE);
+  tend_context_emit_state_changed (get_context (self), self, old, state, reason);
+}
+
+static void
+set_pid (TendInstance *self, pid_t pid)
+{
+  if (self->pid == pid)
+    return;
+  self->pid = pid;
+  notify_prop (self, PROP_PID);
+}
+
+static void
+count_restart (TendInstance *self)
+{
+  self->restarts++;
+  notify_prop (self, PROP_RESTARTS);
+}
+
+static char *
+describe_exit (int wait_status)
+{
+  if (WIFEXITED (wait_status))
+    return g_strdup_printf ("exited with code %d", WEXITSTATUS (wait_status));
+  if (WIFSIGNALED (wait_status))
+    return g_strdup_printf ("killed by signal %s%s", tend_signal_to_string (WTERMSIG (wait_status)),
+                            WCOREDUMP (wait_status) ? " (core dumped)" : "");
+  return g_strdup_printf ("ended with wait status %d", wait_status);
+}
+
+TendService *
+tend_instance_get_service (TendInstance *self)
+{
+  return self->service;
+}
+
+TendServiceConfig *
+tend_instance_get_config (TendInstance *self)
+{
+  return self->config;
+}
+
+void
+tend_instance_set_config (TendInstance *self, TendServiceConfig *config)
+{
+  if (self->config == config)
+    return;
+  tend_service_config_unref (self->config);
+  self->config = tend_service_config_ref (config);
+}
+
+const char *
+tend_instance_get_name (TendInstance *self)
+{
+  return self->config->name;
+}
+
+guint
+tend_instance_get_index (TendInstance *self)
+{
+  return self->index;
+}
+
+guint
+tend_instance_get_id (TendInstance *self)
+{
+  return self->id;
+}
+
+TendServiceState
+tend_instance_get_state (TendInstance *self)
+{
+  return self->state;
+}
+
+pid_t
+tend_instance_get_pid (TendInstance *self)
+{
+  return self->pid;
+}
+
+guint
+tend_instance_get_restarts (TendInstance *self)
+{
+  return self->restarts;
+}
+
+gint64
+tend_instance_get_start_time (TendInstance *self)
+{
+  return self->start_time;
+}
+
+const char *
+tend_instance_get_status_message (TendInstance *self)
+{
+  return self->status_message;
+}
+
+gboolean
+tend_instance_get_last_exit (TendInstance *self, int *out_wait_status)
+{
+  if (out_wait_status != NULL)
+    *out_wait_status = self->last_wait_status;
+  return self->has_exited;
+}
+
+guint64
+tend_instance_get_next_restart_delay (TendInstance *self)
+{
+  return self->state == TEND_SERVICE_STATE_WAITING_RESTART ? self->next_delay_ms : 0;
+}
+
+gboolean
+tend_instance_get_wants_running (TendInstance *self)
+{
+  return self->wants_running;
+}
+
+gboolean
+tend_instance_is_idle (TendInstance *self)
+{
+  return self->pid == 0 && (self->state == TEND_SERVICE_STATE_STOPPED || self->state == TEND_SERVICE_STATE_ERRORED);
+}
+
+double
+tend_instance_get_cpu_percent (TendInstance *self)
+{
+  return self->cpu_percent;
+}
+
+guint64
+tend_instance_get_memory_rss (TendInstance *self)
+{
+  return self->memory_rss;
+}
+
+void
+tend_instance_set_usage (TendInstance *self, double cpu_percent, guint64 memory_rss)
+{
+  if (self->cpu_percent != cpu_percent) {
+    self->cpu_percent = cpu_percent;
+    notify_prop (self, PROP_CPU_PERCENT);
+  }
+  if (self->memory_rss != memory_rss) {
+    self->memory_rss = memory_rss;
+    notify_prop (self, PROP_MEMORY_RSS);
+  }
+}
+
+const char *
+tend_instance_get_tag (TendInstance *self)
+{
+  return self->tag;
+}
+
+static char *
+instance_path (const char *path, guint index)
+{
+  if (g_str_has_suffix (path, ".log"))
+    return g_strdup_printf ("%.*s-%u.log", (int) (strlen (path) - 4), path, index);
+  return g_strdup_printf ("%s-%u", path, index);
+}
+
+char *
+tend_instance_get_log_path (TendInstance *self, int stream)
+{
+  const char *configured = stream == 1 ? self->config->out_file : self->config->error_file;
+  g_autofree char *path = NULL;
+
+  if (configured != NULL)
+    path = g_strdup (configured);
+  else
+    path = g_strdup_printf ("%s/%s-%s.log", tend_context_get_logs_dir (get_context (self)), self->config->name,
+                            stream == 1 ? "out" : "error");
+  if (self->config->instances > 1 && !self->config->merge_logs)
+    return instance_path (path, self->index);
+  return g_steal_pointer (&path);
+}
+
+GStrv
+tend_instance_build_environment (TendInstance *self, GError **error)
+{
+  TendServiceConfig *config = self->config;
+  g_auto(GStrv) env = g_get_environ ();
+  g_autofree char *index = g_strdup_printf ("%u", self->index);
+
+  /* the daemon's own supervisor must not be told about our children's readiness */
+  env = g_environ_unsetenv (env, "NOTIFY_SOCKET");
+  if (config->env_file != NULL) {
+    g_auto(GStrv) file_env = NULL;
+    if (!tend_parse_env_file (config->env_file, &file_env, error)) {
+      g_prefix_error (error, "env-file: ");
+      return NULL;
+    }
+    for (guint i = 0; file_env[i] != NULL; i++) {
+      g_auto(GStrv) kv = g_strsplit (file_env[i], "=", 2);
+      env = g_environ_setenv (env, kv[0], kv[1] ? kv[1] : "", TRUE);
+    }
+  }
+  for (guint i = 0; config->env != NULL && config->env[i] != NULL; i++) {
+    g_auto(GStrv) kv = g_strsplit (config->env[i], "=", 2);
+    env = g_environ_setenv (env, kv[0], kv[1] ? kv[1] : "", TRUE);
+  }
+  env = g_environ_setenv (env, "TEND_INSTANCE", index, TRUE);
+  env = g_environ_setenv (env, "NODE_APP_INSTANCE", index, TRUE);
+  if (config->increment_var != NULL) {
+    const char *base = g_environ_getenv (env, config->increment_var);
+    guint64 value = 0;
+    g_autofree char *text = NULL;
+
+    if (base == NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_SPAWN, "increment-var %s is not set in the environment",
+                   config->increment_var);
+      return NULL;
+    }
+    if (!g_ascii_string_to_unsigned (base, 10, 0, G_MAXUINT32, &value, NULL)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_SPAWN, "increment-var %s is not a number: \"%s\"",
+                   config->increment_var, base);
+      return NULL;
+    }
+    text = g_strdup_printf ("%" G_GUINT64_FORMAT, value + self->index);
+    env = g_environ_setenv (env, config->increment_var, text, TRUE);
+  }
+  env = g_environ_setenv (env, "TEND_SUPERVISOR_TAG", self->tag, TRUE);
+  return g_steal_pointer (&env);
+}
+
+void
+tend_instance_attach_output (TendInstance *self, int stdout_fd, int stderr_fd)
+{
+  if (stdout_fd >= 0) {
+    g_autofree char *path = tend_instance_get_log_path (self, 1);
+    tend_log_capture_start (self, 1, stdout_fd, path);
+  }
+  if (stderr_fd >= 0) {
+    g_autofree char *path = tend_instance_get_log_path (self, 2);
+    tend_log_capture_start (self, 2, stderr_fd, path);
+  }
+}
+
+static gboolean
+has_ready_rule (TendInstance *self)
+{
+  return self->config->ready_check != NULL || self->config->notify;
+}
+
+static void
+backoff_reset_cb (gpointer user_data)
+{
+  TendInstance *self = user_data;
+
+  self->backoff_reset_source = 0;
+  self->backoff_ms = 0;
+  self->unstable = 0;
+}
+
+void
+tend_instance_process_started (TendInstance *self, pid_t pid)
+{
+  self->start_time = g_get_real_time ();
+  self->spawn_monotonic = g_get_monotonic_time ();
+  set_pid (self, pid);
+  notify_prop (self, PROP_START_TIME);
+  g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
+  if (self->config->exp_backoff_restart_delay_ms > 0)
+    self->backoff_reset_source = g_timeout_add_once (BACKOFF_RESET_MS, backoff_reset_cb, self);
+  set_status_message (self, NULL);
+  set_state (self, has_ready_rule (self) ? TEND_SERVICE_STATE_LAUNCHING : TEND_SERVICE_STATE_ONLINE,
+             self->pending_reason);
+  g_clear_pointer (&self->pending_reason, g_free);
+}
+
+void
+tend_instance_set_ready (TendInstance *self)
+{
+  if (self->state == TEND_SERVICE_STATE_LAUNCHING && self->pid != 0)
+    set_state (self, TEND_SERVICE_STATE_ONLINE, "ready");
+}
+
+static void
+spawn_now (TendInstance *self)
+{
+  TendContext *context = get_context (self);
+  TendProcessBackend *backend = tend_context_get_process_backend (context);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_handle_id (&self->restart_source, g_source_remove);
+  if (tend_context_get_shutting_down (context))
+    return;
+  if (backend == NULL) {
+    set_status_message (self, "no process backend: enable [plugin:process]");
+    set_state (self, TEND_SERVICE_STATE_ERRORED, self->status_message);
+    return;
+  }
+  self->spawn_seq++;
+  g_free (self->tag);
+  self->tag = g_strdup_printf ("%s/%d/%u/%" G_GUINT64_FORMAT, tend_context_get_home_tag (context), (int) getpid (),
+                               self->id, self->spawn_seq);
+  if (!tend_process_backend_spawn (backend, self, &error)) {
+    g_autofree char *message = g_strdup_printf ("cannot start: %s", error->message);
+    g_warning ("%s: %s", tend_instance_get_name (self), message);
+    set_pid (self, 0);
+    set_status_message (self, message);
+    set_state (self, TEND_SERVICE_STATE_ERRORED, message);
+  }
+}
+
+static void
+restart_timeout_cb (gpointer user_data)
+{
+  TendInstance *self = user_data;
+
+  self->restart_source = 0;
+  spawn_now (self);
+}
+
+void
+tend_instance_start (TendInstance *self)
+{
+  self->wants_running = TRUE;
+  switch (self->state) {
+  case TEND_SERVICE_STATE_ONLINE:
+  case TEND_SERVICE_STATE_LAUNCHING:
+    return;
+  case TEND_SERVICE_STATE_STOPPING:
+    self->pending_start = TRUE;
+    return;
+  case TEND_SERVICE_STATE_WAITING_RESTART:
+  case TEND_SERVICE_STATE_STOPPED:
+  case TEND_SERVICE_STATE_ERRORED:
+  default:
+    /* an operator's start is a fresh start: the crash history no longer applies */
+    self->unstable = 0;
+    self->quick_exits = 0;
+    self->backoff_ms = 0;
+    spawn_now (self);
+  }
+}
+
+void
+tend_instance_stop (TendInstance *self)
+{
+  TendProcessBackend *backend = tend_context_get_process_backend (get_context (self));
+
+  self->wants_running = FALSE;
+  self->pending_start = FALSE;
+  g_clear_handle_id (&self->restart_source, g_source_remove);
+  switch (self->state) {
+  case TEND_SERVICE_STATE_ONLINE:
+  case TEND_SERVICE_STATE_LAUNCHING:
+    set_state (self, TEND_SERVICE_STATE_STOPPING, "stop requested");
+    if (backend != NULL)
+      tend_process_backend_terminate (backend, self);
+    return;
+  case TEND_SERVICE_STATE_WAITING_RESTART:
+  case TEND_SERVICE_STATE_ERRORED:
+    set_state (self, TEND_SERVICE_STATE_STOPPED, "stop requested");
+    return;
+  case TEND_SERVICE_STATE_STOPPING:
+  case TEND_SERVICE_STATE_STOPPED:
+  default:
+    return;
+  }
+}
+
+void
+tend_instance_restart (TendInstance *self, const char *reason)
+{
+  TendProcessBackend *backend = tend_context_get_process_backend (get_context (self));
+
+  self->wants_running = TRUE;
+  g_free (self->pending_reason);
+  self->pending_reason = g_strdup (reason);
+  switch (self->state) {
+  case TEND_SERVICE_STATE_ONLINE:
+  case TEND_SERVICE_STATE_LAUNCHING:
+    self->pending_start = TRUE;
+    count_restart (self);
+    set_state (self, TEND_SERVICE_STATE_STOPPING, reason);
+    if (backend != NULL)
+      tend_process_backend_terminate (backend, self);
+    return;
+  case TEND_SERVICE_STATE_STOPPING:
+    self->pending_start = TRUE;
+    return;
+  default:
+    tend_instance_start (self);
+  }
+}
+
+static guint64
+next_delay (TendInstance *self, gint64 lived_ms)
+{
+  TendServiceConfig *config = self->config;
+  guint64 delay = config->restart_delay_ms;
+
+  if (config->exp_backoff_restart_delay_ms > 0) {
+    if (self->backoff_ms == 0)
+      self->backoff_ms = config->exp_backoff_restart_delay_ms;
+    else
+      self->backoff_ms = MIN (self->backoff_ms * 3 / 2, config->max_backoff_ms);
+    delay = MAX (delay, MIN (self->backoff_ms, config->max_backoff_ms));
+  }
+  /* Even with restart-delay=0 and min-uptime=0 a program that dies at once must not spin a core. */
+  self->quick_exits = lived_ms < QUICK_EXIT_MS ? self->quick_exits + 1 : 0;
+  if (self->quick_exits > QUICK_EXITS_BEFORE_GUARD)
+    delay = MAX (delay, SPIN_GUARD_DELAY_MS);
+  return delay;
+}
+
+void
+tend_instance_process_exited (TendInstance *self, int wait_status)
+{
+  TendServiceConfig *config = self->config;
+  TendContext *context = get_context (self);
+  gint64 lived_ms = (g_get_monotonic_time () - self->spawn_monotonic) / 1000;
+  gboolean failed = !(WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
+  g_autofree char *how = describe_exit (wait_status);
+  g_autofree char *message = NULL;
+  g_autofree char *min_uptime = NULL;
+  pid_t old_pid = self->pid;
+
+  self->has_exited = TRUE;
+  self->last_wait_status = wait_status;
+  g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
+  set_pid (self, 0);
+
+  if (self->state == TEND_SERVICE_STATE_STOPPING) {
+    set_status_message (self, how);
+    if (self->pending_start && self->wants_running && !tend_context_get_shutting_down (context)) {
+      self->pending_start = FALSE;
+      spawn_now (self);
+    } else {
+      set_state (self, TEND_SERVICE_STATE_STOPPED, how);
+    }
+    return;
+  }
+
+  g_message ("%s[%u] (pid %d) %s after %" G_GINT64_FORMAT " ms", config->name, self->index, (int) old_pid, how,
+             lived_ms);
+  if (!self->wants_running || tend_context_get_shutting_down (context)) {
+    set_status_message (self, how);
+    set_state (self, TEND_SERVICE_STATE_STOPPED, how);
+    return;
+  }
+  if (config->autorestart == TEND_AUTORESTART_NEVER ||
+      (config->autorestart == TEND_AUTORESTART_ON_FAILURE && !failed)) {
+    /* a clean exit is a wish to stop; a failure stays wanted, so health reports it DOWN */
+    if (!failed)
+      self->wants_running = FALSE;
+    set_status_message (self, how);
+    set_state (self, TEND_SERVICE_STATE_STOPPED, how);
+    return;
+  }
+
+  self->unstable = (guint64) lived_ms < config->min_uptime_ms ? self->unstable + 1 : 0;
+  if (self->unstable > config->max_restarts) {
+    min_uptime = tend_format_duration (config->min_uptime_ms);
+    message = g_strdup_printf ("%s; gave up after %u unstable restarts (each lived less than min-uptime %s)", how,
+                               config->max_restarts, min_uptime);
+    g_warning ("%s[%u]: %s", config->name, self->index, message);
+    set_status_message (self, message);
+    set_state (self, TEND_SERVICE_STATE_ERRORED, message);
+    return;
+  }
+
+  self->next_delay_ms = next_delay (self, lived_ms);
+  count_restart (self);
+  set_status_message (self, how);
+  set_state (self, TEND_SERVICE_STATE_WAITING_RESTART, how);
+  if (self->next_delay_ms == 0)
+    spawn_now (self);
+  else
+    self->restart_source = g_timeout_add_once ((guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
+}

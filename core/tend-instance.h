@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+#include <sys/types.h>
+
+#include "tend-enums.h"
+#include "tend-service-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TendService TendService;
+
+/**
+ * TendInstance:
+ * One process slot of a service (a service with `instances=N` has N). It owns
+ * the restart policy: what happens when its process exits (restart now, after
+ * a delay or a backoff, or give up as `errored`) and what start/stop/restart
+ * mean in each state. The process backend only reports facts to it.
+ */
+#define TEND_TYPE_INSTANCE (tend_instance_get_type ())
+G_DECLARE_FINAL_TYPE (TendInstance, tend_instance, TEND, INSTANCE, GObject)
+
+/** tend_instance_new: (internal) instance @index of @service, with global @id */
+TendInstance *tend_instance_new (TendService *service, guint index, guint id);
+
+TendService *tend_instance_get_service (TendInstance *self);
+/** tend_instance_get_config: the config the current (or next) process runs with */
+TendServiceConfig *tend_instance_get_config (TendInstance *self);
+void tend_instance_set_config (TendInstance *self, TendServiceConfig *config);
+const char *tend_instance_get_name (TendInstance *self);
+guint tend_instance_get_index (TendInstance *self);
+guint tend_instance_get_id (TendInstance *self);
+TendServiceState tend_instance_get_state (TendInstance *self);
+pid_t tend_instance_get_pid (TendInstance *self);
+guint tend_instance_get_restarts (TendInstance *self);
+/** tend_instance_get_start_time: wall-clock µs of the current process's start, 0 when none */
+gint64 tend_instance_get_start_time (TendInstance *self);
+/** tend_instance_get_status_message: why it is in its state ("exited with code 1", "cannot execute: ..."), or NULL */
+const char *tend_instance_get_status_message (TendInstance *self);
+/** tend_instance_get_last_exit: the wait status of the last exit; FALSE when it never exited */
+gboolean tend_instance_get_last_exit (TendInstance *self, int *out_wait_status);
+/** tend_instance_get_next_restart_delay: ms before the pending restart (waiting-restart), else 0 */
+guint64 tend_instance_get_next_restart_delay (TendInstance *self);
+gboolean tend_instance_get_wants_running (TendInstance *self);
+
+/* Operator actions: idempotent, never fail; they act on the state machine. */
+void tend_instance_start (TendInstance *self);
+void tend_instance_stop (TendInstance *self);
+void tend_instance_restart (TendInstance *self, const char *reason);
+
+/* For the process backend. */
+/** tend_instance_build_environment: daemon env + env-file + env + TEND_INSTANCE, NODE_APP_INSTANCE, increment-var, the supervisor tag */
+GStrv tend_instance_build_environment (TendInstance *self, GError **error);
+/** tend_instance_get_tag: the value of TEND_SUPERVISOR_TAG in the current process's environment */
+const char *tend_instance_get_tag (TendInstance *self);
+/** tend_instance_get_log_path: the out (@stream 1) or error (@stream 2) log file */
+char *tend_instance_get_log_path (TendInstance *self, int stream);
+/** tend_instance_attach_output: hands the read ends of the child's stdout/stderr pipes (owned from now on) */
+void tend_instance_attach_output (TendInstance *self, int stdout_fd, int stderr_fd);
+void tend_instance_process_started (TendInstance *self, pid_t pid);
+void tend_instance_process_exited (TendInstance *self, int wait_status);
+
+/** tend_instance_set_ready: a readiness rule passed; launching → online */
+void tend_instance_set_ready (TendInstance *self);
+/** tend_instance_is_stopped_for_good: stopped or errored, with no process left */
+gboolean tend_instance_is_idle (TendInstance *self);
+
+/* Figures set by whoever measures them (the health plugin). */
+double tend_instance_get_cpu_percent (TendInstance *self);
+guint64 tend_instance_get_memory_rss (TendInstance *self);
+void tend_instance_set_usage (TendInstance *self, double cpu_percent, guint64 memory_rss);
+
+G_END_DECLS

@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tend-error.h"
+#include "tend-parse.h"
+
+#define DURATION_HINT "use a number with ms, s, m or h"
+#define SIZE_HINT "use a number with K, M or G"
+
+/*
+ * Splits "12.345" into 12, 345 and 3 digits. The fraction is kept as an
+ * integer so that "1.5s" becomes exactly 1500 ms, with no floating point
+ * rounding.
+ */
+static gboolean
+parse_decimal (const char *text,
+               guint64 *int_part,
+               guint64 *frac,
+               guint *frac_digits,
+               const char **end,
+               gboolean *overflow)
+{
+  const char *p = text;
+  guint64 v = 0;
+
+  *overflow = FALSE;
+  if (!g_ascii_isdigit (*p))
+    return FALSE;
+  for (; g_ascii_isdigit (*p); p++) {
+    guint d = (guint) (*p - '0');
+    if (v > (G_MAXUINT64 - d) / 10)
+      *overflow = TRUE;
+    else
+      v = v * 10 + d;
+  }
+  *int_part = v;
+  *frac = 0;
+  *frac_digits = 0;
+  if (*p == '.') {
+    p++;
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+    for (; g_ascii_isdigit (*p); p++) {
+      /* beyond 9 digits only zeros can still be exact; drop them */
+      if (*frac_digits < 9) {
+        *frac = *frac * 10 + (guint64) (*p - '0');
+        (*frac_digits)++;
+      } else if (*p != '0') {
+        /* a non-zero digit this far down cannot give a whole result */
+        *frac_digits = G_MAXUINT;
+        break;
+      }
+    }
+    while (g_ascii_isdigit (*p))
+      p++;
+  }
+  *end = p;
+  return TRUE;
+}
+
+/* int_part.frac * mult; FALSE with *inexact or *overflow when not a whole number */
+static gboolean
+scale_decimal (guint64 int_part,
+               guint64 frac,
+               guint frac_digits,
+               guint64 mult,
+               guint64 *out,
+               gboolean *inexact,
+               gboolean *overflow)
+{
+  guint64 pow10 = 1;
+  guint64 frac_scaled;
+
+  *inexact = FALSE;
+  if (frac_digits == G_MAXUINT) {
+    *inexact = TRUE;
+    return FALSE;
+  }
+  for (guint i = 0; i < frac_digits; i++)
+    pow10 *= 10;
+  /* frac < 10^9 and mult <= 2^30, so this cannot overflow */
+  frac_scaled = frac * mult;
+  if (frac_scaled % pow10 != 0) {
+    *inexact = TRUE;
+    return FALSE;
+  }
+  frac_scaled /= pow10;
+  if (int_part > (G_MAXUINT64 - frac_scaled) / mult) {
+    *overflow = TRUE;
+    return FALSE;
+  }
+  *out = int_part * mult + frac_scaled;
+  return TRUE;
+}
+
+gboolean
+tend_parse_duration (const char *text, guint64 *out_ms, GError **error)
+{
+  static const struct {
+    const char *suffix;
+    guint64 mult;
+  } units[] = {
+    { "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
+  };
+  guint64 int_part, frac, ms = 0;
+  guint frac_digits;
+  const char *end;
+  gboolean overflow, inexact;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (text[0] == '-') {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a duration: \"%s\" (must not be negative)", text);
+    return FALSE;
+  }
+  if (!parse_decimal (text, &int_part, &frac, &frac_digits, &end, &overflow)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a duration: \"%s\" (" DURATION_HINT ")", text);
+    return FALSE;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
+    if (strcmp (end, units[i].suffix) != 0)
+      continue;
+    if (!overflow &&
+        !scale_decimal (int_part, frac, frac_digits, units[i].mult, &ms, &inexact, &overflow) &&
+        inexact) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a duration: \"%s\" (finer than a millisecond)", text);
+      return FALSE;
+    }
+    if (overflow) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "duration too large: \"%s\"", text);
+      return FALSE;
+    }
+    *out_ms = ms;
+    return TRUE;
+  }
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+               "not a duration: \"%s\" (" DURATION_HINT ")", text);
+  return FALSE;
+}
+
+static gboolean
+size_suffix (const char *suffix, guint64 *mult)
+{
+  const char *p = suffix;
+
+  switch (g_ascii_tolower (*p)) {
+  case 'k':
+    *mult = G_GUINT64_CONSTANT (1) << 10;
+    p++;
+    break;
+  case 'm':
+    *mult = G_GUINT64_CONSTANT (1) << 20;
+    p++;
+    break;
+  case 'g':
+    *mult = G_GUINT64_CONSTANT (1) << 30;
+    p++;
+    break;
+  default:
+    *mult = 1;
+    break;
+  }
+  if (g_ascii_tolower (*p) == 'b')
+    p++;
+  return *p == '\0';
+}
+
+gboolean
+tend_parse_size (const char *text, guint64 *out_bytes, GError **error)
+{
+  guint64 int_part, frac, bytes = 0, mult;
+  guint frac_digits;
+  const char *end;
+  gboolean overflow, inexact = FALSE;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (text[0] == '-') {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a size: \"%s\" (must not be negative)", text);
+    return FALSE;
+  }
+  if (!parse_decimal (text, &int_part, &frac, &frac_digits, &end, &overflow) ||
+      !size_suffix (end, &mult)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a size: \"%s\" (" SIZE_HINT ")", text);
+    return FALSE;
+  }
+  if (!overflow)
+    scale_decimal (int_part, frac, frac_digits, mult, &bytes, &inexact, &overflow);
+  if (inexact) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a size: \"%s\" (not a whole number of bytes)", text);
+    return FALSE;
+  }
+  if (overflow) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "size too large: \"%s\"", text);
+    return FALSE;
+  }
+  *out_bytes = bytes;
+  return TRUE;
+}
+
+gboolean
+tend_parse_bool (const char *text, gboolean *out, GError **error)
+{
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (strcmp (text, "true") == 0 || strcmp (text, "1") == 0) {
+    *out = TRUE;
+    return TRUE;
+  }
+  if (strcmp (text, "false") == 0 || strcmp (text, "0") == 0) {
+    *out = FALSE;
+    return TRUE;
+  }
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+               "not a boolean: \"%s\" (use true or false)", text);
+  return FALSE;
+}
+
+gboolean
+tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GError **error)
+{
+  guint64 v = 0;
+  gboolean overflow = FALSE;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  /* digits only: strtoull would take "+5", " 5" and "-1" (as a huge number) */
+  if (text[0] == '\0') {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a number: \"%s\"", text);
+    return FALSE;
+  }
+  for (const char *p = text; *p != '\0'; p++) {
+    guint d;
+    if (!g_ascii_isdigit (*p)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a number: \"%s\"", text);
+      return FALSE;
+    }
+    d = (guint) (*p - '0');
+    if (v > (G_MAXUINT64 - d) / 10)
+      overflow = TRUE;
+    else
+      v = v * 10 + d;
+  }
+  if (overflow || v < min || v > max) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "out of range: %s (use %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ")",
+                 text, min, max);
+    return FALSE;
+  }
+  *out = v;
+  return TRUE;
+}
+
+static const struct {
+  int signum;
+  const char *name;
+} signal_names[] = {
+  { SIGHUP, "SIGHUP" },
+  { SIGINT, "SIGINT" },
+  { SIGQUIT, "SIGQUIT" },
+  { SIGILL, "SIGILL" },
+  { SIGTRAP, "SIGTRAP" },
+  { SIGABRT, "SIGABRT" },
+  { SIGBUS, "SIGBUS" },
+  { SIGFPE, "SIGFPE" },
+  { SIGKILL, "SIGKILL" },
+  { SIGUSR1, "SIGUSR1" },
+  { SIGSEGV, "SIGSEGV" },
+  { SIGUSR2, "SIGUSR2" },
+  { SIGPIPE, "SIGPIPE" },
+  { SIGALRM, "SIGALRM" },
+  { SIGTERM, "SIGTERM" },
+  { SIGCHLD, "SIGCHLD" },
+  { SIGCONT, "SIGCONT" },
+  { SIGSTOP, "SIGSTOP" },
+  { SIGTSTP, "SIGTSTP" },
+  { SIGTTIN, "SIGTTIN" },
+  { SIGTTOU, "SIGTTOU" },
+  { SIGURG, "SIGURG" },
+  { SIGXCPU, "SIGXCPU" },
+  { SIGXFSZ, "SIGXFSZ" },
+  { SIGVTALRM, "SIGVTALRM" },
+  { SIGPROF, "SIGPROF" },
+  { SIGWINCH, "SIGWINCH" },
+  { SIGIO, "SIGIO" },
+  { SIGPWR, "SIGPWR" },
+  { SIGSYS, "SIGSYS" },
+};
+
+gboolean
+tend_parse_signal (const char *text, int *out_signum, GError **error)
+{
+  const char *name = text;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (g_ascii_isdigit (text[0])) {
+    guint64 v;
+    /* kill(2) takes 1..SIGRTMAX; SIGRTMAX is not a constant */
+    if (tend_parse_uint (text, 1, (guint64) SIGRTMAX, &v, NULL)) {
+      *out_signum = (int) v;
+      return TRUE;
+    }
+  } else {
+    if (g_ascii_strncasecmp (name, "SIG", 3) == 0)
+      name += 3;
+    for (guint i = 0; i < G_N_ELEMENTS (signal_names); i++) {
+      if (g_ascii_strcasecmp (name, signal_names[i].name + 3) == 0) {
+        *out_signum = signal_names[i].signum;
+        return TRUE;
+      }
+    }
+  }
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+               "not a signal: \"%s\" (use a name such as SIGTERM or SIGINT, or a number)", text);
+  return FALSE;
+}
+
+const char *
+tend_signal_to_string (int signum)
+{
+  g_autofree char *num = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (signal_names); i++) {
+    if (signal_names[i].signum == signum)
+      return signal_names[i].name;
+  }
+  num = g_strdup_printf ("%d", signum);
+  return g_intern_string (num);
+}
+
+static gboolean
+env_name_is_valid (const char *name)
+{
+  if (!g_ascii_isalpha (name[0]) && name[0] != '_')
+    return FALSE;
+  for (const char *p = name + 1; *p != '\0'; p++) {
+    if (!g_ascii_isalnum (*p) && *p != '_')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* "KEY=VALUE" with key and value trimmed into "KEY=VALUE"; NULL on a bad item */
+static char *
+parse_env_item (const char *item, GError **error)
+{
+  const char *eq = strchr (item, '=');
+  g_autofree char *key = NULL;
+  g_autofree char *value = NULL;
+
+  if (eq == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not KEY=VALUE: \"%s\"", item);
+    return NULL;
+  }
+  key = g_strstrip (g_strndup (item, (gsize) (eq - item)));
+  value = g_strstrip (g_strdup (eq + 1));
+  if (!env_name_is_valid (key)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
+                 key);
+    return NULL;
+  }
+  return g_strconcat (key, "=", value, NULL);
+}
+
+/*
+ * Items are split on ';'. As in GKeyFile lists, "\;" is a literal ';' and
+ * "\\" a literal backslash, so any value can be written; other backslashes
+ * are kept as they are.
+ */
+gboolean
+tend_parse_env_list (const char *text, GStrv *out_env, GError **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GString) item = g_string_new (NULL);
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  for (const char *p = text;; p++) {
+    if (*p == '\\' && (p[1] == ';' || p[1] == '\\')) {
+      g_string_append_c (item, p[1]);
+      p++;
+      continue;
+    }
+    if (*p == ';' || *p == '\0') {
+      g_strstrip (item->str);
+      item->len = strlen (item->str);
+      if (item->len > 0) {
+        g_autofree char *parsed = parse_env_item (item->str, error);
+        if (parsed == NULL)
+          return FALSE;
+        g_strv_builder_add (builder, parsed);
+      }
+      g_string_truncate (item, 0);
+      if (*p == '\0')
+        break;
+      continue;
+    }
+    g_string_append_c (item, *p);
+  }
+  *out_env = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+GStrv
+tend_parse_name_list (const char *text)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) parts = NULL;
+
+  if (text == NULL)
+    return g_strv_builder_end (builder);
+  parts = g_strsplit_set (text, ",; \t", -1);
+  for (guint i = 0; parts[i] != NULL; i++) {
+    if (parts[i][0] != '\0')
+      g_strv_builder_add (builder, parts[i]);
+  }
+  return g_strv_builder_end (builder);
+}
+
+/* reads a whole file with an errno-based, lower-case message "PATH: cannot read: REASON" */
+static gboolean
+read_text_file (const char *path, char **out_text, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int saved_errno = 0;
+  struct stat st;
+  g_autoptr(GString) buf = g_string_new (NULL);
+
+  if (fd < 0) {
+    saved_errno = errno;
+  } else if (fstat (fd, &st) < 0) {
+    saved_errno = errno;
+  } else if (S_ISDIR (st.st_mode)) {
+    saved_errno = EISDIR;
+  } else {
+    char chunk[4096];
+    for (;;) {
+      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        saved_errno = errno;
+        break;
+      }
+      if (n == 0)
+        break;
+      g_string_append_len (buf, chunk, n);
+    }
+  }
+  if (fd >= 0)
+    close (fd);
+  if (saved_errno != 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                 "%s: cannot read: %s", path, g_strerror (saved_errno));
+    return FALSE;
+  }
+  *out_text = g_string_free (g_steal_pointer (&buf), FALSE);
+  return TRUE;
+}
+
+gboolean
+tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!read_text_file (path, &text, error))
+    return FALSE;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    char *line = g_strstrip (lines[i]);
+    char *eq;
+    g_autofree char *key = NULL;
+    char *value;
+    gsize len;
+
+    if (line[0] == '\0' || line[0] == '#')
+      continue;
+    if (g_str_has_prefix (line, "export") && g_ascii_isspace (line[6]))
+      line = g_strchug (line + 6);
+    eq = strchr (line, '=');
+    if (eq == NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "%s:%u: not KEY=VALUE: \"%s\"", path, i + 1, line);
+      return FALSE;
+    }
+    key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
+    if (!env_name_is_valid (key)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "%s:%u: not a variable name: \"%s\"", path, i + 1, key);
+      return FALSE;
+    }
+    value = g_strstrip (eq + 1);
+    len = strlen (value);
+    if (len > 0 && (value[0] == '"' || value[0] == '\'')) {
+      /* quotes only group; no escapes are processed inside them */
+      if (len < 2 || value[len - 1] != value[0]) {
+        g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                     "%s:%u: %s: unmatched quote", path, i + 1, key);
+        return FALSE;
+      }
+      value[len - 1] = '\0';
+      value++;
+    }
+    {
+      g_autofree char *item = g_strconcat (key, "=", value, NULL);
+      g_strv_builder_add (builder, item);
+    }
+  }
+  *out_env = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+gboolean
+tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error)
+{
+  const char *colon;
+  g_autofree char *host = NULL;
+  guint64 port;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (text[0] == '[') {
+    const char *close = strchr (text, ']');
+    if (close == NULL || close == text + 1 || close[1] != ':') {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not HOST:PORT: \"%s\" (an IPv6 address is written [ADDRESS]:PORT)", text);
+      return FALSE;
+    }
+    host = g_strndup (text + 1, (gsize) (close - text - 1));
+    colon = close + 1;
+  } else {
+    colon = strrchr (text, ':');
+    if (colon == NULL || colon == text) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not HOST:PORT: \"%s\"", text);
+      return FALSE;
+    }
+    host = g_strndup (text, (gsize) (colon - text));
+    if (strchr (host, ':') != NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not HOST:PORT: \"%s\" (an IPv6 address is written [ADDRESS]:PORT)", text);
+      return FALSE;
+    }
+  }
+  for (const char *p = host; *p != '\0'; p++) {
+    if (g_ascii_isspace (*p) || *p == '/' || *p == '[' || *p == ']' || *p == '@') {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not HOST:PORT: \"%s\" (bad host name)", text);
+      return FALSE;
+    }
+  }
+  if (!tend_parse_uint (colon + 1, 0, 65535, &port, NULL)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not HOST:PORT: \"%s\" (the port is a number from 0 to 65535)", text);
+    return FALSE;
+  }
+  if (out_host != NULL)
+    *out_host = g_steal_pointer (&host);
+  if (out_port != NULL)
+    *out_port = (guint16) port;
+  return TRUE;
+}
+
+gboolean
+tend_service_name_is_valid (const char *name)
+{
+  gsize len;
+
+  if (name == NULL)
+    return FALSE;
+  len = strlen (name);
+  if (len == 0 || len > 64 || strcmp (name, ".") == 0 || strcmp (name, "..") == 0 ||
+      strcmp (name, "all") == 0)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++) {
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+char *
+tend_format_duration (guint64 ms)
+{
+  if (ms == 0)
+    return g_strdup ("0");
+  if (ms % (60 * 60 * 1000) == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "h", ms / (60 * 60 * 1000));
+  if (ms % (60 * 1000) == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "m", ms / (60 * 1000));
+  if (ms % 1000 == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT "s", ms / 1000);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT "ms", ms);
+}
+
+char *
+tend_format_size (guint64 bytes)
+{
+  static const char units[] = { 'G', 'M', 'K' };
+
+  for (guint i = 0; bytes != 0 && i < G_N_ELEMENTS (units); i++) {
+    guint shift = 10 * (3 - i);
+    guint64 mult = G_GUINT64_CONSTANT (1) << shift;
+    if (bytes % mult == 0)
+      return g_strdup_printf ("%" G_GUINT64_FORMAT "%c", bytes / mult, units[i]);
+  }
+  return g_strdup_printf ("%" G_GUINT64_FORMAT, bytes);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TendConfigKeyType:
+ * The kinds of value a plugin key can take. The configuration reader checks
+ * each value against its kind, so a plugin's getters never see a bad value.
+ */
+typedef enum {
+  TEND_CONFIG_KEY_STRING,
+  TEND_CONFIG_KEY_BOOL,
+  TEND_CONFIG_KEY_UINT,
+  TEND_CONFIG_KEY_DURATION,
+  TEND_CONFIG_KEY_SIZE,
+  TEND_CONFIG_KEY_CHOICE,      /* one of @choices, '|' separated */
+  TEND_CONFIG_KEY_LIST,        /* ';' or ',' separated, items trimmed */
+  TEND_CONFIG_KEY_LISTEN_LIST, /* list of HOST:PORT */
+  TEND_CONFIG_KEY_PATH,        /* resolved against the config file's folder */
+} TendConfigKeyType;
+
+/**
+ * TendConfigKey:
+ * One row of a plugin's key table: its name, kind, default (as it would be
+ * written in the file; NULL for none), allowed choices and a one-line doc.
+ */
+typedef struct {
+  const char *name;
+  TendConfigKeyType type;
+  const char *default_value;
+  const char *choices;
+  const char *doc;
+} TendConfigKey;
+
+/**
+ * TendPluginConfig:
+ * A validated `[plugin:NAME]` group with defaults filled in. Reference counted
+ * and immutable; plugins read it with the typed getters below.
+ */
+typedef struct _TendPluginConfig TendPluginConfig;
+
+/** tend_plugin_config_new: an empty config for plugin @name, keys checked against @keys (NULL-name terminated). */
+TendPluginConfig *tend_plugin_config_new (const char *name, const TendConfigKey *keys);
+TendPluginConfig *tend_plugin_config_ref (TendPluginConfig *self);
+void tend_plugin_config_unref (TendPluginConfig *self);
+
+/** tend_plugin_config_set: validates and stores one value; error is the bare reason ("not a duration: 5x"). */
+gboolean tend_plugin_config_set (TendPluginConfig *self, const char *key, const char *value, GError **error);
+
+const char *tend_plugin_config_get_name (TendPluginConfig *self);
+gboolean tend_plugin_config_get_enabled (TendPluginConfig *self);
+void tend_plugin_config_set_enabled (TendPluginConfig *self, gboolean enabled);
+/** tend_plugin_config_has_key: TRUE when the file set @key (not only its default) */
+gboolean tend_plugin_config_has_key (TendPluginConfig *self, const char *key);
+/* the getters return the file's value or the table's default; they g_critical on a key the table lacks */
+const char *tend_plugin_config_get_string (TendPluginConfig *self, const char *key);
+gboolean tend_plugin_config_get_bool (TendPluginConfig *self, const char *key);
+guint64 tend_plugin_config_get_uint (TendPluginConfig *self, const char *key);
+guint64 tend_plugin_config_get_duration (TendPluginConfig *self, const char *key);
+guint64 tend_plugin_config_get_size (TendPluginConfig *self, const char *key);
+/** tend_plugin_config_get_list: trimmed items; never NULL (free with g_strfreev) */
+GStrv tend_plugin_config_get_list (TendPluginConfig *self, const char *key);
+/** tend_plugin_config_equal: same name, enabled flag and values */
+gboolean tend_plugin_config_equal (TendPluginConfig *a, TendPluginConfig *b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendPluginConfig, tend_plugin_config_unref)
+
+G_END_DECLS

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tend-error.h"
+#include "tend-plugin-loader.h"
+
+typedef struct {
+  const TendPluginInfo *info;
+  TendPlugin *plugin;
+  TendPluginConfig *config;
+} LoadedPlugin;
+
+struct _TendPluginLoader {
+  GObject parent_instance;
+
+  TendContext *context;
+  TendPluginRegistry *registry;
+  GPtrArray *loaded; /* LoadedPlugin, in start order */
+  GPtrArray *plugins; /* the same TendPlugin, for callers */
+};
+
+G_DEFINE_FINAL_TYPE (TendPluginLoader, tend_plugin_loader, G_TYPE_OBJECT)
+
+static void
+loaded_plugin_free (LoadedPlugin *lp)
+{
+  g_clear_object (&lp->plugin);
+  g_clear_pointer (&lp->config, tend_plugin_config_unref);
+  g_free (lp);
+}
+
+static void
+tend_plugin_loader_finalize (GObject *object)
+{
+  TendPluginLoader *self = TEND_PLUGIN_LOADER (object);
+
+  g_ptr_array_unref (self->plugins);
+  g_ptr_array_unref (self->loaded);
+  g_clear_object (&self->registry);
+  g_clear_object (&self->context);
+  G_OBJECT_CLASS (tend_plugin_loader_parent_class)->finalize (object);
+}
+
+static void
+tend_plugin_loader_class_init (TendPluginLoaderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tend_plugin_loader_finalize;
+}
+
+static void
+tend_plugin_loader_init (TendPluginLoader *self)
+{
+  self->loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) loaded_plugin_free);
+  self->plugins = g_ptr_array_new ();
+}
+
+TendPluginLoader *
+tend_plugin_loader_new (TendContext *context, TendPluginRegistry *registry)
+{
+  TendPluginLoader *self = g_object_new (TEND_TYPE_PLUGIN_LOADER, NULL);
+
+  self->context = g_object_ref (context);
+  self->registry = g_object_ref (registry);
+  return self;
+}
+
+static void
+sync_plugins (TendPluginLoader *self)
+{
+  g_ptr_array_set_size (self->plugins, 0);
+  for (guint i = 0; i < self->loaded->len; i++)
+    g_ptr_array_add (self->plugins, ((LoadedPlugin *) g_ptr_array_index (self->loaded, i))->plugin);
+}
+
+static LoadedPlugin *
+find_loaded (TendPluginLoader *self, const char *name, guint *out_index)
+{
+  for (guint i = 0; i < self->loaded->len; i++) {
+    LoadedPlugin *lp = g_ptr_array_index (self->loaded, i);
+    if (g_strcmp0 (lp->info->name, name) == 0) {
+      if (out_index != NULL)
+        *out_index = i;
+      return lp;
+    }
+  }
+  return NULL;
+}
+
+static gboolean
+load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
+{
+  const char *name = tend_plugin_config_get_name (config);
+  const TendPluginInfo *info = tend_plugin_registry_lookup (self->registry, name);
+  g_autoptr(GObject) object = NULL;
+  LoadedPlugin *lp;
+
+  if (info == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s: not found", name);
+    return FALSE;
+  }
+  object = g_object_new (info->get_type (), NULL);
+  if (!TEND_IS_PLUGIN (object)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s: its type does not implement TendPlugin", name);
+    return FALSE;
+  }
+  if (!tend_plugin_setup (TEND_PLUGIN (object), self->context, config, error)) {
+    g_prefix_error (error, "plugin %s: setup: ", name);
+    return FALSE;
+  }
+  if (!tend_plugin_start (TEND_PLUGIN (object), error)) {
+    g_prefix_error (error, "plugin %s: start: ", name);
+    return FALSE;
+  }
+  lp = g_new0 (LoadedPlugin, 1);
+  lp->info = info;
+  lp->plugin = TEND_PLUGIN (g_steal_pointer (&object));
+  lp->config = tend_plugin_config_ref (config);
+  g_ptr_array_add (self->loaded, lp);
+  sync_plugins (self);
+  g_message ("plugin %s loaded", name);
+  return TRUE;
+}
+
+static void
+stop_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tend_plugin_stop_finish (TEND_PLUGIN (source), result, &error))
+    g_warning ("plugin stop: %s", error->message);
+  if (user_data != NULL)
+    g_task_return_boolean (G_TASK (user_data), TRUE);
+  g_clear_object (&user_data);
+}
+
+static void
+unload_at (TendPluginLoader *self, guint index)
+{
+  LoadedPlugin *lp = g_ptr_array_steal_index (self->loaded, index);
+
+  g_message ("plugin %s unloaded", lp->info->name);
+  sync_plugins (self);
+  tend_plugin_stop_async (lp->plugin, NULL, stop_done_cb, NULL);
+  loaded_plugin_free (lp);
+}
+
+static void
+append_error (GString *errors, GError *error)
+{
+  if (errors->len > 0)
+    g_string_append_c (errors, '\n');
+  g_string_append (errors, error->message);
+}
+
+gboolean
+tend_plugin_loader_apply (TendPluginLoader *self, TendConfig *config, GError **error)
+{
+  GPtrArray *configs = tend_config_get_plugins (config);
+  g_autoptr(GString) errors = g_string_new (NULL);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+
+  /* unload first, the last started first */
+  for (guint i = self->loaded->len; i > 0; i--) {
+    LoadedPlugin *lp = g_ptr_array_index (self->loaded, i - 1);
+    TendPluginConfig *pc = tend_config_lookup_plugin (config, lp->info->name);
+    if (pc == NULL || !tend_plugin_config_get_enabled (pc))
+      unload_at (self, i - 1);
+  }
+
+  /* the process backend comes first: other plugins may act on services when they start */
+  for (guint i = 0; i < configs->len; i++) {
+    TendPluginConfig *pc = g_ptr_array_index (configs, i);
+    if (g_strcmp0 (tend_plugin_config_get_name (pc), "process") == 0)
+      g_ptr_array_insert (order, 0, pc);
+    else
+      g_ptr_array_add (order, pc);
+  }
+
+  for (guint i = 0; i < order->len; i++) {
+    TendPluginConfig *pc = g_ptr_array_index (order, i);
+    const char *name = tend_plugin_config_get_name (pc);
+    guint index;
+    LoadedPlugin *lp = find_loaded (self, name, &index);
+    g_autoptr(GError) local_error = NULL;
+
+    if (!tend_plugin_config_get_enabled (pc))
+      continue;
+    if (lp != NULL) {
+      if (tend_plugin_config_equal (lp->config, pc))
+        continue;
+      if (tend_plugin_reload (lp->plugin, pc, &local_error)) {
+        tend_plugin_config_unref (lp->config);
+        lp->config = tend_plugin_config_ref (pc);
+        g_message ("plugin %s reloaded", name);
+        continue;
+      }
+      g_debug ("plugin %s: %s; loading it anew", name, local_error->message);
+      g_clear_error (&local_error);
+      unload_at (self, index);
+    }
+    if (!load_one (self, pc, &local_error)) {
+      g_warning ("%s", local_error->message);
+      append_error (errors, local_error);
+    }
+  }
+
+  if (errors->len > 0) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_PLUGIN, errors->str);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+GPtrArray *
+tend_plugin_loader_get_plugins (TendPluginLoader *self)
+{
+  return self->plugins;
+}
+
+TendPlugin *
+tend_plugin_loader_lookup (TendPluginLoader *self, const char *name)
+{
+  LoadedPlugin *lp = find_loaded (self, name, NULL);
+  return lp != NULL ? lp->plugin : NULL;
+}
+
+const TendPluginInfo *
+tend_plugin_loader_get_info (TendPluginLoader *self, TendPlugin *plugin)
+{
+  for (guint i = 0; i < self->loaded->len; i++) {
+    LoadedPlugin *lp = g_ptr_array_index (self->loaded, i);
+    if (lp->plugin == plugin)
+      return lp->info;
+  }
+  return NULL;
+}
+
+typedef struct {
+  TendPluginLoader *self;
+  GTask *task;
+} StopAll;
+
+static void stop_next (StopAll *data);
+
+static void
+stop_next_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  StopAll *data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tend_plugin_stop_finish (TEND_PLUGIN (source), result, &error))
+    g_warning ("plugin stop: %s", error->message);
+  g_object_unref (source);
+  stop_next (data);
+}
+
+/* One at a time, the last started first, so that the process backend outlives every other plugin. */
+static void
+stop_next (StopAll *data)
+{
+  TendPluginLoader *self = data->self;
+  LoadedPlugin *lp;
+  TendPlugin *plugin;
+
+  if (self->loaded->len == 0) {
+    g_task_return_boolean (data->task, TRUE);
+    g_object_unref (data->task);
+    g_free (data);
+    return;
+  }
+  lp = g_ptr_array_steal_index (self->loaded, self->loaded->len - 1);
+  sync_plugins (self);
+  plugin = g_object_ref (lp->plugin);
+  loaded_plugin_free (lp);
+  tend_plugin_stop_async (plugin, NULL, stop_next_done_cb, data);
+}
+
+void
+tend_plugin_loader_stop_all_async (TendPluginLoader *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  StopAll *data = g_new0 (StopAll, 1);
+
+  data->self = self;
+  data->task = g_task_new (self, NULL, callback, user_data);
+  stop_next (data);
+}
+
+gboolean
+tend_plugin_loader_stop_all_finish (TendPluginLoader *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <gmodule.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tend-error.h"
+#include "tend-plugin-registry.h"
+
+struct _TendPluginRegistry {
+  GObject parent_instance;
+
+  GHashTable *infos;        /* name -> const TendPluginInfo* (static, resident) */
+  GHashTable *scanned_dirs; /* canonical folder names */
+};
+
+G_DEFINE_FINAL_TYPE (TendPluginRegistry, tend_plugin_registry, G_TYPE_OBJECT)
+
+static void
+tend_plugin_registry_finalize (GObject *object)
+{
+  TendPluginRegistry *self = TEND_PLUGIN_REGISTRY (object);
+
+  g_hash_table_unref (self->infos);
+  g_hash_table_unref (self->scanned_dirs);
+  G_OBJECT_CLASS (tend_plugin_registry_parent_class)->finalize (object);
+}
+
+static void
+tend_plugin_registry_class_init (TendPluginRegistryClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tend_plugin_registry_finalize;
+}
+
+static void
+tend_plugin_registry_init (TendPluginRegistry *self)
+{
+  self->infos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->scanned_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+TendPluginRegistry *
+tend_plugin_registry_new (void)
+{
+  return g_object_new (TEND_TYPE_PLUGIN_REGISTRY, NULL);
+}
+
+static gboolean
+check_info (const TendPluginInfo *info, GError **error)
+{
+  if (info->abi_version != TEND_PLUGIN_ABI_VERSION) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
+                 "plugin ABI version %u, but tend needs %u",
+                 info->abi_version, (guint) TEND_PLUGIN_ABI_VERSION);
+    return FALSE;
+  }
+  if (info->name == NULL || info->name[0] == '\0') {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin has no name");
+    return FALSE;
+  }
+  if (info->get_type == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s has no type", info->name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPluginInfo *info, GError **error)
+{
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (self), FALSE);
+  g_return_val_if_fail (info != NULL, FALSE);
+
+  if (!check_info (info, error))
+    return FALSE;
+  if (g_hash_table_contains (self->infos, info->name)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
+                 "plugin %s is already registered", info->name);
+    return FALSE;
+  }
+  g_hash_table_insert (self->infos, g_strdup (info->name), (gpointer) info);
+  return TRUE;
+}
+
+static void
+load_module (TendPluginRegistry *self, const char *path)
+{
+  GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  TendPluginQueryFunc query = NULL;
+  const TendPluginInfo *info;
+  g_autoptr(GError) error = NULL;
+
+  if (module == NULL) {
+    g_warning ("skipping plugin %s: %s", path, g_module_error ());
+    return;
+  }
+  if (!g_module_symbol (module, TEND_PLUGIN_QUERY_SYMBOL, (gpointer *) &query) || query == NULL) {
+    g_warning ("skipping plugin %s: no %s() entry point", path, TEND_PLUGIN_QUERY_SYMBOL);
+    g_module_close (module);
+    return;
+  }
+  info = query ();
+  if (info == NULL) {
+    g_warning ("skipping plugin %s: %s() returned nothing", path, TEND_PLUGIN_QUERY_SYMBOL);
+    g_module_close (module);
+    return;
+  }
+  if (!check_info (info, &error)) {
+    g_warning ("skipping plugin %s: %s", path, error->message);
+    g_module_close (module);
+    return;
+  }
+  if (g_hash_table_contains (self->infos, info->name)) {
+    /* an earlier folder (e.g. $TEND_PLUGIN_DIR) overrides the installed one */
+    g_debug ("plugin %s from %s shadowed by an earlier one", info->name, path);
+    g_module_close (module);
+    return;
+  }
+  /* GTypes registered by the module must outlive any unload */
+  g_module_make_resident (module);
+  g_hash_table_insert (self->infos, g_strdup (info->name), (gpointer) info);
+  g_debug ("plugin %s loaded from %s", info->name, path);
+}
+
+static int
+compare_str_ptr (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+tend_plugin_registry_scan_dir (TendPluginRegistry *self, const char *dir)
+{
+  g_autofree char *canonical = NULL;
+  g_autoptr(GDir) gdir = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name;
+
+  g_return_if_fail (TEND_IS_PLUGIN_REGISTRY (self));
+  g_return_if_fail (dir != NULL);
+
+  canonical = g_canonicalize_filename (dir, NULL);
+  if (g_hash_table_contains (self->scanned_dirs, canonical))
+    return;
+  g_hash_table_add (self->scanned_dirs, g_strdup (canonical));
+
+  gdir = g_dir_open (canonical, 0, &error);
+  if (gdir == NULL) {
+    g_debug ("no plugins in %s: %s", canonical, error->message);
+    return;
+  }
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (gdir)) != NULL) {
+    if (g_str_has_suffix (name, ".so"))
+      g_ptr_array_add (names, g_strdup (name));
+  }
+  /* readdir order is arbitrary; keep duplicate resolution reproducible */
+  g_ptr_array_sort (names, compare_str_ptr);
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *path = g_build_filename (canonical, g_ptr_array_index (names, i), NULL);
+    load_module (self, path);
+  }
+}
+
+void
+tend_plugin_registry_scan_default_dirs (TendPluginRegistry *self)
+{
+  const char *env = g_getenv ("TEND_PLUGIN_DIR");
+
+  g_return_if_fail (TEND_IS_PLUGIN_REGISTRY (self));
+
+  if (env != NULL) {
+    g_auto(GStrv) dirs = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
+    for (guint i = 0; dirs[i] != NULL; i++) {
+      if (dirs[i][0] != '\0')
+        tend_plugin_registry_scan_dir (self, dirs[i]);
+    }
+  }
+  tend_plugin_registry_scan_dir (self, TEND_PLUGIN_DIR);
+}
+
+const TendPluginInfo *
+tend_plugin_registry_lookup (TendPluginRegistry *self, const char *name)
+{
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  return g_hash_table_lookup (self->infos, name);
+}
+
+GStrv
+tend_plugin_registry_list (TendPluginRegistry *self)
+{
+  g_autofree const char **keys = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  guint n;
+
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (self), NULL);
+
+  keys = (const char **) g_hash_table_get_keys_as_array (self->infos, &n);
+  qsort (keys, n, sizeof (char *), compare_str_ptr);
+  for (guint i = 0; i < n; i++)
+    g_strv_builder_add (builder, keys[i]);
+  return g_strv_builder_end (builder);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "tend-plugin.h"
+
+G_BEGIN_DECLS
+
+/**
+ * TendPluginRegistry:
+ * The plugins that exist: modules found in the plugin folders (queried for
+ * their TendPluginInfo, made resident), plus infos registered directly (tests).
+ * It knows plugins; it does not run them (see TendPluginLoader).
+ */
+#define TEND_TYPE_PLUGIN_REGISTRY (tend_plugin_registry_get_type ())
+G_DECLARE_FINAL_TYPE (TendPluginRegistry, tend_plugin_registry, TEND, PLUGIN_REGISTRY, GObject)
+
+TendPluginRegistry *tend_plugin_registry_new (void);
+/** tend_plugin_registry_add_info: registers a static info (tests; built-in plugins) */
+gboolean tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPluginInfo *info, GError **error);
+/**
+ * tend_plugin_registry_scan_dir:
+ * Opens every `*.so` in @dir (once per folder), checks its ABI and registers
+ * it. A module that fails is skipped with a warning; a missing folder is not
+ * an error. The first folder scanned wins when two provide the same name.
+ */
+void tend_plugin_registry_scan_dir (TendPluginRegistry *self, const char *dir);
+/** tend_plugin_registry_scan_default_dirs: $TEND_PLUGIN_DIR (':' separated), then the installed folder */
+void tend_plugin_registry_scan_default_dirs (TendPluginRegistry *self);
+const TendPluginInfo *tend_plugin_registry_lookup (TendPluginRegistry *self, const char *name);
+/** tend_plugin_registry_list: names, sorted */
+GStrv tend_plugin_registry_list (TendPluginRegistry *self);
+
+G_END_DECLS

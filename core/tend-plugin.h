@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tend-plugin-config.h"
+
+G_BEGIN_DECLS
+
+/* Bumped whenever TendPluginInterface, TendPluginInfo or TendContext change incompatibly. */
+#define TEND_PLUGIN_ABI_VERSION 1
+
+typedef struct _TendContext TendContext;
+
+#define TEND_TYPE_PLUGIN (tend_plugin_get_type ())
+G_DECLARE_INTERFACE (TendPlugin, tend_plugin, TEND, PLUGIN, GObject)
+
+/**
+ * TendPluginInterface:
+ * @setup: read the typed config group and connect to the context's signals;
+ *   no side effects on the outside world (no sockets, no processes).
+ * @start: begin work (listen, spawn, sample). Called once after setup.
+ * @stop_async: finish work asynchronously (children need their kill-timeout,
+ *   streams need closing). Called once; the plugin is then unreffed.
+ * @stop_finish: completes @stop_async.
+ * @reload: optional; apply a changed config group without a restart. Return
+ *   FALSE with an error to have the loader unload and load the plugin anew.
+ * @add_status: optional; add figures to the plugin's status (`tend plugins`).
+ */
+struct _TendPluginInterface {
+  GTypeInterface g_iface;
+
+  gboolean (*setup) (TendPlugin *self, TendContext *context, TendPluginConfig *config, GError **error);
+  gboolean (*start) (TendPlugin *self, GError **error);
+  void (*stop_async) (TendPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*stop_finish) (TendPlugin *self, GAsyncResult *result, GError **error);
+  gboolean (*reload) (TendPlugin *self, TendPluginConfig *config, GError **error);
+  void (*add_status) (TendPlugin *self, GVariantDict *status);
+};
+
+/**
+ * TendPluginInfo:
+ * What a module's single exported entry point, tend_plugin_query(), returns.
+ * Static data owned by the module (which is made resident).
+ */
+typedef struct {
+  guint32 abi_version;
+  const char *name;
+  const char *description; /* N_() marked; translated by the reader */
+  GType (*get_type) (void);
+  const TendConfigKey *keys; /* terminated by a row whose name is NULL */
+  gboolean enabled_by_default;
+} TendPluginInfo;
+
+/** The symbol every plugin module exports. */
+#define TEND_PLUGIN_QUERY_SYMBOL "tend_plugin_query"
+typedef const TendPluginInfo *(*TendPluginQueryFunc) (void);
+
+/* Plugin modules are built with hidden visibility; this marks the entry point. */
+#define TEND_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
+
+gboolean tend_plugin_setup (TendPlugin *self, TendContext *context, TendPluginConfig *config, GError **error);
+gboolean tend_plugin_start (TendPlugin *self, GError **error);
+void tend_plugin_stop_async (TendPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+gboolean tend_plugin_stop_finish (TendPlugin *self, GAsyncResult *result, GError **error);
+/** tend_plugin_reload: FALSE with G_IO_ERROR_NOT_SUPPORTED when the plugin has no reload */
+gboolean tend_plugin_reload (TendPlugin *self, TendPluginConfig *config, GError **error);
+void tend_plugin_add_status (TendPlugin *self, GVariantDict *status);
+
+G_END_DECLS

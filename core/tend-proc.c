@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tend-proc.h"
+
+static gboolean
+read_small_file (const char *path, char *buf, gsize size, gsize *out_len)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0)
+    return FALSE;
+  do
+    n = read (fd, buf, size - 1);
+  while (n < 0 && errno == EINTR);
+  close (fd);
+  if (n < 0)
+    return FALSE;
+  buf[n] = '\0';
+  *out_len = (gsize) n;
+  return TRUE;
+}
+
+static gboolean
+parse_stat (pid_t pid, const char *buf, TendProcInfo *out)
+{
+  /* comm may hold spaces and parentheses: the fields start after the last ')' */
+  const char *p = strrchr (buf, ')');
+  unsigned long long utime, stime, start_time;
+  long long rss;
+  int ppid, pgid, sid;
+  char state;
+
+  if (p == NULL)
+    return FALSE;
+  if (sscanf (p + 2,
+              "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %lld",
+              &state, &ppid, &pgid, &sid, &utime, &stime, &start_time, &rss) != 8)
+    return FALSE;
+  out->pid = pid;
+  out->ppid = ppid;
+  out->pgid = pgid;
+  out->sid = sid;
+  out->state = state;
+  out->utime = utime;
+  out->stime = stime;
+  out->start_time = start_time;
+  out->rss_pages = rss;
+  return TRUE;
+}
+
+gboolean
+tend_proc_read_stat (pid_t pid, TendProcInfo *out)
+{
+  char path[64];
+  char buf[1024];
+  gsize len;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (!read_small_file (path, buf, sizeof buf, &len))
+    return FALSE;
+  return parse_stat (pid, buf, out);
+}
+
+GArray *
+tend_proc_list_all (void)
+{
+  GArray *procs = g_array_new (FALSE, FALSE, sizeof (TendProcInfo));
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return procs;
+  while ((name = g_dir_read_name (dir)) != NULL) {
+    TendProcInfo info;
+    char *end = NULL;
+    long pid;
+
+    if (!g_ascii_isdigit (name[0]))
+      continue;
+    pid = strtol (name, &end, 10);
+    if (*end != '\0' || pid <= 0)
+      continue;
+    if (tend_proc_read_stat ((pid_t) pid, &info))
+      g_array_append_val (procs, info);
+  }
+  return procs;
+}
+
+char *
+tend_proc_environ_get (pid_t pid, const char *key)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/environ", (int) pid);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  gsize key_len = strlen (key);
+
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    return NULL;
+  for (gsize i = 0; i < len;) {
+    const char *entry = contents + i;
+    gsize entry_len = strnlen (entry, len - i);
+
+    if (entry_len > key_len && memcmp (entry, key, key_len) == 0 && entry[key_len] == '=')
+      return g_strndup (entry + key_len + 1, entry_len - key_len - 1);
+    i += entry_len + 1;
+  }
+  return NULL;
+}

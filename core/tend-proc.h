@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TendProcInfo:
+ * One process as /proc/PID/stat shows it; times in clock ticks, rss in pages.
+ */
+typedef struct {
+  pid_t pid;
+  pid_t ppid;
+  pid_t pgid;
+  pid_t sid;
+  char state;
+  guint64 utime;
+  guint64 stime;
+  guint64 start_time;
+  gint64 rss_pages;
+} TendProcInfo;
+
+/** tend_proc_read_stat: parses /proc/@pid/stat; FALSE when the process is gone. */
+gboolean tend_proc_read_stat (pid_t pid, TendProcInfo *out);
+/** tend_proc_list_all: every process visible in /proc (an array of TendProcInfo). */
+GArray *tend_proc_list_all (void);
+/**
+ * tend_proc_environ_get:
+ * The value of @key in /proc/@pid/environ, or NULL (gone, not readable, unset).
+ */
+char *tend_proc_environ_get (pid_t pid, const char *key);
+
+G_END_DECLS

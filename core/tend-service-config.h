@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "tend-enums.h"
+
+G_BEGIN_DECLS
+
+/**
+ * TendServiceConfig:
+ *
+ * The validated, immutable description of one `[service:NAME]` group (or of an
+ * ad hoc service). Reference counted; never modified after the reader or
+ * tend_service_config_new() hands it out, so it can be shared between the
+ * running service and a configuration being compared on reload.
+ *
+ * Paths (cwd, env_file, out_file, error_file) are absolute once the reader
+ * has resolved them against the configuration file's folder; out_file and
+ * error_file stay NULL when the SPEC defaults ($TEND_HOME/logs/...) apply.
+ */
+typedef struct {
+  char *name;
+  char *exec;  /* as written */
+  char **argv; /* exec split like shell words; /bin/sh -c exec when shell */
+  gboolean shell;
+  char *cwd;
+  char **env; /* KEY=VALUE from the `env` key, in order */
+  char *env_file;
+  char *user;
+  char *group;
+  guint instances;
+  char *increment_var;
+  TendAutorestart autorestart;
+  guint max_restarts;
+  guint64 min_uptime_ms;
+  guint64 restart_delay_ms;
+  guint64 exp_backoff_restart_delay_ms; /* 0: off */
+  guint64 max_backoff_ms;
+  guint64 max_memory_restart; /* bytes; 0: no limit */
+  int kill_signal;
+  guint64 kill_timeout_ms;
+  char *out_file;
+  char *error_file;
+  gboolean merge_logs;
+  char *log_date_format;
+  guint port; /* 0: none */
+  char *layer;
+  gboolean critical;
+  char **depends_on;
+  char *health_check;
+  guint64 health_interval_ms;
+  guint64 health_timeout_ms;
+  guint health_retries;
+  char *ready_check;
+  gboolean notify;
+  gboolean start;
+
+  /* where it was defined, for messages; NULL/0 for ad hoc services */
+  char *source_file;
+  guint source_line;
+} TendServiceConfig;
+
+GType tend_service_config_get_type (void);
+#define TEND_TYPE_SERVICE_CONFIG (tend_service_config_get_type ())
+
+/** tend_service_config_new: a config with SPEC defaults for @name; fill fields, then share it read-only. */
+TendServiceConfig *tend_service_config_new (const char *name);
+TendServiceConfig *tend_service_config_ref (TendServiceConfig *self);
+void tend_service_config_unref (TendServiceConfig *self);
+/** tend_service_config_equal: TRUE when running @a or @b would be the same (source position ignored). */
+gboolean tend_service_config_equal (const TendServiceConfig *a, const TendServiceConfig *b);
+/**
+ * tend_service_config_to_key_file:
+ * Writes @self as a `[service:NAME]` group of @kf with only non-default keys,
+ * so that reading it back gives an equal config (used by `tend save`).
+ */
+void tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendServiceConfig, tend_service_config_unref)
+
+G_END_DECLS

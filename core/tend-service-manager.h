@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tend-config.h"
+#include "tend-service.h"
+
+G_BEGIN_DECLS
+
+/**
+ * TendServiceManager:
+ * Every service the daemon knows, configured or ad hoc, as a GListModel of
+ * TendService in the order they were added. It applies a configuration
+ * (start added, stop removed, restart changed, leave unchanged alone) and
+ * stops everything in parallel at shutdown.
+ */
+#define TEND_TYPE_SERVICE_MANAGER (tend_service_manager_get_type ())
+G_DECLARE_FINAL_TYPE (TendServiceManager, tend_service_manager, TEND, SERVICE_MANAGER, GObject)
+
+TendServiceManager *tend_service_manager_new (TendContext *context);
+
+TendService *tend_service_manager_lookup (TendServiceManager *self, const char *name);
+/** tend_service_manager_allocate_id: a new PM2-style numeric id, unique in this daemon */
+guint tend_service_manager_allocate_id (TendServiceManager *self);
+/** tend_service_manager_add: adds a service for @config; fails when the name exists */
+TendService *tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, GError **error);
+/** tend_service_manager_remove: stops the service, then forgets it once its processes are gone */
+gboolean tend_service_manager_remove (TendServiceManager *self, const char *name, GError **error);
+/**
+ * tend_service_manager_apply_config:
+ * Makes the configured services match @config: adds (and starts, unless
+ * start=false) new ones, removes vanished ones, updates changed ones; ad hoc
+ * services are left alone. @start_new: FALSE to add without starting.
+ */
+void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new);
+/** tend_service_manager_start_all: starts every service whose config says start=true */
+void tend_service_manager_start_all (TendServiceManager *self);
+/** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */
+void tend_service_manager_stop_all_async (TendServiceManager *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+gboolean tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *result, GError **error);
+
+G_END_DECLS

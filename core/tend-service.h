@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+#include "tend-instance.h"
+#include "tend-service-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TendContext TendContext;
+
+/**
+ * TendService:
+ * A named service: its config and its instances. Its figures (state, pid,
+ * restarts, cpu-percent, memory-rss, start-time) are GObject properties,
+ * aggregated from its instances, so D-Bus and HTTP read one source of truth.
+ *
+ * The aggregate state is the instances' common state when they agree;
+ * otherwise the most urgent one in this order: errored, waiting-restart,
+ * launching, stopping, online, stopped.
+ */
+#define TEND_TYPE_SERVICE (tend_service_get_type ())
+G_DECLARE_FINAL_TYPE (TendService, tend_service, TEND, SERVICE, GObject)
+
+TendService *tend_service_new (TendContext *context, TendServiceConfig *config);
+
+TendContext *tend_service_get_context (TendService *self);
+const char *tend_service_get_name (TendService *self);
+TendServiceConfig *tend_service_get_config (TendService *self);
+/** tend_service_get_instances: TendInstance, by index (borrowed) */
+GPtrArray *tend_service_get_instances (TendService *self);
+TendServiceState tend_service_get_state (TendService *self);
+/** tend_service_get_pid: the pid of instance 0, 0 when not running */
+int tend_service_get_pid (TendService *self);
+guint tend_service_get_restarts (TendService *self);
+gint64 tend_service_get_start_time (TendService *self);
+double tend_service_get_cpu_percent (TendService *self);
+guint64 tend_service_get_memory_rss (TendService *self);
+/** tend_service_get_wants_running: the operator's desired state */
+gboolean tend_service_get_wants_running (TendService *self);
+/** tend_service_get_ad_hoc: started from the command line rather than a config file */
+gboolean tend_service_get_ad_hoc (TendService *self);
+void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
+
+void tend_service_start (TendService *self);
+void tend_service_stop (TendService *self);
+void tend_service_restart (TendService *self, const char *reason);
+/**
+ * tend_service_update_config:
+ * Takes a changed config (reload): same config → nothing; otherwise the
+ * instances get the new config and, when running, are restarted.
+ */
+void tend_service_update_config (TendService *self, TendServiceConfig *config);
+/** tend_service_is_idle: every instance is stopped or errored with no process left */
+gboolean tend_service_is_idle (TendService *self);
+
+/* (internal) called by instances when a figure changes */
+void tend_service_instance_changed (TendService *self, TendInstance *instance, GParamSpec *pspec);
+
+G_END_DECLS

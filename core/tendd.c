@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tend-daemon.h"
+
+/* How long the detaching parent waits for the daemon to say it is ready. */
+#define DETACH_TIMEOUT_S 30
+
+static int ready_fd = -1;
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  const char *message = NULL;
+  const char *domain = NULL;
+  const char *label;
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *stamp = NULL;
+
+  if (g_log_writer_default_would_drop (level, NULL))
+    return G_LOG_WRITER_HANDLED;
+  for (gsize i = 0; i < n_fields; i++) {
+    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+      message = fields[i].value;
+    else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+  }
+  switch (level & G_LOG_LEVEL_MASK) {
+  case G_LOG_LEVEL_ERROR:
+  case G_LOG_LEVEL_CRITICAL:
+    label = "critical";
+    break;
+  case G_LOG_LEVEL_WARNING:
+    label = "warning";
+    break;
+  case G_LOG_LEVEL_DEBUG:
+    label = "debug";
+    break;
+  default:
+    label = "info";
+  }
+  now = g_date_time_new_now_local ();
+  stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%f");
+  /* milliseconds are enough for an operator */
+  stamp[23] = '\0';
+  fprintf (stderr, "%s %s[%d] %s: %s\n", stamp, domain ? domain : "tend", (int) getpid (), label,
+           message ? message : "");
+  fflush (stderr);
+  return G_LOG_WRITER_HANDLED;
+}
+
+static char *
+default_home (void)
+{
+  const char *env = g_getenv ("TEND_HOME");
+
+  if (env != NULL && env[0] != '\0')
+    return g_strdup (env);
+  return g_build_filename (g_get_home_dir (), ".tend", NULL);
+}
+
+static void
+ready_cb (gpointer user_data)
+{
+  if (ready_fd >= 0) {
+    char ok = 0;
+    if (write (ready_fd, &ok, 1) < 0)
+      g_debug ("cannot tell the parent we are ready");
+    close (ready_fd);
+    ready_fd = -1;
+  }
+}
+
+/* Detaches as a daemon does (fork, setsid, fork); the first process exits once
+ * the daemon reports ready, with its status, so `tendd && tend status` works. */
+static int
+detach (const char *home)
+{
+  int fds[2];
+  pid_t pid;
+  g_autofree char *log_path = g_build_filename (home, "tendd.log", NULL);
+  int log_fd, null_fd;
+
+  if (g_mkdir_with_parents (home, 0700) < 0) {
+    g_printerr (_("tendd: cannot create %s: %s\n"), home, g_strerror (errno));
+    return 1;
+  }
+  if (pipe2 (fds, O_CLOEXEC) < 0)
+    return 1;
+  pid = fork ();
+  if (pid < 0)
+    return 1;
+  if (pid > 0) {
+    char status = 1;
+    ssize_t n;
+    close (fds[1]);
+    do
+      n = read (fds[0], &status, 1);
+    while (n < 0 && errno == EINTR);
+    waitpid (pid, NULL, 0);
+    if (n == 1 && status == 0)
+      exit (0);
+    g_printerr (_("tendd: the daemon did not start; see %s\n"), log_path);
+    exit (1);
+  }
+  close (fds[0]);
+  setsid ();
+  pid = fork ();
+  if (pid < 0)
+    _exit (1);
+  if (pid > 0)
+    _exit (0);
+
+  log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0)
+    _exit (1);
+  dup2 (null_fd, STDIN_FILENO);
+  dup2 (log_fd, STDOUT_FILENO);
+  dup2 (log_fd, STDERR_FILENO);
+  close (log_fd);
+  close (null_fd);
+  if (chdir ("/") < 0)
+    _exit (1);
+  ready_fd = fds[1];
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  g_autofree char *home = NULL;
+  gboolean foreground = FALSE;
+  gboolean verbose = FALSE;
+  gboolean version = FALSE;
+  g_autoptr(GOptionContext) option_context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendDaemon) daemon = NULL;
+  const GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Configuration file (default: HOME/tend.conf)"), N_("FILE") },
+    { "home", 0, 0, G_OPTION_ARG_FILENAME, &home, N_("Home folder (default: $TEND_HOME or ~/.tend)"), N_("DIR") },
+    { "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, N_("Stay in the foreground, log to stderr"), NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { NULL },
+  };
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  option_context = g_option_context_new (NULL);
+  g_option_context_set_summary (option_context, _("Tend process supervisor daemon"));
+  g_option_context_set_translation_domain (option_context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (option_context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (option_context, &argc, &argv, &error)) {
+    g_printerr ("tendd: %s\n", error->message);
+    return 2;
+  }
+  if (argc > 1) {
+    g_printerr (_("tendd: unexpected argument: %s\n"), argv[1]);
+    return 2;
+  }
+  if (version) {
+    g_print ("tendd %s\n", TEND_VERSION);
+    return 0;
+  }
+  if (home == NULL)
+    home = default_home ();
+  if (config_path != NULL) {
+    /* resolve before detaching changes the working directory */
+    g_autofree char *absolute = g_canonicalize_filename (config_path, NULL);
+    g_free (config_path);
+    config_path = g_steal_pointer (&absolute);
+  }
+  if (!foreground) {
+    g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
+    if (detach (absolute_home) != 0)
+      return 1;
+  }
+
+  g_log_set_writer_func (log_writer, NULL, NULL);
+  if (verbose)
+    g_log_set_debug_enabled (TRUE);
+
+  daemon = tend_daemon_new (home, config_path);
+  tend_daemon_set_ready_callback (daemon, G_CALLBACK (ready_cb), NULL);
+  if (!tend_daemon_setup (daemon, &error)) {
+    g_printerr ("tendd: %s\n", error->message);
+    return 1;
+  }
+  status = tend_daemon_run (daemon);
+  return status;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "tend-instance.h"
+
+G_BEGIN_DECLS
+
+/**
+ * tend_process_spawn:
+ * Starts @instance's program in a session of its own (so its process group
+ * and session id are its pid), with stdin from /dev/null, stdout and stderr
+ * into pipes whose read ends are returned, the parent-death signal set, signal
+ * dispositions and mask reset, and the configured user and groups.
+ */
+gboolean tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int *out_stderr, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/**
+ * tend_process_tree_find:
+ * The live processes of one spawned service process tree, main process
+ * excluded: everything in session @sid, every child of ours (a reparented
+ * orphan) whose environment carries @tag, and all their descendants. This is
+ * how a double-forked grandchild that left the session is still found.
+ * Returns: pids (GArray of pid_t), possibly empty.
+ */
+GArray *tend_process_tree_find (pid_t sid, const char *tag);
+
+/**
+ * tend_process_tree_signal:
+ * Sends @signum to the process group @pgid and to each pid of @members.
+ */
+void tend_process_tree_signal (pid_t pgid, GArray *members, int signum);
+
+/**
+ * tend_process_tree_list_our_children:
+ * Our direct children (orphans reparented to us as subreaper included).
+ */
+GArray *tend_process_tree_list_our_children (void);
+
+/**
+ * tend_process_tree_kill_leftovers:
+ * Ends processes that a previous, killed tendd of the same home left behind
+ * (their TEND_SUPERVISOR_TAG starts with "@home_tag/" but names another
+ * daemon pid): SIGTERM, up to @grace_ms, then SIGKILL. Returns how many.
+ */
+guint tend_process_tree_kill_leftovers (const char *home_tag, guint grace_ms);
+
+G_END_DECLS

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tend-proc.h"
+#include "tend-test-daemon.h"
+
+static const char *
+build_dir (void)
+{
+  const char *dir = g_getenv ("TEND_TEST_BUILDDIR");
+  g_assert_nonnull (dir);
+  return dir;
+}
+
+char *
+tend_test_helper (const char *name)
+{
+  const char *src = g_getenv ("TEND_TEST_SRCDIR");
+  g_assert_nonnull (src);
+  return g_build_filename (src, "helpers", name, NULL);
+}
+
+gboolean
+tend_test_wait (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (!cond (data)) {
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    g_usleep (10 * 1000);
+  }
+  return TRUE;
+}
+
+GStrv
+tend_test_read_lines (const char *path)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return g_strv_builder_end (builder);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (lines[i][0] != '\0')
+      g_strv_builder_add (builder, lines[i]);
+  }
+  return g_strv_builder_end (builder);
+}
+
+guint
+tend_test_count_lines (const char *path)
+{
+  g_auto(GStrv) lines = tend_test_read_lines (path);
+  return g_strv_length (lines);
+}
+
+typedef struct {
+  const char *path;
+  guint n;
+} LinesWait;
+
+static gboolean
+has_lines (gpointer data)
+{
+  LinesWait *w = data;
+  return tend_test_count_lines (w->path) >= w->n;
+}
+
+gboolean
+tend_test_wait_lines (const char *path, guint n, guint timeout_ms)
+{
+  LinesWait w = { path, n };
+  return tend_test_wait (has_lines, &w, timeout_ms);
+}
+
+pid_t
+tend_test_record_pid (const char *path, guint index)
+{
+  g_auto(GStrv) lines = tend_test_read_lines (path);
+  g_assert_cmpuint (g_strv_length (lines), >, index);
+  return (pid_t) atoi (lines[index]);
+}
+
+gint64
+tend_test_record_time_ms (const char *path, guint index)
+{
+  g_auto(GStrv) lines = tend_test_read_lines (path);
+  const char *space;
+
+  g_assert_cmpuint (g_strv_length (lines), >, index);
+  space = strchr (lines[index], ' ');
+  g_assert_nonnull (space);
+  return g_ascii_strtoll (space + 1, NULL, 10) / 1000000;
+}
+
+gboolean
+tend_test_pid_alive (pid_t pid)
+{
+  TendProcInfo info;
+  return pid > 0 && tend_proc_read_stat (pid, &info) && info.state != 'Z';
+}
+
+static gboolean
+pid_gone (gpointer data)
+{
+  return !tend_test_pid_alive (GPOINTER_TO_INT (data));
+}
+
+gboolean
+tend_test_wait_pid_gone (pid_t pid, guint timeout_ms)
+{
+  return tend_test_wait (pid_gone, GINT_TO_POINTER (pid), timeout_ms);
+}
+
+TendTestDaemon *
+tend_test_daemon_new (void)
+{
+  TendTestDaemon *d = g_new0 (TendTestDaemon, 1);
+  g_autoptr(GError) error = NULL;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+  d->dir = g_dir_make_tmp ("tend-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  d->home = g_build_filename (d->dir, "home", NULL);
+  d->config = g_build_filename (d->dir, "tend.conf", NULL);
+  d->log = g_build_filename (d->dir, "tendd-output.log", NULL);
+  d->notify_path = g_build_filename (d->dir, "notify.sock", NULL);
+  d->notify_fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (d->notify_fd, >=, 0);
+  g_assert_cmpuint (strlen (d->notify_path), <, sizeof addr.sun_path);
+  strcpy (addr.sun_path, d->notify_path);
+  g_assert_cmpint (bind (d->notify_fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  return d;
+}
+
+char *
+tend_test_daemon_path (TendTestDaemon *d, const char *name)
+{
+  return g_build_filename (d->dir, name, NULL);
+}
+
+void
+tend_test_daemon_write_config (TendTestDaemon *d, const char *text)
+{
+  g_autofree char *helpers = tend_test_helper ("");
+  g_autoptr(GString) s = g_string_new (text);
+  g_autoptr(GError) error = NULL;
+
+  g_string_replace (s, "@HELPERS@", helpers, 0);
+  g_string_replace (s, "@DIR@", d->dir, 0);
+  g_file_set_contents (d->config, s->str, -1, &error);
+  g_assert_no_error (error);
+}
+
+void
+tend_test_daemon_spawn (TendTestDaemon *d, const char *const *args)
+{
+  g_autofree char *tendd = g_build_filename (build_dir (), "..", "core", "tendd", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_auto(GStrv) env = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  int log_fd;
+
+  g_ptr_array_add (argv, tendd);
+  g_ptr_array_add (argv, (char *) "--foreground");
+  g_ptr_array_add (argv, (char *) "--verbose");
+  g_ptr_array_add (argv, (char *) "--home");
+  g_ptr_array_add (argv, d->home);
+  g_ptr_array_add (argv, (char *) "--config");
+  g_ptr_array_add (argv, d->config);
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  env = g_environ_setenv (env, "NOTIFY_SOCKET", d->notify_path, TRUE);
+  env = g_environ_setenv (env, "G_DEBUG", "fatal-criticals", TRUE);
+  log_fd = open (d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  g_assert_cmpint (log_fd, >=, 0);
+  d->exited = FALSE;
+  g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, (const char *const *) env,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, -1, log_fd,
+                                    log_fd, NULL, NULL, 0, &d->pid, NULL, NULL, NULL, &error);
+  close (log_fd);
+  g_assert_no_error (error);
+}
+
+static gboolean
+poll_exit (TendTestDaemon *d)
+{
+  int status;
+  pid_t r;
+
+  if (d->exited)
+    return TRUE;
+  r = waitpid (d->pid, &status, WNOHANG);
+  if (r == d->pid) {
+    d->exited = TRUE;
+    d->exit_status = status;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+void
+tend_test_daemon_start (TendTestDaemon *d)
+{
+  gint64 deadline;
+  char buf[256];
+
+  tend_test_daemon_spawn (d, NULL);
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  for (;;) {
+    struct pollfd pfd = { .fd = d->notify_fd, .events = POLLIN };
+    ssize_t n;
+
+    if (poll (&pfd, 1, 50) == 1) {
+      n = recv (d->notify_fd, buf, sizeof buf - 1, 0);
+      if (n > 0) {
+        buf[n] = '\0';
+        if (strstr (buf, "READY=1") != NULL)
+          return;
+      }
+    }
+    if (poll_exit (d)) {
+      g_autofree char *out = NULL;
+      g_file_get_contents (d->log, &out, NULL, NULL);
+      g_error ("tendd exited before it was ready (status %d):\n%s", d->exit_status, out ? out : "");
+    }
+    if (g_get_monotonic_time () > deadline)
+      g_error ("tendd did not send READY=1 within 20 s");
+  }
+}
+
+gboolean
+tend_test_daemon_wait_exit (TendTestDaemon *d, guint timeout_ms)
+{
+  return tend_test_wait ((gboolean (*) (gpointer)) poll_exit, d, timeout_ms);
+}
+
+int
+tend_test_daemon_stop (TendTestDaemon *d)
+{
+  if (!d->exited)
+    kill (d->pid, SIGTERM);
+  g_assert_true (tend_test_daemon_wait_exit (d, 30000));
+  return d->exit_status;
+}
+
+gboolean
+tend_test_daemon_log_contains (TendTestDaemon *d, const char *needle)
+{
+  g_autofree char *out = NULL;
+
+  if (!g_file_get_contents (d->log, &out, NULL, NULL))
+    return FALSE;
+  return strstr (out, needle) != NULL;
+}
+
+GArray *
+tend_test_daemon_leftovers (TendTestDaemon *d)
+{
+  g_autoptr(GArray) procs = tend_proc_list_all ();
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (pid_t));
+
+  for (guint i = 0; i < procs->len; i++) {
+    TendProcInfo *p = &g_array_index (procs, TendProcInfo, i);
+    g_autofree char *home = NULL;
+
+    if (p->state == 'Z' || p->pid == getpid () || (!d->exited && p->pid == d->pid))
+      continue;
+    home = tend_proc_environ_get (p->pid, "TEND_HOME");
+    if (home != NULL && g_strcmp0 (home, d->home) == 0)
+      g_array_append_val (found, p->pid);
+  }
+  return found;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL) {
+    while ((name = g_dir_read_name (dir)) != NULL) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  }
+  g_rmdir (path);
+}
+
+void
+tend_test_daemon_free (TendTestDaemon *d)
+{
+  g_autoptr(GArray) left = NULL;
+
+  if (d->pid > 0 && !d->exited) {
+    kill (d->pid, SIGKILL);
+    tend_test_daemon_wait_exit (d, 5000);
+  }
+  /* never leave a process behind, whatever the test did */
+  left = tend_test_daemon_leftovers (d);
+  for (guint i = 0; i < left->len; i++)
+    kill (g_array_index (left, pid_t, i), SIGKILL);
+  if (d->notify_fd >= 0)
+    close (d->notify_fd);
+  if (g_getenv ("TEND_TEST_KEEP") == NULL)
+    remove_tree (d->dir);
+  g_free (d->dir);
+  g_free (d->home);
+  g_free (d->config);
+  g_free (d->log);
+  g_free (d->notify_path);
+  g_free (d);
+}

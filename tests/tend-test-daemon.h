@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TendTestDaemon:
+ * A real tendd for one test: its own temporary home and config, started with
+ * `--foreground`, its output in a file (never in the TAP stream), ready when
+ * it sends READY=1 on the test's own NOTIFY_SOCKET. Freeing it kills the
+ * daemon if still running and every process that carries its TEND_HOME.
+ */
+typedef struct {
+  char *dir;
+  char *home;
+  char *config;
+  char *log;
+  char *notify_path;
+  int notify_fd;
+  GPid pid;
+  int exit_status;
+  gboolean exited;
+} TendTestDaemon;
+
+TendTestDaemon *tend_test_daemon_new (void);
+/** tend_test_daemon_write_config: writes the config file; "@HELPERS@" and "@DIR@" are replaced */
+void tend_test_daemon_write_config (TendTestDaemon *d, const char *text);
+/** tend_test_daemon_path: @name inside the test's folder (free it) */
+char *tend_test_daemon_path (TendTestDaemon *d, const char *name);
+/** tend_test_daemon_spawn: starts tendd with extra @args (NULL-terminated), without waiting */
+void tend_test_daemon_spawn (TendTestDaemon *d, const char *const *args);
+/** tend_test_daemon_start: spawn and wait for READY=1 (asserts) */
+void tend_test_daemon_start (TendTestDaemon *d);
+/** tend_test_daemon_wait_exit: waits up to @timeout_ms for tendd to exit; FALSE on timeout */
+gboolean tend_test_daemon_wait_exit (TendTestDaemon *d, guint timeout_ms);
+/** tend_test_daemon_stop: SIGTERM, then waits; returns the exit status (asserts it exited) */
+int tend_test_daemon_stop (TendTestDaemon *d);
+/** tend_test_daemon_log_contains: the daemon's output contains @needle */
+gboolean tend_test_daemon_log_contains (TendTestDaemon *d, const char *needle);
+/** tend_test_daemon_leftovers: live processes (not zombies) whose environment has our TEND_HOME */
+GArray *tend_test_daemon_leftovers (TendTestDaemon *d);
+void tend_test_daemon_free (TendTestDaemon *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendTestDaemon, tend_test_daemon_free)
+
+/** tend_test_helper: absolute path of tests/helpers/@name */
+char *tend_test_helper (const char *name);
+/** tend_test_wait: polls @cond every 10 ms for up to @timeout_ms */
+gboolean tend_test_wait (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms);
+/** tend_test_read_lines: the file's lines (empty vector when missing) */
+GStrv tend_test_read_lines (const char *path);
+/** tend_test_count_lines: number of lines of a file, 0 when missing */
+guint tend_test_count_lines (const char *path);
+/** tend_test_wait_lines: waits until @path has at least @n lines */
+gboolean tend_test_wait_lines (const char *path, guint n, guint timeout_ms);
+/** tend_test_record_pid: the pid on line @index of a record file written by the helpers */
+pid_t tend_test_record_pid (const char *path, guint index);
+/** tend_test_record_time_ms: the start time (ms, realtime) on line @index */
+gint64 tend_test_record_time_ms (const char *path, guint index);
+/** tend_test_pid_alive: the process exists and is not a zombie */
+gboolean tend_test_pid_alive (pid_t pid);
+/** tend_test_wait_pid_gone: waits until @pid is gone (or a zombie) */
+gboolean tend_test_wait_pid_gone (pid_t pid, guint timeout_ms);
+
+G_END_DECLS

@@ -1,0 +1,1152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "tend-config.h"
+#include "tend-error.h"
+#include "tend-parse.h"
+
+/* ---------------------------------------------------------------------- */
+/* A test plugin with one key of every kind; never instantiated by the reader */
+
+static GType
+test_plugin_get_type (void)
+{
+  return G_TYPE_OBJECT;
+}
+
+static const TendConfigKey alpha_keys[] = {
+  { "name", TEND_CONFIG_KEY_STRING, "anon", NULL, "a string" },
+  { "verbose", TEND_CONFIG_KEY_BOOL, "false", NULL, "a bool" },
+  { "retain", TEND_CONFIG_KEY_UINT, "7", NULL, "a number" },
+  { "interval", TEND_CONFIG_KEY_DURATION, "2s", NULL, "a duration" },
+  { "max-size", TEND_CONFIG_KEY_SIZE, "50M", NULL, "a size" },
+  { "mode", TEND_CONFIG_KEY_CHOICE, "daily", "never|hourly|daily|weekly", "a choice" },
+  { "tags", TEND_CONFIG_KEY_LIST, NULL, NULL, "a list" },
+  { "listen", TEND_CONFIG_KEY_LISTEN_LIST, "127.0.0.1:9615", NULL, "addresses" },
+  { "token-file", TEND_CONFIG_KEY_PATH, NULL, NULL, "a path" },
+  { NULL },
+};
+
+static const TendPluginInfo alpha_info = {
+  .abi_version = TEND_PLUGIN_ABI_VERSION,
+  .name = "alpha",
+  .description = "test plugin with every key kind",
+  .get_type = test_plugin_get_type,
+  .keys = alpha_keys,
+  .enabled_by_default = FALSE,
+};
+
+static const TendPluginInfo beta_info = {
+  .abi_version = TEND_PLUGIN_ABI_VERSION,
+  .name = "beta",
+  .description = "test plugin without keys, on by default",
+  .get_type = test_plugin_get_type,
+  .keys = NULL,
+  .enabled_by_default = TRUE,
+};
+
+static TendPluginRegistry *
+test_registry (void)
+{
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tend_plugin_registry_add_info (registry, &beta_info, &error));
+  g_assert_true (tend_plugin_registry_add_info (registry, &alpha_info, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&registry);
+}
+
+static TendConfig *
+read_ok (const char *data)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  TendConfig *config = tend_config_new_from_data (data, -1, "test.conf", "/srv/app", registry, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+  return config;
+}
+
+/* the whole message is compared: it is the user interface of the reader */
+static void
+expect_error (const char *data, const char *expected)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = tend_config_new_from_data (data, -1, "test.conf", "/srv/app", registry, &error);
+
+  if (config != NULL)
+    g_error ("expected \"%s\" from:\n%s", expected, data);
+  g_assert_true (g_error_matches (error, TEND_ERROR, TEND_ERROR_CONFIG));
+  if (strcmp (error->message, expected) != 0)
+    g_error ("from:\n%s\nexpected: %s\n     got: %s", data, expected, error->message);
+}
+
+static TendServiceConfig *
+only_service (TendConfig *config)
+{
+  GPtrArray *services = tend_config_get_services (config);
+
+  g_assert_cmpuint (services->len, ==, 1);
+  return g_ptr_array_index (services, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fixture: a temporary folder for files the config refers to */
+
+typedef struct {
+  char *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("tend-test-config-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+    g_assert_cmpint (g_rmdir (path), ==, 0);
+  } else {
+    g_assert_cmpint (g_remove (path), ==, 0);
+  }
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  remove_tree (fx->dir);
+  g_free (fx->dir);
+}
+
+static char *
+write_file (Fixture *fx, const char *name, const char *contents)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (fx->dir, name, NULL);
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static TendConfig *
+read_in (Fixture *fx, TendPluginRegistry *registry, const char *data, GError **error)
+{
+  return tend_config_new_from_data (data, -1, "test.conf", fx->dir, registry, error);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Services */
+
+static void
+test_service_defaults (void)
+{
+  g_autoptr(TendConfig) config = read_ok ("[service:web]\nexec=/usr/bin/node server.js\n");
+  TendServiceConfig *svc = only_service (config);
+
+  g_assert_true (tend_config_lookup_service (config, "web") == svc);
+  g_assert_null (tend_config_lookup_service (config, "other"));
+  g_assert_cmpstr (svc->name, ==, "web");
+  g_assert_cmpstr (svc->exec, ==, "/usr/bin/node server.js");
+  g_assert_cmpstrv (svc->argv, ((const char *[]) { "/usr/bin/node", "server.js", NULL }));
+  g_assert_false (svc->shell);
+  g_assert_null (svc->cwd);
+  g_assert_null (svc->env);
+  g_assert_null (svc->env_file);
+  g_assert_null (svc->user);
+  g_assert_null (svc->group);
+  g_assert_cmpuint (svc->instances, ==, 1);
+  g_assert_null (svc->increment_var);
+  g_assert_cmpint (svc->autorestart, ==, TEND_AUTORESTART_ALWAYS);
+  g_assert_cmpuint (svc->max_restarts, ==, 16);
+  g_assert_cmpuint (svc->min_uptime_ms, ==, 1000);
+  g_assert_cmpuint (svc->restart_delay_ms, ==, 0);
+  g_assert_cmpuint (svc->exp_backoff_restart_delay_ms, ==, 0);
+  g_assert_cmpuint (svc->max_backoff_ms, ==, 15000);
+  g_assert_cmpuint (svc->max_memory_restart, ==, 0);
+  g_assert_cmpint (svc->kill_signal, ==, SIGTERM);
+  g_assert_cmpuint (svc->kill_timeout_ms, ==, 1600);
+  g_assert_null (svc->out_file);
+  g_assert_null (svc->error_file);
+  g_assert_false (svc->merge_logs);
+  g_assert_null (svc->log_date_format);
+  g_assert_cmpuint (svc->port, ==, 0);
+  g_assert_null (svc->layer);
+  g_assert_false (svc->critical);
+  g_assert_null (svc->depends_on);
+  g_assert_null (svc->health_check);
+  g_assert_cmpuint (svc->health_interval_ms, ==, 10000);
+  g_assert_cmpuint (svc->health_timeout_ms, ==, 2000);
+  g_assert_cmpuint (svc->health_retries, ==, 3);
+  g_assert_null (svc->ready_check);
+  g_assert_false (svc->notify);
+  g_assert_true (svc->start);
+  g_assert_cmpstr (svc->source_file, ==, "test.conf");
+  g_assert_cmpuint (svc->source_line, ==, 1);
+
+  /* the same defaults as a fresh config */
+  {
+    g_autoptr(TendServiceConfig) fresh = tend_service_config_new ("web");
+    fresh->exec = g_strdup (svc->exec);
+    fresh->argv = g_strdupv (svc->argv);
+    g_assert_true (tend_service_config_equal (fresh, svc));
+  }
+}
+
+static const char all_keys_conf[] =
+  "# every service key\n"
+  "[service:db]\n"
+  "exec=postgres\n"
+  "\n"
+  "[service:gateway-3333]\n"
+  "exec=node ./gateway-3333.js --name \"my gateway\"\n"
+  "cwd=app\n"
+  "env=NODE_ENV=production;PORT=7777; EXTENSION = 3333 ;\n"
+  "env-file=app.env\n"
+  "user=root\n"
+  "group=root\n"
+  "instances=4\n"
+  "increment-var=PORT\n"
+  "autorestart=on-failure\n"
+  "max-restarts=5\n"
+  "min-uptime=2.5s\n"
+  "restart-delay=250\n"
+  "exp-backoff-restart-delay=100ms\n"
+  "max-backoff=1m\n"
+  "max-memory-restart=200M\n"
+  "kill-signal=SIGINT\n"
+  "kill-timeout=3s\n"
+  "out-file=logs/out.log\n"
+  "error-file=/var/log/gw-err.log\n"
+  "merge-logs=true\n"
+  "log-date-format=%Y-%m-%d %H:%M:%S\n"
+  "port=7777\n"
+  "layer=gateway\n"
+  "critical=true\n"
+  "depends-on=db\n"
+  "health-check=http://127.0.0.1:7777/health\n"
+  "health-interval=30s\n"
+  "health-timeout=500ms\n"
+  "health-retries=5\n"
+  "ready-check=tcp://127.0.0.1:7777\n"
+  "notify=true\n"
+  "start=false\n";
+
+static void
+test_service_all_keys (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *env_file = write_file (fx, "app.env", "A=1\n");
+  g_autofree char *cwd = g_build_filename (fx->dir, "app", NULL);
+  g_autofree char *out_file = g_build_filename (fx->dir, "logs", "out.log", NULL);
+  g_autoptr(TendConfig) config = read_in (fx, registry, all_keys_conf, &error);
+  GPtrArray *services;
+  TendServiceConfig *svc;
+
+  g_assert_no_error (error);
+  services = tend_config_get_services (config);
+  g_assert_cmpuint (services->len, ==, 2);
+  g_assert_cmpstr (((TendServiceConfig *) g_ptr_array_index (services, 0))->name, ==, "db");
+  svc = g_ptr_array_index (services, 1);
+
+  g_assert_cmpstr (svc->name, ==, "gateway-3333");
+  g_assert_cmpstr (svc->exec, ==, "node ./gateway-3333.js --name \"my gateway\"");
+  g_assert_cmpstrv (svc->argv, ((const char *[]) { "node", "./gateway-3333.js", "--name", "my gateway", NULL }));
+  g_assert_false (svc->shell);
+  g_assert_cmpstr (svc->cwd, ==, cwd);
+  g_assert_cmpstrv (svc->env, ((const char *[]) { "NODE_ENV=production", "PORT=7777", "EXTENSION=3333", NULL }));
+  g_assert_cmpstr (svc->env_file, ==, env_file);
+  g_assert_cmpstr (svc->user, ==, "root");
+  g_assert_cmpstr (svc->group, ==, "root");
+  g_assert_cmpuint (svc->instances, ==, 4);
+  g_assert_cmpstr (svc->increment_var, ==, "PORT");
+  g_assert_cmpint (svc->autorestart, ==, TEND_AUTORESTART_ON_FAILURE);
+  g_assert_cmpuint (svc->max_restarts, ==, 5);
+  g_assert_cmpuint (svc->min_uptime_ms, ==, 2500);
+  g_assert_cmpuint (svc->restart_delay_ms, ==, 250);
+  g_assert_cmpuint (svc->exp_backoff_restart_delay_ms, ==, 100);
+  g_assert_cmpuint (svc->max_backoff_ms, ==, 60000);
+  g_assert_cmpuint (svc->max_memory_restart, ==, 200 * 1024 * 1024);
+  g_assert_cmpint (svc->kill_signal, ==, SIGINT);
+  g_assert_cmpuint (svc->kill_timeout_ms, ==, 3000);
+  g_assert_cmpstr (svc->out_file, ==, out_file);
+  g_assert_cmpstr (svc->error_file, ==, "/var/log/gw-err.log");
+  g_assert_true (svc->merge_logs);
+  g_assert_cmpstr (svc->log_date_format, ==, "%Y-%m-%d %H:%M:%S");
+  g_assert_cmpuint (svc->port, ==, 7777);
+  g_assert_cmpstr (svc->layer, ==, "gateway");
+  g_assert_true (svc->critical);
+  g_assert_cmpstrv (svc->depends_on, ((const char *[]) { "db", NULL }));
+  g_assert_cmpstr (svc->health_check, ==, "http://127.0.0.1:7777/health");
+  g_assert_cmpuint (svc->health_interval_ms, ==, 30000);
+  g_assert_cmpuint (svc->health_timeout_ms, ==, 500);
+  g_assert_cmpuint (svc->health_retries, ==, 5);
+  g_assert_cmpstr (svc->ready_check, ==, "tcp://127.0.0.1:7777");
+  g_assert_true (svc->notify);
+  g_assert_false (svc->start);
+  g_assert_cmpuint (svc->source_line, ==, 5);
+}
+
+static void
+test_service_values (void)
+{
+  g_autoptr(TendConfig) config = read_ok (
+    "[service:a]\n"
+    "exec = sleep 10   \n"
+    "shell=1\n"
+    "autorestart=false\n"
+    "kill-signal=9\n"
+    "depends-on=b, c\n"
+    "health-check=exec:curl -sf http://127.0.0.1/\n"
+    "ready-check=tcp://localhost\n"
+    "port=80\n"
+    "layer=\\sleading space\n"
+    "env=A=x\\;y;B=\\\\\n"
+    "[service:b]\n"
+    "exec=true\n"
+    "autorestart=true\n"
+    "[service:c]\n"
+    "exec=true\n");
+  TendServiceConfig *a = tend_config_lookup_service (config, "a");
+  TendServiceConfig *b = tend_config_lookup_service (config, "b");
+
+  g_assert_cmpstr (a->exec, ==, "sleep 10");
+  g_assert_true (a->shell);
+  g_assert_cmpstrv (a->argv, ((const char *[]) { "/bin/sh", "-c", "sleep 10", NULL }));
+  g_assert_cmpint (a->autorestart, ==, TEND_AUTORESTART_NEVER);
+  g_assert_cmpint (b->autorestart, ==, TEND_AUTORESTART_ALWAYS);
+  g_assert_cmpint (a->kill_signal, ==, SIGKILL);
+  g_assert_cmpstrv (a->depends_on, ((const char *[]) { "b", "c", NULL }));
+  g_assert_cmpstr (a->health_check, ==, "exec:curl -sf http://127.0.0.1/");
+  /* a tcp check without a port takes port= */
+  g_assert_cmpstr (a->ready_check, ==, "tcp://localhost");
+  g_assert_cmpstr (a->layer, ==, " leading space");
+  g_assert_cmpstrv (a->env, ((const char *[]) { "A=x;y", "B=\\", NULL }));
+  g_assert_cmpuint (tend_config_get_services (config)->len, ==, 3);
+}
+
+static void
+test_service_paths (void)
+{
+  g_autoptr(TendConfig) config = read_ok (
+    "[service:a]\n"
+    "exec=x\n"
+    "cwd=sub/dir\n"
+    "out-file=../logs/./a.log\n"
+    "error-file=/abs/err.log\n");
+  TendServiceConfig *svc = only_service (config);
+
+  g_assert_cmpstr (svc->cwd, ==, "/srv/app/sub/dir");
+  g_assert_cmpstr (svc->out_file, ==, "/srv/logs/a.log");
+  g_assert_cmpstr (svc->error_file, ==, "/abs/err.log");
+}
+
+typedef struct {
+  const char *line; /* "key=value", placed on line 3 after exec */
+  const char *reason;
+} BadKey;
+
+static void
+test_service_bad_values (void)
+{
+  static const BadKey cases[] = {
+    { "min-uptime=10x", "min-uptime: not a duration: \"10x\" (use a number with ms, s, m or h)" },
+    { "restart-delay=-5s", "restart-delay: not a duration: \"-5s\" (must not be negative)" },
+    { "exp-backoff-restart-delay=1.5", "exp-backoff-restart-delay: not a duration: \"1.5\" (finer than a millisecond)" },
+    { "max-backoff=99999999999999999999h", "max-backoff: duration too large: \"99999999999999999999h\"" },
+    { "kill-timeout=soon", "kill-timeout: not a duration: \"soon\" (use a number with ms, s, m or h)" },
+    { "health-interval=0", "health-interval: out of range: \"0\" (must be more than 0)" },
+    { "health-timeout=0s", "health-timeout: out of range: \"0s\" (must be more than 0)" },
+    { "max-memory-restart=200X", "max-memory-restart: not a size: \"200X\" (use a number with K, M or G)" },
+    { "max-memory-restart=-1M", "max-memory-restart: not a size: \"-1M\" (must not be negative)" },
+    { "max-memory-restart=99999999999G", "max-memory-restart: size too large: \"99999999999G\"" },
+    { "shell=yes", "shell: not a boolean: \"yes\" (use true or false)" },
+    { "merge-logs=True", "merge-logs: not a boolean: \"True\" (use true or false)" },
+    { "critical=on", "critical: not a boolean: \"on\" (use true or false)" },
+    { "notify=2", "notify: not a boolean: \"2\" (use true or false)" },
+    { "start=no", "start: not a boolean: \"no\" (use true or false)" },
+    { "instances=0", "instances: out of range: 0 (use 1 to 1024)" },
+    { "instances=1025", "instances: out of range: 1025 (use 1 to 1024)" },
+    { "instances=two", "instances: not a number: \"two\"" },
+    { "max-restarts=-1", "max-restarts: not a number: \"-1\"" },
+    { "max-restarts=4294967296", "max-restarts: out of range: 4294967296 (use 0 to 4294967295)" },
+    { "port=0", "port: out of range: 0 (use 1 to 65535)" },
+    { "port=65536", "port: out of range: 65536 (use 1 to 65535)" },
+    { "port=http", "port: not a number: \"http\"" },
+    { "health-retries=0", "health-retries: out of range: 0 (use 1 to 4294967295)" },
+    { "kill-signal=SIGFOO", "kill-signal: not a signal: \"SIGFOO\" (use a name such as SIGTERM or SIGINT, or a number)" },
+    { "env=A=1;oops", "env: not KEY=VALUE: \"oops\"" },
+    { "env=1A=x", "env: not a variable name: \"1A\" (use letters, digits and _, not starting with a digit)" },
+    { "increment-var=1PORT", "increment-var: not a variable name: \"1PORT\" (use letters, digits and _, not starting with a digit)" },
+    { "autorestart=always", "autorestart: not a valid choice: \"always\" (use true, on-failure or false)" },
+    { "user=nosuchuser-tend", "user: unknown user: \"nosuchuser-tend\"" },
+    { "group=nosuchgroup-tend", "group: unknown group: \"nosuchgroup-tend\"" },
+    { "health-check=ftp://x", "health-check: not a check: \"ftp://x\" (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)" },
+    { "health-check=http://", "health-check: not a URL: \"http://\" (use http://HOST:PORT/PATH)" },
+    { "health-check=http://h:0/", "health-check: not a URL: \"http://h:0/\" (use http://HOST:PORT/PATH)" },
+    { "health-check=http://h:99999/", "health-check: not a URL: \"http://h:99999/\" (use http://HOST:PORT/PATH)" },
+    { "health-check=tcp://h:99999", "health-check: not a TCP address: \"tcp://h:99999\" (use tcp://HOST:PORT, port 1 to 65535)" },
+    { "health-check=tcp://", "health-check: not a TCP address: \"tcp://\" (use tcp://HOST:PORT)" },
+    { "health-check=tcp://h", "health-check: no port in \"tcp://h\" and no port= key (use tcp://HOST:PORT)" },
+    { "ready-check=exec:", "ready-check: exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)" },
+    { "ready-check=exec:echo 'open", "ready-check: cannot split the command \"echo 'open\": Text ended before matching quote was found for '. (The text was “echo 'open”)" },
+    { "log-date-format=", "log-date-format: empty value" },
+    { "layer=", "layer: empty value" },
+    { "cwd=", "cwd: empty path" },
+    { "depends-on=a", "depends-on: a service cannot depend on itself" },
+    { "depends-on=zzz", "depends-on: unknown service \"zzz\" (services in this file: a)" },
+    { "depends-on=bad/name", "depends-on: not a service name: \"bad/name\"" },
+    { "min-uptime=1s  # one second", "min-uptime: not a duration: \"1s  # one second\" (use a number with ms, s, m or h) (comments must be on a line of their own)" },
+    { "layer=a\\qb", "layer: bad escape sequence in \"a\\qb\" (write \\\\ for a backslash)" },
+    { "restart=true",
+      "restart: unknown key (known keys: exec, shell, cwd, env, env-file, user, group, instances, increment-var, "
+      "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
+      "max-memory-restart, kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
+      "layer, critical, depends-on, health-check, health-interval, health-timeout, health-retries, ready-check, "
+      "notify, start)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *data = g_strdup_printf ("[service:a]\nexec=/bin/true\n%s\n", cases[i].line);
+    g_autofree char *expected = g_strdup_printf ("test.conf:3: [service:a] %s", cases[i].reason);
+    expect_error (data, expected);
+  }
+}
+
+static void
+test_service_exec (void)
+{
+  expect_error ("[service:a]\nport=80\n",
+                "test.conf:1: [service:a]: missing required key exec (the command to run)");
+  expect_error ("[service:a]\nexec=\n", "test.conf:2: [service:a] exec: empty command");
+  expect_error ("[service:a]\nexec=   \n", "test.conf:2: [service:a] exec: empty command");
+  expect_error ("[service:a]\nexec=echo \"open\nport=1\n",
+                "test.conf:2: [service:a] exec: cannot split the command line: "
+                "Text ended before matching quote was found for \". (The text was “echo \"open”)");
+}
+
+static void
+test_service_names (void)
+{
+  const char *bad[] = { "bad name", "all", "a/b", "", "..", "x:y" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *data = g_strdup_printf ("\n[service:%s]\nexec=x\n", bad[i]);
+    g_autofree char *expected = g_strdup_printf (
+      "test.conf:2: [service:%s]: not a valid service name (use letters, digits, \"-\", \"_\" and \".\", "
+      "at most 64; not \"all\")", bad[i]);
+    expect_error (data, expected);
+  }
+}
+
+static void
+test_depends_on (void)
+{
+  g_autoptr(TendConfig) config = read_ok (
+    "[service:web]\nexec=x\ndepends-on=api;db\n"
+    "[service:api]\nexec=x\ndepends-on=db\n"
+    "[service:db]\nexec=x\n");
+
+  g_assert_cmpstrv (tend_config_lookup_service (config, "web")->depends_on,
+                    ((const char *[]) { "api", "db", NULL }));
+
+  expect_error ("[service:a]\nexec=x\ndepends-on=b\n"
+                "[service:b]\nexec=x\ndepends-on=a\n",
+                "test.conf:3: [service:a] depends-on: dependency cycle: a -> b -> a");
+  expect_error ("[service:x]\nexec=x\ndepends-on=b\n"
+                "[service:a]\nexec=x\ndepends-on=b\n"
+                "[service:b]\nexec=x\ndepends-on=c\n"
+                "[service:c]\nexec=x\ndepends-on=a\n",
+                "test.conf:9: [service:b] depends-on: dependency cycle: b -> c -> a -> b");
+  expect_error ("[service:a]\nexec=x\n\n[service:b]\nexec=x\ndepends-on=a,c\n",
+                "test.conf:6: [service:b] depends-on: unknown service \"c\" (services in this file: a, b)");
+}
+
+/* ---------------------------------------------------------------------- */
+/* File structure */
+
+static void
+test_structure_errors (void)
+{
+  expect_error ("exec=x\n",
+                "test.conf:1: key \"exec\" is outside any group (add a group header such as [service:NAME] above it)");
+  expect_error ("# comment\n\n  port = 1\n[service:a]\n",
+                "test.conf:3: key \"port\" is outside any group (add a group header such as [service:NAME] above it)");
+  expect_error ("[service:a]\nexec=/bin/true\njunk\n",
+                "test.conf:3: [service:a]: not a key=value line, group header or comment: \"junk\"");
+  expect_error ("junk\n", "test.conf:1: not a key=value line, group header or comment: \"junk\"");
+  expect_error ("[service:a]\nexec=/bin/true\nexec=/bin/false\n",
+                "test.conf:3: [service:a] exec: duplicate key (first at line 2)");
+  expect_error ("[service:a]\nexec=x\n\n[service:b]\nexec=y\n[service:a]\nexec=y\n",
+                "test.conf:6: [service:a]: duplicate group (first at line 1)");
+  expect_error ("[tend]\n[services:a]\nexec=x\n",
+                "test.conf:2: [services:a]: unknown group (groups are [tend], [plugin:NAME] and [service:NAME])");
+  expect_error ("[service:a\n", "test.conf:1: not a group header: \"[service:a\"");
+  expect_error ("[service:a] x\n", "test.conf:1: not a group header: \"[service:a] x\"");
+  expect_error ("[]\n", "test.conf:1: not a group header: \"[]\"");
+  expect_error ("[service:a]\nexec=x\nex ec=1\n", "test.conf:3: [service:a]: not a valid key name: \"ex ec\"");
+  expect_error ("[service:a]\nexec=x\n=1\n", "test.conf:3: [service:a]: not a valid key name: \"\"");
+  expect_error ("[service:a]\nexec=x\nlayer=\xff\n", "test.conf:3: not valid UTF-8 text");
+}
+
+static void
+test_structure_ok (void)
+{
+  /* comments, blank lines, CRLF, blanks around keys and after a group header */
+  g_autoptr(TendConfig) config = read_ok ("# head\r\n"
+                                          "\r\n"
+                                          "  [service:a]   \r\n"
+                                          "\t# indented comment\r\n"
+                                          "  exec   =   /bin/true  \r\n"
+                                          "layer=a;b # not a comment\r\n");
+  TendServiceConfig *svc = only_service (config);
+
+  g_assert_cmpstr (svc->exec, ==, "/bin/true");
+  g_assert_cmpstrv (svc->argv, ((const char *[]) { "/bin/true", NULL }));
+  g_assert_cmpstr (svc->layer, ==, "a;b # not a comment");
+  g_assert_cmpuint (svc->source_line, ==, 3);
+}
+
+/* ---------------------------------------------------------------------- */
+/* [tend] */
+
+static void
+test_tend_group (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *plugins = g_build_filename (fx->dir, "plugins", NULL);
+  g_autoptr(TendConfig) config = NULL;
+  const char *modes[] = { "auto", "system", "session", "none" };
+
+  g_assert_cmpint (g_mkdir (plugins, 0700), ==, 0);
+  config = read_in (fx, registry, "[tend]\ndbus=session\nadmin-group=root\nplugin-dir=plugins\n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tend_config_get_dbus_mode (config), ==, TEND_DBUS_MODE_SESSION);
+  g_assert_cmpstr (tend_config_get_admin_group (config), ==, "root");
+  g_assert_cmpstr (tend_config_get_plugin_dir (config), ==, plugins);
+  g_assert_cmpstr (tend_config_get_path (config), ==, "test.conf");
+  g_clear_object (&config);
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    g_autofree char *text = g_strdup_printf ("[tend]\ndbus=%s\n", modes[i]);
+    config = read_ok (text);
+    g_assert_cmpstr (tend_dbus_mode_to_string (tend_config_get_dbus_mode (config)), ==, modes[i]);
+    g_clear_object (&config);
+  }
+
+  config = read_ok ("[tend]\n");
+  g_assert_cmpint (tend_config_get_dbus_mode (config), ==, TEND_DBUS_MODE_AUTO);
+  g_assert_null (tend_config_get_admin_group (config));
+  g_assert_null (tend_config_get_plugin_dir (config));
+
+  expect_error ("[tend]\ndbus=bus\n",
+                "test.conf:2: [tend] dbus: not a valid choice: \"bus\" (use auto, system, session or none)");
+  expect_error ("[tend]\ndbus=auto   # auto | system\n",
+                "test.conf:2: [tend] dbus: not a valid choice: \"auto   # auto | system\" "
+                "(use auto, system, session or none) (comments must be on a line of their own)");
+  expect_error ("[tend]\nadmin-group=nosuchgroup-tend\n",
+                "test.conf:2: [tend] admin-group: unknown group: \"nosuchgroup-tend\"");
+  expect_error ("[tend]\nplugin-dir=does-not-exist\n",
+                "test.conf:2: [tend] plugin-dir: not a directory: \"/srv/app/does-not-exist\"");
+  expect_error ("[tend]\nlisten=1\n",
+                "test.conf:2: [tend] listen: unknown key (known keys: dbus, admin-group, plugin-dir)");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Plugins */
+
+static void
+test_plugins_enabled (void)
+{
+  g_autoptr(TendConfig) absent = read_ok ("");
+  g_autoptr(TendConfig) present = read_ok ("[plugin:alpha]\n[plugin:beta]\n");
+  g_autoptr(TendConfig) explicit = read_ok ("[plugin:alpha]\nenabled=true\n[plugin:beta]\nenabled=false\n");
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(TendConfig) empty = tend_config_new_empty (registry);
+  GPtrArray *plugins = tend_config_get_plugins (absent);
+
+  /* every plugin the registry knows, sorted, whether or not it has a group */
+  g_assert_cmpuint (plugins->len, ==, 2);
+  g_assert_cmpstr (tend_plugin_config_get_name (g_ptr_array_index (plugins, 0)), ==, "alpha");
+  g_assert_cmpstr (tend_plugin_config_get_name (g_ptr_array_index (plugins, 1)), ==, "beta");
+
+  g_assert_false (tend_plugin_config_get_enabled (tend_config_lookup_plugin (absent, "alpha")));
+  g_assert_true (tend_plugin_config_get_enabled (tend_config_lookup_plugin (absent, "beta")));
+  g_assert_null (tend_config_lookup_plugin (absent, "gamma"));
+
+  g_assert_true (tend_plugin_config_get_enabled (tend_config_lookup_plugin (present, "alpha")));
+  g_assert_true (tend_plugin_config_get_enabled (tend_config_lookup_plugin (present, "beta")));
+
+  g_assert_true (tend_plugin_config_get_enabled (tend_config_lookup_plugin (explicit, "alpha")));
+  g_assert_false (tend_plugin_config_get_enabled (tend_config_lookup_plugin (explicit, "beta")));
+
+  g_assert_cmpuint (tend_config_get_plugins (empty)->len, ==, 2);
+  g_assert_false (tend_plugin_config_get_enabled (tend_config_lookup_plugin (empty, "alpha")));
+  g_assert_true (tend_plugin_config_get_enabled (tend_config_lookup_plugin (empty, "beta")));
+  g_assert_cmpuint (tend_config_get_services (empty)->len, ==, 0);
+  g_assert_cmpint (tend_config_get_dbus_mode (empty), ==, TEND_DBUS_MODE_AUTO);
+
+  /* a plugin without its group equals the same plugin read from nothing */
+  g_assert_true (tend_plugin_config_equal (tend_config_lookup_plugin (absent, "alpha"),
+                                           tend_config_lookup_plugin (empty, "alpha")));
+  g_assert_false (tend_plugin_config_equal (tend_config_lookup_plugin (absent, "alpha"),
+                                            tend_config_lookup_plugin (present, "alpha")));
+}
+
+static void
+test_plugins_values (void)
+{
+  g_autoptr(TendConfig) config = read_ok ("[plugin:alpha]\n"
+                                          "name=hello world\n"
+                                          "verbose=true\n"
+                                          "retain=12\n"
+                                          "interval=1.5s\n"
+                                          "max-size=1G\n"
+                                          "mode=weekly\n"
+                                          "tags= a , b;c\n"
+                                          "listen=127.0.0.1:0;[::1]:9000\n"
+                                          "token-file=secret/token\n");
+  g_autoptr(TendConfig) defaults = read_ok ("[plugin:alpha]\n");
+  TendPluginConfig *pc = tend_config_lookup_plugin (config, "alpha");
+  TendPluginConfig *dc = tend_config_lookup_plugin (defaults, "alpha");
+  g_auto(GStrv) tags = tend_plugin_config_get_list (pc, "tags");
+  g_auto(GStrv) listen = tend_plugin_config_get_list (pc, "listen");
+  g_auto(GStrv) no_tags = tend_plugin_config_get_list (dc, "tags");
+  g_auto(GStrv) default_listen = tend_plugin_config_get_list (dc, "listen");
+
+  g_assert_cmpstr (tend_plugin_config_get_string (pc, "name"), ==, "hello world");
+  g_assert_true (tend_plugin_config_get_bool (pc, "verbose"));
+  g_assert_cmpuint (tend_plugin_config_get_uint (pc, "retain"), ==, 12);
+  g_assert_cmpuint (tend_plugin_config_get_duration (pc, "interval"), ==, 1500);
+  g_assert_cmpuint (tend_plugin_config_get_size (pc, "max-size"), ==, G_GUINT64_CONSTANT (1) << 30);
+  g_assert_cmpstr (tend_plugin_config_get_string (pc, "mode"), ==, "weekly");
+  g_assert_cmpstrv (tags, ((const char *[]) { "a", "b", "c", NULL }));
+  g_assert_cmpstrv (listen, ((const char *[]) { "127.0.0.1:0", "[::1]:9000", NULL }));
+  g_assert_cmpstr (tend_plugin_config_get_string (pc, "token-file"), ==, "/srv/app/secret/token");
+  g_assert_true (tend_plugin_config_has_key (pc, "retain"));
+  g_assert_false (tend_plugin_config_has_key (pc, "enabled"));
+
+  /* defaults from the table */
+  g_assert_false (tend_plugin_config_has_key (dc, "retain"));
+  g_assert_cmpstr (tend_plugin_config_get_string (dc, "name"), ==, "anon");
+  g_assert_false (tend_plugin_config_get_bool (dc, "verbose"));
+  g_assert_cmpuint (tend_plugin_config_get_uint (dc, "retain"), ==, 7);
+  g_assert_cmpuint (tend_plugin_config_get_duration (dc, "interval"), ==, 2000);
+  g_assert_cmpuint (tend_plugin_config_get_size (dc, "max-size"), ==, 50 * 1024 * 1024);
+  g_assert_cmpstr (tend_plugin_config_get_string (dc, "mode"), ==, "daily");
+  g_assert_cmpuint (g_strv_length (no_tags), ==, 0);
+  g_assert_cmpstrv (default_listen, ((const char *[]) { "127.0.0.1:9615", NULL }));
+  g_assert_null (tend_plugin_config_get_string (dc, "token-file"));
+
+  g_assert_false (tend_plugin_config_equal (pc, dc));
+}
+
+static void
+test_plugins_equal (void)
+{
+  /* values equal to the defaults, written differently, are no change */
+  g_autoptr(TendConfig) a = read_ok ("[plugin:alpha]\nmax-size=52428800\ninterval=2000\nretain=7\n");
+  g_autoptr(TendConfig) b = read_ok ("[plugin:alpha]\n");
+  g_autoptr(TendConfig) c = read_ok ("[plugin:alpha]\nretain=8\n");
+
+  g_assert_true (tend_plugin_config_equal (tend_config_lookup_plugin (a, "alpha"),
+                                           tend_config_lookup_plugin (b, "alpha")));
+  g_assert_false (tend_plugin_config_equal (tend_config_lookup_plugin (b, "alpha"),
+                                            tend_config_lookup_plugin (c, "alpha")));
+}
+
+static void
+test_plugins_errors (void)
+{
+  static const BadKey cases[] = {
+    { "enabled=maybe", "enabled: not a boolean: \"maybe\" (use true or false)" },
+    { "verbose=yes", "verbose: not a boolean: \"yes\" (use true or false)" },
+    { "retain=x", "retain: not a number: \"x\"" },
+    { "interval=5x", "interval: not a duration: \"5x\" (use a number with ms, s, m or h)" },
+    { "max-size=5X", "max-size: not a size: \"5X\" (use a number with K, M or G)" },
+    { "mode=monthly", "mode: not a valid choice: \"monthly\" (use never, hourly, daily or weekly)" },
+    { "listen=nohost", "listen: not HOST:PORT: \"nohost\"" },
+    { "listen=127.0.0.1:1;x:99999", "listen: not HOST:PORT: \"x:99999\" (the port is a number from 0 to 65535)" },
+    { "listen=", "listen: empty list (use HOST:PORT, separated by ';')" },
+    { "token-file=", "token-file: empty path" },
+    { "port=1",
+      "port: unknown key (known keys: enabled, name, verbose, retain, interval, max-size, mode, tags, listen, "
+      "token-file)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *data = g_strdup_printf ("[plugin:alpha]\n# a comment\n%s\n", cases[i].line);
+    g_autofree char *expected = g_strdup_printf ("test.conf:3: [plugin:alpha] %s", cases[i].reason);
+    expect_error (data, expected);
+  }
+
+  expect_error ("[plugin:beta]\nx=1\n", "test.conf:2: [plugin:beta] x: unknown key (known keys: enabled)");
+  expect_error ("\n[plugin:nope]\nenabled=false\n",
+                "test.conf:2: [plugin:nope]: unknown plugin (plugins available: alpha, beta)");
+  expect_error ("[plugin:]\n", "test.conf:1: [plugin:]: missing plugin name (use [plugin:NAME])");
+
+  /* with no plugins at all */
+  {
+    g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(TendConfig) config =
+      tend_config_new_from_data ("[plugin:http]\n", -1, "x.conf", "/", registry, &error);
+
+    g_assert_null (config);
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+    g_assert_cmpstr (error->message, ==, "x.conf:1: [plugin:http]: unknown plugin (no plugins available)");
+  }
+}
+
+static void
+test_plugin_config_direct (void)
+{
+  g_autoptr(TendPluginConfig) pc = tend_plugin_config_new ("alpha", alpha_keys);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tend_plugin_config_get_enabled (pc));
+  g_assert_true (tend_plugin_config_set (pc, "enabled", "true", &error));
+  g_assert_true (tend_plugin_config_get_enabled (pc));
+  tend_plugin_config_set_enabled (pc, FALSE);
+  g_assert_false (tend_plugin_config_get_enabled (pc));
+
+  g_assert_true (tend_plugin_config_set (pc, "interval", "90s", &error));
+  g_assert_cmpuint (tend_plugin_config_get_duration (pc, "interval"), ==, 90000);
+  g_assert_false (tend_plugin_config_set (pc, "interval", "fast", &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "not a duration: \"fast\" (use a number with ms, s, m or h)");
+  g_clear_error (&error);
+  /* a failed set keeps the old value */
+  g_assert_cmpuint (tend_plugin_config_get_duration (pc, "interval"), ==, 90000);
+
+  g_assert_true (tend_plugin_config_ref (pc) == pc);
+  tend_plugin_config_unref (pc);
+}
+
+static void
+test_plugin_getter_misuse_subprocess (void)
+{
+  g_autoptr(TendPluginConfig) pc = tend_plugin_config_new ("alpha", alpha_keys);
+
+  /* not in the table: a bug in the plugin */
+  tend_plugin_config_get_string (pc, "missing");
+}
+
+static void
+test_plugin_getter_misuse (void)
+{
+  g_test_trap_subprocess ("/tend/config/plugin/getter-misuse/subprocess", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*plugin alpha has no config key \"missing\"*");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Registry */
+
+static void
+test_registry_info (void)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = tend_plugin_registry_list (registry);
+  TendPluginInfo bad_abi = alpha_info;
+  TendPluginInfo no_name = alpha_info;
+
+  g_assert_cmpstrv (names, ((const char *[]) { "alpha", "beta", NULL }));
+  g_assert_true (tend_plugin_registry_lookup (registry, "alpha") == &alpha_info);
+  g_assert_null (tend_plugin_registry_lookup (registry, "gamma"));
+
+  /* the first registration of a name wins */
+  g_assert_false (tend_plugin_registry_add_info (registry, &alpha_info, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_PLUGIN);
+  g_clear_error (&error);
+
+  bad_abi.name = "old";
+  bad_abi.abi_version = TEND_PLUGIN_ABI_VERSION + 1;
+  g_assert_false (tend_plugin_registry_add_info (registry, &bad_abi, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_PLUGIN);
+  g_clear_error (&error);
+
+  no_name.name = "";
+  g_assert_false (tend_plugin_registry_add_info (registry, &no_name, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_PLUGIN);
+  g_clear_error (&error);
+
+  g_assert_null (tend_plugin_registry_lookup (registry, "old"));
+  g_assert_true (tend_plugin_registry_lookup (registry, "alpha") == &alpha_info);
+
+  /* a missing folder is not an error */
+  tend_plugin_registry_scan_dir (registry, "/nonexistent/tend/plugins");
+  g_assert_cmpuint (g_strv_length (names), ==, 2);
+}
+
+static void
+test_registry_bad_module_subprocess (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("tend-test-registry-XXXXXX", NULL);
+  g_autofree char *bad = g_build_filename (dir, "broken.so", NULL);
+  g_autofree char *other = g_build_filename (dir, "README", NULL);
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_auto(GStrv) names = NULL;
+
+  g_assert_true (g_file_set_contents (bad, "not an ELF file", -1, NULL));
+  g_assert_true (g_file_set_contents (other, "ignored", -1, NULL));
+  /* the reader's warning is the behaviour under test, not a failure */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  tend_plugin_registry_scan_dir (registry, dir);
+  /* once per folder: no second warning */
+  tend_plugin_registry_scan_dir (registry, dir);
+  names = tend_plugin_registry_list (registry);
+  g_assert_cmpuint (g_strv_length (names), ==, 0);
+  g_remove (bad);
+  g_remove (other);
+  g_rmdir (dir);
+}
+
+static void
+test_registry_bad_module (void)
+{
+  g_test_trap_subprocess ("/tend/config/registry/bad-module/subprocess", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*skipping plugin *broken.so*");
+  g_test_trap_assert_stderr_unmatched ("*skipping plugin*skipping plugin*");
+  g_test_trap_assert_stderr_unmatched ("*README*");
+}
+
+static void
+test_registry_default_dirs_subprocess (void)
+{
+  g_autofree char *a = g_dir_make_tmp ("tend-test-registry-a-XXXXXX", NULL);
+  g_autofree char *b = g_dir_make_tmp ("tend-test-registry-b-XXXXXX", NULL);
+  g_autofree char *bad_a = g_build_filename (a, "first.so", NULL);
+  g_autofree char *bad_b = g_build_filename (b, "second.so", NULL);
+  g_autofree char *env = g_strdup_printf ("%s::%s", a, b);
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+
+  g_assert_true (g_file_set_contents (bad_a, "junk", -1, NULL));
+  g_assert_true (g_file_set_contents (bad_b, "junk", -1, NULL));
+  g_setenv ("TEND_PLUGIN_DIR", env, TRUE);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  tend_plugin_registry_scan_default_dirs (registry);
+  g_remove (bad_a);
+  g_remove (bad_b);
+  g_rmdir (a);
+  g_rmdir (b);
+}
+
+static void
+test_registry_default_dirs (void)
+{
+  /* every folder of the ':' separated list is scanned */
+  g_test_trap_subprocess ("/tend/config/registry/default-dirs/subprocess", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*skipping plugin *first.so*skipping plugin *second.so*");
+}
+
+/* the real modules of the build tree, when meson points TEND_PLUGIN_DIR at them */
+static void
+test_registry_modules (void)
+{
+  const char *dir = g_getenv ("TEND_PLUGIN_DIR");
+  g_autofree char *process = dir != NULL ? g_build_filename (dir, "tend-process.so", NULL) : NULL;
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  const TendPluginInfo *info;
+  g_auto(GStrv) first = NULL;
+  g_auto(GStrv) second = NULL;
+
+  if (process == NULL || !g_file_test (process, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no process plugin built");
+    return;
+  }
+  tend_plugin_registry_scan_dir (registry, dir);
+  info = tend_plugin_registry_lookup (registry, "process");
+  g_assert_nonnull (info);
+  g_assert_cmpuint (info->abi_version, ==, TEND_PLUGIN_ABI_VERSION);
+  g_assert_cmpstr (info->name, ==, "process");
+  first = tend_plugin_registry_list (registry);
+
+  /* a folder is scanned once; the default folders add nothing already known */
+  tend_plugin_registry_scan_dir (registry, dir);
+  tend_plugin_registry_scan_default_dirs (registry);
+  second = tend_plugin_registry_list (registry);
+  g_assert_cmpstrv (first, second);
+  g_assert_true (tend_plugin_registry_lookup (registry, "process") == info);
+}
+
+/* ---------------------------------------------------------------------- */
+/* env-file */
+
+static void
+test_env_file (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *good = write_file (fx, "good.env", "# vars\nexport A=1\nB='two words'\n");
+  g_autofree char *bad = write_file (fx, "bad.env", "A=1\nthis is wrong\n");
+  g_autofree char *missing = g_build_filename (fx->dir, "missing.env", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr(TendConfig) config = read_in (fx, registry, "[service:a]\nexec=x\nenv-file=good.env\n", &error);
+
+  g_assert_no_error (error);
+  /* only the path is kept; the file is read again at each start */
+  g_assert_cmpstr (only_service (config)->env_file, ==, good);
+  g_assert_null (only_service (config)->env);
+
+  g_assert_null (read_in (fx, registry, "[service:a]\nexec=x\nenv-file=bad.env\n", &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  expected = g_strdup_printf ("test.conf:3: [service:a] env-file: %s:2: not KEY=VALUE: \"this is wrong\"", bad);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_null (read_in (fx, registry, "[service:a]\nexec=x\n\nenv-file=missing.env\n", &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  expected = g_strdup_printf ("test.conf:4: [service:a] env-file: %s: cannot read: %s", missing, g_strerror (ENOENT));
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Files */
+
+static void
+test_from_file (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = write_file (fx, "tend.conf", "# services\n\n[service:a]\nexec=x\ncwd=work\n");
+  g_autofree char *bad = write_file (fx, "bad.conf", "[service:a]\nexec=x\n\n\nport=none\n");
+  g_autofree char *missing = g_build_filename (fx->dir, "missing.conf", NULL);
+  g_autofree char *cwd = g_build_filename (fx->dir, "work", NULL);
+  g_autofree char *expected = NULL;
+  g_autofree char *relative = NULL;
+  g_autofree char *saved_cwd = g_get_current_dir ();
+  g_autoptr(TendConfig) config = tend_config_new_from_file (path, registry, &error);
+  TendServiceConfig *svc;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (tend_config_get_path (config), ==, path);
+  svc = only_service (config);
+  g_assert_cmpstr (svc->source_file, ==, path);
+  g_assert_cmpuint (svc->source_line, ==, 3);
+  g_assert_cmpstr (svc->cwd, ==, cwd);
+  g_clear_object (&config);
+
+  /* a relative file name is made absolute for messages and paths */
+  g_assert_cmpint (g_chdir (fx->dir), ==, 0);
+  config = tend_config_new_from_file ("tend.conf", registry, &error);
+  g_assert_cmpint (g_chdir (saved_cwd), ==, 0);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tend_config_get_path (config), ==, path);
+  g_assert_cmpstr (only_service (config)->cwd, ==, cwd);
+  g_clear_object (&config);
+
+  g_assert_null (tend_config_new_from_file (bad, registry, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  expected = g_strdup_printf ("%s:5: [service:a] port: not a number: \"none\"", bad);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_null (tend_config_new_from_file (missing, registry, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  expected = g_strdup_printf ("%s: cannot read: %s", missing, g_strerror (ENOENT));
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_null (tend_config_new_from_file (fx->dir, registry, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  expected = g_strdup_printf ("%s: cannot read: %s", fx->dir, g_strerror (EISDIR));
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+/* ---------------------------------------------------------------------- */
+/* TendServiceConfig: equal, to_key_file */
+
+static TendConfig *
+reread (GKeyFile *kf, const char *base_dir, TendPluginRegistry *registry)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  g_autofree char *text = g_key_file_to_data (kf, &len, NULL);
+  TendConfig *config = tend_config_new_from_data (text, (gssize) len, "dump.conf", base_dir, registry, &error);
+
+  if (error != NULL)
+    g_error ("rereading:\n%s\n%s", text, error->message);
+  return config;
+}
+
+static void
+test_round_trip (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *env_file = write_file (fx, "app.env", "A=1\n");
+  g_autoptr(TendConfig) config = read_in (fx, registry, all_keys_conf, &error);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(TendConfig) again = NULL;
+  GPtrArray *services;
+
+  g_assert_no_error (error);
+  services = tend_config_get_services (config);
+  for (guint i = 0; i < services->len; i++)
+    tend_service_config_to_key_file (g_ptr_array_index (services, i), kf);
+
+  /* only non-default keys: db has nothing but exec */
+  {
+    g_auto(GStrv) keys = g_key_file_get_keys (kf, "service:db", NULL, NULL);
+    g_assert_cmpstrv (keys, ((const char *[]) { "exec", NULL }));
+  }
+
+  /* from another folder: every path was written absolute */
+  again = reread (kf, "/elsewhere", registry);
+  g_assert_cmpuint (tend_config_get_services (again)->len, ==, services->len);
+  for (guint i = 0; i < services->len; i++) {
+    TendServiceConfig *a = g_ptr_array_index (services, i);
+    TendServiceConfig *b = g_ptr_array_index (tend_config_get_services (again), i);
+    g_assert_cmpstr (b->source_file, ==, "dump.conf");
+    g_assert_true (tend_service_config_equal (a, b));
+  }
+}
+
+static void
+test_round_trip_tricky (void)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(TendServiceConfig) svc = tend_service_config_new ("odd");
+  g_autoptr(TendServiceConfig) argv_only = tend_service_config_new ("argv-only");
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(TendConfig) again = NULL;
+  TendServiceConfig *back;
+  const char *env[] = { "A=x;y", "B=c:\\", "C=# not a comment", NULL };
+  const char *argv[] = { "printf", "%s\\n", "two words", NULL };
+
+  svc->exec = g_strdup ("printf '%s\\n' \"a;b\"");
+  svc->argv = g_strdupv ((char **) ((const char *[]) { "printf", "%s\\n", "a;b", NULL }));
+  svc->env = g_strdupv ((char **) env);
+  svc->layer = g_strdup ("  spaced out  ");
+  svc->log_date_format = g_strdup ("%H:%M\t");
+  svc->kill_signal = SIGRTMIN + 2;
+  svc->autorestart = TEND_AUTORESTART_NEVER;
+  svc->max_memory_restart = 1536;
+  svc->min_uptime_ms = 0;
+  svc->health_interval_ms = 1;
+  svc->shell = FALSE;
+  tend_service_config_to_key_file (svc, kf);
+
+  /* an ad hoc service may only have argv */
+  argv_only->argv = g_strdupv ((char **) argv);
+  tend_service_config_to_key_file (argv_only, kf);
+
+  again = reread (kf, "/", registry);
+  back = tend_config_lookup_service (again, "odd");
+  g_assert_nonnull (back);
+  g_assert_cmpstrv (back->env, env);
+  g_assert_cmpstr (back->layer, ==, "  spaced out  ");
+  g_assert_cmpstr (back->log_date_format, ==, "%H:%M\t");
+  g_assert_true (tend_service_config_equal (svc, back));
+
+  back = tend_config_lookup_service (again, "argv-only");
+  g_assert_cmpstrv (back->argv, argv);
+}
+
+static void
+test_equal (void)
+{
+  g_autoptr(TendServiceConfig) a = tend_service_config_new ("x");
+  g_autoptr(TendServiceConfig) b = tend_service_config_new ("x");
+  g_autoptr(TendServiceConfig) c = tend_service_config_new ("y");
+  TendServiceConfig *copy;
+
+  g_assert_true (tend_service_config_equal (a, b));
+  g_assert_false (tend_service_config_equal (a, c));
+
+  /* where it was written does not matter */
+  a->source_file = g_strdup ("a.conf");
+  a->source_line = 3;
+  g_assert_true (tend_service_config_equal (a, b));
+
+  /* NULL and empty vectors both mean none */
+  b->env = g_new0 (char *, 1);
+  g_assert_true (tend_service_config_equal (a, b));
+  b->depends_on = g_strdupv ((char **) ((const char *[]) { "z", NULL }));
+  g_assert_false (tend_service_config_equal (a, b));
+  g_clear_pointer (&b->depends_on, g_strfreev);
+
+  b->kill_timeout_ms++;
+  g_assert_false (tend_service_config_equal (a, b));
+  b->kill_timeout_ms--;
+  b->notify = TRUE;
+  g_assert_false (tend_service_config_equal (a, b));
+  b->notify = FALSE;
+  b->cwd = g_strdup ("/tmp");
+  g_assert_false (tend_service_config_equal (a, b));
+  g_clear_pointer (&b->cwd, g_free);
+  g_assert_true (tend_service_config_equal (a, b));
+
+  /* boxed: copy is a reference */
+  g_assert_true (G_TYPE_IS_BOXED (TEND_TYPE_SERVICE_CONFIG));
+  copy = g_boxed_copy (TEND_TYPE_SERVICE_CONFIG, a);
+  g_assert_true (copy == a);
+  g_boxed_free (TEND_TYPE_SERVICE_CONFIG, copy);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/tend/config/service/defaults", test_service_defaults);
+  g_test_add ("/tend/config/service/all-keys", Fixture, NULL, fixture_setup, test_service_all_keys, fixture_teardown);
+  g_test_add_func ("/tend/config/service/values", test_service_values);
+  g_test_add_func ("/tend/config/service/paths", test_service_paths);
+  g_test_add_func ("/tend/config/service/bad-values", test_service_bad_values);
+  g_test_add_func ("/tend/config/service/exec", test_service_exec);
+  g_test_add_func ("/tend/config/service/names", test_service_names);
+  g_test_add_func ("/tend/config/service/depends-on", test_depends_on);
+  g_test_add ("/tend/config/service/env-file", Fixture, NULL, fixture_setup, test_env_file, fixture_teardown);
+  g_test_add_func ("/tend/config/structure/errors", test_structure_errors);
+  g_test_add_func ("/tend/config/structure/ok", test_structure_ok);
+  g_test_add ("/tend/config/tend", Fixture, NULL, fixture_setup, test_tend_group, fixture_teardown);
+  g_test_add_func ("/tend/config/plugin/enabled", test_plugins_enabled);
+  g_test_add_func ("/tend/config/plugin/values", test_plugins_values);
+  g_test_add_func ("/tend/config/plugin/equal", test_plugins_equal);
+  g_test_add_func ("/tend/config/plugin/errors", test_plugins_errors);
+  g_test_add_func ("/tend/config/plugin/direct", test_plugin_config_direct);
+  g_test_add_func ("/tend/config/plugin/getter-misuse", test_plugin_getter_misuse);
+  g_test_add_func ("/tend/config/plugin/getter-misuse/subprocess", test_plugin_getter_misuse_subprocess);
+  g_test_add_func ("/tend/config/registry/info", test_registry_info);
+  g_test_add_func ("/tend/config/registry/bad-module", test_registry_bad_module);
+  g_test_add_func ("/tend/config/registry/bad-module/subprocess", test_registry_bad_module_subprocess);
+  g_test_add_func ("/tend/config/registry/default-dirs", test_registry_default_dirs);
+  g_test_add_func ("/tend/config/registry/default-dirs/subprocess", test_registry_default_dirs_subprocess);
+  g_test_add_func ("/tend/config/registry/modules", test_registry_modules);
+  g_test_add ("/tend/config/file", Fixture, NULL, fixture_setup, test_from_file, fixture_teardown);
+  g_test_add ("/tend/config/round-trip", Fixture, NULL, fixture_setup, test_round_trip, fixture_teardown);
+  g_test_add_func ("/tend/config/round-trip/tricky", test_round_trip_tricky);
+  g_test_add_func ("/tend/config/equal", test_equal);
+
+  return g_test_run ();
+}

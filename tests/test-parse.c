@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "tend-error.h"
+#include "tend-parse.h"
+
+static void
+test_duration_good (void)
+{
+  static const struct {
+    const char *text;
+    guint64 ms;
+  } cases[] = {
+    { "0", 0 },
+    { "250", 250 },
+    { "250ms", 250 },
+    { "10s", 10000 },
+    { "5m", 300000 },
+    { "1h", 3600000 },
+    { "1.5s", 1500 },
+    { "0.5m", 30000 },
+    { "1.25h", 4500000 },
+    { "1600ms", 1600 },
+    { "2.000s", 2000 },
+    { "1.0000000000s", 1000 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(GError) error = NULL;
+    guint64 ms = G_MAXUINT64;
+
+    g_assert_true (tend_parse_duration (cases[i].text, &ms, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (ms, ==, cases[i].ms);
+  }
+}
+
+static void
+test_duration_bad (void)
+{
+  static const struct {
+    const char *text;
+    const char *reason;
+  } cases[] = {
+    { "", "not a duration: \"\" (use a number with ms, s, m or h)" },
+    { "10x", "not a duration: \"10x\" (use a number with ms, s, m or h)" },
+    { "s", "not a duration" },
+    { "-1s", "must not be negative" },
+    { "1.s", "not a duration" },
+    { ".5s", "not a duration" },
+    { "10 s", "not a duration" },
+    { " 10s", "not a duration" },
+    { "10S", "not a duration" },
+    { "1.5", "finer than a millisecond" },
+    { "1.0005s", "finer than a millisecond" },
+    { "1.00000000001s", "finer than a millisecond" },
+    { "99999999999999999999", "duration too large" },
+    { "18446744073709551615h", "duration too large" },
+    { "10s5", "not a duration" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(GError) error = NULL;
+    guint64 ms = 42;
+
+    g_assert_false (tend_parse_duration (cases[i].text, &ms, &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, cases[i].reason));
+    g_assert_cmpuint (ms, ==, 42);
+  }
+}
+
+static void
+test_size_good (void)
+{
+  static const struct {
+    const char *text;
+    guint64 bytes;
+  } cases[] = {
+    { "0", 0 },
+    { "512", 512 },
+    { "512B", 512 },
+    { "64K", 65536 },
+    { "64k", 65536 },
+    { "64KB", 65536 },
+    { "50M", 50 * 1024 * 1024 },
+    { "50MB", 50 * 1024 * 1024 },
+    { "50mb", 50 * 1024 * 1024 },
+    { "1G", G_GUINT64_CONSTANT (1) << 30 },
+    { "1.5G", (G_GUINT64_CONSTANT (3) << 30) / 2 },
+    { "0.5K", 512 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(GError) error = NULL;
+    guint64 bytes = G_MAXUINT64;
+
+    g_assert_true (tend_parse_size (cases[i].text, &bytes, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (bytes, ==, cases[i].bytes);
+  }
+}
+
+static void
+test_size_bad (void)
+{
+  static const struct {
+    const char *text;
+    const char *reason;
+  } cases[] = {
+    { "", "not a size: \"\" (use a number with K, M or G)" },
+    { "50X", "not a size: \"50X\" (use a number with K, M or G)" },
+    { "M", "not a size" },
+    { "-5M", "must not be negative" },
+    { "50MBB", "not a size" },
+    { "50 M", "not a size" },
+    { "1.3", "not a whole number of bytes" },
+    { "99999999999999999999", "size too large" },
+    { "17179869184G", "size too large" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(GError) error = NULL;
+    guint64 bytes = 42;
+
+    g_assert_false (tend_parse_size (cases[i].text, &bytes, &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, cases[i].reason));
+    g_assert_cmpuint (bytes, ==, 42);
+  }
+}
+
+static void
+test_bool (void)
+{
+  const char *bad[] = { "yes", "True", "TRUE", "no", "", "2", "on" };
+  gboolean b = FALSE;
+
+  g_assert_true (tend_parse_bool ("true", &b, NULL));
+  g_assert_true (b);
+  g_assert_true (tend_parse_bool ("false", &b, NULL));
+  g_assert_false (b);
+  g_assert_true (tend_parse_bool ("1", &b, NULL));
+  g_assert_true (b);
+  g_assert_true (tend_parse_bool ("0", &b, NULL));
+  g_assert_false (b);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *expected = g_strdup_printf ("not a boolean: \"%s\" (use true or false)", bad[i]);
+
+    g_assert_false (tend_parse_bool (bad[i], &b, &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+    g_assert_cmpstr (error->message, ==, expected);
+  }
+}
+
+static void
+test_uint (void)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 v = 0;
+
+  g_assert_true (tend_parse_uint ("7", 1, 10, &v, NULL));
+  g_assert_cmpuint (v, ==, 7);
+  g_assert_true (tend_parse_uint ("18446744073709551615", 0, G_MAXUINT64, &v, NULL));
+  g_assert_cmpuint (v, ==, G_MAXUINT64);
+
+  g_assert_false (tend_parse_uint ("0", 1, 1024, &v, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "out of range: 0 (use 1 to 1024)");
+  g_clear_error (&error);
+
+  g_assert_false (tend_parse_uint ("1025", 1, 1024, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: 1025 (use 1 to 1024)");
+  g_clear_error (&error);
+
+  g_assert_false (tend_parse_uint ("18446744073709551616", 0, G_MAXUINT64, &v, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < 6; i++) {
+    const char *bad[] = { "", "abc", "-1", "+1", " 1", "1.0" };
+    g_autofree char *expected = g_strdup_printf ("not a number: \"%s\"", bad[i]);
+
+    g_assert_false (tend_parse_uint (bad[i], 0, 100, &v, &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_signal (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *rt = NULL;
+  int sig = 0;
+
+  g_assert_true (tend_parse_signal ("SIGTERM", &sig, NULL));
+  g_assert_cmpint (sig, ==, SIGTERM);
+  g_assert_true (tend_parse_signal ("INT", &sig, NULL));
+  g_assert_cmpint (sig, ==, SIGINT);
+  g_assert_true (tend_parse_signal ("hup", &sig, NULL));
+  g_assert_cmpint (sig, ==, SIGHUP);
+  g_assert_true (tend_parse_signal ("sigusr2", &sig, NULL));
+  g_assert_cmpint (sig, ==, SIGUSR2);
+  g_assert_true (tend_parse_signal ("9", &sig, NULL));
+  g_assert_cmpint (sig, ==, SIGKILL);
+
+  for (guint i = 0; i < 5; i++) {
+    const char *bad[] = { "SIGFOO", "", "0", "1000", "SIG" };
+    g_assert_false (tend_parse_signal (bad[i], &sig, &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+    g_assert_true (g_str_has_prefix (error->message, "not a signal: "));
+    g_clear_error (&error);
+  }
+
+  g_assert_cmpstr (tend_signal_to_string (SIGTERM), ==, "SIGTERM");
+  g_assert_cmpstr (tend_signal_to_string (SIGKILL), ==, "SIGKILL");
+  rt = g_strdup_printf ("%d", SIGRTMIN + 1);
+  g_assert_cmpstr (tend_signal_to_string (SIGRTMIN + 1), ==, rt);
+  /* what it prints, it parses */
+  for (int s = 1; s < 32; s++) {
+    g_assert_true (tend_parse_signal (tend_signal_to_string (s), &sig, NULL));
+    g_assert_cmpint (sig, ==, s);
+  }
+}
+
+static void
+test_env_list (void)
+{
+  g_auto(GStrv) env = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tend_parse_env_list ("NODE_ENV=production;PORT=7777;EXTENSION=3333", &env, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstrv (env, ((const char *[]) { "NODE_ENV=production", "PORT=7777", "EXTENSION=3333", NULL }));
+  g_clear_pointer (&env, g_strfreev);
+
+  g_assert_true (tend_parse_env_list (" A = 1 ; ;B=x=y;_C=;", &env, &error));
+  g_assert_cmpstrv (env, ((const char *[]) { "A=1", "B=x=y", "_C=", NULL }));
+  g_clear_pointer (&env, g_strfreev);
+
+  g_assert_true (tend_parse_env_list ("PATHS=/a\\;/b;BS=c:\\\\;X=\\n", &env, &error));
+  g_assert_cmpstrv (env, ((const char *[]) { "PATHS=/a;/b", "BS=c:\\", "X=\\n", NULL }));
+  g_clear_pointer (&env, g_strfreev);
+
+  g_assert_true (tend_parse_env_list ("", &env, &error));
+  g_assert_nonnull (env);
+  g_assert_cmpuint (g_strv_length (env), ==, 0);
+  g_clear_pointer (&env, g_strfreev);
+
+  g_assert_false (tend_parse_env_list ("A=1;NOVALUE", &env, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "not KEY=VALUE: \"NOVALUE\"");
+  g_assert_null (env);
+  g_clear_error (&error);
+
+  g_assert_false (tend_parse_env_list ("1A=1", &env, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  g_assert_true (g_str_has_prefix (error->message, "not a variable name: \"1A\""));
+  g_clear_error (&error);
+
+  g_assert_false (tend_parse_env_list ("A-B=1", &env, &error));
+  g_assert_true (g_str_has_prefix (error->message, "not a variable name: \"A-B\""));
+  g_clear_error (&error);
+
+  g_assert_false (tend_parse_env_list ("=1", &env, &error));
+  g_assert_true (g_str_has_prefix (error->message, "not a variable name: \"\""));
+}
+
+static void
+test_name_list (void)
+{
+  g_auto(GStrv) a = tend_parse_name_list ("a, b;c  d,,");
+  g_auto(GStrv) b = tend_parse_name_list ("");
+  g_auto(GStrv) c = tend_parse_name_list (NULL);
+
+  g_assert_cmpstrv (a, ((const char *[]) { "a", "b", "c", "d", NULL }));
+  g_assert_cmpuint (g_strv_length (b), ==, 0);
+  g_assert_nonnull (c);
+  g_assert_cmpuint (g_strv_length (c), ==, 0);
+}
+
+typedef struct {
+  char *dir;
+} TmpFixture;
+
+static void
+tmp_setup (TmpFixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("tend-test-parse-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+tmp_teardown (TmpFixture *fx, gconstpointer data)
+{
+  g_autoptr(GDir) dir = g_dir_open (fx->dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *path = g_build_filename (fx->dir, name, NULL);
+    g_assert_cmpint (g_remove (path), ==, 0);
+  }
+  g_assert_cmpint (g_rmdir (fx->dir), ==, 0);
+  g_free (fx->dir);
+}
+
+static char *
+write_tmp (TmpFixture *fx, const char *name, const char *contents)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (fx->dir, name, NULL);
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+test_env_file_good (TmpFixture *fx, gconstpointer data)
+{
+  g_autofree char *path = write_tmp (fx, "app.env",
+                                     "# comment\n"
+                                     "\n"
+                                     "NODE_ENV=production\n"
+                                     "  export PORT = 7777  \n"
+                                     "DQ=\"hello world\"\n"
+                                     "SQ='a \"b\" c'\r\n"
+                                     "EMPTY=\n"
+                                     "URL=http://x/?a=b#frag\n"
+                                     "exportX=1\n");
+  g_auto(GStrv) env = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tend_parse_env_file (path, &env, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstrv (env, ((const char *[]) { "NODE_ENV=production", "PORT=7777", "DQ=hello world",
+                                             "SQ=a \"b\" c", "EMPTY=", "URL=http://x/?a=b#frag",
+                                             "exportX=1", NULL }));
+}
+
+static void
+test_env_file_bad (TmpFixture *fx, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename (fx->dir, "missing.env", NULL);
+  g_autofree char *bad_line = write_tmp (fx, "bad.env", "A=1\n\njust words\n");
+  g_autofree char *bad_name = write_tmp (fx, "name.env", "A=1\n1X=2\n");
+  g_autofree char *bad_quote = write_tmp (fx, "quote.env", "A=1\nB='x\"\n");
+  g_auto(GStrv) env = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+
+  g_assert_false (tend_parse_env_file (missing, &env, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+  expected = g_strdup_printf ("%s: cannot read: %s", missing, g_strerror (ENOENT));
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_false (tend_parse_env_file (fx->dir, &env, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR);
+  g_clear_error (&error);
+
+  g_assert_false (tend_parse_env_file (bad_line, &env, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  expected = g_strdup_printf ("%s:3: not KEY=VALUE: \"just words\"", bad_line);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_false (tend_parse_env_file (bad_name, &env, &error));
+  expected = g_strdup_printf ("%s:2: not a variable name: \"1X\"", bad_name);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_assert_null (env);
+  g_clear_error (&error);
+  g_clear_pointer (&expected, g_free);
+
+  g_assert_false (tend_parse_env_file (bad_quote, &env, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  expected = g_strdup_printf ("%s:2: B: unmatched quote", bad_quote);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+static void
+test_listen_address (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *host = NULL;
+  guint16 port = 1;
+
+  g_assert_true (tend_parse_listen_address ("127.0.0.1:9615", &host, &port, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (host, ==, "127.0.0.1");
+  g_assert_cmpuint (port, ==, 9615);
+  g_clear_pointer (&host, g_free);
+
+  g_assert_true (tend_parse_listen_address ("[::1]:0", &host, &port, &error));
+  g_assert_cmpstr (host, ==, "::1");
+  g_assert_cmpuint (port, ==, 0);
+  g_clear_pointer (&host, g_free);
+
+  g_assert_true (tend_parse_listen_address ("localhost:65535", &host, &port, &error));
+  g_assert_cmpstr (host, ==, "localhost");
+  g_assert_cmpuint (port, ==, 65535);
+  g_clear_pointer (&host, g_free);
+
+  for (guint i = 0; i < 9; i++) {
+    const char *bad[] = { "", "9615", ":9615", "host:", "host:65536", "host:x", "::1:80", "[::1]80", "a b:1" };
+    g_assert_false (tend_parse_listen_address (bad[i], &host, &port, &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+    g_assert_true (g_str_has_prefix (error->message, "not HOST:PORT: "));
+    g_assert_null (host);
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_service_name (void)
+{
+  const char *good[] = { "a", "gateway-3333", "my_app.v2", "A1", "..a", "all2" };
+  const char *bad[] = { "", ".", "..", "all", "a b", "a/b", "a:b", "é", NULL };
+  g_autofree char *long_name = g_strnfill (65, 'x');
+  g_autofree char *max_name = g_strnfill (64, 'x');
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (tend_service_name_is_valid (good[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (tend_service_name_is_valid (bad[i]));
+  g_assert_true (tend_service_name_is_valid (max_name));
+  g_assert_false (tend_service_name_is_valid (long_name));
+}
+
+static void
+test_format (void)
+{
+  static const struct {
+    guint64 ms;
+    const char *text;
+  } durations[] = {
+    { 0, "0" }, { 1, "1ms" }, { 1600, "1600ms" }, { 2000, "2s" }, { 90000, "90s" },
+    { 300000, "5m" }, { 3600000, "1h" }, { 5400000, "90m" }, { 1500, "1500ms" },
+  };
+  static const struct {
+    guint64 bytes;
+    const char *text;
+  } sizes[] = {
+    { 0, "0" }, { 123, "123" }, { 1024, "1K" }, { 65536, "64K" }, { 1536, "1536" },
+    { 200 * 1024 * 1024, "200M" }, { G_GUINT64_CONSTANT (1) << 30, "1G" },
+    { G_GUINT64_CONSTANT (3) << 29, "1536M" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (durations); i++) {
+    g_autofree char *text = tend_format_duration (durations[i].ms);
+    guint64 back;
+
+    g_assert_cmpstr (text, ==, durations[i].text);
+    g_assert_true (tend_parse_duration (text, &back, NULL));
+    g_assert_cmpuint (back, ==, durations[i].ms);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    g_autofree char *text = tend_format_size (sizes[i].bytes);
+    guint64 back;
+
+    g_assert_cmpstr (text, ==, sizes[i].text);
+    g_assert_true (tend_parse_size (text, &back, NULL));
+    g_assert_cmpuint (back, ==, sizes[i].bytes);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/tend/parse/duration/good", test_duration_good);
+  g_test_add_func ("/tend/parse/duration/bad", test_duration_bad);
+  g_test_add_func ("/tend/parse/size/good", test_size_good);
+  g_test_add_func ("/tend/parse/size/bad", test_size_bad);
+  g_test_add_func ("/tend/parse/bool", test_bool);
+  g_test_add_func ("/tend/parse/uint", test_uint);
+  g_test_add_func ("/tend/parse/signal", test_signal);
+  g_test_add_func ("/tend/parse/env-list", test_env_list);
+  g_test_add_func ("/tend/parse/name-list", test_name_list);
+  g_test_add ("/tend/parse/env-file/good", TmpFixture, NULL, tmp_setup, test_env_file_good, tmp_teardown);
+  g_test_add ("/tend/parse/env-file/bad", TmpFixture, NULL, tmp_setup, test_env_file_bad, tmp_teardown);
+  g_test_add_func ("/tend/parse/listen-address", test_listen_address);
+  g_test_add_func ("/tend/parse/service-name", test_service_name);
+  g_test_add_func ("/tend/parse/format", test_format);
+
+  return g_test_run ();
+}
