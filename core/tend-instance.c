@@ -600,9 +600,10 @@ next_delay (TendInstance *self, gint64 lived_ms)
   guint64 delay = config->restart_delay_ms;
 
   if (config->exp_backoff_restart_delay_ms > 0) {
+    /* SPEC: x1.5 per unstable restart; a run that outlived min-uptime keeps the current delay */
     if (self->backoff_ms == 0)
       self->backoff_ms = config->exp_backoff_restart_delay_ms;
-    else
+    else if ((guint64) lived_ms < config->min_uptime_ms)
       self->backoff_ms = MIN (self->backoff_ms * 3 / 2, config->max_backoff_ms);
     delay = MAX (delay, MIN (self->backoff_ms, config->max_backoff_ms));
   }

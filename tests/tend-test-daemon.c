@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -15,6 +16,54 @@
 
 #include "tend-proc.h"
 #include "tend-test-daemon.h"
+
+/* Daemons to end if an assertion aborts the test before its teardown runs. */
+#define MAX_TRACKED 16
+static volatile pid_t tracked[MAX_TRACKED];
+
+static void
+abort_handler (int sig)
+{
+  for (int i = 0; i < MAX_TRACKED; i++) {
+    if (tracked[i] > 0)
+      kill (tracked[i], SIGTERM);
+  }
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+void
+tend_test_track_pid (pid_t pid)
+{
+  static gboolean installed;
+
+  if (!installed) {
+    signal (SIGABRT, abort_handler);
+    installed = TRUE;
+  }
+  for (int i = 0; i < MAX_TRACKED; i++) {
+    if (tracked[i] == 0 || tracked[i] == pid) {
+      tracked[i] = pid;
+      return;
+    }
+  }
+}
+
+static void
+untrack_pid (pid_t pid)
+{
+  for (int i = 0; i < MAX_TRACKED; i++) {
+    if (tracked[i] == pid)
+      tracked[i] = 0;
+  }
+}
+
+/* A foreground tendd ends (gracefully) with the test process, whatever happens to it. */
+static void
+daemon_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
 
 static const char *
 build_dir (void)
@@ -193,10 +242,12 @@ tend_test_daemon_spawn (TendTestDaemon *d, const char *const *args)
   g_assert_cmpint (log_fd, >=, 0);
   d->exited = FALSE;
   g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, (const char *const *) env,
-                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, -1, log_fd,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, daemon_child_setup, NULL,
+                                    -1, log_fd,
                                     log_fd, NULL, NULL, 0, &d->pid, NULL, NULL, NULL, &error);
   close (log_fd);
   g_assert_no_error (error);
+  tend_test_track_pid (d->pid);
 }
 
 static gboolean
@@ -209,6 +260,7 @@ poll_exit (TendTestDaemon *d)
     return TRUE;
   r = waitpid (d->pid, &status, WNOHANG);
   if (r == d->pid) {
+    untrack_pid (d->pid);
     d->exited = TRUE;
     d->exit_status = status;
     return TRUE;

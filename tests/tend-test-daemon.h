@@ -45,6 +45,8 @@ GArray *tend_test_daemon_leftovers (TendTestDaemon *d);
 void tend_test_daemon_free (TendTestDaemon *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendTestDaemon, tend_test_daemon_free)
 
+/** tend_test_track_pid: @pid gets SIGTERM if the test aborts (for daemons not spawned by the fixture) */
+void tend_test_track_pid (pid_t pid);
 /** tend_test_helper: absolute path of tests/helpers/@name */
 char *tend_test_helper (const char *name);
 /** tend_test_wait: polls @cond every 10 ms for up to @timeout_ms */

@@ -156,6 +156,7 @@ test_detach (void)
   pidfile = g_build_filename (d->home, "tendd.pid", NULL);
   g_assert_true (g_file_get_contents (pidfile, &pid_text, NULL, NULL));
   pid = atoi (pid_text);
+  tend_test_track_pid (pid);
   g_assert_true (tend_test_pid_alive (pid));
   g_assert_true (tend_test_wait_lines (record, 1, 10000));
   daemon_log = g_build_filename (d->home, "tendd.log", NULL);
