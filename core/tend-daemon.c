@@ -2,13 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "tend-daemon.h"
+#include "tend-dbus-server.h"
+#include "tend-dump.h"
 #include "tend-error.h"
+#include "tend-parse.h"
 #include "tend-notify.h"
 #include "tend-pidfile.h"
 #include "tend-plugin-loader.h"
@@ -24,6 +31,9 @@ struct _TendDaemon {
   TendPluginRegistry *registry;
   TendContext *context;
   TendPluginLoader *loader;
+  TendDbusServer *dbus;
+  char *active_config_path; /* the file read, NULL when none */
+  gboolean resurrect;
   GMainLoop *loop;
   gboolean quitting;
   int exit_status;
@@ -38,6 +48,7 @@ tend_daemon_finalize (GObject *object)
 {
   TendDaemon *self = TEND_DAEMON (object);
 
+  g_clear_object (&self->dbus);
   g_clear_object (&self->loader);
   g_clear_object (&self->context);
   g_clear_object (&self->registry);
@@ -46,6 +57,7 @@ tend_daemon_finalize (GObject *object)
     tend_pidfile_release (self->pidfile_path, self->pidfile_fd);
   g_free (self->pidfile_path);
   g_free (self->config_path);
+  g_free (self->active_config_path);
   g_free (self->home);
   G_OBJECT_CLASS (tend_daemon_parent_class)->finalize (object);
 }
@@ -88,15 +100,50 @@ tend_daemon_set_ready_callback (TendDaemon *self, GCallback callback, gpointer u
 }
 
 static TendConfig *
-read_config (TendDaemon *self, GError **error)
+read_config (TendDaemon *self, char **out_path, GError **error)
 {
   g_autofree char *default_path = g_build_filename (self->home, "tend.conf", NULL);
+  const char *path = self->config_path;
 
-  if (self->config_path != NULL)
-    return tend_config_new_from_file (self->config_path, self->registry, error);
-  if (g_file_test (default_path, G_FILE_TEST_EXISTS))
-    return tend_config_new_from_file (default_path, self->registry, error);
+  if (path == NULL && g_file_test (default_path, G_FILE_TEST_EXISTS))
+    path = default_path;
+  *out_path = g_strdup (path);
+  if (path != NULL)
+    return tend_config_new_from_file (path, self->registry, error);
   return tend_config_new_empty (self->registry);
+}
+
+/* The HTTP API's token (SPEC: created at first start, mode 0600), so `tend api-token` always has one. */
+static gboolean
+ensure_api_token (TendDaemon *self, GError **error)
+{
+  g_autofree char *path = g_build_filename (self->home, "api-token", NULL);
+  g_autoptr(GString) token = g_string_new (NULL);
+  guint8 bytes[32];
+  int fd;
+  ssize_t n;
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (n = read (fd, bytes, sizeof bytes)) != (ssize_t) sizeof bytes) {
+    int saved = errno;
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot read random bytes for the API token: %s",
+                 g_strerror (saved));
+    return FALSE;
+  }
+  close (fd);
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (token, "%02x", bytes[i]);
+  g_string_append_c (token, '\n');
+  if (!g_file_set_contents_full (path, token->str, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error)) {
+    g_prefix_error (error, "cannot create the API token: ");
+    return FALSE;
+  }
+  g_message ("created the HTTP API token in %s", path);
+  return TRUE;
 }
 
 gboolean
@@ -115,8 +162,10 @@ tend_daemon_setup (TendDaemon *self, GError **error)
 
   self->registry = tend_plugin_registry_new ();
   tend_plugin_registry_scan_default_dirs (self->registry);
-  config = read_config (self, error);
+  config = read_config (self, &self->active_config_path, error);
   if (config == NULL)
+    return FALSE;
+  if (!ensure_api_token (self, error))
     return FALSE;
 
   /* Orphans of our services (double-forked daemons) come back to us, so stop and reap can reach them. */
@@ -134,13 +183,15 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     return FALSE;
   if (tend_context_get_process_backend (self->context) == NULL && tend_config_get_services (config)->len > 0)
     g_warning ("the process plugin is not loaded: services cannot run");
-  return TRUE;
+  self->dbus = tend_dbus_server_new (self);
+  return tend_dbus_server_start (self->dbus, error);
 }
 
 gboolean
 tend_daemon_reload (TendDaemon *self, GError **error)
 {
-  g_autoptr(TendConfig) config = read_config (self, error);
+  g_autofree char *path = NULL;
+  g_autoptr(TendConfig) config = read_config (self, &path, error);
   g_autoptr(GError) plugin_error = NULL;
 
   if (config == NULL) {
@@ -149,6 +200,8 @@ tend_daemon_reload (TendDaemon *self, GError **error)
   }
   if (!tend_plugin_loader_apply (self->loader, config, &plugin_error))
     g_warning ("reload: %s", plugin_error->message);
+  g_free (self->active_config_path);
+  self->active_config_path = g_steal_pointer (&path);
   tend_context_set_config (self->context, config);
   tend_service_manager_apply_config (tend_context_get_manager (self->context), config, TRUE);
   tend_context_emit_config_reloaded (self->context, config);
@@ -162,6 +215,8 @@ plugins_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   TendDaemon *self = user_data;
 
   tend_plugin_loader_stop_all_finish (self->loader, result, NULL);
+  if (self->dbus != NULL)
+    tend_dbus_server_stop (self->dbus);
   g_message ("stopped");
   g_main_loop_quit (self->loop);
 }
@@ -221,6 +276,12 @@ tend_daemon_run (TendDaemon *self)
   hup_id = g_unix_signal_add (SIGHUP, reload_signal_cb, self);
 
   tend_service_manager_apply_config (tend_context_get_manager (self->context), config, TRUE);
+  if (self->resurrect) {
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) names = tend_daemon_resurrect (self, &error);
+    if (names == NULL)
+      g_warning ("--resurrect: %s", error->message);
+  }
   g_message ("tendd %s ready (home %s, config %s, pid %d)", TEND_VERSION, self->home,
              tend_config_get_path (config), (int) getpid ());
   tend_notify_send ("READY=1");
@@ -233,4 +294,248 @@ tend_daemon_run (TendDaemon *self)
   g_source_remove (int_id);
   g_source_remove (hup_id);
   return self->exit_status;
+}
+
+TendPluginRegistry *
+tend_daemon_get_registry (TendDaemon *self)
+{
+  return self->registry;
+}
+
+TendPluginLoader *
+tend_daemon_get_loader (TendDaemon *self)
+{
+  return self->loader;
+}
+
+const char *
+tend_daemon_get_config_path (TendDaemon *self)
+{
+  return self->active_config_path;
+}
+
+void
+tend_daemon_set_resurrect (TendDaemon *self, gboolean resurrect)
+{
+  self->resurrect = resurrect;
+}
+
+/* A command-line value means itself: a backslash is doubled so GKeyFile reads it back literally. */
+static char *
+keyfile_escape (const char *value)
+{
+  g_autoptr(GString) s = g_string_new (value);
+  g_string_replace (s, "\\", "\\\\", 0);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+option_is_safe (const char *key, const char *value, GError **error)
+{
+  /* a newline would let a value smuggle in keys or groups of its own */
+  if (strpbrk (key, "\n\r=[]") != NULL || key[0] == '\0' || strpbrk (value, "\n\r") != NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "bad option %s", key);
+    return FALSE;
+  }
+  if (g_str_equal (key, "exec")) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "the command comes after --, not as an option");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tend_daemon_add_service (TendDaemon *self,
+                         const char *name,
+                         const char *const *argv,
+                         GVariant *options,
+                         const char *workdir,
+                         GError **error)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(TendConfig) config = NULL;
+  TendServiceConfig *service_config;
+  TendService *existing;
+  GVariantIter iter;
+  const char *key, *value;
+
+  if (!tend_service_name_is_valid (name)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "invalid service name \"%s\" (letters, digits, '-', '_' and '.'; not \"all\")", name);
+    return FALSE;
+  }
+  if (argv == NULL || argv[0] == NULL) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "no command given");
+    return FALSE;
+  }
+  /* through the configuration reader, so a key given on the command line is checked exactly as in a file */
+  g_string_append_printf (text, "[service:%s]\nexec=", name);
+  for (guint i = 0; argv[i] != NULL; i++) {
+    g_autofree char *quoted = g_shell_quote (argv[i]);
+    g_autofree char *escaped = keyfile_escape (quoted);
+    if (strpbrk (argv[i], "\n\r") != NULL) {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "an argument holds a newline");
+      return FALSE;
+    }
+    g_string_append_printf (text, "%s%s", i > 0 ? " " : "", escaped);
+  }
+  g_string_append_c (text, '\n');
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value)) {
+    g_autofree char *escaped = NULL;
+    if (!option_is_safe (key, value, error))
+      return FALSE;
+    escaped = keyfile_escape (value);
+    g_string_append_printf (text, "%s=%s\n", key, escaped);
+  }
+  config = tend_config_new_from_data (text->str, -1, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
+                                      self->registry, error);
+  if (config == NULL)
+    return FALSE;
+  service_config = g_ptr_array_index (tend_config_get_services (config), 0);
+  existing = tend_service_manager_lookup (manager, name);
+  if (existing != NULL) {
+    if (!tend_service_config_equal (tend_service_get_config (existing), service_config)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "a service named %s already exists with another command or options (tend delete %s first)", name,
+                   name);
+      return FALSE;
+    }
+    tend_service_start (existing);
+    return TRUE;
+  }
+  existing = tend_service_manager_add (manager, service_config, error);
+  if (existing == NULL)
+    return FALSE;
+  tend_service_set_ad_hoc (existing, TRUE);
+  g_message ("%s: added from the command line", name);
+  if (service_config->start)
+    tend_service_start (existing);
+  return TRUE;
+}
+
+static GStrv
+add_or_start (TendDaemon *self, TendConfig *config, const char *const *only, gboolean (*should_start) (const char *, gpointer), gpointer data, GError **error)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  GPtrArray *configs = tend_config_get_services (config);
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+
+  for (guint i = 0; only != NULL && only[i] != NULL; i++) {
+    if (tend_config_lookup_service (config, only[i]) == NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "%s has no service named %s", tend_config_get_path (config),
+                   only[i]);
+      return NULL;
+    }
+  }
+  for (guint i = 0; i < configs->len; i++) {
+    TendServiceConfig *service_config = g_ptr_array_index (configs, i);
+    TendService *service = tend_service_manager_lookup (manager, service_config->name);
+
+    if (only != NULL && only[0] != NULL && !g_strv_contains (only, service_config->name))
+      continue;
+    if (service == NULL) {
+      service = tend_service_manager_add (manager, service_config, NULL);
+      tend_service_set_ad_hoc (service, TRUE);
+    } else {
+      tend_service_update_config (service, service_config);
+    }
+    if (should_start (service_config->name, data)) {
+      tend_service_start (service);
+      g_strv_builder_add (names, service_config->name);
+    }
+  }
+  return g_strv_builder_end (names);
+}
+
+static gboolean
+start_unless_disabled (const char *name, gpointer data)
+{
+  TendConfig *config = data;
+  return tend_config_lookup_service (config, name)->start;
+}
+
+GStrv
+tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, GError **error)
+{
+  g_autoptr(TendConfig) config = NULL;
+
+  if (!g_path_is_absolute (path)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s: the path must be absolute", path);
+    return NULL;
+  }
+  config = tend_config_new_from_file (path, self->registry, error);
+  if (config == NULL)
+    return NULL;
+  return add_or_start (self, config, only, start_unless_disabled, config, error);
+}
+
+char *
+tend_daemon_save (TendDaemon *self, GError **error)
+{
+  g_autofree char *path = g_build_filename (self->home, "dump.conf", NULL);
+
+  if (!tend_dump_save (tend_context_get_manager (self->context), path, error))
+    return NULL;
+  g_message ("saved every service to %s", path);
+  return g_steal_pointer (&path);
+}
+
+static gboolean
+was_running (const char *name, gpointer data)
+{
+  return g_strv_contains ((const char *const *) data, name);
+}
+
+GStrv
+tend_daemon_resurrect (TendDaemon *self, GError **error)
+{
+  g_autofree char *path = g_build_filename (self->home, "dump.conf", NULL);
+  g_auto(GStrv) running = NULL;
+  g_autoptr(TendConfig) config = tend_dump_load (path, self->registry, &running, error);
+  GStrv names;
+
+  if (config == NULL)
+    return NULL;
+  names = add_or_start (self, config, NULL, was_running, running, error);
+  g_message ("resurrected %u services from %s", tend_config_get_services (config)->len, path);
+  return names;
+}
+
+GVariant *
+tend_daemon_describe_plugin (TendDaemon *self, const char *name)
+{
+  const TendPluginInfo *info = tend_plugin_registry_lookup (self->registry, name);
+  TendPlugin *plugin = tend_plugin_loader_lookup (self->loader, name);
+  TendPluginConfig *config = tend_config_lookup_plugin (tend_context_get_config (self->context), name);
+  GVariantDict status;
+  GVariantDict row;
+
+  if (info == NULL)
+    return NULL;
+  g_variant_dict_init (&status, NULL);
+  if (plugin != NULL)
+    tend_plugin_add_status (plugin, &status);
+  g_variant_dict_init (&row, NULL);
+  g_variant_dict_insert (&row, "name", "s", info->name);
+  g_variant_dict_insert (&row, "enabled", "b", config != NULL && tend_plugin_config_get_enabled (config));
+  g_variant_dict_insert (&row, "loaded", "b", plugin != NULL);
+  g_variant_dict_insert (&row, "description", "s", info->description != NULL ? _(info->description) : "");
+  g_variant_dict_insert_value (&row, "status", g_variant_dict_end (&status));
+  return g_variant_dict_end (&row);
+}
+
+GVariant *
+tend_daemon_list_plugins (TendDaemon *self)
+{
+  g_auto(GStrv) names = tend_plugin_registry_list (self->registry);
+  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    GVariant *row = tend_daemon_describe_plugin (self, names[i]);
+    if (row != NULL)
+      g_variant_builder_add_value (builder, row);
+  }
+  return g_variant_builder_end (builder);
 }

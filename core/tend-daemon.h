@@ -38,4 +38,41 @@ TendContext *tend_daemon_get_context (TendDaemon *self);
 /** tend_daemon_set_ready_callback: called once when everything started (used to detach) */
 void tend_daemon_set_ready_callback (TendDaemon *self, GCallback callback, gpointer user_data);
 
+typedef struct _TendPluginLoader TendPluginLoader;
+
+TendPluginRegistry *tend_daemon_get_registry (TendDaemon *self);
+TendPluginLoader *tend_daemon_get_loader (TendDaemon *self);
+/** tend_daemon_get_config_path: the configuration file in use, or NULL when none */
+const char *tend_daemon_get_config_path (TendDaemon *self);
+/** tend_daemon_set_resurrect: restore $home/dump.conf once the configured services are up (tendd --resurrect) */
+void tend_daemon_set_resurrect (TendDaemon *self, gboolean resurrect);
+
+/**
+ * tend_daemon_add_service:
+ * Adds an ad hoc service from a command line and config keys given as text
+ * (@options, a{ss}), checked by the configuration reader as a file would be;
+ * relative paths are resolved against @workdir. An existing name with the
+ * same configuration is started instead; with another one it is an error.
+ */
+gboolean tend_daemon_add_service (TendDaemon *self,
+                                  const char *name,
+                                  const char *const *argv,
+                                  GVariant *options,
+                                  const char *workdir,
+                                  GError **error);
+/**
+ * tend_daemon_start_config:
+ * Reads another configuration file, adds or updates its services (only
+ * those named in @only when not empty) and starts them. Returns their names.
+ */
+GStrv tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, GError **error);
+/** tend_daemon_save: writes $home/dump.conf; returns its path */
+char *tend_daemon_save (TendDaemon *self, GError **error);
+/** tend_daemon_resurrect: restores $home/dump.conf; returns the names added or started */
+GStrv tend_daemon_resurrect (TendDaemon *self, GError **error);
+/** tend_daemon_list_plugins: every plugin that exists, as ListPlugins returns them (floating aa{sv}) */
+GVariant *tend_daemon_list_plugins (TendDaemon *self);
+/** tend_daemon_describe_plugin: one ListPlugins row, or NULL for an unknown name (floating) */
+GVariant *tend_daemon_describe_plugin (TendDaemon *self, const char *name);
+
 G_END_DECLS

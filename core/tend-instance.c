@@ -11,6 +11,7 @@
 #include "tend-instance.h"
 #include "tend-log-capture.h"
 #include "tend-parse.h"
+#include "tend-service-info.h"
 #include "tend-service.h"
 
 /* PM2's rule: a run that lasted 30 s resets the exponential backoff. */
@@ -219,17 +220,6 @@ count_restart (TendInstance *self)
 {
   self->restarts++;
   notify_prop (self, PROP_RESTARTS);
-}
-
-static char *
-describe_exit (int wait_status)
-{
-  if (WIFEXITED (wait_status))
-    return g_strdup_printf ("exited with code %d", WEXITSTATUS (wait_status));
-  if (WIFSIGNALED (wait_status))
-    return g_strdup_printf ("killed by signal %s%s", tend_signal_to_string (WTERMSIG (wait_status)),
-                            WCOREDUMP (wait_status) ? " (core dumped)" : "");
-  return g_strdup_printf ("ended with wait status %d", wait_status);
 }
 
 TendService *
@@ -621,7 +611,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   TendContext *context = get_context (self);
   gint64 lived_ms = (g_get_monotonic_time () - self->spawn_monotonic) / 1000;
   gboolean failed = !(WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
-  g_autofree char *how = describe_exit (wait_status);
+  g_autofree char *how = tend_service_info_describe_exit (wait_status);
   g_autofree char *message = NULL;
   g_autofree char *min_uptime = NULL;
   pid_t old_pid = self->pid;

@@ -283,3 +283,48 @@ tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *re
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+static gboolean
+act_on (TendServiceManager *self, TendService *service, const char *action, const char *reason, GError **error)
+{
+  if (g_str_equal (action, "start"))
+    tend_service_start (service);
+  else if (g_str_equal (action, "stop"))
+    tend_service_stop (service);
+  else if (g_str_equal (action, "restart"))
+    tend_service_restart (service, reason != NULL ? reason : "restart requested");
+  else if (g_str_equal (action, "delete"))
+    return tend_service_manager_remove (self, tend_service_get_name (service), error);
+  else {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown action %s", action);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+tend_service_manager_act (TendServiceManager *self, const char *name, const char *action, const char *reason, GError **error)
+{
+  TendService *service;
+
+  if (g_strcmp0 (name, "all") == 0) {
+    g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
+    /* the services being removed are not in by_name: they are no longer addressable */
+    for (guint i = 0; i < self->services->len; i++) {
+      TendService *s = g_ptr_array_index (self->services, i);
+      if (g_hash_table_lookup (self->by_name, tend_service_get_name (s)) == s)
+        g_ptr_array_add (all, g_object_ref (s));
+    }
+    for (guint i = 0; i < all->len; i++) {
+      if (!act_on (self, g_ptr_array_index (all, i), action, reason, error))
+        return FALSE;
+    }
+    return TRUE;
+  }
+  service = tend_service_manager_lookup (self, name);
+  if (service == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "no service named %s", name);
+    return FALSE;
+  }
+  return act_on (self, service, action, reason, error);
+}

@@ -34,6 +34,15 @@ gboolean tend_service_manager_remove (TendServiceManager *self, const char *name
  * services are left alone. @start_new: FALSE to add without starting.
  */
 void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new);
+/**
+ * tend_service_manager_act:
+ * @name: a service name or "all"
+ * @action: "start", "stop", "restart" or "delete"
+ * @reason: recorded with a restart (e.g. "operator"), may be NULL
+ * Fails with TEND_ERROR_NOT_FOUND for an unknown name; "all" with no
+ * services succeeds.
+ */
+gboolean tend_service_manager_act (TendServiceManager *self, const char *name, const char *action, const char *reason, GError **error);
 /** tend_service_manager_start_all: starts every service whose config says start=true */
 void tend_service_manager_start_all (TendServiceManager *self);
 /** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */

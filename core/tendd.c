@@ -144,6 +144,7 @@ main (int argc, char **argv)
   gboolean foreground = FALSE;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
+  gboolean resurrect = FALSE;
   g_autoptr(GOptionContext) option_context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TendDaemon) daemon = NULL;
@@ -151,6 +152,7 @@ main (int argc, char **argv)
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Configuration file (default: HOME/tend.conf)"), N_("FILE") },
     { "home", 0, 0, G_OPTION_ARG_FILENAME, &home, N_("Home folder (default: $TEND_HOME or ~/.tend)"), N_("DIR") },
     { "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, N_("Stay in the foreground, log to stderr"), NULL },
+    { "resurrect", 0, 0, G_OPTION_ARG_NONE, &resurrect, N_("Restore the services of HOME/dump.conf (tend save) once started"), NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL },
@@ -186,6 +188,21 @@ main (int argc, char **argv)
     g_free (config_path);
     config_path = g_steal_pointer (&absolute);
   }
+  {
+    /* a relative plugin folder must survive the chdir of detaching */
+    const char *plugin_dirs = g_getenv ("TEND_PLUGIN_DIR");
+    if (plugin_dirs != NULL && plugin_dirs[0] != '\0') {
+      g_auto(GStrv) dirs = g_strsplit (plugin_dirs, ":", -1);
+      g_autofree char *joined = NULL;
+      for (guint i = 0; dirs[i] != NULL; i++) {
+        char *absolute = g_canonicalize_filename (dirs[i], NULL);
+        g_free (dirs[i]);
+        dirs[i] = absolute;
+      }
+      joined = g_strjoinv (":", dirs);
+      g_setenv ("TEND_PLUGIN_DIR", joined, TRUE);
+    }
+  }
   if (!foreground) {
     g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
     if (detach (absolute_home) != 0)
@@ -198,6 +215,7 @@ main (int argc, char **argv)
 
   daemon = tend_daemon_new (home, config_path);
   tend_daemon_set_ready_callback (daemon, G_CALLBACK (ready_cb), NULL);
+  tend_daemon_set_resurrect (daemon, resurrect);
   if (!tend_daemon_setup (daemon, &error)) {
     g_printerr ("tendd: %s\n", error->message);
     return 1;

@@ -1,0 +1,868 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tend-dbus-access.h"
+#include "tend-dbus-generated.h"
+#include "tend-dbus-server.h"
+#include "tend-error.h"
+#include "tend-parse.h"
+#include "tend-plugin-loader.h"
+#include "tend-service-info.h"
+#include "tend-service-manager.h"
+
+#define BUS_NAME "org.tend.Tend1"
+#define MANAGER_PATH "/org/tend/Tend1"
+
+typedef struct {
+  TendDbusServer *server;
+  TendService *service;
+  TendDbusService1 *skeleton;
+  char *path;
+  gulong notify_id;
+  TendServiceState last_state;
+} ServiceExport;
+
+struct _TendDbusServer {
+  GObject parent_instance;
+
+  TendDaemon *daemon; /* owns us */
+  TendContext *context;
+  char *socket_path;
+  GDBusServer *server;
+  GPtrArray *connections; /* GDBusConnection: peers of the socket, and the bus */
+  guint bus_owner_id;
+  GBusType bus_type;
+  gboolean bus_fallback_tried;
+  TendDbusManager1 *manager;
+  GHashTable *services; /* TendService → ServiceExport */
+  GHashTable *plugins;  /* name → TendDbusPlugin1 */
+  gulong added_id;
+  gulong removed_id;
+  gulong state_id;
+  gulong reload_id;
+};
+
+G_DEFINE_FINAL_TYPE (TendDbusServer, tend_dbus_server, G_TYPE_OBJECT)
+
+/* ---- exporting ---- */
+
+static void
+export_on (GDBusInterfaceSkeleton *skeleton, GDBusConnection *connection, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_dbus_interface_skeleton_export (skeleton, connection, path, &error))
+    g_warning ("cannot export %s: %s", path, error->message);
+}
+
+static void
+export_everywhere (TendDbusServer *self, GDBusInterfaceSkeleton *skeleton, const char *path)
+{
+  for (guint i = 0; i < self->connections->len; i++)
+    export_on (skeleton, g_ptr_array_index (self->connections, i), path);
+}
+
+static void
+unexport (GDBusInterfaceSkeleton *skeleton)
+{
+  /* unexporting what no connection has is a critical in GLib */
+  if (g_dbus_interface_skeleton_get_connection (skeleton) != NULL)
+    g_dbus_interface_skeleton_unexport (skeleton);
+}
+
+static char *
+plugin_path (const char *name)
+{
+  g_autofree char *escaped = g_dbus_escape_object_path (name);
+  return g_strdup_printf (MANAGER_PATH "/plugin/%s", escaped);
+}
+
+static void
+export_all_on (TendDbusServer *self, GDBusConnection *connection)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  export_on (G_DBUS_INTERFACE_SKELETON (self->manager), connection, MANAGER_PATH);
+  g_hash_table_iter_init (&iter, self->services);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    ServiceExport *se = value;
+    export_on (G_DBUS_INTERFACE_SKELETON (se->skeleton), connection, se->path);
+  }
+  g_hash_table_iter_init (&iter, self->plugins);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    g_autofree char *path = plugin_path (key);
+    export_on (G_DBUS_INTERFACE_SKELETON (value), connection, path);
+  }
+}
+
+static void
+unexport_all_from (TendDbusServer *self, GDBusConnection *connection)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (g_dbus_interface_skeleton_has_connection (G_DBUS_INTERFACE_SKELETON (self->manager), connection))
+    g_dbus_interface_skeleton_unexport_from_connection (G_DBUS_INTERFACE_SKELETON (self->manager), connection);
+  g_hash_table_iter_init (&iter, self->services);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    GDBusInterfaceSkeleton *skeleton = G_DBUS_INTERFACE_SKELETON (((ServiceExport *) value)->skeleton);
+    if (g_dbus_interface_skeleton_has_connection (skeleton, connection))
+      g_dbus_interface_skeleton_unexport_from_connection (skeleton, connection);
+  }
+  g_hash_table_iter_init (&iter, self->plugins);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    if (g_dbus_interface_skeleton_has_connection (value, connection))
+      g_dbus_interface_skeleton_unexport_from_connection (value, connection);
+  }
+}
+
+/* ---- access ---- */
+
+static gboolean
+is_read_only_method (const char *method)
+{
+  return g_strcmp0 (method, "ListServices") == 0 || g_strcmp0 (method, "ListPlugins") == 0 ||
+         g_strcmp0 (method, "Describe") == 0;
+}
+
+static gboolean
+authorize_method_cb (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  TendConfig *config = tend_context_get_config (self->context);
+  g_autoptr(GError) error = NULL;
+  uid_t uid;
+
+  if (is_read_only_method (g_dbus_method_invocation_get_method_name (invocation)))
+    return TRUE;
+  if (tend_dbus_access_get_caller_uid (invocation, &uid, &error) &&
+      tend_dbus_access_uid_may_control (uid, tend_config_get_admin_group (config)))
+    return TRUE;
+  g_message ("denied %s.%s to uid %d", g_dbus_method_invocation_get_interface_name (invocation),
+             g_dbus_method_invocation_get_method_name (invocation), error != NULL ? -1 : (int) uid);
+  g_dbus_method_invocation_return_dbus_error (invocation, "org.freedesktop.DBus.Error.AccessDenied",
+                                              "only root, tendd's user and members of [tend] admin-group may do this");
+  return FALSE;
+}
+
+/* ---- services ---- */
+
+static void
+sync_service (ServiceExport *se)
+{
+  TendService *service = se->service;
+  TendServiceConfig *config = tend_service_get_config (service);
+  TendInstance *first = g_ptr_array_index (tend_service_get_instances (service), 0);
+  TendDbusService1 *skel = se->skeleton;
+  g_autofree char *out_log = tend_instance_get_log_path (first, 1);
+  g_autofree char *err_log = tend_instance_get_log_path (first, 2);
+  const char *message = tend_instance_get_status_message (first);
+  TendServiceState state = tend_service_get_state (service);
+
+  tend_dbus_service1_set_name (skel, config->name);
+  tend_dbus_service1_set_state (skel, tend_service_state_to_string (state));
+  tend_dbus_service1_set_pid (skel, tend_service_get_pid (service));
+  tend_dbus_service1_set_restarts (skel, tend_service_get_restarts (service));
+  tend_dbus_service1_set_start_time (skel, tend_service_get_start_time (service));
+  tend_dbus_service1_set_cpu_percent (skel, tend_service_get_cpu_percent (service));
+  tend_dbus_service1_set_memory_rss (skel, tend_service_get_memory_rss (service));
+  tend_dbus_service1_set_layer (skel, config->layer != NULL ? config->layer : "");
+  tend_dbus_service1_set_critical (skel, config->critical);
+  tend_dbus_service1_set_port (skel, config->port);
+  tend_dbus_service1_set_out_log (skel, out_log);
+  tend_dbus_service1_set_err_log (skel, err_log);
+  tend_dbus_service1_set_id (skel, tend_instance_get_id (first));
+  tend_dbus_service1_set_instances (skel, MAX (config->instances, 1));
+  tend_dbus_service1_set_status_message (skel, message != NULL ? message : "");
+
+  if (state != se->last_state) {
+    se->last_state = state;
+    tend_dbus_manager1_emit_service_state_changed (se->server->manager, config->name,
+                                                   tend_service_state_to_string (state));
+  }
+}
+
+static void
+service_notify_cb (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  sync_service (user_data);
+}
+
+static gboolean
+service_act (ServiceExport *se, GDBusMethodInvocation *invocation, const char *action)
+{
+  TendServiceManager *manager = tend_context_get_manager (se->server->context);
+  g_autoptr(GError) error = NULL;
+
+  if (!tend_service_manager_act (manager, tend_service_get_name (se->service), action, "restart requested over D-Bus",
+                                 &error)) {
+    g_dbus_method_invocation_return_gerror (invocation, error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_service_start (TendDbusService1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  return service_act (user_data, invocation, "start");
+}
+
+static gboolean
+handle_service_stop (TendDbusService1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  return service_act (user_data, invocation, "stop");
+}
+
+static gboolean
+handle_service_restart (TendDbusService1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  return service_act (user_data, invocation, "restart");
+}
+
+static gboolean
+handle_service_signal (TendDbusService1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  ServiceExport *se = user_data;
+  TendProcessBackend *backend = tend_context_get_process_backend (se->server->context);
+  GPtrArray *instances = tend_service_get_instances (se->service);
+  g_autoptr(GError) error = NULL;
+  int signum;
+  guint sent = 0;
+
+  if (!tend_parse_signal (name, &signum, &error)) {
+    g_dbus_method_invocation_return_gerror (invocation, error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  for (guint i = 0; backend != NULL && i < instances->len; i++) {
+    TendInstance *instance = g_ptr_array_index (instances, i);
+    g_autoptr(GError) local_error = NULL;
+    if (tend_instance_get_pid (instance) == 0)
+      continue;
+    if (tend_process_backend_send_signal (backend, instance, signum, &local_error))
+      sent++;
+    else
+      g_warning ("%s", local_error->message);
+  }
+  if (sent == 0) {
+    g_dbus_method_invocation_return_error (invocation, TEND_ERROR, TEND_ERROR_FAILED, "%s is not running",
+                                           tend_service_get_name (se->service));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+service_export_free (ServiceExport *se)
+{
+  g_clear_signal_handler (&se->notify_id, se->service);
+  unexport (G_DBUS_INTERFACE_SKELETON (se->skeleton));
+  g_object_unref (se->skeleton);
+  g_object_unref (se->service);
+  g_free (se->path);
+  g_free (se);
+}
+
+static void
+service_added_cb (TendContext *context, TendService *service, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  ServiceExport *se = g_new0 (ServiceExport, 1);
+  g_autofree char *escaped = g_dbus_escape_object_path (tend_service_get_name (service));
+
+  se->server = self;
+  se->service = g_object_ref (service);
+  se->skeleton = tend_dbus_service1_skeleton_new ();
+  se->path = g_strdup_printf (MANAGER_PATH "/service/%s", escaped);
+  se->last_state = tend_service_get_state (service);
+  sync_service (se);
+  se->notify_id = g_signal_connect (service, "notify", G_CALLBACK (service_notify_cb), se);
+  g_signal_connect (se->skeleton, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
+  g_signal_connect (se->skeleton, "handle-start", G_CALLBACK (handle_service_start), se);
+  g_signal_connect (se->skeleton, "handle-stop", G_CALLBACK (handle_service_stop), se);
+  g_signal_connect (se->skeleton, "handle-restart", G_CALLBACK (handle_service_restart), se);
+  g_signal_connect (se->skeleton, "handle-signal", G_CALLBACK (handle_service_signal), se);
+  g_hash_table_insert (self->services, service, se);
+  export_everywhere (self, G_DBUS_INTERFACE_SKELETON (se->skeleton), se->path);
+}
+
+static void
+service_removed_cb (TendContext *context, TendService *service, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+
+  g_hash_table_remove (self->services, service);
+}
+
+static void
+state_changed_cb (TendContext *context,
+                  TendService *service,
+                  TendInstance *instance,
+                  TendServiceState old_state,
+                  TendServiceState new_state,
+                  const char *reason,
+                  gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+
+  tend_dbus_manager1_emit_instance_state_changed (self->manager, tend_service_get_name (service),
+                                                  tend_instance_get_index (instance),
+                                                  tend_service_state_to_string (old_state),
+                                                  tend_service_state_to_string (new_state),
+                                                  tend_instance_get_pid (instance), reason != NULL ? reason : "",
+                                                  g_get_real_time ());
+}
+
+/* ---- the manager ---- */
+
+static gboolean
+finish (GDBusMethodInvocation *invocation, gboolean ok, GError *error, GVariant *reply)
+{
+  if (!ok)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, reply);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+manager_act (TendDbusServer *self, GDBusMethodInvocation *invocation, const char *name, const char *action)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = tend_service_manager_act (tend_context_get_manager (self->context), name, action,
+                                          "restart requested over D-Bus", &error);
+  return finish (invocation, ok, error, NULL);
+}
+
+static gboolean
+handle_start (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  return manager_act (user_data, invocation, name, "start");
+}
+
+static gboolean
+handle_stop (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  return manager_act (user_data, invocation, name, "stop");
+}
+
+static gboolean
+handle_restart (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  return manager_act (user_data, invocation, name, "restart");
+}
+
+static gboolean
+handle_delete (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  return manager_act (user_data, invocation, name, "delete");
+}
+
+static gboolean
+handle_reload (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = tend_daemon_reload (self->daemon, &error);
+
+  return finish (invocation, ok, error, NULL);
+}
+
+static gboolean
+handle_save (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = tend_daemon_save (self->daemon, &error);
+
+  return finish (invocation, path != NULL, error, path != NULL ? g_variant_new ("(s)", path) : NULL);
+}
+
+static gboolean
+handle_resurrect (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = tend_daemon_resurrect (self->daemon, &error);
+
+  return finish (invocation, names != NULL, error,
+                 names != NULL ? g_variant_new ("(^as)", names) : NULL);
+}
+
+static gboolean
+handle_list_services (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  GListModel *model = G_LIST_MODEL (tend_context_get_manager (self->context));
+  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (model, i);
+    GPtrArray *instances = tend_service_get_instances (service);
+    for (guint j = 0; j < instances->len; j++)
+      g_variant_builder_add_value (builder, tend_service_info_instance (g_ptr_array_index (instances, j)));
+  }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_describe (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  TendService *service = tend_service_manager_lookup (tend_context_get_manager (self->context), name);
+
+  if (service == NULL) {
+    g_dbus_method_invocation_return_error (invocation, TEND_ERROR, TEND_ERROR_NOT_FOUND, "no service named %s", name);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", tend_service_info_describe (service)));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_service (TendDbusManager1 *skel,
+                    GDBusMethodInvocation *invocation,
+                    const char *name,
+                    const char *const *argv,
+                    GVariant *options,
+                    const char *workdir,
+                    gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = tend_daemon_add_service (self->daemon, name, argv, options, workdir, &error);
+
+  return finish (invocation, ok, error, NULL);
+}
+
+static gboolean
+handle_start_config (TendDbusManager1 *skel,
+                     GDBusMethodInvocation *invocation,
+                     const char *path,
+                     const char *const *only,
+                     gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = tend_daemon_start_config (self->daemon, path, only, &error);
+
+  return finish (invocation, names != NULL, error, names != NULL ? g_variant_new ("(^as)", names) : NULL);
+}
+
+static gboolean
+handle_kill (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+
+  g_message ("stop requested over D-Bus (tend kill)");
+  g_dbus_method_invocation_return_value (invocation, NULL);
+  /* after the reply is on its way */
+  g_idle_add_once ((GSourceOnceFunc) tend_daemon_quit, self->daemon);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_list_plugins (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(@aa{sv})", tend_daemon_list_plugins (self->daemon)));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- plugins ---- */
+
+void
+tend_dbus_server_refresh_plugins (TendDbusServer *self)
+{
+  g_auto(GStrv) names = tend_plugin_registry_list (tend_daemon_get_registry (self->daemon));
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    TendDbusPlugin1 *skel = g_hash_table_lookup (self->plugins, names[i]);
+    g_autoptr(GVariant) row = tend_daemon_describe_plugin (self->daemon, names[i]);
+    g_autoptr(GVariant) status = NULL;
+    const char *description = "";
+    gboolean loaded = FALSE;
+
+    if (row == NULL)
+      continue;
+    g_variant_ref_sink (row);
+    g_variant_lookup (row, "description", "&s", &description);
+    g_variant_lookup (row, "loaded", "b", &loaded);
+    status = g_variant_lookup_value (row, "status", G_VARIANT_TYPE_VARDICT);
+    if (skel == NULL) {
+      g_autofree char *path = plugin_path (names[i]);
+      skel = tend_dbus_plugin1_skeleton_new ();
+      g_signal_connect (skel, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
+      g_hash_table_insert (self->plugins, g_strdup (names[i]), skel);
+      tend_dbus_plugin1_set_name (skel, names[i]);
+      export_everywhere (self, G_DBUS_INTERFACE_SKELETON (skel), path);
+    }
+    tend_dbus_plugin1_set_enabled (skel, loaded);
+    tend_dbus_plugin1_set_description (skel, description);
+    tend_dbus_plugin1_set_status (skel, status != NULL ? status : g_variant_new ("a{sv}", NULL));
+  }
+}
+
+static void
+config_reloaded_cb (TendContext *context, TendConfig *config, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  const char *path = tend_daemon_get_config_path (self->daemon);
+
+  tend_dbus_manager1_set_config_path (self->manager, path != NULL ? path : "");
+  tend_dbus_server_refresh_plugins (self);
+}
+
+/* ---- the bus-like face of the control socket ---- */
+
+/*
+ * Tools such as `gdbus --address` treat any address as a message bus: they
+ * say Hello and add match rules before anything else. The socket answers
+ * those few calls itself, so the tools work on it unchanged.
+ */
+static const char bus_xml[] = "<node><interface name='org.freedesktop.DBus'>"
+                              "<method name='Hello'><arg type='s' direction='out'/></method>"
+                              "<method name='AddMatch'><arg type='s' direction='in'/></method>"
+                              "<method name='RemoveMatch'><arg type='s' direction='in'/></method>"
+                              "<method name='GetId'><arg type='s' direction='out'/></method>"
+                              "<method name='GetNameOwner'><arg type='s' direction='in'/><arg type='s' direction='out'/></method>"
+                              "<method name='NameHasOwner'><arg type='s' direction='in'/><arg type='b' direction='out'/></method>"
+                              "<method name='ListNames'><arg type='as' direction='out'/></method>"
+                              "</interface></node>";
+
+static void
+bus_method_call (GDBusConnection *connection,
+                 const char *sender,
+                 const char *object_path,
+                 const char *interface_name,
+                 const char *method_name,
+                 GVariant *parameters,
+                 GDBusMethodInvocation *invocation,
+                 gpointer user_data)
+{
+  static guint next_peer = 1;
+  const char *name = NULL;
+
+  if (g_str_equal (method_name, "Hello")) {
+    g_autofree char *unique = g_strdup_printf (":1.%u", next_peer++);
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", unique));
+  } else if (g_str_equal (method_name, "AddMatch") || g_str_equal (method_name, "RemoveMatch")) {
+    /* every signal is sent to every peer anyway */
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  } else if (g_str_equal (method_name, "GetId")) {
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", g_dbus_connection_get_guid (connection)));
+  } else if (g_str_equal (method_name, "GetNameOwner") || g_str_equal (method_name, "NameHasOwner")) {
+    gboolean ours;
+    g_variant_get (parameters, "(&s)", &name);
+    ours = g_str_equal (name, BUS_NAME) || g_str_equal (name, "org.freedesktop.DBus");
+    if (g_str_equal (method_name, "NameHasOwner"))
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(b)", ours));
+    else if (ours)
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", name));
+    else
+      g_dbus_method_invocation_return_dbus_error (invocation, "org.freedesktop.DBus.Error.NameHasNoOwner", name);
+  } else if (g_str_equal (method_name, "ListNames")) {
+    const char *names[] = { "org.freedesktop.DBus", BUS_NAME, NULL };
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(^as)", names));
+  }
+}
+
+static void
+register_bus_face (GDBusConnection *connection)
+{
+  static GDBusNodeInfo *info = NULL;
+  static const GDBusInterfaceVTable vtable = { bus_method_call, NULL, NULL };
+  g_autoptr(GError) error = NULL;
+
+  if (info == NULL)
+    info = g_dbus_node_info_new_for_xml (bus_xml, NULL);
+  if (g_dbus_connection_register_object (connection, "/org/freedesktop/DBus", info->interfaces[0], &vtable, NULL,
+                                         NULL, &error) == 0)
+    g_warning ("cannot answer bus calls on the control socket: %s", error->message);
+}
+
+/* ---- connections ---- */
+
+static void
+connection_closed_cb (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+
+  unexport_all_from (self, connection);
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_ptr_array_remove (self->connections, connection);
+}
+
+static void
+add_connection (TendDbusServer *self, GDBusConnection *connection)
+{
+  g_ptr_array_add (self->connections, g_object_ref (connection));
+  g_signal_connect (connection, "closed", G_CALLBACK (connection_closed_cb), self);
+  export_all_on (self, connection);
+}
+
+static gboolean
+new_connection_cb (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
+{
+  register_bus_face (connection);
+  add_connection (TEND_DBUS_SERVER (user_data), connection);
+  return TRUE;
+}
+
+static gboolean
+allow_mechanism_cb (GDBusAuthObserver *observer, const char *mechanism, gpointer user_data)
+{
+  /* the kernel tells who the peer is; no cookie files, no anonymous peers */
+  return g_strcmp0 (mechanism, "EXTERNAL") == 0;
+}
+
+static void own_bus_name (TendDbusServer *self, GBusType type);
+
+static void
+bus_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  add_connection (TEND_DBUS_SERVER (user_data), connection);
+}
+
+static void
+name_acquired_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+
+  g_message ("owning %s on the %s bus", name, self->bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session");
+}
+
+static void
+name_lost_cb (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  const char *bus = self->bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session";
+  TendDbusMode mode = tend_config_get_dbus_mode (tend_context_get_config (self->context));
+
+  if (connection == NULL)
+    g_message ("no %s bus: %s is served on the control socket only", bus, name);
+  else
+    g_message ("cannot own %s on the %s bus (another daemon has it, or the bus policy forbids it)", name, bus);
+  if (connection != NULL && g_ptr_array_find (self->connections, connection, NULL)) {
+    unexport_all_from (self, connection);
+    g_signal_handlers_disconnect_by_data (connection, self);
+    g_ptr_array_remove (self->connections, connection);
+  }
+  g_bus_unown_name (self->bus_owner_id);
+  self->bus_owner_id = 0;
+  /* auto: the system bus when root and allowed, else the session bus when there is one */
+  if (mode == TEND_DBUS_MODE_AUTO && self->bus_type == G_BUS_TYPE_SYSTEM && !self->bus_fallback_tried &&
+      g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL) {
+    self->bus_fallback_tried = TRUE;
+    own_bus_name (self, G_BUS_TYPE_SESSION);
+  }
+}
+
+static void
+own_bus_name (TendDbusServer *self, GBusType type)
+{
+  self->bus_type = type;
+  self->bus_owner_id = g_bus_own_name (type, BUS_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, bus_acquired_cb,
+                                       name_acquired_cb, name_lost_cb, self, NULL);
+}
+
+static void
+start_bus (TendDbusServer *self)
+{
+  switch (tend_config_get_dbus_mode (tend_context_get_config (self->context))) {
+  case TEND_DBUS_MODE_NONE:
+    return;
+  case TEND_DBUS_MODE_SYSTEM:
+    own_bus_name (self, G_BUS_TYPE_SYSTEM);
+    return;
+  case TEND_DBUS_MODE_SESSION:
+    own_bus_name (self, G_BUS_TYPE_SESSION);
+    return;
+  case TEND_DBUS_MODE_AUTO:
+  default:
+    if (geteuid () == 0)
+      own_bus_name (self, G_BUS_TYPE_SYSTEM);
+    else if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL)
+      own_bus_name (self, G_BUS_TYPE_SESSION);
+    else
+      g_debug ("dbus=auto: not root and no session bus; control socket only");
+  }
+}
+
+static gboolean
+start_socket (TendDbusServer *self, GError **error)
+{
+  const char *admin_group = tend_config_get_admin_group (tend_context_get_config (self->context));
+  g_autoptr(GDBusAuthObserver) observer = g_dbus_auth_observer_new ();
+  g_autofree char *guid = g_dbus_generate_guid ();
+  g_autofree char *escaped = g_dbus_address_escape_value (self->socket_path);
+  g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
+  mode_t old_umask;
+
+  /* we hold the pidfile lock, so a socket file left here is stale */
+  g_unlink (self->socket_path);
+  g_signal_connect (observer, "allow-mechanism", G_CALLBACK (allow_mechanism_cb), NULL);
+  /* created 0600 from the start, never briefly open to others */
+  old_umask = umask (0177);
+  self->server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid, observer, NULL, error);
+  umask (old_umask);
+  if (self->server == NULL) {
+    g_prefix_error (error, "cannot listen on %s: ", self->socket_path);
+    return FALSE;
+  }
+  if (admin_group != NULL && admin_group[0] != '\0') {
+    struct group *gr = getgrnam (admin_group);
+    if (gr == NULL || chown (self->socket_path, (uid_t) -1, gr->gr_gid) < 0 || chmod (self->socket_path, 0660) < 0)
+      g_warning ("cannot open %s to group %s: %s", self->socket_path, admin_group, g_strerror (errno));
+  }
+  g_signal_connect (self->server, "new-connection", G_CALLBACK (new_connection_cb), self);
+  g_dbus_server_start (self->server);
+  return TRUE;
+}
+
+gboolean
+tend_dbus_server_start (TendDbusServer *self, GError **error)
+{
+  if (!start_socket (self, error))
+    return FALSE;
+  start_bus (self);
+  return TRUE;
+}
+
+void
+tend_dbus_server_stop (TendDbusServer *self)
+{
+  if (self->bus_owner_id != 0) {
+    g_bus_unown_name (self->bus_owner_id);
+    self->bus_owner_id = 0;
+  }
+  if (self->server != NULL) {
+    g_dbus_server_stop (self->server);
+    g_clear_object (&self->server);
+    g_unlink (self->socket_path);
+  }
+  while (self->connections->len > 0) {
+    GDBusConnection *connection = g_ptr_array_index (self->connections, self->connections->len - 1);
+    unexport_all_from (self, connection);
+    g_signal_handlers_disconnect_by_data (connection, self);
+    g_ptr_array_remove_index (self->connections, self->connections->len - 1);
+  }
+}
+
+const char *
+tend_dbus_server_get_socket_path (TendDbusServer *self)
+{
+  return self->socket_path;
+}
+
+static void
+tend_dbus_server_dispose (GObject *object)
+{
+  TendDbusServer *self = TEND_DBUS_SERVER (object);
+
+  tend_dbus_server_stop (self);
+  if (self->context != NULL) {
+    g_clear_signal_handler (&self->added_id, self->context);
+    g_clear_signal_handler (&self->removed_id, self->context);
+    g_clear_signal_handler (&self->state_id, self->context);
+    g_clear_signal_handler (&self->reload_id, self->context);
+  }
+  g_clear_pointer (&self->services, g_hash_table_unref);
+  g_clear_pointer (&self->plugins, g_hash_table_unref);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->context);
+  G_OBJECT_CLASS (tend_dbus_server_parent_class)->dispose (object);
+}
+
+static void
+tend_dbus_server_finalize (GObject *object)
+{
+  TendDbusServer *self = TEND_DBUS_SERVER (object);
+
+  g_ptr_array_unref (self->connections);
+  g_free (self->socket_path);
+  G_OBJECT_CLASS (tend_dbus_server_parent_class)->finalize (object);
+}
+
+static void
+tend_dbus_server_class_init (TendDbusServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tend_dbus_server_dispose;
+  object_class->finalize = tend_dbus_server_finalize;
+}
+
+static void
+plugin_skeleton_free (gpointer data)
+{
+  unexport (data);
+  g_object_unref (data);
+}
+
+static void
+tend_dbus_server_init (TendDbusServer *self)
+{
+  self->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  self->services = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) service_export_free);
+  self->plugins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, plugin_skeleton_free);
+}
+
+TendDbusServer *
+tend_dbus_server_new (TendDaemon *daemon)
+{
+  TendDbusServer *self = g_object_new (TEND_TYPE_DBUS_SERVER, NULL);
+  TendContext *context = tend_daemon_get_context (daemon);
+  GListModel *model = G_LIST_MODEL (tend_context_get_manager (context));
+  const char *config_path = tend_daemon_get_config_path (daemon);
+  guint n = g_list_model_get_n_items (model);
+
+  self->daemon = daemon;
+  self->context = g_object_ref (context);
+  self->socket_path = g_build_filename (tend_context_get_home (context), "tendd.sock", NULL);
+
+  self->manager = tend_dbus_manager1_skeleton_new ();
+  tend_dbus_manager1_set_version (self->manager, TEND_VERSION);
+  tend_dbus_manager1_set_home (self->manager, tend_context_get_home (context));
+  tend_dbus_manager1_set_config_path (self->manager, config_path != NULL ? config_path : "");
+  tend_dbus_manager1_set_pid (self->manager, (guint) getpid ());
+  g_signal_connect (self->manager, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
+  g_signal_connect (self->manager, "handle-start", G_CALLBACK (handle_start), self);
+  g_signal_connect (self->manager, "handle-stop", G_CALLBACK (handle_stop), self);
+  g_signal_connect (self->manager, "handle-restart", G_CALLBACK (handle_restart), self);
+  g_signal_connect (self->manager, "handle-delete", G_CALLBACK (handle_delete), self);
+  g_signal_connect (self->manager, "handle-reload", G_CALLBACK (handle_reload), self);
+  g_signal_connect (self->manager, "handle-save", G_CALLBACK (handle_save), self);
+  g_signal_connect (self->manager, "handle-resurrect", G_CALLBACK (handle_resurrect), self);
+  g_signal_connect (self->manager, "handle-list-services", G_CALLBACK (handle_list_services), self);
+  g_signal_connect (self->manager, "handle-describe", G_CALLBACK (handle_describe), self);
+  g_signal_connect (self->manager, "handle-add-service", G_CALLBACK (handle_add_service), self);
+  g_signal_connect (self->manager, "handle-start-config", G_CALLBACK (handle_start_config), self);
+  g_signal_connect (self->manager, "handle-kill", G_CALLBACK (handle_kill), self);
+  g_signal_connect (self->manager, "handle-list-plugins", G_CALLBACK (handle_list_plugins), self);
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (model, i);
+    service_added_cb (context, service, self);
+  }
+  self->added_id = g_signal_connect (context, "service-added", G_CALLBACK (service_added_cb), self);
+  self->removed_id = g_signal_connect (context, "service-removed", G_CALLBACK (service_removed_cb), self);
+  self->state_id = g_signal_connect (context, "service-state-changed", G_CALLBACK (state_changed_cb), self);
+  self->reload_id = g_signal_connect (context, "config-reloaded", G_CALLBACK (config_reloaded_cb), self);
+  tend_dbus_server_refresh_plugins (self);
+  return self;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+
+#include "tend-dump.h"
+#include "tend-error.h"
+
+#define DUMP_GROUP "tend-dump"
+#define DUMP_VERSION 1
+
+gboolean
+tend_dump_save (TendServiceManager *manager, const char *path, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GStrvBuilder) running = g_strv_builder_new ();
+  g_auto(GStrv) running_names = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format_iso8601 (now);
+  g_autofree char *body = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *previous = NULL;
+  g_autofree char *backup = g_strdup_printf ("%s.bak", path);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (manager));
+  guint saved = 0;
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (G_LIST_MODEL (manager), i);
+    const char *name = tend_service_get_name (service);
+
+    /* a service on its way out is not part of the state to restore */
+    if (tend_service_manager_lookup (manager, name) != service)
+      continue;
+    tend_service_config_to_key_file (tend_service_get_config (service), kf);
+    if (tend_service_get_wants_running (service))
+      g_strv_builder_add (running, name);
+    saved++;
+  }
+  if (saved == 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "nothing to save: there is no service (the previous dump is kept)");
+    return FALSE;
+  }
+  running_names = g_strv_builder_end (running);
+  g_key_file_set_integer (kf, DUMP_GROUP, "version", DUMP_VERSION);
+  g_key_file_set_string_list (kf, DUMP_GROUP, "running", (const char *const *) running_names,
+                              g_strv_length (running_names));
+  body = g_key_file_to_data (kf, NULL, NULL);
+  text = g_strdup_printf ("# written by tend save at %s; restore it with tend resurrect\n%s", stamp, body);
+
+  if (g_file_get_contents (path, &previous, NULL, NULL) &&
+      !g_file_set_contents_full (backup, previous, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error)) {
+    g_prefix_error (error, "cannot keep the previous dump: ");
+    return FALSE;
+  }
+  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error)) {
+    g_prefix_error (error, "cannot write %s: ", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+is_blank (const char *text)
+{
+  for (; *text != '\0'; text++) {
+    if (!g_ascii_isspace (*text))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+TendConfig *
+tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_running, GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) running = NULL;
+  g_autofree char *services = NULL;
+  g_autoptr(TendConfig) config = NULL;
+  gsize length = 0;
+  int version;
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error)) {
+    g_set_error (error, TEND_ERROR, local_error->code == G_FILE_ERROR_NOENT ? TEND_ERROR_NOT_FOUND : TEND_ERROR_CONFIG,
+                 "cannot read the dump: %s (tend save writes it)", local_error->message);
+    return NULL;
+  }
+  if (is_blank (contents)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: the dump is empty; nothing was restored", path);
+    return NULL;
+  }
+  if (!g_key_file_load_from_data (kf, contents, length, G_KEY_FILE_NONE, &local_error)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: the dump is damaged (%s); nothing was restored", path,
+                 local_error->message);
+    return NULL;
+  }
+  version = g_key_file_get_integer (kf, DUMP_GROUP, "version", NULL);
+  if (version != DUMP_VERSION) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,
+                 "%s: the dump is damaged or truncated (no [%s] version=%d at its end); nothing was restored", path,
+                 DUMP_GROUP, DUMP_VERSION);
+    return NULL;
+  }
+  running = g_key_file_get_string_list (kf, DUMP_GROUP, "running", NULL, NULL);
+  g_key_file_remove_group (kf, DUMP_GROUP, NULL);
+  services = g_key_file_to_data (kf, NULL, NULL);
+  /* the same strict reader as for configuration files: a hand-edited dump gets the same checks */
+  config = tend_config_new_from_data (services, -1, path, "/", registry, error);
+  if (config == NULL) {
+    g_prefix_error (error, "the dump is damaged, nothing was restored: ");
+    return NULL;
+  }
+  if (tend_config_get_services (config)->len == 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: the dump holds no service; nothing was restored", path);
+    return NULL;
+  }
+  if (out_running != NULL)
+    *out_running = running != NULL ? g_steal_pointer (&running) : g_new0 (char *, 1);
+  return g_steal_pointer (&config);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "tend-config.h"
+#include "tend-service-manager.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The file of `tend save` / `tend resurrect`: the configuration syntax, one
+ * [service:NAME] group per service (configured or ad hoc), then a last group
+ * [tend-dump] with the format version and the names that should run.
+ */
+
+/**
+ * tend_dump_save:
+ * Writes every service of @manager to @path: a temporary file, fsync, rename,
+ * so a crash leaves either the old or the new dump; the previous dump is kept
+ * as @path.bak. Refuses (TEND_ERROR_INVALID_ARGUMENT) when there is no
+ * service, so an empty daemon never overwrites a good dump.
+ */
+gboolean tend_dump_save (TendServiceManager *manager, const char *path, GError **error);
+
+/**
+ * tend_dump_load:
+ * Reads @path as strictly as a configuration file. An empty, truncated or
+ * damaged dump fails with TEND_ERROR_CONFIG and a message that says so.
+ * @out_running: the names saved as running
+ */
+TendConfig *tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_running, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include "tend-parse.h"
+#include "tend-service-info.h"
+
+char *
+tend_service_info_describe_exit (int wait_status)
+{
+  if (WIFEXITED (wait_status))
+    return g_strdup_printf ("exited with code %d", WEXITSTATUS (wait_status));
+  if (WIFSIGNALED (wait_status))
+    return g_strdup_printf ("killed by signal %s%s", tend_signal_to_string (WTERMSIG (wait_status)),
+                            WCOREDUMP (wait_status) ? " (core dumped)" : "");
+  return g_strdup_printf ("ended with wait status %d", wait_status);
+}
+
+static void
+add_common (GVariantDict *dict, TendServiceConfig *config)
+{
+  g_variant_dict_insert (dict, "name", "s", config->name);
+  g_variant_dict_insert (dict, "instances", "u", MAX (config->instances, 1));
+  g_variant_dict_insert (dict, "layer", "s", config->layer != NULL ? config->layer : "");
+  g_variant_dict_insert (dict, "port", "u", config->port);
+  g_variant_dict_insert (dict, "critical", "b", config->critical);
+}
+
+GVariant *
+tend_service_info_instance (TendInstance *instance)
+{
+  TendService *service = tend_instance_get_service (instance);
+  GVariantDict dict;
+  const char *message = tend_instance_get_status_message (instance);
+
+  g_variant_dict_init (&dict, NULL);
+  add_common (&dict, tend_service_get_config (service));
+  g_variant_dict_insert (&dict, "index", "u", tend_instance_get_index (instance));
+  g_variant_dict_insert (&dict, "id", "u", tend_instance_get_id (instance));
+  g_variant_dict_insert (&dict, "pid", "i", (gint32) tend_instance_get_pid (instance));
+  g_variant_dict_insert (&dict, "state", "s", tend_service_state_to_string (tend_instance_get_state (instance)));
+  g_variant_dict_insert (&dict, "start-time", "x", tend_instance_get_start_time (instance));
+  g_variant_dict_insert (&dict, "restarts", "u", tend_instance_get_restarts (instance));
+  g_variant_dict_insert (&dict, "cpu-percent", "d", tend_instance_get_cpu_percent (instance));
+  g_variant_dict_insert (&dict, "memory-rss", "t", tend_instance_get_memory_rss (instance));
+  g_variant_dict_insert (&dict, "status-message", "s", message != NULL ? message : "");
+  g_variant_dict_insert (&dict, "wants-running", "b", tend_instance_get_wants_running (instance));
+  g_variant_dict_insert (&dict, "ad-hoc", "b", tend_service_get_ad_hoc (service));
+  return g_variant_dict_end (&dict);
+}
+
+GVariant *
+tend_service_info_config (TendServiceConfig *config)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *group = g_strdup_printf ("service:%s", config->name);
+  g_auto(GStrv) keys = NULL;
+  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a{ss}"));
+
+  /* the keys the file set, plus the effective policy values a reader most wants to see */
+  tend_service_config_to_key_file (config, kf);
+  if (!g_key_file_has_key (kf, group, "exec", NULL))
+    g_key_file_set_value (kf, group, "exec", config->exec != NULL ? config->exec : "");
+  if (!g_key_file_has_key (kf, group, "autorestart", NULL))
+    g_key_file_set_value (kf, group, "autorestart", tend_autorestart_to_string (config->autorestart));
+  if (!g_key_file_has_key (kf, group, "max-restarts", NULL)) {
+    g_autofree char *v = g_strdup_printf ("%u", config->max_restarts);
+    g_key_file_set_value (kf, group, "max-restarts", v);
+  }
+  if (!g_key_file_has_key (kf, group, "min-uptime", NULL)) {
+    g_autofree char *v = tend_format_duration (config->min_uptime_ms);
+    g_key_file_set_value (kf, group, "min-uptime", v);
+  }
+  if (!g_key_file_has_key (kf, group, "kill-signal", NULL))
+    g_key_file_set_value (kf, group, "kill-signal", tend_signal_to_string (config->kill_signal));
+  if (!g_key_file_has_key (kf, group, "kill-timeout", NULL)) {
+    g_autofree char *v = tend_format_duration (config->kill_timeout_ms);
+    g_key_file_set_value (kf, group, "kill-timeout", v);
+  }
+  keys = g_key_file_get_keys (kf, group, NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+    g_autofree char *value = g_key_file_get_value (kf, group, keys[i], NULL);
+    g_variant_builder_add (builder, "{ss}", keys[i], value != NULL ? value : "");
+  }
+  return g_variant_builder_end (builder);
+}
+
+GVariant *
+tend_service_info_describe (TendService *service)
+{
+  TendServiceConfig *config = tend_service_get_config (service);
+  GPtrArray *instances = tend_service_get_instances (service);
+  TendInstance *first = g_ptr_array_index (instances, 0);
+  g_autoptr(GVariantBuilder) rows = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
+  g_autofree char *out_log = tend_instance_get_log_path (first, 1);
+  g_autofree char *err_log = tend_instance_get_log_path (first, 2);
+  g_autofree char *last_exit = NULL;
+  const char *message = tend_instance_get_status_message (first);
+  GVariantDict dict;
+  int wait_status;
+
+  for (guint i = 0; i < instances->len; i++)
+    g_variant_builder_add_value (rows, tend_service_info_instance (g_ptr_array_index (instances, i)));
+  if (tend_instance_get_last_exit (first, &wait_status))
+    last_exit = tend_service_info_describe_exit (wait_status);
+
+  g_variant_dict_init (&dict, NULL);
+  add_common (&dict, config);
+  g_variant_dict_insert (&dict, "id", "u", tend_instance_get_id (first));
+  g_variant_dict_insert (&dict, "pid", "i", (gint32) tend_service_get_pid (service));
+  g_variant_dict_insert (&dict, "state", "s", tend_service_state_to_string (tend_service_get_state (service)));
+  g_variant_dict_insert (&dict, "start-time", "x", tend_service_get_start_time (service));
+  g_variant_dict_insert (&dict, "restarts", "u", tend_service_get_restarts (service));
+  g_variant_dict_insert (&dict, "cpu-percent", "d", tend_service_get_cpu_percent (service));
+  g_variant_dict_insert (&dict, "memory-rss", "t", tend_service_get_memory_rss (service));
+  g_variant_dict_insert (&dict, "status-message", "s", message != NULL ? message : "");
+  g_variant_dict_insert (&dict, "wants-running", "b", tend_service_get_wants_running (service));
+  g_variant_dict_insert (&dict, "ad-hoc", "b", tend_service_get_ad_hoc (service));
+  g_variant_dict_insert (&dict, "out-log", "s", out_log);
+  g_variant_dict_insert (&dict, "error-log", "s", err_log);
+  g_variant_dict_insert (&dict, "last-exit", "s", last_exit != NULL ? last_exit : "");
+  g_variant_dict_insert (&dict, "next-restart-delay-ms", "t", tend_instance_get_next_restart_delay (first));
+  g_variant_dict_insert_value (&dict, "config", tend_service_info_config (config));
+  g_variant_dict_insert_value (&dict, "instance-list", g_variant_builder_end (rows));
+  return g_variant_dict_end (&dict);
+}
