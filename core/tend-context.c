@@ -17,6 +17,8 @@ struct _TendContext {
   TendConfig *config;
   TendServiceManager *manager;
   TendProcessBackend *backend; /* weak: the process plugin owns itself */
+  GPtrArray *log_files;         /* TendLogFile in use */
+  GHashTable *log_file_users;   /* TendLogFile → number of acquirers */
   gboolean shutting_down;
 };
 
@@ -25,6 +27,8 @@ enum {
   SIGNAL_SERVICE_REMOVED,
   SIGNAL_SERVICE_STATE_CHANGED,
   SIGNAL_SERVICE_OUTPUT,
+  SIGNAL_LOG_FILE_ADDED,
+  SIGNAL_LOG_FILE_REMOVED,
   SIGNAL_CONFIG_RELOADED,
   SIGNAL_SHUTTING_DOWN,
   N_SIGNALS,
@@ -41,6 +45,8 @@ tend_context_dispose (GObject *object)
 
   g_clear_object (&self->manager);
   g_clear_object (&self->config);
+  g_clear_pointer (&self->log_file_users, g_hash_table_unref);
+  g_clear_pointer (&self->log_files, g_ptr_array_unref);
   if (self->backend != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->backend), (gpointer *) &self->backend);
   self->backend = NULL;
@@ -79,6 +85,12 @@ tend_context_class_init (TendContextClass *klass)
   signals[SIGNAL_SERVICE_OUTPUT] =
     g_signal_new ("service-output", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 4, TEND_TYPE_INSTANCE, G_TYPE_INT, G_TYPE_POINTER, G_TYPE_UINT64);
+  signals[SIGNAL_LOG_FILE_ADDED] =
+    g_signal_new ("log-file-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TEND_TYPE_LOG_FILE);
+  signals[SIGNAL_LOG_FILE_REMOVED] =
+    g_signal_new ("log-file-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, TEND_TYPE_LOG_FILE);
   signals[SIGNAL_CONFIG_RELOADED] =
     g_signal_new ("config-reloaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TEND_TYPE_CONFIG);
@@ -90,6 +102,8 @@ tend_context_class_init (TendContextClass *klass)
 static void
 tend_context_init (TendContext *self)
 {
+  self->log_files = g_ptr_array_new_with_free_func (g_object_unref);
+  self->log_file_users = g_hash_table_new (NULL, NULL);
 }
 
 TendContext *
@@ -218,4 +232,60 @@ tend_context_emit_shutting_down (TendContext *self)
 {
   self->shutting_down = TRUE;
   g_signal_emit (self, signals[SIGNAL_SHUTTING_DOWN], 0);
+}
+
+TendLogFile *
+tend_context_lookup_log_file (TendContext *self, const char *path)
+{
+  for (guint i = 0; i < self->log_files->len; i++) {
+    TendLogFile *file = g_ptr_array_index (self->log_files, i);
+    if (g_strcmp0 (tend_log_file_get_path (file), path) == 0)
+      return file;
+  }
+  return NULL;
+}
+
+void
+tend_context_add_log_file (TendContext *self, TendLogFile *file)
+{
+  g_ptr_array_add (self->log_files, g_object_ref (file));
+  g_hash_table_insert (self->log_file_users, file, GUINT_TO_POINTER (1));
+  g_signal_emit (self, signals[SIGNAL_LOG_FILE_ADDED], 0, file);
+}
+
+TendLogFile *
+tend_context_acquire_log_file (TendContext *self, const char *path)
+{
+  TendLogFile *file = tend_context_lookup_log_file (self, path);
+  g_autoptr(TendLogFile) created = NULL;
+
+  if (file != NULL) {
+    guint users = GPOINTER_TO_UINT (g_hash_table_lookup (self->log_file_users, file));
+    g_hash_table_insert (self->log_file_users, file, GUINT_TO_POINTER (users + 1));
+    return g_object_ref (file);
+  }
+  created = tend_log_file_new (path);
+  tend_context_add_log_file (self, created);
+  return g_steal_pointer (&created);
+}
+
+void
+tend_context_release_log_file (TendContext *self, TendLogFile *file)
+{
+  guint users = GPOINTER_TO_UINT (g_hash_table_lookup (self->log_file_users, file));
+
+  if (users > 1) {
+    g_hash_table_insert (self->log_file_users, file, GUINT_TO_POINTER (users - 1));
+  } else if (users == 1) {
+    g_hash_table_remove (self->log_file_users, file);
+    g_signal_emit (self, signals[SIGNAL_LOG_FILE_REMOVED], 0, file);
+    g_ptr_array_remove (self->log_files, file);
+  }
+  g_object_unref (file);
+}
+
+GPtrArray *
+tend_context_get_log_files (TendContext *self)
+{
+  return self->log_files;
 }

@@ -5,6 +5,7 @@
 
 #include "tend-config.h"
 #include "tend-instance.h"
+#include "tend-log-file.h"
 #include "tend-process-backend.h"
 #include "tend-service.h"
 
@@ -22,6 +23,8 @@ typedef struct _TendServiceManager TendServiceManager;
  *   new TendServiceState, reason string or NULL)
  * - service-output (TendInstance, stream 1|2, line (not NUL-terminated
  *   beyond @length, static scope), length): one line without its newline
+ * - log-file-added (TendLogFile), log-file-removed (TendLogFile): every
+ *   log file tendd writes, including its own log when detached
  * - config-reloaded (TendConfig)
  * - shutting-down ()
  *
@@ -57,6 +60,20 @@ void tend_context_emit_state_changed (TendContext *self,
 /** tend_context_has_output_listeners: lets log capture skip per-line work when nobody listens */
 gboolean tend_context_has_output_listeners (TendContext *self);
 void tend_context_emit_output (TendContext *self, TendInstance *instance, int stream, const char *line, gsize length);
+/**
+ * tend_context_acquire_log_file:
+ * The log file for @path, shared: instances with merge-logs=true get the
+ * same one. Emits log-file-added the first time. Release with
+ * tend_context_release_log_file().
+ */
+TendLogFile *tend_context_acquire_log_file (TendContext *self, const char *path);
+void tend_context_release_log_file (TendContext *self, TendLogFile *file);
+/** tend_context_add_log_file: registers a log file made elsewhere (tendd's own log) */
+void tend_context_add_log_file (TendContext *self, TendLogFile *file);
+/** tend_context_get_log_files: every log file in use (borrowed TendLogFile) */
+GPtrArray *tend_context_get_log_files (TendContext *self);
+/** tend_context_lookup_log_file: the log file in use at @path, or NULL */
+TendLogFile *tend_context_lookup_log_file (TendContext *self, const char *path);
 void tend_context_emit_config_reloaded (TendContext *self, TendConfig *config);
 void tend_context_emit_shutting_down (TendContext *self);
 

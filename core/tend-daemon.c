@@ -34,6 +34,7 @@ struct _TendDaemon {
   TendDbusServer *dbus;
   char *active_config_path; /* the file read, NULL when none */
   gboolean resurrect;
+  char *log_path;
   GMainLoop *loop;
   gboolean quitting;
   int exit_status;
@@ -58,6 +59,7 @@ tend_daemon_finalize (GObject *object)
   g_free (self->pidfile_path);
   g_free (self->config_path);
   g_free (self->active_config_path);
+  g_free (self->log_path);
   g_free (self->home);
   G_OBJECT_CLASS (tend_daemon_parent_class)->finalize (object);
 }
@@ -177,6 +179,10 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     return FALSE;
   tend_context_set_config (self->context, config);
   g_setenv ("TEND_HOME", self->home, TRUE);
+  if (self->log_path != NULL) {
+    g_autoptr(TendLogFile) own_log = tend_log_file_new_for_stderr (self->log_path);
+    tend_context_add_log_file (self->context, own_log);
+  }
 
   self->loader = tend_plugin_loader_new (self->context, self->registry);
   if (!tend_plugin_loader_apply (self->loader, config, error))
@@ -538,4 +544,55 @@ tend_daemon_list_plugins (TendDaemon *self)
       g_variant_builder_add_value (builder, row);
   }
   return g_variant_builder_end (builder);
+}
+
+void
+tend_daemon_set_log_path (TendDaemon *self, const char *path)
+{
+  g_free (self->log_path);
+  self->log_path = g_strdup (path);
+}
+
+static gboolean
+flush_service (TendDaemon *self, TendService *service, GError **error)
+{
+  GPtrArray *instances = tend_service_get_instances (service);
+
+  for (guint i = 0; i < instances->len; i++) {
+    for (int stream = 1; stream <= 2; stream++) {
+      g_autofree char *path = tend_instance_get_log_path (g_ptr_array_index (instances, i), stream);
+      TendLogFile *file = tend_context_lookup_log_file (self->context, path);
+      g_autoptr(TendLogFile) closed = NULL;
+
+      /* a service that is not running has no open log: empty the file itself */
+      if (file == NULL && g_file_test (path, G_FILE_TEST_EXISTS))
+        file = closed = tend_log_file_new (path);
+      if (file != NULL && !tend_log_file_truncate (file, error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+tend_daemon_flush (TendDaemon *self, const char *name, GError **error)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  TendService *service;
+
+  if (g_strcmp0 (name, "all") == 0) {
+    guint n = g_list_model_get_n_items (G_LIST_MODEL (manager));
+    for (guint i = 0; i < n; i++) {
+      g_autoptr(TendService) each = g_list_model_get_item (G_LIST_MODEL (manager), i);
+      if (!flush_service (self, each, error))
+        return FALSE;
+    }
+    return TRUE;
+  }
+  service = tend_service_manager_lookup (manager, name);
+  if (service == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "no service named %s", name);
+    return FALSE;
+  }
+  return flush_service (self, service, error);
 }

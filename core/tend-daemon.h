@@ -44,6 +44,10 @@ TendPluginRegistry *tend_daemon_get_registry (TendDaemon *self);
 TendPluginLoader *tend_daemon_get_loader (TendDaemon *self);
 /** tend_daemon_get_config_path: the configuration file in use, or NULL when none */
 const char *tend_daemon_get_config_path (TendDaemon *self);
+/** tend_daemon_set_log_path: the file stderr was sent to when detaching, so log rotation covers it */
+void tend_daemon_set_log_path (TendDaemon *self, const char *path);
+/** tend_daemon_flush: empties the log files of @name ("all" for every service) */
+gboolean tend_daemon_flush (TendDaemon *self, const char *name, GError **error);
 /** tend_daemon_set_resurrect: restore $home/dump.conf once the configured services are up (tendd --resurrect) */
 void tend_daemon_set_resurrect (TendDaemon *self, gboolean resurrect);
 

@@ -462,6 +462,16 @@ handle_start_config (TendDbusManager1 *skel,
 }
 
 static gboolean
+handle_flush (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *name, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = tend_daemon_flush (self->daemon, name, &error);
+
+  return finish (invocation, ok, error, NULL);
+}
+
+static gboolean
 handle_kill (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   TendDbusServer *self = user_data;
@@ -853,6 +863,7 @@ tend_dbus_server_new (TendDaemon *daemon)
   g_signal_connect (self->manager, "handle-add-service", G_CALLBACK (handle_add_service), self);
   g_signal_connect (self->manager, "handle-start-config", G_CALLBACK (handle_start_config), self);
   g_signal_connect (self->manager, "handle-kill", G_CALLBACK (handle_kill), self);
+  g_signal_connect (self->manager, "handle-flush", G_CALLBACK (handle_flush), self);
   g_signal_connect (self->manager, "handle-list-plugins", G_CALLBACK (handle_list_plugins), self);
 
   for (guint i = 0; i < n; i++) {

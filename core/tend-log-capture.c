@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tend-context.h"
@@ -12,85 +13,109 @@
 #include "tend-service.h"
 
 #define READ_SIZE (64 * 1024)
-/* a line longer than this is written in pieces rather than held forever */
-#define MAX_HELD (64 * 1024)
+/* A line longer than this is written in pieces rather than held forever; each piece but the last is marked. */
+#define MAX_LINE (64 * 1024)
+#define SPLIT_MARK " [...]"
+/* A bigger pipe lets a fast writer run ahead while we write, fewer wake-ups per megabyte. */
+#define PIPE_SIZE (1024 * 1024)
 
 struct _TendLogCapture {
   GWeakRef instance;
   TendContext *context; /* outlives every capture: the daemon drains before exiting */
+  TendLogFile *file;
   int stream;
   int fd;
-  int out_fd;
-  char *path;
+  char *date_format;
   char *buf;
   gsize held; /* bytes of an unfinished line at the start of buf */
-  gboolean write_failed;
-  guint64 dropped;
+  GString *stamped;
+  time_t stamp_second;
+  char stamp[128];
+  gsize stamp_len;
 };
 
 static void
-open_output (TendLogCapture *self)
+emit_line (TendLogCapture *self, TendInstance *instance, const char *line, gsize length)
 {
-  self->out_fd = open (self->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-  if (self->out_fd < 0 && errno == ENOENT) {
-    g_autofree char *dir = g_path_get_dirname (self->path);
-    g_mkdir_with_parents (dir, 0750);
-    self->out_fd = open (self->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-  }
-  if (self->out_fd < 0)
-    g_warning ("cannot open log file %s: %s; output is discarded", self->path, g_strerror (errno));
+  if (instance != NULL)
+    tend_context_emit_output (self->context, instance, self->stream, line, length);
 }
 
-static void
-write_out (TendLogCapture *self, const char *data, gsize len)
+static const char *
+current_stamp (TendLogCapture *self)
 {
-  while (len > 0 && self->out_fd >= 0) {
-    ssize_t n = write (self->out_fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      /* keep supervising and draining the pipe: a full disk must not stall the service */
-      if (!self->write_failed)
-        g_warning ("cannot write to %s: %s; dropping output until it works again", self->path, g_strerror (errno));
-      self->write_failed = TRUE;
-      self->dropped += len;
-      return;
-    }
-    if (self->write_failed) {
-      g_message ("writing to %s again (%" G_GUINT64_FORMAT " bytes were dropped)", self->path, self->dropped);
-      self->write_failed = FALSE;
-    }
-    data += n;
-    len -= (gsize) n;
+  time_t now = time (NULL);
+  struct tm tm;
+
+  /* strftime has no unit below the second: one formatting per second is enough */
+  if (now != self->stamp_second) {
+    self->stamp_second = now;
+    localtime_r (&now, &tm);
+    /* the format is the operator's log-date-format, checked by the configuration reader */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    self->stamp_len = strftime (self->stamp, sizeof self->stamp - 3, self->date_format, &tm);
+#pragma GCC diagnostic pop
+    memcpy (self->stamp + self->stamp_len, ": ", 3);
+    self->stamp_len += 2;
   }
+  return self->stamp;
 }
 
+/* Writes complete lines (each ends with '\n'), adding timestamps and telling listeners. */
 static void
-emit_lines (TendLogCapture *self, char *data, gsize len)
+write_lines (TendLogCapture *self, const char *data, gsize length)
 {
-  g_autoptr(TendInstance) instance = g_weak_ref_get (&self->instance);
-  char *p = data;
-  char *end = data + len;
+  g_autoptr(TendInstance) instance = NULL;
+  gboolean listeners = tend_context_has_output_listeners (self->context);
+  const char *p = data;
+  const char *end = data + length;
 
-  if (instance == NULL || !tend_context_has_output_listeners (self->context))
+  if (listeners)
+    instance = g_weak_ref_get (&self->instance);
+  if (self->date_format == NULL && !listeners) {
+    /* the fast path: one write for the whole chunk */
+    tend_log_file_write (self->file, data, length);
     return;
-  while (p < end) {
-    char *nl = memchr (p, '\n', (gsize) (end - p));
-    gsize line_len = nl ? (gsize) (nl - p) : (gsize) (end - p);
-    tend_context_emit_output (self->context, instance, self->stream, p, line_len);
-    p += line_len + 1;
   }
+  g_string_truncate (self->stamped, 0);
+  while (p < end) {
+    const char *nl = memchr (p, '\n', (gsize) (end - p));
+    gsize line_len = (gsize) (nl - p);
+
+    emit_line (self, instance, p, line_len);
+    if (self->date_format != NULL) {
+      current_stamp (self);
+      g_string_append_len (self->stamped, self->stamp, (gssize) self->stamp_len);
+    }
+    g_string_append_len (self->stamped, p, (gssize) line_len + 1);
+    p = nl + 1;
+  }
+  tend_log_file_write (self->file, self->stamped->str, self->stamped->len);
+}
+
+/* A line that reached MAX_LINE without a newline: written as a marked piece so memory stays bounded. */
+static void
+write_piece (TendLogCapture *self, const char *data, gsize length, gboolean last)
+{
+  g_autoptr(GString) piece = g_string_new_len (data, (gssize) length);
+
+  if (!last)
+    g_string_append (piece, SPLIT_MARK);
+  g_string_append_c (piece, '\n');
+  write_lines (self, piece->str, piece->len);
 }
 
 static void
 capture_free (TendLogCapture *self)
 {
   g_weak_ref_clear (&self->instance);
-  if (self->out_fd >= 0)
-    close (self->out_fd);
+  tend_context_release_log_file (self->context, self->file);
+  g_object_unref (self->context);
   if (self->fd >= 0)
     close (self->fd);
-  g_free (self->path);
+  g_string_free (self->stamped, TRUE);
+  g_free (self->date_format);
   g_free (self->buf);
   g_free (self);
 }
@@ -99,10 +124,11 @@ static gboolean
 readable_cb (int fd, GIOCondition condition, gpointer user_data)
 {
   TendLogCapture *self = user_data;
+
   /* a bounded number of reads per wake-up, so one chatty service cannot starve the loop */
   for (int round = 0; round < 16; round++) {
     ssize_t n = read (self->fd, self->buf + self->held, READ_SIZE);
-    char *last_nl;
+    const char *last_nl;
     gsize total, complete;
 
     if (n < 0 && errno == EINTR)
@@ -111,25 +137,25 @@ readable_cb (int fd, GIOCondition condition, gpointer user_data)
       return G_SOURCE_CONTINUE;
     if (n <= 0) {
       /* end of file: the last, unfinished line is kept, not lost */
-      if (self->held > 0) {
-        self->buf[self->held] = '\n';
-        emit_lines (self, self->buf, self->held);
-        write_out (self, self->buf, self->held + 1);
-      }
+      if (self->held > 0)
+        write_piece (self, self->buf, self->held, TRUE);
       capture_free (self);
       return G_SOURCE_REMOVE;
     }
     total = self->held + (gsize) n;
     last_nl = memrchr (self->buf, '\n', total);
-    complete = last_nl ? (gsize) (last_nl - self->buf) + 1 : 0;
-    if (complete == 0 && total >= MAX_HELD)
-      complete = total;
+    complete = last_nl != NULL ? (gsize) (last_nl - self->buf) + 1 : 0;
     if (complete > 0) {
-      emit_lines (self, self->buf, complete);
-      write_out (self, self->buf, complete);
+      write_lines (self, self->buf, complete);
       memmove (self->buf, self->buf + complete, total - complete);
+      total -= complete;
     }
-    self->held = total - complete;
+    while (total >= MAX_LINE) {
+      write_piece (self, self->buf, MAX_LINE, FALSE);
+      memmove (self->buf, self->buf + MAX_LINE, total - MAX_LINE);
+      total -= MAX_LINE;
+    }
+    self->held = total;
   }
   return G_SOURCE_CONTINUE;
 }
@@ -138,16 +164,20 @@ TendLogCapture *
 tend_log_capture_start (TendInstance *instance, int stream, int fd, const char *path)
 {
   TendLogCapture *self = g_new0 (TendLogCapture, 1);
+  TendServiceConfig *config = tend_instance_get_config (instance);
 
   g_weak_ref_init (&self->instance, instance);
-  self->context = tend_service_get_context (tend_instance_get_service (instance));
+  self->context = g_object_ref (tend_service_get_context (tend_instance_get_service (instance)));
+  self->file = tend_context_acquire_log_file (self->context, path);
   self->stream = stream;
   self->fd = fd;
-  self->path = g_strdup (path);
-  /* room for a held partial line (< MAX_HELD), a full read and the newline added at end of file */
-  self->buf = g_malloc (MAX_HELD + READ_SIZE + 1);
+  self->date_format = g_strdup (config->log_date_format);
+  self->stamp_second = (time_t) -1;
+  self->stamped = g_string_sized_new (READ_SIZE);
+  /* room for a held partial line (< MAX_LINE) and a full read */
+  self->buf = g_malloc (MAX_LINE + READ_SIZE);
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
-  open_output (self);
+  fcntl (fd, F_SETPIPE_SZ, PIPE_SIZE);
   g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);
   return self;
 }

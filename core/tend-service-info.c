@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include "tend-context.h"
 #include "tend-parse.h"
 #include "tend-service-info.h"
 
@@ -86,6 +87,26 @@ tend_service_info_config (TendServiceConfig *config)
   return g_variant_builder_end (builder);
 }
 
+static guint64
+dropped_bytes (TendService *service)
+{
+  TendContext *context = tend_service_get_context (service);
+  GPtrArray *instances = tend_service_get_instances (service);
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  guint64 total = 0;
+
+  for (guint i = 0; i < instances->len; i++) {
+    for (int stream = 1; stream <= 2; stream++) {
+      g_autofree char *path = tend_instance_get_log_path (g_ptr_array_index (instances, i), stream);
+      TendLogFile *file = tend_context_lookup_log_file (context, path);
+      /* merged logs share a file: count it once */
+      if (file != NULL && g_hash_table_add (seen, file))
+        total += tend_log_file_get_dropped (file);
+    }
+  }
+  return total;
+}
+
 GVariant *
 tend_service_info_describe (TendService *service)
 {
@@ -120,6 +141,7 @@ tend_service_info_describe (TendService *service)
   g_variant_dict_insert (&dict, "out-log", "s", out_log);
   g_variant_dict_insert (&dict, "error-log", "s", err_log);
   g_variant_dict_insert (&dict, "last-exit", "s", last_exit != NULL ? last_exit : "");
+  g_variant_dict_insert (&dict, "log-dropped-bytes", "t", dropped_bytes (service));
   g_variant_dict_insert (&dict, "next-restart-delay-ms", "t", tend_instance_get_next_restart_delay (first));
   g_variant_dict_insert_value (&dict, "config", tend_service_info_config (config));
   g_variant_dict_insert_value (&dict, "instance-list", g_variant_builder_end (rows));

@@ -216,6 +216,11 @@ main (int argc, char **argv)
   daemon = tend_daemon_new (home, config_path);
   tend_daemon_set_ready_callback (daemon, G_CALLBACK (ready_cb), NULL);
   tend_daemon_set_resurrect (daemon, resurrect);
+  if (!foreground) {
+    g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
+    g_autofree char *log_path = g_build_filename (absolute_home, "tendd.log", NULL);
+    tend_daemon_set_log_path (daemon, log_path);
+  }
   if (!tend_daemon_setup (daemon, &error)) {
     g_printerr ("tendd: %s\n", error->message);
     return 1;

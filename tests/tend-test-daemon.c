@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -360,6 +361,24 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
+/* A test that mounted something (a small tmpfs) must not leave it behind, even when it failed. */
+static void
+unmount_below (const char *dir)
+{
+  g_autofree char *mounts = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *prefix = g_strdup_printf ("%s/", dir);
+
+  if (!g_file_get_contents ("/proc/self/mounts", &mounts, NULL, NULL))
+    return;
+  lines = g_strsplit (mounts, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit (lines[i], " ", 3);
+    if (g_strv_length (fields) >= 2 && g_str_has_prefix (fields[1], prefix))
+      umount2 (fields[1], MNT_DETACH);
+  }
+}
+
 void
 tend_test_daemon_free (TendTestDaemon *d)
 {
@@ -375,6 +394,7 @@ tend_test_daemon_free (TendTestDaemon *d)
     kill (g_array_index (left, pid_t, i), SIGKILL);
   if (d->notify_fd >= 0)
     close (d->notify_fd);
+  unmount_below (d->dir);
   if (g_getenv ("TEND_TEST_KEEP") == NULL)
     remove_tree (d->dir);
   g_free (d->dir);
@@ -383,4 +403,173 @@ tend_test_daemon_free (TendTestDaemon *d)
   g_free (d->log);
   g_free (d->notify_path);
   g_free (d);
+}
+
+/* ---- the command-line client ---- */
+
+#define CLI_TIMEOUT_MS 60000
+
+static char **
+cli_argv (TendTestDaemon *d, const char *const *args)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *tend = g_build_filename (build_dir (), "..", "core", "tend", NULL);
+
+  g_strv_builder_add (builder, tend);
+  g_strv_builder_add (builder, "--home");
+  g_strv_builder_add (builder, d->home);
+  g_strv_builder_addv (builder, (const char **) args);
+  return g_strv_builder_end (builder);
+}
+
+static char **
+cli_environ (const char *const *extra)
+{
+  char **env = g_get_environ ();
+
+  /* --home is the only source of the home, as a user typing it would expect */
+  env = g_environ_unsetenv (env, "TEND_HOME");
+  env = g_environ_setenv (env, "G_DEBUG", "fatal-criticals", TRUE);
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++) {
+    const char *eq = strchr (extra[i], '=');
+    g_autofree char *key = NULL;
+
+    g_assert_nonnull (eq);
+    key = g_strndup (extra[i], eq - extra[i]);
+    env = g_environ_setenv (env, key, eq + 1, TRUE);
+  }
+  return env;
+}
+
+static GPid
+spawn_argv (const char *const *argv, const char *const *env, int out_fd, int err_fd)
+{
+  g_auto(GStrv) envp = cli_environ (env);
+  g_autoptr(GError) error = NULL;
+  GPid pid = 0;
+
+  g_spawn_async_with_pipes_and_fds (NULL, argv, (const char *const *) envp,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_SEARCH_PATH,
+                                    NULL, NULL, -1, out_fd, err_fd, NULL, NULL, 0, &pid, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return pid;
+}
+
+static GPid
+spawn_cli (TendTestDaemon *d, const char *const *env, const char *const *args, int out_fd, int err_fd)
+{
+  g_auto(GStrv) argv = cli_argv (d, args);
+  return spawn_argv ((const char *const *) argv, env, out_fd, err_fd);
+}
+
+int
+tend_test_wait_cli (GPid pid, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  int status;
+
+  for (;;) {
+    pid_t r = waitpid (pid, &status, WNOHANG);
+    if (r == pid)
+      return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+    if (g_get_monotonic_time () > deadline) {
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      return -1;
+    }
+    g_usleep (5 * 1000);
+  }
+}
+
+static char *
+read_and_remove (const char *path)
+{
+  g_autofree char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    contents = g_strdup ("");
+  g_unlink (path);
+  return g_steal_pointer (&contents);
+}
+
+int
+tend_test_run_program (TendTestDaemon *d, const char *const *env, const char *const *argv, char **out_stdout,
+                       char **out_stderr)
+{
+  static guint counter;
+  g_autofree char *out_name = g_strdup_printf ("run-%u.out", counter);
+  g_autofree char *err_name = g_strdup_printf ("run-%u.err", counter++);
+  g_autofree char *out_path = tend_test_daemon_path (d, out_name);
+  g_autofree char *err_path = tend_test_daemon_path (d, err_name);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int out_fd, err_fd, status;
+  GPid pid;
+
+  out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (out_fd, >=, 0);
+  g_assert_cmpint (err_fd, >=, 0);
+  pid = spawn_argv (argv, env, out_fd, err_fd);
+  close (out_fd);
+  close (err_fd);
+  status = tend_test_wait_cli (pid, CLI_TIMEOUT_MS);
+  out = read_and_remove (out_path);
+  err = read_and_remove (err_path);
+  if (g_test_verbose ()) {
+    g_autofree char *joined = g_strjoinv (" ", (char **) argv);
+    g_test_message ("%s → %d\nstdout: %s\nstderr: %s", joined, status, out, err);
+  }
+  if (status < 0)
+    g_error ("%s did not end within %d s; stderr: %s", argv[0], CLI_TIMEOUT_MS / 1000, err);
+  if (out_stdout != NULL)
+    *out_stdout = g_steal_pointer (&out);
+  if (out_stderr != NULL)
+    *out_stderr = g_steal_pointer (&err);
+  return status;
+}
+
+int
+tend_test_run_cli_env (TendTestDaemon *d, const char *const *env, const char *const *args, char **out_stdout,
+                       char **out_stderr)
+{
+  g_auto(GStrv) argv = cli_argv (d, args);
+  return tend_test_run_program (d, env, (const char *const *) argv, out_stdout, out_stderr);
+}
+
+int
+tend_test_run_cli (TendTestDaemon *d, char **out_stdout, char **out_stderr, const char *arg, ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, arg);
+  for (const char *a = arg; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return tend_test_run_cli_env (d, NULL, (const char *const *) args->pdata, out_stdout, out_stderr);
+}
+
+GPid
+tend_test_spawn_cli (TendTestDaemon *d, const char *const *args)
+{
+  int log_fd = open (d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  GPid pid;
+
+  g_assert_cmpint (log_fd, >=, 0);
+  pid = spawn_cli (d, NULL, args, log_fd, log_fd);
+  close (log_fd);
+  return pid;
+}
+
+pid_t
+tend_test_daemon_read_pidfile (TendTestDaemon *d)
+{
+  g_autofree char *path = g_build_filename (d->home, "tendd.pid", NULL);
+  g_autofree char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  return (pid_t) atoi (contents);
 }

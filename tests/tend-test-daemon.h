@@ -66,4 +66,28 @@ gboolean tend_test_pid_alive (pid_t pid);
 /** tend_test_wait_pid_gone: waits until @pid is gone (or a zombie) */
 gboolean tend_test_wait_pid_gone (pid_t pid, guint timeout_ms);
 
+/**
+ * tend_test_run_cli:
+ * Runs build/core/tend --home d->home ARG... (NULL-terminated) with the test's
+ * environment (TEND_PLUGIN_DIR) minus TEND_HOME, for at most 60 s (asserts),
+ * and returns its exit status (asserts it exited). @out_stdout and
+ * @out_stderr (nullable) get what it printed.
+ */
+int tend_test_run_cli (TendTestDaemon *d, char **out_stdout, char **out_stderr, const char *arg, ...) G_GNUC_NULL_TERMINATED;
+/** tend_test_run_cli_env: as tend_test_run_cli, with @env ("KEY=VALUE", nullable) added to the environment */
+int tend_test_run_cli_env (TendTestDaemon *d, const char *const *env, const char *const *args, char **out_stdout,
+                           char **out_stderr);
+/**
+ * tend_test_run_program: runs @argv (argv[0] looked up in PATH) as tend_test_run_cli runs tend
+ * (same environment, @env added, at most 60 s); returns its exit status
+ */
+int tend_test_run_program (TendTestDaemon *d, const char *const *env, const char *const *argv, char **out_stdout,
+                           char **out_stderr);
+/** tend_test_spawn_cli: starts tend --home d->home @args without waiting (output to the daemon's log file) */
+GPid tend_test_spawn_cli (TendTestDaemon *d, const char *const *args);
+/** tend_test_wait_cli: waits up to @timeout_ms for a tend_test_spawn_cli() to end; its exit status, -1 on timeout (then killed) */
+int tend_test_wait_cli (GPid pid, guint timeout_ms);
+/** tend_test_daemon_read_pidfile: the pid in HOME/tendd.pid, 0 when none */
+pid_t tend_test_daemon_read_pidfile (TendTestDaemon *d);
+
 G_END_DECLS

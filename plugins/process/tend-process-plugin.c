@@ -230,6 +230,15 @@ record_check (Record *record)
 }
 
 static void
+sweep_after_exit_cb (gpointer user_data)
+{
+  Record *record = user_data;
+
+  record->poll_timer = 0;
+  record_check (record);
+}
+
+static void
 main_exited_cb (GPid pid, int wait_status, gpointer user_data)
 {
   Record *record = user_data;
@@ -237,18 +246,14 @@ main_exited_cb (GPid pid, int wait_status, gpointer user_data)
   g_spawn_close_pid (pid);
   record->main_exited = TRUE;
   record->wait_status = wait_status;
-  if (!record->terminating) {
-    /* the fast path: nothing else in the session, report at once so the core can respawn */
-    g_autoptr(GArray) members = tend_process_tree_find (record->pid, record->tag);
-    if (members->len == 0) {
-      TendProcessPlugin *self = record->plugin;
-      report_exit (record);
-      record_finish (record);
-      reap_orphans (self);
-      return;
-    }
+  if (record->terminating) {
+    record_check (record);
+    return;
   }
-  record_check (record);
+  /* A crash: report first, so a restart is not delayed by looking through /proc (which grows with
+   * every process on the host); what the old process left behind is found and ended just after. */
+  report_exit (record);
+  record->poll_timer = g_idle_add_once (sweep_after_exit_cb, record);
 }
 
 static gboolean

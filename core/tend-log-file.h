@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TendLogFile:
+ * One log file that tendd writes: a service's out or error log (shared by
+ * the instances of a service with merge-logs=true) or tendd's own log. It is
+ * the only writer of its file and writes whole lines only, so between two
+ * writes the file always ends at a line boundary: rotating it is a rename and
+ * a reopen, and no line is ever lost or split.
+ *
+ * Writes never block supervision: on an error (a full disk) the bytes are
+ * counted as dropped, a warning is logged once, and writing resumes by itself
+ * when it works again.
+ *
+ * Signals:
+ * - size-exceeded (): the file grew past the size limit; emitted once, armed
+ *   again by tend_log_file_rotate() or tend_log_file_truncate().
+ */
+#define TEND_TYPE_LOG_FILE (tend_log_file_get_type ())
+G_DECLARE_FINAL_TYPE (TendLogFile, tend_log_file, TEND, LOG_FILE, GObject)
+
+/**
+ * tend_log_file_new:
+ * Opens (creating folders as needed) @path for appending. A file that cannot
+ * be opened yet is retried on the next write.
+ */
+TendLogFile *tend_log_file_new (const char *path);
+/**
+ * tend_log_file_new_for_stderr:
+ * tendd's own log: @path is where stderr (and stdout) already point; a
+ * rotation reopens @path and moves both descriptors onto it. Writes go
+ * through the GLib log writer, not through this object.
+ */
+TendLogFile *tend_log_file_new_for_stderr (const char *path);
+
+const char *tend_log_file_get_path (TendLogFile *self);
+/** tend_log_file_get_size: bytes in the current file (as written, or by fstat for tendd's log) */
+guint64 tend_log_file_get_size (TendLogFile *self);
+/** tend_log_file_get_dropped: bytes that could not be written since the daemon started */
+guint64 tend_log_file_get_dropped (TendLogFile *self);
+/** tend_log_file_get_opened_at: wall-clock µs when the current file was opened (start of its period) */
+gint64 tend_log_file_get_opened_at (TendLogFile *self);
+
+/** tend_log_file_write: appends @data (whole lines); never blocks on errors, never fails */
+void tend_log_file_write (TendLogFile *self, const char *data, gsize length);
+/** tend_log_file_set_size_limit: 0 disables size-exceeded */
+void tend_log_file_set_size_limit (TendLogFile *self, guint64 limit);
+/**
+ * tend_log_file_rotate:
+ * Renames the current file to @rotated_path (which must not exist) and
+ * starts a new, empty file at the same path.
+ */
+gboolean tend_log_file_rotate (TendLogFile *self, const char *rotated_path, GError **error);
+/** tend_log_file_truncate: empties the file (tend flush) */
+gboolean tend_log_file_truncate (TendLogFile *self, GError **error);
+
+G_END_DECLS
