@@ -20,6 +20,11 @@ struct _TendContext {
   GPtrArray *log_files;         /* TendLogFile in use */
   GHashTable *log_file_users;   /* TendLogFile → number of acquirers */
   gboolean shutting_down;
+  gboolean readiness_provider;
+  char *notify_socket;
+  TendReloadFunc reload_func;
+  gpointer reload_data;
+  GVariant *tunnel_status;
 };
 
 enum {
@@ -29,6 +34,7 @@ enum {
   SIGNAL_SERVICE_OUTPUT,
   SIGNAL_LOG_FILE_ADDED,
   SIGNAL_LOG_FILE_REMOVED,
+  SIGNAL_TUNNEL_CHANGED,
   SIGNAL_CONFIG_RELOADED,
   SIGNAL_SHUTTING_DOWN,
   N_SIGNALS,
@@ -61,6 +67,8 @@ tend_context_finalize (GObject *object)
   g_free (self->home);
   g_free (self->logs_dir);
   g_free (self->home_tag);
+  g_free (self->notify_socket);
+  g_clear_pointer (&self->tunnel_status, g_variant_unref);
   G_OBJECT_CLASS (tend_context_parent_class)->finalize (object);
 }
 
@@ -91,6 +99,9 @@ tend_context_class_init (TendContextClass *klass)
   signals[SIGNAL_LOG_FILE_REMOVED] =
     g_signal_new ("log-file-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TEND_TYPE_LOG_FILE);
+  signals[SIGNAL_TUNNEL_CHANGED] =
+    g_signal_new ("tunnel-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
   signals[SIGNAL_CONFIG_RELOADED] =
     g_signal_new ("config-reloaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TEND_TYPE_CONFIG);
@@ -288,4 +299,61 @@ GPtrArray *
 tend_context_get_log_files (TendContext *self)
 {
   return self->log_files;
+}
+
+void
+tend_context_set_readiness_provider (TendContext *self, gboolean provided)
+{
+  self->readiness_provider = provided;
+}
+
+gboolean
+tend_context_get_readiness_provider (TendContext *self)
+{
+  return self->readiness_provider;
+}
+
+void
+tend_context_set_notify_socket (TendContext *self, const char *path)
+{
+  g_free (self->notify_socket);
+  self->notify_socket = g_strdup (path);
+}
+
+const char *
+tend_context_get_notify_socket (TendContext *self)
+{
+  return self->notify_socket;
+}
+
+void
+tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpointer user_data)
+{
+  self->reload_func = func;
+  self->reload_data = user_data;
+}
+
+gboolean
+tend_context_reload (TendContext *self, GError **error)
+{
+  if (self->reload_func == NULL) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_FAILED, "reload is not available");
+    return FALSE;
+  }
+  return self->reload_func (self->reload_data, error);
+}
+
+void
+tend_context_set_tunnel_status (TendContext *self, GVariant *status)
+{
+  g_clear_pointer (&self->tunnel_status, g_variant_unref);
+  if (status != NULL)
+    self->tunnel_status = g_variant_ref_sink (status);
+  g_signal_emit (self, signals[SIGNAL_TUNNEL_CHANGED], 0);
+}
+
+GVariant *
+tend_context_get_tunnel_status (TendContext *self)
+{
+  return self->tunnel_status;
 }

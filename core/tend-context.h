@@ -25,6 +25,7 @@ typedef struct _TendServiceManager TendServiceManager;
  *   beyond @length, static scope), length): one line without its newline
  * - log-file-added (TendLogFile), log-file-removed (TendLogFile): every
  *   log file tendd writes, including its own log when detached
+ * - tunnel-changed (): the tunnel status changed
  * - config-reloaded (TendConfig)
  * - shutting-down ()
  *
@@ -47,6 +48,34 @@ TendServiceManager *tend_context_get_manager (TendContext *self);
 TendProcessBackend *tend_context_get_process_backend (TendContext *self);
 /** tend_context_set_process_backend: registered by the process plugin in start, cleared in stop */
 void tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend);
+/**
+ * tend_context_set_readiness_provider:
+ * A plugin (health) that checks `ready-check` and `notify` says so; without
+ * one, a service with a ready rule is online as soon as it is spawned rather
+ * than stuck in launching.
+ */
+void tend_context_set_readiness_provider (TendContext *self, gboolean provided);
+gboolean tend_context_get_readiness_provider (TendContext *self);
+/** tend_context_set_notify_socket: the socket given as NOTIFY_SOCKET to services with notify=true (NULL: none) */
+void tend_context_set_notify_socket (TendContext *self, const char *path);
+const char *tend_context_get_notify_socket (TendContext *self);
+/**
+ * TendReloadFunc:
+ * Reads the configuration again and applies it (the daemon's reload).
+ */
+typedef gboolean (*TendReloadFunc) (gpointer user_data, GError **error);
+/** tend_context_set_reload_func: the daemon says how to reload */
+void tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpointer user_data);
+/** tend_context_reload: as `tend reload` (POST /api/reload); FALSE with the reason, the running configuration kept */
+gboolean tend_context_reload (TendContext *self, GError **error);
+/**
+ * tend_context_set_tunnel_status:
+ * The tunnel plugin's figures (a{sv}: status s, url s, connections u, since
+ * x), or NULL when there is no tunnel plugin. Emits tunnel-changed.
+ */
+void tend_context_set_tunnel_status (TendContext *self, GVariant *status);
+/** tend_context_get_tunnel_status: the last status, or NULL (borrowed) */
+GVariant *tend_context_get_tunnel_status (TendContext *self);
 /** tend_context_get_shutting_down: TRUE once the daemon began to stop; nothing restarts after it */
 gboolean tend_context_get_shutting_down (TendContext *self);
 

@@ -184,6 +184,7 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     tend_context_add_log_file (self->context, own_log);
   }
 
+  tend_context_set_reload_func (self->context, (TendReloadFunc) tend_daemon_reload, self);
   self->loader = tend_plugin_loader_new (self->context, self->registry);
   if (!tend_plugin_loader_apply (self->loader, config, error))
     return FALSE;

@@ -28,8 +28,8 @@ tend_dump_save (TendServiceManager *manager, const char *path, GError **error)
     g_autoptr(TendService) service = g_list_model_get_item (G_LIST_MODEL (manager), i);
     const char *name = tend_service_get_name (service);
 
-    /* a service on its way out is not part of the state to restore */
-    if (tend_service_manager_lookup (manager, name) != service)
+    /* a service on its way out is not part of the state to restore; a plugin's comes back with the plugin */
+    if (tend_service_manager_lookup (manager, name) != service || tend_service_get_owner (service) != NULL)
       continue;
     tend_service_config_to_key_file (tend_service_get_config (service), kf);
     if (tend_service_get_wants_running (service))

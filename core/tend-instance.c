@@ -12,6 +12,7 @@
 #include "tend-log-capture.h"
 #include "tend-parse.h"
 #include "tend-service-info.h"
+#include "tend-service-manager.h"
 #include "tend-service.h"
 
 /* PM2's rule: a run that lasted 30 s resets the exponential backoff. */
@@ -49,8 +50,10 @@ struct _TendInstance {
   guint restart_source;
   guint backoff_reset_source;
 
-  double cpu_percent;
-  guint64 memory_rss;
+  TendUsage usage;
+  char *last_restart_reason;
+  char *notify_status;
+  gboolean waiting_deps;
 };
 
 enum {
@@ -99,10 +102,10 @@ tend_instance_get_property (GObject *object, guint prop_id, GValue *value, GPara
     g_value_set_string (value, self->status_message);
     break;
   case PROP_CPU_PERCENT:
-    g_value_set_double (value, self->cpu_percent);
+    g_value_set_double (value, self->usage.cpu_percent);
     break;
   case PROP_MEMORY_RSS:
-    g_value_set_uint64 (value, self->memory_rss);
+    g_value_set_uint64 (value, self->usage.memory_rss);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -128,6 +131,8 @@ tend_instance_finalize (GObject *object)
   g_free (self->tag);
   g_free (self->status_message);
   g_free (self->pending_reason);
+  g_free (self->last_restart_reason);
+  g_free (self->notify_status);
   G_OBJECT_CLASS (tend_instance_parent_class)->finalize (object);
 }
 
@@ -216,8 +221,10 @@ set_pid (TendInstance *self, pid_t pid)
 }
 
 static void
-count_restart (TendInstance *self)
+count_restart (TendInstance *self, const char *reason)
 {
+  g_free (self->last_restart_reason);
+  self->last_restart_reason = g_strdup (reason);
   self->restarts++;
   notify_prop (self, PROP_RESTARTS);
 }
@@ -320,26 +327,67 @@ tend_instance_is_idle (TendInstance *self)
 double
 tend_instance_get_cpu_percent (TendInstance *self)
 {
-  return self->cpu_percent;
+  return self->usage.cpu_percent;
 }
 
 guint64
 tend_instance_get_memory_rss (TendInstance *self)
 {
-  return self->memory_rss;
+  return self->usage.memory_rss;
+}
+
+void
+tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage)
+{
+  gboolean cpu_changed = self->usage.cpu_percent != usage->cpu_percent;
+  gboolean rss_changed = self->usage.memory_rss != usage->memory_rss;
+
+  self->usage = *usage;
+  if (cpu_changed)
+    notify_prop (self, PROP_CPU_PERCENT);
+  if (rss_changed)
+    notify_prop (self, PROP_MEMORY_RSS);
 }
 
 void
 tend_instance_set_usage (TendInstance *self, double cpu_percent, guint64 memory_rss)
 {
-  if (self->cpu_percent != cpu_percent) {
-    self->cpu_percent = cpu_percent;
-    notify_prop (self, PROP_CPU_PERCENT);
-  }
-  if (self->memory_rss != memory_rss) {
-    self->memory_rss = memory_rss;
-    notify_prop (self, PROP_MEMORY_RSS);
-  }
+  TendUsage usage = self->usage;
+
+  usage.cpu_percent = cpu_percent;
+  usage.memory_rss = memory_rss;
+  tend_instance_set_usage_full (self, &usage);
+}
+
+const TendUsage *
+tend_instance_get_usage (TendInstance *self)
+{
+  return &self->usage;
+}
+
+const char *
+tend_instance_get_last_restart_reason (TendInstance *self)
+{
+  return self->last_restart_reason;
+}
+
+void
+tend_instance_set_notify_status (TendInstance *self, const char *status)
+{
+  g_free (self->notify_status);
+  self->notify_status = g_strdup (status);
+}
+
+const char *
+tend_instance_get_notify_status (TendInstance *self)
+{
+  return self->notify_status;
+}
+
+gboolean
+tend_instance_is_waiting_for_dependencies (TendInstance *self)
+{
+  return self->waiting_deps && self->pid == 0 && self->state == TEND_SERVICE_STATE_LAUNCHING;
 }
 
 const char *
@@ -379,8 +427,10 @@ tend_instance_build_environment (TendInstance *self, GError **error)
   g_auto(GStrv) env = g_get_environ ();
   g_autofree char *index = g_strdup_printf ("%u", self->index);
 
-  /* the daemon's own supervisor must not be told about our children's readiness */
+  /* the daemon's own supervisor must not be told about our children's readiness; ours may */
   env = g_environ_unsetenv (env, "NOTIFY_SOCKET");
+  if (config->notify && tend_context_get_notify_socket (get_context (self)) != NULL)
+    env = g_environ_setenv (env, "NOTIFY_SOCKET", tend_context_get_notify_socket (get_context (self)), TRUE);
   if (config->env_file != NULL) {
     g_auto(GStrv) file_env = NULL;
     if (!tend_parse_env_file (config->env_file, &file_env, error)) {
@@ -436,7 +486,8 @@ tend_instance_attach_output (TendInstance *self, int stdout_fd, int stderr_fd)
 static gboolean
 has_ready_rule (TendInstance *self)
 {
-  return self->config->ready_check != NULL || self->config->notify;
+  return (self->config->ready_check != NULL || self->config->notify) &&
+         tend_context_get_readiness_provider (get_context (self));
 }
 
 static void
@@ -460,6 +511,8 @@ tend_instance_process_started (TendInstance *self, pid_t pid)
   if (self->config->exp_backoff_restart_delay_ms > 0)
     self->backoff_reset_source = g_timeout_add_once (BACKOFF_RESET_MS, backoff_reset_cb, self);
   set_status_message (self, NULL);
+  g_clear_pointer (&self->notify_status, g_free);
+  self->usage = (TendUsage) { 0 };
   set_state (self, has_ready_rule (self) ? TEND_SERVICE_STATE_LAUNCHING : TEND_SERVICE_STATE_ONLINE,
              self->pending_reason);
   g_clear_pointer (&self->pending_reason, g_free);
@@ -482,6 +535,18 @@ spawn_now (TendInstance *self)
   g_clear_handle_id (&self->restart_source, g_source_remove);
   if (tend_context_get_shutting_down (context))
     return;
+  {
+    /* depends-on: hold the start, in launching, until every dependency is online */
+    g_autofree char *waiting = tend_service_manager_describe_unmet_dependencies (tend_context_get_manager (context),
+                                                                                 self->service);
+    if (waiting != NULL) {
+      self->waiting_deps = TRUE;
+      set_status_message (self, waiting);
+      set_state (self, TEND_SERVICE_STATE_LAUNCHING, waiting);
+      return;
+    }
+    self->waiting_deps = FALSE;
+  }
   if (backend == NULL) {
     set_status_message (self, "no process backend: enable [plugin:process]");
     set_state (self, TEND_SERVICE_STATE_ERRORED, self->status_message);
@@ -540,6 +605,12 @@ tend_instance_stop (TendInstance *self)
   self->wants_running = FALSE;
   self->pending_start = FALSE;
   g_clear_handle_id (&self->restart_source, g_source_remove);
+  if (self->pid == 0 && self->state == TEND_SERVICE_STATE_LAUNCHING) {
+    /* only waiting for its dependencies: nothing to kill */
+    self->waiting_deps = FALSE;
+    set_state (self, TEND_SERVICE_STATE_STOPPED, "stop requested");
+    return;
+  }
   switch (self->state) {
   case TEND_SERVICE_STATE_ONLINE:
   case TEND_SERVICE_STATE_LAUNCHING:
@@ -566,11 +637,13 @@ tend_instance_restart (TendInstance *self, const char *reason)
   self->wants_running = TRUE;
   g_free (self->pending_reason);
   self->pending_reason = g_strdup (reason);
+  if (self->pid == 0 && self->state == TEND_SERVICE_STATE_LAUNCHING)
+    return; /* still waiting for its dependencies: it starts when they are online */
   switch (self->state) {
   case TEND_SERVICE_STATE_ONLINE:
   case TEND_SERVICE_STATE_LAUNCHING:
     self->pending_start = TRUE;
-    count_restart (self);
+    count_restart (self, reason);
     set_state (self, TEND_SERVICE_STATE_STOPPING, reason);
     if (backend != NULL)
       tend_process_backend_terminate (backend, self);
@@ -661,11 +734,18 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   }
 
   self->next_delay_ms = next_delay (self, lived_ms);
-  count_restart (self);
+  count_restart (self, how);
   set_status_message (self, how);
   set_state (self, TEND_SERVICE_STATE_WAITING_RESTART, how);
   if (self->next_delay_ms == 0)
     spawn_now (self);
   else
     self->restart_source = g_timeout_add_once ((guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
+}
+
+void
+tend_instance_retry_start (TendInstance *self)
+{
+  if (tend_instance_is_waiting_for_dependencies (self) && self->wants_running)
+    spawn_now (self);
 }

@@ -66,9 +66,34 @@ void tend_instance_set_ready (TendInstance *self);
 /** tend_instance_is_stopped_for_good: stopped or errored, with no process left */
 gboolean tend_instance_is_idle (TendInstance *self);
 
+/**
+ * TendUsage:
+ * What the health plugin measures of an instance's whole process tree.
+ */
+typedef struct {
+  double cpu_percent;  /* of one core, over the last sample interval */
+  guint64 memory_rss;  /* bytes */
+  double cpu_seconds;  /* CPU time used since the process started, tree included */
+  guint processes;
+  guint open_fds;
+} TendUsage;
+
 /* Figures set by whoever measures them (the health plugin). */
 double tend_instance_get_cpu_percent (TendInstance *self);
 guint64 tend_instance_get_memory_rss (TendInstance *self);
 void tend_instance_set_usage (TendInstance *self, double cpu_percent, guint64 memory_rss);
+/** tend_instance_set_usage_full: all figures at once; each changed one is notified */
+void tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage);
+/** tend_instance_get_usage: the last figures (zero when not running) */
+const TendUsage *tend_instance_get_usage (TendInstance *self);
+/** tend_instance_get_last_restart_reason: why it was last restarted ("exited with code 1", "memory limit ...") */
+const char *tend_instance_get_last_restart_reason (TendInstance *self);
+/** tend_instance_set_notify_status: the STATUS= text a notify service sent */
+void tend_instance_set_notify_status (TendInstance *self, const char *status);
+const char *tend_instance_get_notify_status (TendInstance *self);
+/** tend_instance_is_waiting_for_dependencies: wants to run, held until its dependencies are online */
+gboolean tend_instance_is_waiting_for_dependencies (TendInstance *self);
+/** tend_instance_retry_start: (manager) a dependency changed state: start now if they are all online */
+void tend_instance_retry_start (TendInstance *self);
 
 G_END_DECLS

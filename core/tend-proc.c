@@ -29,8 +29,8 @@ read_small_file (const char *path, char *buf, gsize size, gsize *out_len)
   return TRUE;
 }
 
-static gboolean
-parse_stat (pid_t pid, const char *buf, TendProcInfo *out)
+gboolean
+tend_proc_parse_stat (pid_t pid, const char *buf, TendProcInfo *out)
 {
   /* comm may hold spaces and parentheses: the fields start after the last ')' */
   const char *p = strrchr (buf, ')');
@@ -67,7 +67,7 @@ tend_proc_read_stat (pid_t pid, TendProcInfo *out)
   g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
   if (!read_small_file (path, buf, sizeof buf, &len))
     return FALSE;
-  return parse_stat (pid, buf, out);
+  return tend_proc_parse_stat (pid, buf, out);
 }
 
 GArray *
@@ -114,4 +114,28 @@ tend_proc_environ_get (pid_t pid, const char *key)
     i += entry_len + 1;
   }
   return NULL;
+}
+
+/* Main-thread only, like every caller: no lock. */
+static GHashTable *claimed_children;
+
+void
+tend_proc_claim_child (pid_t pid)
+{
+  if (claimed_children == NULL)
+    claimed_children = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (claimed_children, GINT_TO_POINTER (pid));
+}
+
+void
+tend_proc_release_child (pid_t pid)
+{
+  if (claimed_children != NULL)
+    g_hash_table_remove (claimed_children, GINT_TO_POINTER (pid));
+}
+
+gboolean
+tend_proc_is_claimed_child (pid_t pid)
+{
+  return claimed_children != NULL && g_hash_table_contains (claimed_children, GINT_TO_POINTER (pid));
 }

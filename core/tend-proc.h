@@ -22,6 +22,8 @@ typedef struct {
   gint64 rss_pages;
 } TendProcInfo;
 
+/** tend_proc_parse_stat: parses the text of /proc/@pid/stat (NUL-terminated) */
+gboolean tend_proc_parse_stat (pid_t pid, const char *text, TendProcInfo *out);
 /** tend_proc_read_stat: parses /proc/@pid/stat; FALSE when the process is gone. */
 gboolean tend_proc_read_stat (pid_t pid, TendProcInfo *out);
 /** tend_proc_list_all: every process visible in /proc (an array of TendProcInfo). */
@@ -31,5 +33,17 @@ GArray *tend_proc_list_all (void);
  * The value of @key in /proc/@pid/environ, or NULL (gone, not readable, unset).
  */
 char *tend_proc_environ_get (pid_t pid, const char *key);
+
+/**
+ * tend_proc_claim_child:
+ * Tells the process backend's orphan reaper that @pid is a child someone in
+ * tendd spawned and waits for itself (a health check, a hook), so it must not
+ * reap it. Main thread only; call it right after spawning.
+ */
+void tend_proc_claim_child (pid_t pid);
+/** tend_proc_release_child: the claimant has reaped @pid */
+void tend_proc_release_child (pid_t pid);
+/** tend_proc_is_claimed_child: TRUE while @pid is claimed */
+gboolean tend_proc_is_claimed_child (pid_t pid);
 
 G_END_DECLS

@@ -34,6 +34,9 @@ tend_service_info_instance (TendInstance *instance)
   TendService *service = tend_instance_get_service (instance);
   GVariantDict dict;
   const char *message = tend_instance_get_status_message (instance);
+  const char *restart_reason = tend_instance_get_last_restart_reason (instance);
+  const char *notify_status = tend_instance_get_notify_status (instance);
+  const TendUsage *usage = tend_instance_get_usage (instance);
 
   g_variant_dict_init (&dict, NULL);
   add_common (&dict, tend_service_get_config (service));
@@ -48,6 +51,12 @@ tend_service_info_instance (TendInstance *instance)
   g_variant_dict_insert (&dict, "status-message", "s", message != NULL ? message : "");
   g_variant_dict_insert (&dict, "wants-running", "b", tend_instance_get_wants_running (instance));
   g_variant_dict_insert (&dict, "ad-hoc", "b", tend_service_get_ad_hoc (service));
+  g_variant_dict_insert (&dict, "owner", "s", tend_service_get_owner (service) != NULL ? tend_service_get_owner (service) : "");
+  g_variant_dict_insert (&dict, "processes", "u", usage->processes);
+  g_variant_dict_insert (&dict, "open-fds", "u", usage->open_fds);
+  g_variant_dict_insert (&dict, "cpu-seconds", "d", usage->cpu_seconds);
+  g_variant_dict_insert (&dict, "last-restart-reason", "s", restart_reason != NULL ? restart_reason : "");
+  g_variant_dict_insert (&dict, "notify-status", "s", notify_status != NULL ? notify_status : "");
   return g_variant_dict_end (&dict);
 }
 
@@ -141,6 +150,10 @@ tend_service_info_describe (TendService *service)
   g_variant_dict_insert (&dict, "out-log", "s", out_log);
   g_variant_dict_insert (&dict, "error-log", "s", err_log);
   g_variant_dict_insert (&dict, "last-exit", "s", last_exit != NULL ? last_exit : "");
+  g_variant_dict_insert (&dict, "last-restart-reason", "s",
+                         tend_instance_get_last_restart_reason (first) != NULL
+                           ? tend_instance_get_last_restart_reason (first)
+                           : "");
   g_variant_dict_insert (&dict, "log-dropped-bytes", "t", dropped_bytes (service));
   g_variant_dict_insert (&dict, "next-restart-delay-ms", "t", tend_instance_get_next_restart_delay (first));
   g_variant_dict_insert_value (&dict, "config", tend_service_info_config (config));

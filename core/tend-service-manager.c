@@ -13,6 +13,7 @@ struct _TendServiceManager {
   GHashTable *by_name;  /* name → TendService, without those being removed */
   GPtrArray *removing;  /* TendService stopping before they are dropped */
   GPtrArray *stop_tasks; /* GTask waiting for every service to be idle */
+  GHashTable *asked_to_stop; /* TendService, while stopping everything */
   guint next_id;
   guint check_source;
   gulong state_handler;
@@ -76,6 +77,44 @@ drop_service (TendServiceManager *self, TendService *service)
   tend_context_emit_service_removed (self->context, service);
 }
 
+static gboolean
+depends_on (TendService *service, const char *name)
+{
+  char **deps = tend_service_get_config (service)->depends_on;
+  return deps != NULL && g_strv_contains ((const char *const *) deps, name);
+}
+
+/* Stopping everything: a service goes once nothing still running depends on it. */
+static void
+stop_next_wave (TendServiceManager *self)
+{
+  for (guint i = 0; i < self->services->len; i++) {
+    TendService *service = g_ptr_array_index (self->services, i);
+    gboolean needed = FALSE;
+
+    if (g_hash_table_contains (self->asked_to_stop, service))
+      continue;
+    for (guint j = 0; j < self->services->len && !needed; j++) {
+      TendService *other = g_ptr_array_index (self->services, j);
+      needed = other != service && !tend_service_is_idle (other) && depends_on (other, tend_service_get_name (service));
+    }
+    if (!needed) {
+      g_hash_table_add (self->asked_to_stop, service);
+      tend_service_stop (service);
+    }
+  }
+}
+
+static void
+retry_waiting (TendServiceManager *self)
+{
+  for (guint i = 0; i < self->services->len; i++) {
+    GPtrArray *instances = tend_service_get_instances (g_ptr_array_index (self->services, i));
+    for (guint j = 0; j < instances->len; j++)
+      tend_instance_retry_start (g_ptr_array_index (instances, j));
+  }
+}
+
 /* Runs from an idle: a state change is reported from inside the instance that changed. */
 static void
 check_pending_cb (gpointer user_data)
@@ -83,6 +122,10 @@ check_pending_cb (gpointer user_data)
   TendServiceManager *self = user_data;
 
   self->check_source = 0;
+  if (self->stop_tasks->len > 0)
+    stop_next_wave (self);
+  else
+    retry_waiting (self);
   for (guint i = 0; i < self->removing->len;) {
     TendService *service = g_ptr_array_index (self->removing, i);
     if (tend_service_is_idle (service)) {
@@ -95,15 +138,29 @@ check_pending_cb (gpointer user_data)
   if (self->stop_tasks->len > 0 && all_idle (self)) {
     g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->stop_tasks);
     self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+    g_hash_table_remove_all (self->asked_to_stop);
     for (guint i = 0; i < tasks->len; i++)
       g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
   }
 }
 
+static gboolean
+any_waiting (TendServiceManager *self)
+{
+  for (guint i = 0; i < self->services->len; i++) {
+    GPtrArray *instances = tend_service_get_instances (g_ptr_array_index (self->services, i));
+    for (guint j = 0; j < instances->len; j++) {
+      if (tend_instance_is_waiting_for_dependencies (g_ptr_array_index (instances, j)))
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
 static void
 schedule_check (TendServiceManager *self)
 {
-  if (self->check_source == 0 && (self->removing->len > 0 || self->stop_tasks->len > 0))
+  if (self->check_source == 0 && (self->removing->len > 0 || self->stop_tasks->len > 0 || any_waiting (self)))
     self->check_source = g_idle_add_once (check_pending_cb, self);
 }
 
@@ -140,6 +197,7 @@ tend_service_manager_finalize (GObject *object)
   g_ptr_array_unref (self->removing);
   g_ptr_array_unref (self->stop_tasks);
   g_hash_table_unref (self->by_name);
+  g_hash_table_unref (self->asked_to_stop);
   G_OBJECT_CLASS (tend_service_manager_parent_class)->finalize (object);
 }
 
@@ -159,6 +217,7 @@ tend_service_manager_init (TendServiceManager *self)
   self->removing = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->asked_to_stop = g_hash_table_new (NULL, NULL);
 }
 
 TendServiceManager *
@@ -227,7 +286,8 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
     TendService *service = g_ptr_array_index (self->services, i);
     const char *name = tend_service_get_name (service);
 
-    if (!tend_service_get_ad_hoc (service) && g_hash_table_lookup (self->by_name, name) == service &&
+    if (!tend_service_get_ad_hoc (service) && tend_service_get_owner (service) == NULL &&
+        g_hash_table_lookup (self->by_name, name) == service &&
         tend_config_lookup_service (config, name) == NULL)
       g_ptr_array_add (vanished, (gpointer) name);
   }
@@ -240,6 +300,11 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
     TendServiceConfig *service_config = g_ptr_array_index (configs, i);
     TendService *service = tend_service_manager_lookup (self, service_config->name);
 
+    if (service != NULL && tend_service_get_owner (service) != NULL) {
+      g_warning ("%s: [service:%s] is ignored: the %s plugin runs a service of that name", service_config->name,
+                 service_config->name, tend_service_get_owner (service));
+      continue;
+    }
     if (service != NULL) {
       /* a configured service takes over an ad hoc one of the same name */
       tend_service_set_ad_hoc (service, FALSE);
@@ -271,10 +336,9 @@ tend_service_manager_stop_all_async (TendServiceManager *self,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, tend_service_manager_stop_all_async);
-  /* every service gets its signal now, so their kill-timeouts run in parallel */
-  for (guint i = 0; i < self->services->len; i++)
-    tend_service_stop (g_ptr_array_index (self->services, i));
   g_ptr_array_add (self->stop_tasks, task);
+  /* independent services all get their signal now, so their kill-timeouts run in parallel */
+  stop_next_wave (self);
   schedule_check (self);
 }
 
@@ -327,4 +391,25 @@ tend_service_manager_act (TendServiceManager *self, const char *name, const char
     return FALSE;
   }
   return act_on (self, service, action, reason, error);
+}
+
+char *
+tend_service_manager_describe_unmet_dependencies (TendServiceManager *self, TendService *service)
+{
+  char **deps = tend_service_get_config (service)->depends_on;
+  g_autoptr(GString) waiting = NULL;
+
+  for (guint i = 0; deps != NULL && deps[i] != NULL; i++) {
+    TendService *dep = tend_service_manager_lookup (self, deps[i]);
+    TendServiceState state = dep != NULL ? tend_service_get_state (dep) : TEND_SERVICE_STATE_STOPPED;
+
+    if (dep != NULL && state == TEND_SERVICE_STATE_ONLINE)
+      continue;
+    if (waiting == NULL)
+      waiting = g_string_new ("waiting for ");
+    else
+      g_string_append (waiting, ", ");
+    g_string_append_printf (waiting, "%s (%s)", deps[i], dep != NULL ? tend_service_state_to_string (state) : "not defined");
+  }
+  return waiting != NULL ? g_string_free (g_steal_pointer (&waiting), FALSE) : NULL;
 }

@@ -13,7 +13,8 @@ G_BEGIN_DECLS
  * Every service the daemon knows, configured or ad hoc, as a GListModel of
  * TendService in the order they were added. It applies a configuration
  * (start added, stop removed, restart changed, leave unchanged alone) and
- * stops everything in parallel at shutdown.
+ * stops everything at shutdown: in parallel, except that a service is
+ * stopped only once the services that depend on it are stopped.
  */
 #define TEND_TYPE_SERVICE_MANAGER (tend_service_manager_get_type ())
 G_DECLARE_FINAL_TYPE (TendServiceManager, tend_service_manager, TEND, SERVICE_MANAGER, GObject)
@@ -43,6 +44,12 @@ void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *co
  * services succeeds.
  */
 gboolean tend_service_manager_act (TendServiceManager *self, const char *name, const char *action, const char *reason, GError **error);
+/**
+ * tend_service_manager_describe_unmet_dependencies:
+ * NULL when every service @service depends on is online; otherwise why it
+ * waits, e.g. "waiting for db (errored), cache (launching)".
+ */
+char *tend_service_manager_describe_unmet_dependencies (TendServiceManager *self, TendService *service);
 /** tend_service_manager_start_all: starts every service whose config says start=true */
 void tend_service_manager_start_all (TendServiceManager *self);
 /** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */

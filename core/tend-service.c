@@ -13,6 +13,7 @@ struct _TendService {
   GPtrArray *instances; /* TendInstance, by index */
   GPtrArray *retiring;  /* instances dropped by a reload, kept until their process is gone */
   gboolean ad_hoc;
+  char *owner;
 
   /* the aggregate figures, cached so that notify fires only on a real change */
   TendServiceState state;
@@ -79,6 +80,7 @@ tend_service_finalize (GObject *object)
   g_ptr_array_unref (self->instances);
   g_ptr_array_unref (self->retiring);
   g_clear_pointer (&self->config, tend_service_config_unref);
+  g_free (self->owner);
   G_OBJECT_CLASS (tend_service_parent_class)->finalize (object);
 }
 
@@ -200,6 +202,19 @@ void
 tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc)
 {
   self->ad_hoc = ad_hoc;
+}
+
+void
+tend_service_set_owner (TendService *self, const char *plugin_name)
+{
+  g_free (self->owner);
+  self->owner = g_strdup (plugin_name);
+}
+
+const char *
+tend_service_get_owner (TendService *self)
+{
+  return self->owner;
 }
 
 gboolean

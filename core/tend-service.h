@@ -43,6 +43,14 @@ gboolean tend_service_get_wants_running (TendService *self);
 gboolean tend_service_get_ad_hoc (TendService *self);
 void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
 
+/**
+ * tend_service_set_owner:
+ * The plugin that added the service (e.g. "cloudflared"), which manages it:
+ * a reload never removes it and `tend save` leaves it out. NULL for others.
+ */
+void tend_service_set_owner (TendService *self, const char *plugin_name);
+const char *tend_service_get_owner (TendService *self);
+
 void tend_service_start (TendService *self);
 void tend_service_stop (TendService *self);
 void tend_service_restart (TendService *self, const char *reason);

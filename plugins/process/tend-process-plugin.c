@@ -14,6 +14,7 @@
 #include "tend-plugin.h"
 #include "tend-process-backend.h"
 #include "tend-process-spawn.h"
+#include "tend-proc.h"
 #include "tend-process-tree.h"
 #include "tend-service-manager.h"
 
@@ -142,7 +143,8 @@ reap_orphans (TendProcessPlugin *self)
     pid_t pid = g_array_index (children, pid_t, i);
     guint id;
 
-    if (is_main_pid (self, pid) || g_hash_table_contains (self->watched, GINT_TO_POINTER (pid)))
+    if (is_main_pid (self, pid) || g_hash_table_contains (self->watched, GINT_TO_POINTER (pid)) ||
+        tend_proc_is_claimed_child (pid))
       continue;
     id = g_child_watch_add (pid, orphan_exited_cb, self);
     g_hash_table_insert (self->watched, GINT_TO_POINTER (pid), GUINT_TO_POINTER (id));

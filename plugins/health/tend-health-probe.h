@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TendHealthProbe:
+ * One check of a service, as written in `health-check=` or `ready-check=`:
+ * `http://HOST:PORT/PATH` (a GET; 2xx or 3xx is healthy), `tcp://HOST:PORT`
+ * (a connection is accepted) or `exec:COMMAND` (run by /bin/sh -c in its own
+ * process group; exit status 0 is healthy). Every try is bounded by a
+ * timeout; an exec check that overruns is killed with its whole group.
+ * Runs entirely on the main loop's context without blocking it.
+ */
+typedef struct _TendHealthProbe TendHealthProbe;
+
+/**
+ * tend_health_probe_new:
+ * @spec: the check as written in the configuration
+ * @default_port: the service's `port`, used by `tcp://HOST` without a port (0: none)
+ * @cwd: working directory of an exec check (the service's cwd), or NULL
+ * @env: environment of an exec check (the service's), or NULL for the daemon's
+ * Returns: NULL with TEND_ERROR_INVALID_ARGUMENT for a spec it cannot use.
+ */
+TendHealthProbe *tend_health_probe_new (const char *spec,
+                                        guint default_port,
+                                        const char *cwd,
+                                        const char *const *env,
+                                        GError **error);
+void tend_health_probe_free (TendHealthProbe *probe);
+const char *tend_health_probe_get_spec (TendHealthProbe *probe);
+
+/**
+ * tend_health_probe_run_async:
+ * One try, bounded by @timeout_ms. Only one try runs at a time per probe: a
+ * call while one is running fails at once with G_IO_ERROR_PENDING.
+ */
+void tend_health_probe_run_async (TendHealthProbe *probe,
+                                  guint timeout_ms,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+/**
+ * tend_health_probe_run_finish:
+ * Returns: TRUE when healthy; FALSE with a short, lower-case reason in
+ * @error ("HTTP 503", "connection refused", "exit status 1", "timed out
+ * after 2s", "cancelled").
+ */
+gboolean tend_health_probe_run_finish (TendHealthProbe *probe, GAsyncResult *result, GError **error);
+
+G_END_DECLS
