@@ -693,6 +693,12 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   self->last_wait_status = wait_status;
   g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
   set_pid (self, 0);
+  /* SPEC: the start time of a process that is not running is 0 */
+  self->start_time = 0;
+  notify_prop (self, PROP_START_TIME);
+  self->usage = (TendUsage) { 0 };
+  notify_prop (self, PROP_CPU_PERCENT);
+  notify_prop (self, PROP_MEMORY_RSS);
 
   if (self->state == TEND_SERVICE_STATE_STOPPING) {
     set_status_message (self, how);

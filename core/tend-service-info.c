@@ -37,6 +37,8 @@ tend_service_info_instance (TendInstance *instance)
   const char *restart_reason = tend_instance_get_last_restart_reason (instance);
   const char *notify_status = tend_instance_get_notify_status (instance);
   const TendUsage *usage = tend_instance_get_usage (instance);
+  g_autofree char *out_log = tend_instance_get_log_path (instance, 1);
+  g_autofree char *err_log = tend_instance_get_log_path (instance, 2);
 
   g_variant_dict_init (&dict, NULL);
   add_common (&dict, tend_service_get_config (service));
@@ -57,6 +59,8 @@ tend_service_info_instance (TendInstance *instance)
   g_variant_dict_insert (&dict, "cpu-seconds", "d", usage->cpu_seconds);
   g_variant_dict_insert (&dict, "last-restart-reason", "s", restart_reason != NULL ? restart_reason : "");
   g_variant_dict_insert (&dict, "notify-status", "s", notify_status != NULL ? notify_status : "");
+  g_variant_dict_insert (&dict, "out-log", "s", out_log);
+  g_variant_dict_insert (&dict, "error-log", "s", err_log);
   return g_variant_dict_end (&dict);
 }
 

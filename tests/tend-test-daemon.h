@@ -73,7 +73,8 @@ gboolean tend_test_wait_pid_gone (pid_t pid, guint timeout_ms);
  * and returns its exit status (asserts it exited). @out_stdout and
  * @out_stderr (nullable) get what it printed.
  */
-int tend_test_run_cli (TendTestDaemon *d, char **out_stdout, char **out_stderr, const char *arg, ...) G_GNUC_NULL_TERMINATED;
+int tend_test_run_cli (TendTestDaemon *d, char **out_stdout, char **out_stderr, const char *arg, ...)
+    G_GNUC_NULL_TERMINATED;
 /** tend_test_run_cli_env: as tend_test_run_cli, with @env ("KEY=VALUE", nullable) added to the environment */
 int tend_test_run_cli_env (TendTestDaemon *d, const char *const *env, const char *const *args, char **out_stdout,
                            char **out_stderr);
@@ -85,7 +86,7 @@ int tend_test_run_program (TendTestDaemon *d, const char *const *env, const char
                            char **out_stderr);
 /** tend_test_spawn_cli: starts tend --home d->home @args without waiting (output to the daemon's log file) */
 GPid tend_test_spawn_cli (TendTestDaemon *d, const char *const *args);
-/** tend_test_wait_cli: waits up to @timeout_ms for a tend_test_spawn_cli() to end; its exit status, -1 on timeout (then killed) */
+/** tend_test_wait_cli: waits up to @timeout_ms for a spawned tend to end; its exit status, -1 on timeout (killed) */
 int tend_test_wait_cli (GPid pid, guint timeout_ms);
 /** tend_test_daemon_read_pidfile: the pid in HOME/tendd.pid, 0 when none */
 pid_t tend_test_daemon_read_pidfile (TendTestDaemon *d);

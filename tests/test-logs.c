@@ -2,7 +2,9 @@
 /* Log capture with real services: timestamps, long lines, instances, flush, a full disk. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -231,6 +233,130 @@ test_full_disk (void)
   umount2 (disk, MNT_DETACH);
 }
 
+static void
+test_cli_logs (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *log = NULL;
+  int status;
+
+  tend_test_daemon_write_config (d, "[service:chatty]\nexec=@HELPERS@/chatty.sh\nenv=LINES=50\nautorestart=false\n");
+  tend_test_daemon_start (d);
+  log = log_path (d, "chatty-out.log");
+  g_assert_true (tend_test_wait_lines (log, 51, 10000));
+
+  status = tend_test_run_cli (d, &out, &err, "logs", "chatty", "--lines", "3", "--out", NULL);
+  g_assert_cmpint (status, ==, 0);
+  /* the last three lines, the unfinished last one included, each with the service's name */
+  g_assert_cmpstr (out, ==, "chatty | line 49\nchatty | line 50\nchatty | partial-last-line\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  status = tend_test_run_cli (d, &out, &err, "logs", "chatty", "--err", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, "chatty[err] | to stderr\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  status = tend_test_run_cli (d, &out, &err, "logs", "nope", NULL);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (err, "no service named nope"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  status = tend_test_run_cli (d, &out, &err, "logs", "--lines", "many", NULL);
+  g_assert_cmpint (status, ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* tend flush empties the files in place */
+  status = tend_test_run_cli (d, &out, &err, "flush", "chatty", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (tend_test_count_lines (log), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* without a daemon the files are still shown */
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  g_file_set_contents (log, "old line\n", -1, NULL);
+  status = tend_test_run_cli (d, &out, &err, "logs", "chatty", "--out", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, "chatty | old line\n");
+}
+
+typedef struct {
+  const char *path;
+  guint min_lines;
+  const char *folder;
+  guint min_rotated;
+} FollowWait;
+
+static guint
+count_rotated (const char *folder)
+{
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    n += g_str_has_prefix (name, "ticker-out__");
+  return n;
+}
+
+static gboolean
+followed_enough (gpointer data)
+{
+  FollowWait *w = data;
+  return tend_test_count_lines (w->path) >= w->min_lines && count_rotated (w->folder) >= w->min_rotated;
+}
+
+static void
+test_cli_follow_across_rotation (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *record = tend_test_daemon_path (d, "record");
+  g_autofree char *followed = tend_test_daemon_path (d, "followed");
+  g_autofree char *folder = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  FollowWait wait;
+  GPid pid;
+  int out_fd, wstatus;
+  long previous = -1;
+
+  conf = g_strdup_printf ("[plugin:logrotate]\nenabled=true\nmax-size=2K\ncompress=false\nretain=1000\n\n"
+                          "[service:ticker]\nexec=@HELPERS@/ticker.sh\nenv=RECORD=%s;PAD=%040d\n", record, 0);
+  tend_test_daemon_write_config (d, conf);
+  tend_test_daemon_start (d);
+  folder = g_build_filename (d->home, "logs", NULL);
+  out_fd = open (followed, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  {
+    const char *argv[] = { tend, "--home", d->home, "logs", "ticker", "--out", "--follow", "--lines", "0", NULL };
+    g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, NULL,
+                                      NULL, -1, out_fd, -1, NULL, NULL, 0, &pid, NULL, NULL, NULL, &error);
+  }
+  close (out_fd);
+  g_assert_no_error (error);
+  tend_test_track_pid (pid);
+  wait = (FollowWait) { followed, 200, folder, 5 };
+  g_assert_true (tend_test_wait (followed_enough, &wait, 20000));
+  kill (pid, SIGTERM);
+  waitpid (pid, &wstatus, 0);
+
+  /* every tick once, in order, although the file was rotated under the follower many times */
+  lines = tend_test_read_lines (followed);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    long tick;
+    g_assert_true (g_str_has_prefix (lines[i], "ticker | tick "));
+    tick = atol (lines[i] + strlen ("ticker | tick "));
+    if (previous >= 0 && tick != previous + 1)
+      g_error ("line %u: tick %ld after %ld", i, tick, previous);
+    previous = tick;
+  }
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -240,5 +366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/logs/instances-and-merge", test_instances_and_merge);
   g_test_add_func ("/logs/flush", test_flush);
   g_test_add_func ("/logs/full-disk", test_full_disk);
+  g_test_add_func ("/logs/cli-logs-and-flush", test_cli_logs);
+  g_test_add_func ("/logs/cli-follow-across-rotation", test_cli_follow_across_rotation);
   return g_test_run ();
 }

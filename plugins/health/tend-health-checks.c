@@ -3,6 +3,7 @@
 
 #include "tend-health-checks.h"
 #include "tend-health-probe.h"
+#include "tend-parse.h"
 #include "tend-service-manager.h"
 
 #define READY_RETRY_MS 250
@@ -10,6 +11,7 @@
 typedef struct {
   TendHealthChecks *owner;
   TendService *service;
+  TendServiceConfig *probes_config; /* the config the probes were made from */
   gboolean dead;
   TendHealthProbe *liveness;
   char *liveness_spec;
@@ -45,6 +47,7 @@ sc_clear (ServiceChecks *sc)
   g_clear_pointer (&sc->readiness, tend_health_probe_free);
   g_free (sc->liveness_spec);
   g_free (sc->readiness_spec);
+  g_clear_pointer (&sc->probes_config, tend_service_config_unref);
   g_clear_object (&sc->cancellable);
   g_clear_object (&sc->service);
 }
@@ -73,6 +76,22 @@ make_probe (TendServiceConfig *config, const char *spec)
   g_autoptr(GError) error = NULL;
   TendHealthProbe *probe;
 
+  /* the service's environment, as tend_instance_build_environment() makes it: never the
+   * NOTIFY_SOCKET of tendd's own supervisor, the env-file, then env */
+  env = g_environ_unsetenv (env, "NOTIFY_SOCKET");
+  if (config->env_file != NULL) {
+    g_auto(GStrv) file_env = NULL;
+    g_autoptr(GError) file_error = NULL;
+
+    if (tend_parse_env_file (config->env_file, &file_env, &file_error)) {
+      for (guint i = 0; file_env[i] != NULL; i++) {
+        g_auto(GStrv) kv = g_strsplit (file_env[i], "=", 2);
+        env = g_environ_setenv (env, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
+      }
+    } else {
+      g_warning ("%s: check %s runs without the env-file: %s", config->name, spec, file_error->message);
+    }
+  }
   for (guint i = 0; config->env != NULL && config->env[i] != NULL; i++) {
     g_auto(GStrv) kv = g_strsplit (config->env[i], "=", 2);
     env = g_environ_setenv (env, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
@@ -83,12 +102,22 @@ make_probe (TendServiceConfig *config, const char *spec)
   return probe;
 }
 
-/* The config may change on reload: keep a probe only while its spec is the same. */
+/* The config may change on reload: keep a probe only while the config it was made from (its
+ * spec, and the port, cwd and environment it captured) is the same. */
 static void
 sync_probes (ServiceChecks *sc)
 {
   TendServiceConfig *config = tend_service_get_config (sc->service);
 
+  if (sc->probes_config != config) {
+    g_clear_pointer (&sc->probes_config, tend_service_config_unref);
+    sc->probes_config = tend_service_config_ref (config);
+    /* made again below */
+    g_clear_pointer (&sc->liveness_spec, g_free);
+    g_clear_pointer (&sc->readiness_spec, g_free);
+    g_clear_pointer (&sc->liveness, tend_health_probe_free);
+    g_clear_pointer (&sc->readiness, tend_health_probe_free);
+  }
   if (g_strcmp0 (sc->liveness_spec, config->health_check) != 0) {
     g_clear_pointer (&sc->liveness, tend_health_probe_free);
     g_free (sc->liveness_spec);

@@ -96,8 +96,15 @@ sample_cb (gpointer user_data)
     g_ptr_array_add (services, service);
     for (guint j = 0; j < instances->len; j++) {
       TendInstance *instance = g_ptr_array_index (instances, j);
-      if (tend_instance_get_pid (instance) != 0)
+      const TendUsage *usage = tend_instance_get_usage (instance);
+
+      if (tend_instance_get_pid (instance) != 0) {
         g_ptr_array_add (running, instance);
+      } else if (usage->cpu_percent != 0 || usage->memory_rss != 0 || usage->processes != 0 || usage->open_fds != 0) {
+        /* its run ended: nothing of it runs any more (the CPU seconds of that run stay readable) */
+        TendUsage ended = { .cpu_seconds = usage->cpu_seconds };
+        tend_instance_set_usage_full (instance, &ended);
+      }
     }
   }
   if (running->len > 0)

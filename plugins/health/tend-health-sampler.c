@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -8,6 +9,16 @@
 
 #include "tend-health-sampler.h"
 #include "tend-proc.h"
+
+/*
+ * What an idle pass costs is what it reads. The stat file of a process in a tree is read on every
+ * pass; a process outside every tree cannot join one (a tree grows by new processes, which a pass
+ * reads as soon as /proc lists them), so its stat file is read again only on every RESCAN_PASSES-th
+ * pass. A recycled pid is a new process: /proc lists it with a new inode number, which makes it
+ * read at once (and the rescan would catch it anyway). Open fds (a directory listing per process)
+ * are counted when a process joins a tree and then on those passes only.
+ */
+#define RESCAN_PASSES 10
 
 /* One process seen in a pass. */
 typedef struct {
@@ -18,6 +29,10 @@ typedef struct {
   char *tag;        /* TEND_SUPERVISOR_TAG of an orphan of ours, read once */
   gboolean tag_read;
   TendInstance *owner; /* the instance whose tree it was in at the last pass (not a ref) */
+  ino_t ino;              /* of /proc/PID as the last listing gave it */
+  guint64 read_pass;      /* the pass that last read its stat file */
+  guint64 prev_read_pass; /* the one before */
+  guint open_fds;         /* at the last count */
 } Proc;
 
 /* What outlives the processes of an instance's current run. */
@@ -30,6 +45,7 @@ struct _TendHealthSampler {
   GHashTable *procs;  /* pid → Proc */
   GHashTable *totals; /* TendInstance → RunTotals (weak keys: pruned when not running) */
   gint64 last_pass;
+  guint64 pass; /* passes so far, this one included */
   long ticks_per_second;
   long page_size;
 };
@@ -77,10 +93,13 @@ tend_health_sampler_get_open_files (TendHealthSampler *self)
 }
 
 static gboolean
-read_stat (Proc *proc, pid_t pid)
+read_stat (TendHealthSampler *self, Proc *proc, pid_t pid)
 {
   char buf[1024];
   ssize_t n;
+
+  proc->prev_read_pass = proc->read_pass;
+  proc->read_pass = self->pass;
 
   if (proc->fd >= 0) {
     n = pread (proc->fd, buf, sizeof buf - 1, 0);
@@ -97,35 +116,47 @@ read_stat (Proc *proc, pid_t pid)
 
 /* Reads every process once; the Proc table afterwards holds exactly the live ones. */
 static void
-scan (TendHealthSampler *self)
+scan (TendHealthSampler *self, GHashTable *by_main_pid)
 {
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  DIR *dir = opendir ("/proc");
   g_autoptr(GHashTable) alive = g_hash_table_new (NULL, NULL);
   GHashTableIter iter;
   gpointer key, value;
-  const char *name;
+  struct dirent *entry;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+  while (dir != NULL && (entry = readdir (dir)) != NULL) {
     char *end = NULL;
-    long pid = strtol (name, &end, 10);
+    long pid = strtol (entry->d_name, &end, 10);
     Proc *proc;
     guint64 start_time;
+    ino_t ino;
 
     if (*end != '\0' || pid <= 0)
       continue;
     proc = g_hash_table_lookup (self->procs, GINT_TO_POINTER (pid));
+    ino = proc != NULL ? proc->ino : 0;
     if (proc == NULL) {
       proc = g_new0 (Proc, 1);
       proc->fd = -1;
-      if (!read_stat (proc, (pid_t) pid)) {
+      if (!read_stat (self, proc, (pid_t) pid)) {
         proc_free (proc);
         continue;
       }
+      proc->ino = entry->d_ino;
       g_hash_table_insert (self->procs, GINT_TO_POINTER (pid), proc);
     } else {
       start_time = proc->info.start_time;
       proc->seen_before = TRUE;
-      if (!read_stat (proc, (pid_t) pid))
+      proc->ino = entry->d_ino;
+      /* outside every tree at the last pass, the same process (same inode) and no main process
+       * (belt and braces: that one is surely in a tree now): still there, as far as this pass cares */
+      if (proc->owner == NULL && self->pass % RESCAN_PASSES != 0 && entry->d_ino == ino &&
+          !g_hash_table_contains (by_main_pid, GINT_TO_POINTER (pid))) {
+        if (proc->info.state != 'Z')
+          g_hash_table_add (alive, GINT_TO_POINTER (pid));
+        continue;
+      }
+      if (!read_stat (self, proc, (pid_t) pid))
         continue;
       if (proc->info.start_time != start_time) {
         /* the pid was recycled: a new process */
@@ -139,6 +170,8 @@ scan (TendHealthSampler *self)
     if (proc->info.state != 'Z')
       g_hash_table_add (alive, GINT_TO_POINTER (pid));
   }
+  if (dir != NULL)
+    closedir (dir);
 
   /* exited processes: their CPU time stays counted in their run's total */
   g_hash_table_iter_init (&iter, self->procs);
@@ -176,6 +209,7 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
   gboolean grew = TRUE;
 
   self->last_pass = now;
+  self->pass++;
   for (guint i = 0; i < instances->len; i++) {
     TendInstance *instance = g_ptr_array_index (instances, i);
     RunTotals *totals = g_hash_table_lookup (self->totals, instance);
@@ -191,7 +225,7 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
       g_hash_table_insert (self->totals, instance, totals);
     }
   }
-  scan (self);
+  scan (self, by_main_pid);
 
   /* membership: the session, orphans of ours with the instance's tag, then descendants of members */
   g_hash_table_iter_init (&iter, self->procs);
@@ -199,7 +233,8 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
     Proc *proc = value;
     TendInstance *owner;
 
-    if (proc->info.state == 'Z')
+    /* not read in this pass: outside every tree, as at the last pass */
+    if (proc->info.state == 'Z' || proc->read_pass != self->pass)
       continue;
     owner = owner_by_session (by_main_pid, proc);
     if (owner == NULL && proc->info.ppid == self_pid &&
@@ -220,7 +255,7 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
     while (g_hash_table_iter_next (&iter, &key, &value)) {
       Proc *proc = value;
       TendInstance *parent_owner;
-      if (proc->info.state == 'Z' || g_hash_table_contains (owners, key))
+      if (proc->info.state == 'Z' || proc->read_pass != self->pass || g_hash_table_contains (owners, key))
         continue;
       parent_owner = g_hash_table_lookup (owners, GINT_TO_POINTER (proc->info.ppid));
       if (parent_owner != NULL) {
@@ -237,6 +272,8 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
     guint64 ticks = proc->info.utime + proc->info.stime;
     TendUsage *u;
 
+    if (proc->read_pass != self->pass)
+      continue;
     if (owner == NULL) {
       /* not ours: no reason to keep its file open */
       if (proc->fd >= 0) {
@@ -255,15 +292,19 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
     u->processes++;
     u->memory_rss += (guint64) MAX (proc->info.rss_pages, 0) * (guint64) self->page_size;
     u->cpu_seconds += (double) ticks / (double) self->ticks_per_second;
-    /* a process first seen in this pass started within it (or sampling just began) */
-    if (elapsed > 0 && (proc->seen_before || proc->owner == NULL))
+    /* a process first seen in this pass started within it (or sampling just began); one also read
+     * in the previous pass has its ticks since then; one not read then (see RESCAN_PASSES) counts
+     * from this pass on */
+    if (elapsed > 0 && (!proc->seen_before || proc->prev_read_pass + 1 == self->pass))
       u->cpu_percent += (double) (ticks - MIN (proc->last_ticks, ticks)) / (double) self->ticks_per_second / elapsed * 100.0;
-    {
+    if (proc->owner == NULL || self->pass % RESCAN_PASSES == 0) {
       g_autofree char *fd_dir = g_strdup_printf ("/proc/%d/fd", (int) proc->info.pid);
       g_autoptr(GDir) fds = g_dir_open (fd_dir, 0, NULL);
+      proc->open_fds = 0;
       while (fds != NULL && g_dir_read_name (fds) != NULL)
-        u->open_fds++;
+        proc->open_fds++;
     }
+    u->open_fds += proc->open_fds;
     proc->owner = owner;
     proc->last_ticks = ticks;
   }

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tend logs and tend flush. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tend-cli.h"
+
+#define DEFAULT_LINES 15
+/* how often a followed file is looked at; the list of files is refreshed every few rounds */
+#define FOLLOW_POLL_MS 200
+#define REFRESH_ROUNDS 10
+
+/* One log file followed: who writes it and where we are in it. */
+typedef struct {
+  char *label; /* "web" or "web-1", with "[err]" for the error stream */
+  char *path;
+  gboolean is_err;
+  int fd;
+  dev_t dev;
+  ino_t ino;
+  off_t offset;
+  GString *partial;
+} LogSource;
+
+typedef struct {
+  gboolean follow;
+  gboolean only_err;
+  gboolean only_out;
+  gboolean timestamps;
+  gboolean color;
+  guint lines;
+} LogOptions;
+
+static void
+log_source_free (LogSource *source)
+{
+  if (source->fd >= 0)
+    close (source->fd);
+  g_free (source->label);
+  g_free (source->path);
+  g_string_free (source->partial, TRUE);
+  g_free (source);
+}
+
+static LogSource *
+log_source_new (const char *label, const char *path, gboolean is_err)
+{
+  LogSource *source = g_new0 (LogSource, 1);
+
+  source->label = g_strdup (label);
+  source->path = g_strdup (path);
+  source->is_err = is_err;
+  source->fd = -1;
+  source->partial = g_string_new (NULL);
+  return source;
+}
+
+static void
+print_line (const LogOptions *options, const LogSource *source, const char *line, gsize length)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  if (options->timestamps) {
+    g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+    g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+    g_string_append_printf (out, "%s ", stamp);
+  }
+  /* green names for stdout, red for stderr, as pm2 logs does */
+  if (options->color)
+    g_string_append_printf (out, "\033[%sm%s |\033[0m ", source->is_err ? "31" : "32", source->label);
+  else
+    g_string_append_printf (out, "%s | ", source->label);
+  g_string_append_len (out, line, (gssize) length);
+  g_string_append_c (out, '\n');
+  fwrite (out->str, 1, out->len, stdout);
+}
+
+/* The last @n lines of @path, read backwards in blocks so a huge log costs little. */
+static GPtrArray *
+tail_lines (const char *path, guint n, off_t *out_size)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) collected = g_string_new (NULL);
+  char block[8192];
+  struct stat st;
+  off_t pos;
+  guint newlines = 0;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  *out_size = 0;
+  if (fd < 0)
+    return lines;
+  if (fstat (fd, &st) < 0) {
+    close (fd);
+    return lines;
+  }
+  *out_size = st.st_size;
+  pos = st.st_size;
+  while (pos > 0 && newlines <= n) {
+    size_t chunk = (size_t) MIN ((off_t) sizeof block, pos);
+    ssize_t got;
+    pos -= (off_t) chunk;
+    got = pread (fd, block, chunk, pos);
+    if (got <= 0)
+      break;
+    for (ssize_t i = 0; i < got; i++)
+      newlines += block[i] == '\n';
+    g_string_prepend_len (collected, block, got);
+  }
+  close (fd);
+  {
+    g_auto(GStrv) split = g_strsplit (collected->str, "\n", -1);
+    guint total = g_strv_length (split);
+    /* a final newline leaves an empty last piece: it is no line */
+    if (total > 0 && split[total - 1][0] == '\0')
+      total--;
+    /* the first piece may be the end of a line cut by the block boundary */
+    for (guint i = total > n ? total - n : (pos > 0 ? 1 : 0); i < total; i++)
+      g_ptr_array_add (lines, g_strdup (split[i]));
+  }
+  return lines;
+}
+
+static gboolean
+wanted_stream (const LogOptions *options, gboolean is_err)
+{
+  if (options->only_err)
+    return is_err;
+  if (options->only_out)
+    return !is_err;
+  return TRUE;
+}
+
+static void
+add_source (GPtrArray *sources, GHashTable *seen, const LogOptions *options, const char *label, const char *path,
+            gboolean is_err)
+{
+  /* merged instances share one file: show it once */
+  if (path == NULL || path[0] == '\0' || !wanted_stream (options, is_err) || !g_hash_table_add (seen, g_strdup (path)))
+    return;
+  g_ptr_array_add (sources, log_source_new (label, path, is_err));
+}
+
+/* The files of @name (NULL: every service), from the daemon. */
+static GPtrArray *
+sources_from_daemon (TendCli *cli, const char *name, const LogOptions *options, GError **error)
+{
+  g_autoptr(GVariant) rows = tend_cli_list_services (cli, error);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GPtrArray *sources = g_ptr_array_new_with_free_func ((GDestroyNotify) log_source_free);
+  gboolean found = FALSE;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (rows == NULL) {
+    g_ptr_array_unref (sources);
+    return NULL;
+  }
+  g_variant_iter_init (&iter, rows);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) owned = row;
+    const char *service = "", *out_log = NULL, *err_log = NULL;
+    guint32 index = 0, instances = 1;
+    g_autofree char *label = NULL;
+    g_autofree char *err_label = NULL;
+
+    g_variant_lookup (row, "name", "&s", &service);
+    if (name != NULL && g_strcmp0 (name, "all") != 0 && g_strcmp0 (name, service) != 0)
+      continue;
+    found = TRUE;
+    g_variant_lookup (row, "index", "u", &index);
+    g_variant_lookup (row, "instances", "u", &instances);
+    g_variant_lookup (row, "out-log", "&s", &out_log);
+    g_variant_lookup (row, "error-log", "&s", &err_log);
+    label = instances > 1 ? g_strdup_printf ("%s-%u", service, index) : g_strdup (service);
+    err_label = g_strdup_printf ("%s[err]", label);
+    add_source (sources, seen, options, label, out_log, FALSE);
+    add_source (sources, seen, options, err_label, err_log, TRUE);
+  }
+  if (name != NULL && g_strcmp0 (name, "all") != 0 && !found) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("no service named %s"), name);
+    g_ptr_array_unref (sources);
+    return NULL;
+  }
+  return sources;
+}
+
+/* Without a daemon, the default log folder still tells what there is. */
+static GPtrArray *
+sources_from_folder (TendCli *cli, const char *name, const LogOptions *options)
+{
+  g_autofree char *folder = g_build_filename (cli->home, "logs", NULL);
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *sources = g_ptr_array_new_with_free_func ((GDestroyNotify) log_source_free);
+  const char *entry;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL) {
+    /* current files only: rotated ones have "__" before their time stamp */
+    if (g_str_has_suffix (entry, ".log") && strstr (entry, "__") == NULL)
+      g_ptr_array_add (names, g_strdup (entry));
+  }
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++) {
+    const char *file = g_ptr_array_index (names, i);
+    gboolean is_err = strstr (file, "-error") != NULL;
+    const char *cut = strstr (file, is_err ? "-error" : "-out");
+    g_autofree char *service = cut != NULL ? g_strndup (file, (gsize) (cut - file)) : NULL;
+    g_autofree char *path = g_build_filename (folder, file, NULL);
+    g_autofree char *label = NULL;
+
+    if (service == NULL || (name != NULL && g_strcmp0 (name, "all") != 0 && g_strcmp0 (name, service) != 0))
+      continue;
+    label = is_err ? g_strdup_printf ("%s[err]", service) : g_strdup (service);
+    add_source (sources, seen, options, label, path, is_err);
+  }
+  return sources;
+}
+
+static void
+print_tails (GPtrArray *sources, const LogOptions *options)
+{
+  for (guint i = 0; i < sources->len; i++) {
+    LogSource *source = g_ptr_array_index (sources, i);
+    g_autoptr(GPtrArray) lines = tail_lines (source->path, options->lines, &source->offset);
+    for (guint j = 0; j < lines->len; j++) {
+      const char *line = g_ptr_array_index (lines, j);
+      print_line (options, source, line, strlen (line));
+    }
+  }
+  fflush (stdout);
+}
+
+static void
+drain (LogSource *source, const LogOptions *options)
+{
+  char buf[65536];
+  ssize_t n;
+
+  while ((n = pread (source->fd, buf, sizeof buf, source->offset)) > 0) {
+    const char *p = buf;
+    const char *end = buf + n;
+    source->offset += n;
+    while (p < end) {
+      const char *nl = memchr (p, '\n', (size_t) (end - p));
+      if (nl == NULL) {
+        g_string_append_len (source->partial, p, end - p);
+        break;
+      }
+      g_string_append_len (source->partial, p, nl - p);
+      print_line (options, source, source->partial->str, source->partial->len);
+      g_string_truncate (source->partial, 0);
+      p = nl + 1;
+    }
+  }
+}
+
+/* Reads what was appended; follows a rotation (new inode) and a flush (shorter file). */
+static void
+follow_once (LogSource *source, const LogOptions *options)
+{
+  struct stat st;
+  gboolean exists = g_stat (source->path, &st) == 0;
+
+  if (source->fd >= 0 && exists && (st.st_dev != source->dev || st.st_ino != source->ino)) {
+    /* rotated: finish the old file, then the new one from its start */
+    drain (source, options);
+    close (source->fd);
+    source->fd = -1;
+    source->offset = 0;
+  }
+  if (source->fd < 0) {
+    if (!exists)
+      return;
+    source->fd = open (source->path, O_RDONLY | O_CLOEXEC);
+    if (source->fd < 0)
+      return;
+    if (fstat (source->fd, &st) == 0) {
+      source->dev = st.st_dev;
+      source->ino = st.st_ino;
+    }
+  }
+  if (fstat (source->fd, &st) == 0 && st.st_size < source->offset) {
+    /* flushed: start again at the top */
+    source->offset = 0;
+    g_string_truncate (source->partial, 0);
+  }
+  drain (source, options);
+}
+
+static void
+merge_new_sources (GPtrArray *sources, GPtrArray *fresh)
+{
+  for (guint i = 0; i < fresh->len; i++) {
+    LogSource *candidate = g_ptr_array_index (fresh, i);
+    gboolean known = FALSE;
+    for (guint j = 0; j < sources->len && !known; j++)
+      known = g_str_equal (((LogSource *) g_ptr_array_index (sources, j))->path, candidate->path);
+    if (!known) {
+      /* a service that appeared while following: from its start */
+      g_ptr_array_add (sources, log_source_new (candidate->label, candidate->path, candidate->is_err));
+    }
+  }
+}
+
+static gboolean
+parse_lines (const char *text, guint *out)
+{
+  guint64 value;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, 1000000, &value, NULL))
+    return FALSE;
+  *out = (guint) value;
+  return TRUE;
+}
+
+int
+tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
+{
+  LogOptions options = { .lines = DEFAULT_LINES, .color = tend_cli_use_color () };
+  g_autoptr(GPtrArray) sources = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name = NULL;
+  gboolean have_daemon;
+
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (g_str_equal (arg, "--follow") || g_str_equal (arg, "-f"))
+      options.follow = TRUE;
+    else if (g_str_equal (arg, "--err"))
+      options.only_err = TRUE;
+    else if (g_str_equal (arg, "--out"))
+      options.only_out = TRUE;
+    else if (g_str_equal (arg, "--timestamps"))
+      options.timestamps = TRUE;
+    else if (g_str_equal (arg, "--no-timestamps"))
+      options.timestamps = FALSE;
+    else if ((g_str_equal (arg, "--lines") || g_str_equal (arg, "-n")) && i + 1 < argc) {
+      if (!parse_lines (argv[++i], &options.lines))
+        return tend_cli_usage_error (_("--lines takes a number, not \"%s\""), argv[i]);
+    } else if (g_str_has_prefix (arg, "--lines=")) {
+      if (!parse_lines (arg + strlen ("--lines="), &options.lines))
+        return tend_cli_usage_error (_("--lines takes a number, not \"%s\""), arg + strlen ("--lines="));
+    } else if (arg[0] == '-')
+      return tend_cli_usage_error (_("unknown option %s for logs"), arg);
+    else if (name == NULL)
+      name = arg;
+    else
+      return tend_cli_usage_error ("%s", _("logs takes one service name"));
+  }
+  if (options.only_err && options.only_out)
+    return tend_cli_usage_error ("%s", _("--err and --out exclude each other"));
+
+  have_daemon = tend_cli_try_connect (cli, &error);
+  if (have_daemon) {
+    sources = sources_from_daemon (cli, name, &options, &error);
+    if (sources == NULL)
+      return tend_cli_fail ("%s", error->message);
+  } else {
+    /* the files outlive the daemon: show them anyway */
+    g_clear_error (&error);
+    sources = sources_from_folder (cli, name, &options);
+    if (sources->len == 0 && name != NULL)
+      return tend_cli_fail (_("no logs for %s in %s/logs (and tendd is not running)"), name, cli->home);
+  }
+  print_tails (sources, &options);
+  if (!options.follow)
+    return TEND_CLI_EXIT_OK;
+
+  for (guint round = 1;; round++) {
+    for (guint i = 0; i < sources->len; i++)
+      follow_once (g_ptr_array_index (sources, i), &options);
+    fflush (stdout);
+    if (round % REFRESH_ROUNDS == 0) {
+      g_autoptr(GPtrArray) fresh = NULL;
+      g_autoptr(GError) refresh_error = NULL;
+      if (have_daemon || tend_cli_try_connect (cli, NULL)) {
+        have_daemon = TRUE;
+        fresh = sources_from_daemon (cli, name, &options, &refresh_error);
+      }
+      if (fresh != NULL)
+        merge_new_sources (sources, fresh);
+    }
+    g_usleep (FOLLOW_POLL_MS * 1000);
+  }
+  return TEND_CLI_EXIT_OK;
+}
+
+int
+tend_cli_cmd_flush (TendCli *cli, int argc, char **argv)
+{
+  const char *name = argc > 1 ? argv[1] : "all";
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (argc > 2)
+    return tend_cli_usage_error ("%s", _("flush takes at most one service name"));
+  if (name[0] == '-')
+    return tend_cli_usage_error (_("unknown option %s for flush"), name);
+  status = tend_cli_connect (cli, FALSE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  reply = tend_cli_call (cli, "Flush", g_variant_new ("(s)", name), "()", &error);
+  if (reply == NULL)
+    return tend_cli_report_error (error);
+  if (g_str_equal (name, "all"))
+    g_print ("%s\n", _("emptied the logs of every service"));
+  else
+    g_print (_("emptied the logs of %s\n"), name);
+  return TEND_CLI_EXIT_OK;
+}

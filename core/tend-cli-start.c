@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "tend-cli.h"
+#include "tend-enums.h"
+#include "tend-parse.h"
+
+/*
+ * `tend start` in its three forms: a configuration file, configured names,
+ * or an ad hoc command whose options are named like the config keys of a
+ * [service:NAME] group. Values are checked here when that is cheap (so a
+ * typo is a usage error before anything starts); the daemon checks the rest.
+ */
+
+typedef enum {
+  KEY_TEXT,
+  KEY_BOOL,
+  KEY_UINT,
+  KEY_DURATION,
+  KEY_SIZE,
+  KEY_SIGNAL,
+  KEY_AUTORESTART,
+  KEY_ENV,   /* repeatable, joined with ';' */
+  KEY_NAMES, /* repeatable, joined with ',' */
+} KeyKind;
+
+typedef struct {
+  const char *name;
+  KeyKind kind;
+  guint64 min, max; /* KEY_UINT only; max 0: G_MAXUINT */
+} ServiceKey;
+
+/* SPEC's [service:NAME] keys, but exec: the command comes after `--`. */
+static const ServiceKey service_keys[] = {
+  { "shell", KEY_BOOL },
+  { "cwd", KEY_TEXT },
+  { "env", KEY_ENV },
+  { "env-file", KEY_TEXT },
+  { "user", KEY_TEXT },
+  { "group", KEY_TEXT },
+  { "instances", KEY_UINT, 1, 1024 },
+  { "increment-var", KEY_TEXT },
+  { "autorestart", KEY_AUTORESTART },
+  { "max-restarts", KEY_UINT },
+  { "min-uptime", KEY_DURATION },
+  { "restart-delay", KEY_DURATION },
+  { "exp-backoff-restart-delay", KEY_DURATION },
+  { "max-backoff", KEY_DURATION },
+  { "max-memory-restart", KEY_SIZE },
+  { "kill-signal", KEY_SIGNAL },
+  { "kill-timeout", KEY_DURATION },
+  { "out-file", KEY_TEXT },
+  { "error-file", KEY_TEXT },
+  { "merge-logs", KEY_BOOL },
+  { "log-date-format", KEY_TEXT },
+  { "port", KEY_UINT, 1, 65535 },
+  { "layer", KEY_TEXT },
+  { "critical", KEY_BOOL },
+  { "depends-on", KEY_NAMES },
+  { "health-check", KEY_TEXT },
+  { "health-interval", KEY_DURATION },
+  { "health-timeout", KEY_DURATION },
+  { "health-retries", KEY_UINT, 1, 0 },
+  { "ready-check", KEY_TEXT },
+  { "notify", KEY_BOOL },
+  { "start", KEY_BOOL },
+};
+
+static const ServiceKey *
+find_key (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+    if (strcmp (service_keys[i].name, name) == 0)
+      return &service_keys[i];
+  }
+  return NULL;
+}
+
+static gboolean
+is_bool_text (const char *text)
+{
+  gboolean ignored;
+  return text != NULL && tend_parse_bool (text, &ignored, NULL);
+}
+
+static gboolean
+check_value (const ServiceKey *key, const char *value, GError **error)
+{
+  guint64 number;
+  gboolean flag;
+  int signum;
+  TendAutorestart autorestart;
+
+  switch (key->kind) {
+  case KEY_BOOL:
+    return tend_parse_bool (value, &flag, error);
+  case KEY_UINT:
+    return tend_parse_uint (value, key->min, key->max != 0 ? key->max : G_MAXUINT, &number, error);
+  case KEY_DURATION:
+    return tend_parse_duration (value, &number, error);
+  case KEY_SIZE:
+    return tend_parse_size (value, &number, error);
+  case KEY_SIGNAL:
+    return tend_parse_signal (value, &signum, error);
+  case KEY_AUTORESTART:
+    if (!tend_autorestart_from_string (value, &autorestart)) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("“%s” is not one of true, on-failure, false"),
+                   value);
+      return FALSE;
+    }
+    return TRUE;
+  case KEY_TEXT:
+  case KEY_ENV:
+  case KEY_NAMES:
+  default:
+    if (value[0] == '\0') {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("empty value"));
+      return FALSE;
+    }
+    return TRUE;
+  }
+}
+
+static void
+set_option (GHashTable *options, const ServiceKey *key, const char *value)
+{
+  const char *previous = g_hash_table_lookup (options, key->name);
+
+  if (previous != NULL && key->kind == KEY_ENV)
+    g_hash_table_insert (options, g_strdup (key->name), g_strconcat (previous, ";", value, NULL));
+  else if (previous != NULL && key->kind == KEY_NAMES)
+    g_hash_table_insert (options, g_strdup (key->name), g_strconcat (previous, ",", value, NULL));
+  else
+    g_hash_table_insert (options, g_strdup (key->name), g_strdup (value));
+}
+
+static void
+print_start_help (void)
+{
+  g_autoptr(GString) keys = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+    const ServiceKey *key = &service_keys[i];
+    g_string_append_printf (keys, "%s--%s%s", i > 0 ? ", " : "", key->name, key->kind == KEY_BOOL ? "" : "=V");
+  }
+  g_print (_("Usage:\n"
+             "  tend start [FILE.conf] [--only NAME,...] [--wait SECONDS]\n"
+             "  tend start NAME|all... [--wait SECONDS]\n"
+             "  tend start --name NAME [OPTIONS] -- COMMAND [ARGS...]\n"
+             "\n"
+             "Loads a configuration and starts its services, starts configured services,\n"
+             "or adds and starts an ad hoc service. Without FILE or NAME: every service\n"
+             "of the daemon's configuration. Waits (--wait, default %g s) until each one\n"
+             "is online or errored.\n"
+             "\n"
+             "Options of an ad hoc service are the keys of a [service:NAME] group:\n"
+             "  %s\n"
+             "--env K=V may be repeated; boolean keys alone mean true; --no-KEY means false\n"
+             "(--no-autorestart: autorestart=false).\n"),
+           TEND_CLI_DEFAULT_WAIT_S, keys->str);
+}
+
+/* Resolves a FILE argument; NULL when @arg is not meant as a file. */
+static char *
+config_file_argument (const char *arg)
+{
+  if (!g_str_has_suffix (arg, ".conf") && !g_file_test (arg, G_FILE_TEST_IS_REGULAR))
+    return NULL;
+  return g_canonicalize_filename (arg, NULL);
+}
+
+static int
+start_config (TendCli *cli, const char *path, const char *only, double wait_s)
+{
+  g_auto(GStrv) only_names = only != NULL ? tend_parse_name_list (only) : g_new0 (char *, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree const char **names = NULL;
+  int status;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return tend_cli_fail (_("no such configuration file: %s"), path);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  reply = tend_cli_call (cli, "StartConfig", g_variant_new ("(s^as)", path, only_names), "(as)", &error);
+  if (reply == NULL)
+    return tend_cli_report_error (error);
+  g_variant_get (reply, "(^a&s)", &names);
+  if (names[0] == NULL) {
+    g_print (_("%s: no services to start\n"), path);
+    return TEND_CLI_EXIT_OK;
+  }
+  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+}
+
+static int
+start_names (TendCli *cli, GPtrArray *names, double wait_s)
+{
+  gboolean all = FALSE;
+  int status = tend_cli_connect (cli, TRUE);
+
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = g_ptr_array_index (names, i);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = tend_cli_call (cli, "Start", g_variant_new ("(s)", name), "()", &error);
+
+    if (reply == NULL)
+      return tend_cli_report_error (error);
+    all = all || g_str_equal (name, "all");
+  }
+  g_ptr_array_add (names, NULL);
+  return tend_cli_wait (cli, all ? NULL : (const char *const *) names->pdata, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+}
+
+static int
+start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashTable *options, double wait_s)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer key, value;
+  const char *names[] = { name, NULL };
+  int status = tend_cli_connect (cli, TRUE);
+
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_variant_builder_add (&builder, "{ss}", key, value);
+  reply = tend_cli_call (cli, "AddService", g_variant_new ("(s^asa{ss}s)", name, command, &builder, cwd), "()",
+                         &error);
+  if (reply == NULL)
+    return tend_cli_report_error (error);
+  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+}
+
+int
+tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
+{
+  g_autoptr(GHashTable) options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) positional = g_ptr_array_new ();
+  g_autofree char *name = NULL;
+  g_autofree char *only = NULL;
+  g_autofree char *config_path = NULL;
+  char **command = NULL;
+  double wait_s = TEND_CLI_DEFAULT_WAIT_S;
+  const char *first_service_option = NULL;
+
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    g_autofree char *option = NULL;
+    const char *inline_value = NULL;
+    const char *equals;
+    const ServiceKey *key;
+
+    if (strcmp (arg, "--") == 0) {
+      command = argv + i + 1;
+      break;
+    }
+    if (arg[0] != '-' || arg[1] == '\0') {
+      g_ptr_array_add (positional, (gpointer) arg);
+      continue;
+    }
+    if (!g_str_has_prefix (arg, "--") || arg[2] == '\0')
+      return tend_cli_usage_error (_("unknown option for start: %s"), arg);
+    equals = strchr (arg, '=');
+    option = equals != NULL ? g_strndup (arg + 2, equals - arg - 2) : g_strdup (arg + 2);
+    inline_value = equals != NULL ? equals + 1 : NULL;
+
+    if (strcmp (option, "help") == 0) {
+      print_start_help ();
+      return TEND_CLI_EXIT_OK;
+    }
+
+    /* --no-KEY: a boolean key (or autorestart) set to false */
+    if (g_str_has_prefix (option, "no-") && inline_value == NULL) {
+      key = find_key (option + 3);
+      if (key != NULL && (key->kind == KEY_BOOL || key->kind == KEY_AUTORESTART)) {
+        set_option (options, key, "false");
+        first_service_option = first_service_option ? first_service_option : arg;
+        continue;
+      }
+    }
+
+    key = find_key (option);
+    if (key != NULL && key->kind == KEY_BOOL && inline_value == NULL) {
+      /* a bare boolean means true; "--shell false" is read as a value */
+      if (i + 1 < argc && is_bool_text (argv[i + 1]))
+        inline_value = argv[++i];
+      else
+        inline_value = "true";
+    }
+    if (inline_value == NULL && (key != NULL || strcmp (option, "name") == 0 || strcmp (option, "only") == 0 ||
+                                 strcmp (option, "wait") == 0)) {
+      if (i + 1 >= argc)
+        return tend_cli_usage_error (_("option --%s needs a value"), option);
+      inline_value = argv[++i];
+    }
+
+    if (strcmp (option, "name") == 0) {
+      g_free (name);
+      name = g_strdup (inline_value);
+    } else if (strcmp (option, "only") == 0) {
+      g_free (only);
+      only = g_strdup (inline_value);
+    } else if (strcmp (option, "wait") == 0) {
+      if (!tend_cli_parse_wait (inline_value, &wait_s))
+        return tend_cli_usage_error (_("--wait needs a number of seconds, not “%s”"), inline_value);
+    } else if (key != NULL) {
+      g_autoptr(GError) error = NULL;
+      if (!check_value (key, inline_value, &error))
+        return tend_cli_usage_error ("--%s: %s", key->name, error->message);
+      set_option (options, key, inline_value);
+      first_service_option = first_service_option ? first_service_option : arg;
+    } else {
+      return tend_cli_usage_error (_("unknown option for start: --%s"), option);
+    }
+  }
+
+  /* an ad hoc service */
+  if (name != NULL || command != NULL) {
+    if (command != NULL && positional->len > 0)
+      return tend_cli_usage_error (_("unexpected argument: %s (the command goes after --)"),
+                                   (const char *) g_ptr_array_index (positional, 0));
+    if (command == NULL) {
+      g_ptr_array_add (positional, NULL);
+      command = (char **) positional->pdata;
+    }
+    if (command[0] == NULL)
+      return tend_cli_usage_error (_("start --name NAME needs a command: tend start --name NAME -- COMMAND [ARGS...]"));
+    if (only != NULL)
+      return tend_cli_usage_error (_("--only applies to a configuration file"));
+    if (name == NULL)
+      name = g_path_get_basename (command[0]);
+    if (!tend_service_name_is_valid (name))
+      return tend_cli_usage_error (
+          _("invalid service name “%s” (letters, digits, -, _ and . only; give one with --name)"), name);
+    return start_ad_hoc (cli, name, (const char *const *) command, options, wait_s);
+  }
+
+  if (first_service_option != NULL)
+    return tend_cli_usage_error (_("%s applies to an ad hoc service: tend start --name NAME [OPTIONS] -- COMMAND"),
+                                 first_service_option);
+
+  if (positional->len > 0)
+    config_path = config_file_argument (g_ptr_array_index (positional, 0));
+  if (config_path != NULL) {
+    if (positional->len > 1)
+      return tend_cli_usage_error (_("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 1));
+    return start_config (cli, config_path, only, wait_s);
+  }
+
+  /* configured services: the names given, those of --only, or all */
+  if (only != NULL && positional->len > 0)
+    return tend_cli_usage_error (_("--only applies to a configuration file"));
+  if (only != NULL) {
+    g_auto(GStrv) only_names = tend_parse_name_list (only);
+    for (guint i = 0; only_names[i] != NULL; i++)
+      g_ptr_array_add (positional, only_names[i]);
+    /* borrowed from only_names, which lives until the wait is over */
+    return start_names (cli, positional, wait_s);
+  }
+  if (positional->len == 0)
+    g_ptr_array_add (positional, (gpointer) "all");
+  for (guint i = 0; i < positional->len; i++) {
+    const char *arg = g_ptr_array_index (positional, i);
+    if (strcmp (arg, "all") != 0 && !tend_service_name_is_valid (arg))
+      return tend_cli_usage_error (_("invalid service name “%s”"), arg);
+  }
+  return start_names (cli, positional, wait_s);
+}

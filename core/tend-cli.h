@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* The exit statuses of SPEC's CLI section. */
+enum {
+  TEND_CLI_EXIT_OK = 0,
+  TEND_CLI_EXIT_FAILED = 1,
+  TEND_CLI_EXIT_USAGE = 2,
+  TEND_CLI_EXIT_UNREACHABLE = 3,
+};
+
+#define TEND_CLI_OBJECT_PATH "/org/tend/Tend1"
+#define TEND_CLI_MANAGER_INTERFACE "org.tend.Manager1"
+/* How long `start` and `restart` wait for the services to settle, unless --wait says otherwise. */
+#define TEND_CLI_DEFAULT_WAIT_S 15.0
+
+/**
+ * TendCli:
+ * What every command needs: where the daemon lives and, once connected, the
+ * peer-to-peer D-Bus connection to it.
+ */
+typedef struct {
+  char *home;        /* absolute */
+  char *socket_path; /* HOME/tendd.sock */
+  GDBusConnection *connection;
+} TendCli;
+
+/* tend-cli.c */
+/** tend_cli_fail: prints "tend: MESSAGE" on stderr; returns TEND_CLI_EXIT_FAILED */
+int tend_cli_fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/** tend_cli_usage_error: prints the message and a hint on stderr; returns TEND_CLI_EXIT_USAGE */
+int tend_cli_usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/** tend_cli_parse_wait: a --wait value in seconds ("15", "2.5"); FALSE when it is not one */
+gboolean tend_cli_parse_wait (const char *text, double *out_seconds);
+
+/* tend-cli-client.c */
+/**
+ * tend_cli_connect:
+ * @autostart: start tendd when nothing answers on the socket
+ * Connects to the daemon of cli->home. Returns TEND_CLI_EXIT_OK, or prints
+ * why it cannot and returns TEND_CLI_EXIT_UNREACHABLE (also when an
+ * autostarted daemon refused to start: tendd's own message says why).
+ */
+int tend_cli_connect (TendCli *cli, gboolean autostart);
+/** tend_cli_try_connect: one attempt, no message; FALSE with @error set */
+gboolean tend_cli_try_connect (TendCli *cli, GError **error);
+/** tend_cli_error_means_absent: @error (from connecting) says no daemon listens there */
+gboolean tend_cli_error_means_absent (const GError *error);
+/** tend_cli_call: calls org.tend.Manager1.@method; @reply_type e.g. "(s)", "()" */
+GVariant *tend_cli_call (TendCli *cli,
+                         const char *method,
+                         GVariant *parameters,
+                         const char *reply_type,
+                         GError **error);
+/** tend_cli_get_property: a property of org.tend.Manager1, unboxed */
+GVariant *tend_cli_get_property (TendCli *cli, const char *property, GError **error);
+/** tend_cli_list_services: Manager1.ListServices, the aa{sv} itself */
+GVariant *tend_cli_list_services (TendCli *cli, GError **error);
+/** tend_cli_report_error: prints a failed call's error on stderr; returns the exit status it means */
+int tend_cli_report_error (const GError *error);
+
+/* tend-cli-wait.c */
+typedef enum {
+  TEND_CLI_WAIT_RUNNING, /* online, errored, or stopped */
+  TEND_CLI_WAIT_STOPPED, /* stopped or errored */
+  TEND_CLI_WAIT_GONE,    /* no longer listed */
+} TendCliWaitGoal;
+
+/**
+ * tend_cli_wait:
+ * @names: (nullable): the services to watch; NULL: every service (for
+ *   TEND_CLI_WAIT_RUNNING, every service that wants to run)
+ * @before: (nullable): ListServices from before a restart; an instance still
+ *   online with the pid it had then has not restarted yet
+ * Polls ListServices every 50 ms until every instance of @names reached
+ * @goal or @timeout_s passed, then prints one line per service. Returns the
+ * exit status: failed when one errored or the wait timed out.
+ */
+int tend_cli_wait (TendCli *cli, const char *const *names, TendCliWaitGoal goal, GVariant *before, double timeout_s);
+
+/* tend-cli-start.c */
+int tend_cli_cmd_start (TendCli *cli, int argc, char **argv);
+
+/* tend-cli-logs.c */
+/** tend_cli_cmd_logs: tend logs [NAME] [--lines N] [--follow] [--err|--out] [--timestamps] */
+int tend_cli_cmd_logs (TendCli *cli, int argc, char **argv);
+/** tend_cli_cmd_flush: tend flush [NAME] */
+int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
+
+/* tend-cli-table.c */
+/** tend_cli_use_color: stdout is a terminal and NO_COLOR is not set */
+gboolean tend_cli_use_color (void);
+/** tend_cli_format_uptime: "12s", "5m", "3h", "2D" since @start_time_us (µs since the epoch); "-" when 0 */
+char *tend_cli_format_uptime (gint64 start_time_us);
+/** tend_cli_format_memory: "41.2mb", as pm2 shows it */
+char *tend_cli_format_memory (guint64 bytes);
+void tend_cli_print_status (GVariant *instances);
+void tend_cli_print_describe (GVariant *service);
+void tend_cli_print_plugins (GVariant *plugins);
+/** tend_cli_print_json: one JSON document on stdout (pretty), then a newline */
+void tend_cli_print_json (JsonNode *node);
+
+G_END_DECLS
