@@ -1156,44 +1156,16 @@ tend_config_new_from_data (const char *data,
   return g_steal_pointer (&self);
 }
 
-/* errno-based, lower-case "PATH: cannot read: REASON" */
+/* the reader's errors are all TEND_ERROR_CONFIG, whatever failed underneath */
 static gboolean
 read_text_file (const char *path, char **out_text, gsize *out_len, GError **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  int saved_errno = 0;
-  struct stat st;
-  g_autoptr(GString) buf = g_string_new (NULL);
+  g_autoptr(GError) local_error = NULL;
 
-  if (fd < 0) {
-    saved_errno = errno;
-  } else if (fstat (fd, &st) < 0) {
-    saved_errno = errno;
-  } else if (S_ISDIR (st.st_mode)) {
-    saved_errno = EISDIR;
-  } else {
-    char chunk[8192];
-    for (;;) {
-      ssize_t n = read (fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0) {
-        saved_errno = errno;
-        break;
-      }
-      if (n == 0)
-        break;
-      g_string_append_len (buf, chunk, n);
-    }
-  }
-  if (fd >= 0)
-    close (fd);
-  if (saved_errno != 0) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: cannot read: %s", path, g_strerror (saved_errno));
+  if (!tend_read_text_file (path, out_text, out_len, &local_error)) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_CONFIG, local_error->message);
     return FALSE;
   }
-  *out_len = buf->len;
-  *out_text = g_string_free (g_steal_pointer (&buf), FALSE);
   return TRUE;
 }
 

@@ -437,9 +437,8 @@ tend_parse_name_list (const char *text)
   return g_strv_builder_end (builder);
 }
 
-/* reads a whole file with an errno-based, lower-case message "PATH: cannot read: REASON" */
-static gboolean
-read_text_file (const char *path, char **out_text, GError **error)
+gboolean
+tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error)
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   int saved_errno = 0;
@@ -474,6 +473,8 @@ read_text_file (const char *path, char **out_text, GError **error)
                  "%s: cannot read: %s", path, g_strerror (saved_errno));
     return FALSE;
   }
+  if (out_len != NULL)
+    *out_len = buf->len;
   *out_text = g_string_free (g_steal_pointer (&buf), FALSE);
   return TRUE;
 }
@@ -487,7 +488,7 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
 
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (!read_text_file (path, &text, error))
+  if (!tend_read_text_file (path, &text, NULL, error))
     return FALSE;
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {

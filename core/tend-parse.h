@@ -30,6 +30,12 @@ gboolean tend_parse_env_list (const char *text, GStrv *out_env, GError **error);
 GStrv tend_parse_name_list (const char *text);
 /** tend_parse_env_file: KEY=VALUE lines (# comments, blank lines, optional "export ", quotes stripped). */
 gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
+/**
+ * tend_read_text_file:
+ * The whole of @path (a directory is an error), with a lower-case message
+ * "PATH: cannot read: REASON" in G_FILE_ERROR.
+ */
+gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);
 /** tend_parse_listen_address: "HOST:PORT" or "[V6]:PORT". */
 gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
 /** tend_service_name_is_valid: letters, digits, '-', '_', '.'; not empty, not "." or "..", at most 64 bytes, not "all". */
