@@ -18,79 +18,27 @@ One run measures, one system after the other (only one daemon alive at a time):
 
 Everything runs under one mktemp -d (TEND_HOME, PM2_HOME, supervisord's files);
 processes are stopped by pid / process group only, and a final sweep kills (by pid)
-any process whose executable is this run's own stamp binary.
+any process whose executable is this run's own stamp binary or whose environment
+carries this run's tag (benchlib.py, shared with the other harnesses).
 
 python3 only, no pip packages.  See bench/README.md.
 """
 
 import argparse
-import datetime
-import hashlib
-import json
-import math
 import os
-import platform
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SYSTEMS = ("tend", "pm2", "supervisord")
-LABEL = {"tend": "Tend", "pm2": "PM2", "supervisord": "supervisord", "floor": "floor"}
-
-
-class BenchError(Exception):
-    pass
-
-
-def log(msg):
-    print("[bench] " + msg, file=sys.stderr, flush=True)
-
-
-def poll(cond, timeout, interval=0.01):
-    """Call cond() until it returns a truthy value or timeout seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(interval)
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            st = f.read()
-    except OSError:
-        return False
-    # a zombie is not alive for our purposes
-    return st[st.rindex(")") + 2] != "Z"
-
-
-def proc_ppid(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            st = f.read()
-        return int(st[st.rindex(")") + 2:].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+sys.dont_write_bytecode = True   # no bench/__pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (  # noqa: E402  (shared with bench/cli-status.py and bench/log-throughput.py)
+    REPO, SYSTEMS, LABEL, BenchError, log, poll, pid_alive, proc_ppid, rss_kb,
+    stop_popen, install_signal_handlers, pct, fmt_ms, fmt_ratio, Svc, Session,
+    TendDaemon, PM2Daemon, SupervisordDaemon)
+import benchlib  # noqa: E402
 
 
 def read_records(path):
@@ -108,248 +56,55 @@ def read_records(path):
     return out
 
 
-def run(cmd, env=None, timeout=60):
-    return subprocess.run(cmd, env=env, timeout=timeout, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def tail(path, n=15):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return "(no %s)" % path
-
-
-def stop_popen(p, sig=signal.SIGTERM, timeout=20):
-    """Signal a daemon we started, wait (bounded), then SIGKILL its process group."""
-    if p is None:
-        return None
-    if p.poll() is None:
-        try:
-            p.send_signal(sig)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log("pid %d did not exit within %ds after %s: SIGKILL" % (p.pid, timeout, sig.name))
-    # it was started with start_new_session=True: its pgid is its pid
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        p.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-    return p.returncode
-
-
 # --------------------------------------------------------------------------- systems
+#
+# The daemons themselves live in benchlib.py; here each service is the stamp helper
+# with restart delay 0 and restart always.
 
-class System:
-    key = None
+def stamp_services(bench, services):
+    """[(name, stamp_log)] -> [Svc] running `stamp LOG`, restart always, delay 0."""
+    return [Svc(name, [bench.stamp, lp],
+                tend={"restart-delay": "0"},
+                pm2={"autorestart": True, "restart_delay": 0, "watch": False},
+                supervisord={"autostart": "true", "autorestart": "true", "startsecs": "0",
+                             "startretries": "1000000", "stopsignal": "TERM", "stopwaitsecs": "10"})
+            for name, lp in services]
 
+
+class Tend(TendDaemon):
     def __init__(self, bench):
+        super().__init__(bench, bench.args.tendd, bench.args.plugin_dir)
         self.bench = bench
-        self.daemon_pid = None
-
-    def available(self):
-        """(True, version) or (False, reason)."""
-        raise NotImplementedError
 
     def start(self, workdir, services):
-        """Start the daemon with services [(name, log_path)]; return the daemon pid."""
-        raise NotImplementedError
-
-    def stop(self):
-        """Stop the daemon and its services; bounded; never raises."""
-        raise NotImplementedError
-
-    def check_alive(self):
-        if self.daemon_pid is None or not pid_alive(self.daemon_pid):
-            raise BenchError("%s daemon (pid %s) is not running" % (LABEL[self.key], self.daemon_pid))
+        return super().start(workdir, stamp_services(self.bench, services))
 
 
-class Tend(System):
-    key = "tend"
-
+class PM2(PM2Daemon):
     def __init__(self, bench):
         super().__init__(bench)
-        self.proc = None
-        self.out = None
-
-    def available(self):
-        t = self.bench.args.tendd
-        if not (os.path.isfile(t) and os.access(t, os.X_OK)):
-            return False, "not installed (%s missing; build with ninja -C build)" % t
-        return True, tend_version(t)
+        self.bench = bench
 
     def start(self, workdir, services):
-        home = os.path.join(workdir, "tend-home")
-        os.makedirs(home, exist_ok=True)
-        conf = os.path.join(workdir, "tend.conf")
-        with open(conf, "w") as f:
-            f.write("[tend]\ndbus=none\n\n[plugin:process]\nenabled=true\n\n")
-            for name, lp in services:
-                f.write("[service:%s]\nexec=%s %s\nrestart-delay=0\n\n" % (name, self.bench.stamp, lp))
-        env = dict(os.environ, TEND_HOME=home, TEND_PLUGIN_DIR=self.bench.args.plugin_dir)
-        self.out = os.path.join(workdir, "tendd.out")
-        with open(self.out, "w") as out:
-            self.proc = subprocess.Popen(
-                [self.bench.args.tendd, "--foreground", "--home", home, "--config", conf],
-                env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=workdir)
-        self.daemon_pid = self.proc.pid
-        self.bench.register_pgid(self.proc.pid)
-        # ready = its pidfile or control socket exists (services are waited for by the caller)
-        ok = poll(lambda: self.proc.poll() is not None
-                  or os.path.exists(os.path.join(home, "tendd.pid"))
-                  or os.path.exists(os.path.join(home, "tendd.sock")), 10)
-        if self.proc.poll() is not None:
-            raise BenchError("tendd exited with %s:\n%s" % (self.proc.returncode, tail(self.out)))
-        if not ok:
-            log("tendd: no tendd.pid/tendd.sock after 10 s; going on")
-        return self.daemon_pid
-
-    def stop(self):
-        rc = stop_popen(self.proc, signal.SIGTERM, 20)
-        if self.proc is not None and rc not in (0, None):
-            self.bench.note("tendd exited with status %s after SIGTERM (expected 0)" % rc)
-        self.proc = None
-        self.daemon_pid = None
+        return super().start(workdir, stamp_services(self.bench, services))
 
 
-class PM2(System):
-    key = "pm2"
-
+class Supervisord(SupervisordDaemon):
     def __init__(self, bench):
         super().__init__(bench)
-        self.home = None
-        self.env = None
-
-    def available(self):
-        exe = shutil.which("pm2")
-        if not exe:
-            return False, "not installed"
-        # Never run `pm2 --version`: it spawns a God daemon in ~/.pm2.
-        pkg = os.path.join(os.path.dirname(os.path.realpath(exe)), "..", "package.json")
-        try:
-            with open(pkg) as f:
-                ver = json.load(f)["version"]
-        except (OSError, ValueError, KeyError):
-            ver = "?"
-        node = shutil.which("node")
-        nv = run([node, "--version"]).stdout.strip() if node else "?"
-        return True, "PM2 %s (node %s)" % (ver, nv)
+        self.bench = bench
 
     def start(self, workdir, services):
-        self.home = os.path.join(workdir, "pm2-home")
-        os.makedirs(self.home, exist_ok=True)
-        self.env = dict(os.environ, PM2_HOME=self.home)
-        if services:
-            eco = os.path.join(workdir, "ecosystem.json")
-            apps = [{
-                "name": name, "script": self.bench.stamp, "args": [lp],
-                "interpreter": "none", "exec_mode": "fork", "instances": 1,
-                "autorestart": True, "restart_delay": 0, "watch": False,
-            } for name, lp in services]
-            with open(eco, "w") as f:
-                json.dump({"apps": apps}, f, indent=1)
-            cmd = ["pm2", "start", eco]
-        else:
-            cmd = ["pm2", "ping"]   # spawns the God daemon with no app
-        r = run(cmd, env=self.env, timeout=180)
-        pidfile = os.path.join(self.home, "pm2.pid")
-        pid = poll(lambda: _read_int(pidfile), 10)
-        if pid:
-            self.daemon_pid = pid
-        if r.returncode != 0 or not pid:
-            raise BenchError("`%s` failed (%s):\n%s" % (" ".join(cmd), r.returncode, r.stdout[-2000:]))
-        return self.daemon_pid
-
-    def stop(self):
-        if self.home is None:
-            return
-        pid = self.daemon_pid or _read_int(os.path.join(self.home, "pm2.pid"))
-        try:
-            run(["pm2", "kill"], env=self.env, timeout=60)   # PM2_HOME is ours: kills only our daemon
-        except subprocess.TimeoutExpired:
-            log("pm2 kill timed out")
-        if pid and not poll(lambda: not pid_alive(pid), 10):
-            log("PM2 God daemon %d still alive after pm2 kill: SIGKILL" % pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            poll(lambda: not pid_alive(pid), 5)
-        if pid and pid_alive(pid):
-            self.bench.note("PM2 God daemon %d could not be stopped" % pid)
-        self.home = None
-        self.daemon_pid = None
+        return super().start(workdir, stamp_services(self.bench, services))
 
 
-class Supervisord(System):
-    key = "supervisord"
-
-    def __init__(self, bench):
-        super().__init__(bench)
-        self.proc = None
-        self.dir = None
-
-    def available(self):
-        exe = shutil.which("supervisord")
-        if not exe:
-            return False, "not installed"
-        r = run([exe, "--version"])
-        return True, "supervisord %s" % r.stdout.strip()
-
-    def start(self, workdir, services):
-        d = self.dir = os.path.join(workdir, "supervisor")
-        os.makedirs(os.path.join(d, "logs"), exist_ok=True)
-        conf = os.path.join(d, "supervisord.conf")
-        lines = [
-            "[unix_http_server]", "file=%s/supervisor.sock" % d, "chmod=0700", "",
-            "[supervisord]", "logfile=%s/supervisord.log" % d, "pidfile=%s/supervisord.pid" % d,
-            "childlogdir=%s/logs" % d, "nodaemon=true", "loglevel=info",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user=root")   # silences the "running as root" warning; no privilege change
-        lines += ["", "[rpcinterface:supervisor]",
-                  "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
-                  "[supervisorctl]", "serverurl=unix://%s/supervisor.sock" % d, ""]
-        for name, lp in services:
-            lines += ["[program:%s]" % name, "command=%s %s" % (self.bench.stamp, lp),
-                      "autostart=true", "autorestart=true", "startsecs=0", "startretries=1000000",
-                      "stopsignal=TERM", "stopwaitsecs=10", ""]
-        with open(conf, "w") as f:
-            f.write("\n".join(lines))
-        out = os.path.join(d, "supervisord.out")
-        with open(out, "w") as o:
-            self.proc = subprocess.Popen(["supervisord", "-n", "-c", conf], stdin=subprocess.DEVNULL,
-                                         stdout=o, stderr=subprocess.STDOUT,
-                                         start_new_session=True, cwd=d)
-        self.daemon_pid = self.proc.pid
-        self.bench.register_pgid(self.proc.pid)
-        poll(lambda: self.proc.poll() is not None or os.path.exists(os.path.join(d, "supervisor.sock")), 10)
-        if self.proc.poll() is not None:
-            raise BenchError("supervisord exited with %s:\n%s%s" % (
-                self.proc.returncode, tail(out), tail(os.path.join(d, "supervisord.log"))))
-        return self.daemon_pid
-
-    def stop(self):
-        stop_popen(self.proc, signal.SIGTERM, 30)
-        self.proc = None
-        self.daemon_pid = None
-
-
-class Floor(System):
+class Floor(benchlib.Daemon):
     """A shell loop respawning the helper: what fork+exec+wait costs on this machine."""
     key = "floor"
 
     def __init__(self, bench):
         super().__init__(bench)
+        self.bench = bench
         self.proc = None
 
     def available(self):
@@ -360,7 +115,8 @@ class Floor(System):
         self.proc = subprocess.Popen(["/bin/sh", "-c", 'while :; do "$0" "$1"; done',
                                       self.bench.stamp, services[0][1]],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=subprocess.DEVNULL, start_new_session=True,
+                                     env=self.bench.env())
         self.daemon_pid = self.proc.pid
         self.bench.register_pgid(self.proc.pid)
         return self.daemon_pid
@@ -371,115 +127,28 @@ class Floor(System):
         self.daemon_pid = None
 
 
-def _read_int(path):
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def tend_version(tendd):
-    rev = run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    rev = rev.stdout.strip() if rev.returncode == 0 else "no commit yet"
-    dirty = run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"])
-    if rev != "no commit yet" and dirty.stdout.strip():
-        rev += "+dirty"
-    h = hashlib.sha256()
-    with open(tendd, "rb") as f:
-        h.update(f.read())
-    mtime = datetime.datetime.fromtimestamp(os.path.getmtime(tendd), datetime.timezone.utc)
-    return "tendd git %s, binary sha256 %s, built %s" % (rev, h.hexdigest()[:12],
-                                                         mtime.strftime("%Y-%m-%d %H:%M UTC"))
-
-
 # --------------------------------------------------------------------------- bench
 
-class Bench:
+class Bench(Session):
+    """benchlib.Session (temp dir, process groups, notes, cleanup) + the stamp helper."""
+
     def __init__(self, args):
+        super().__init__(prefix="tend-bench.", keep=args.keep)
         self.args = args
-        self.tmp = tempfile.mkdtemp(prefix="tend-bench.")
-        self.pgids = []
-        self.notes = []
-        self.active = None
         self.stamp = None
         self.stamp_build = None
 
-    def note(self, msg):
-        log("note: " + msg)
-        self.notes.append(msg)
-
-    def register_pgid(self, pgid):
-        self.pgids.append(pgid)
-
-    # -- helper ----------------------------------------------------------------
     def build_stamp(self):
-        src = os.path.join(REPO, "bench", "helpers", "stamp.c")
-        dst = os.path.join(self.tmp, "stamp")
-        cc = os.environ.get("CC", "cc")
-        for extra in (["-static"], []):
-            r = run([cc, "-O2"] + extra + ["-o", dst, src], timeout=120)
-            if r.returncode == 0:
-                self.stamp = dst
-                self.stamp_build = "%s -O2 %s" % (cc, " ".join(extra))
-                return
-        raise BenchError("cannot compile %s:\n%s" % (src, r.stdout))
+        self.stamp, self.stamp_build = self.build_helper("stamp")
 
     def stamp_pids(self):
         """Pids of live processes running this run's stamp binary."""
-        out = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                if os.readlink("/proc/%s/exe" % d) == self.stamp:
-                    out.append(int(d))
-            except OSError:
-                pass
-        return [p for p in out if pid_alive(p)]
-
-    def sweep(self, context):
-        """Kill (by pid) every helper of this run that is still alive; return how many."""
-        if not self.stamp:
-            return 0
-        left = self.stamp_pids()
-        for p in left:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if left:
-            poll(lambda: not self.stamp_pids(), 5)
-            self.note("%d service process(es) left running after %s; killed" % (len(left), context))
-        return len(left)
-
-    def cleanup(self):
-        if self.active is not None:
-            try:
-                self.active.stop()
-            except Exception as e:  # noqa: BLE001 - cleanup must go on
-                log("stop during cleanup failed: %r" % e)
-            self.active = None
-        for g in self.pgids:
-            try:
-                os.killpg(g, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.sweep("the end of the run")
-        if self.stamp:
-            ps = run(["ps", "-eo", "pid,args"]).stdout
-            left = [l for l in ps.splitlines() if self.stamp in l]
-            if left:
-                self.note("ps still shows helpers: %s" % left)
-        if self.args.keep:
-            log("kept %s" % self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        return self.helper_pids()
 
     # -- phases ----------------------------------------------------------------
     def start_system(self, sysobj, workdir, services):
         os.makedirs(workdir, exist_ok=True)
-        self.active = sysobj
+        self.active = [sysobj]
         sysobj.start(workdir, services)
         n = len(services)
         logs = [lp for _, lp in services]
@@ -491,7 +160,7 @@ class Bench:
 
     def stop_system(self, sysobj, context):
         sysobj.stop()
-        self.active = None
+        self.active = []
         return self.sweep(context)
 
     def respawn(self, sysobj):
@@ -555,55 +224,11 @@ class Bench:
         return kb / 1024.0 if kb is not None else None
 
 
+
 # --------------------------------------------------------------------------- report
 
-def pct(xs, q):
-    s = sorted(xs)
-    return s[max(0, math.ceil(q * len(s)) - 1)]
-
-
-def fmt_ms(v):
-    if v is None:
-        return None
-    return "%.2f" % v if v < 100 else "%.0f" % v
-
-
-def fmt_ratio(a, b):
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0:
-        r = a / b
-        if r < 1:
-            return "%.2g×" % r
-        return ("%.1f×" % r) if r < 10 else ("%.0f×" % r)
-    return "—"
-
-
 def machine_facts(args, bench, versions):
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        with open("/etc/debian_version") as f:
-            deb = "Debian " + f.read().strip()
-    except OSError:
-        deb = platform.platform()
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as f:
-            mem = "%.1f GiB" % (int(f.readline().split()[1]) / 1048576)
-    except OSError:
-        pass
-    facts = [
-        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
-        ("machine", "%d CPUs (nproc), %s, RAM %s" % (len(os.sched_getaffinity(0)), cpu, mem)),
-        ("system", "%s, kernel %s" % (deb, platform.release())),
-        ("python", platform.python_version()),
-    ]
+    facts = benchlib.machine_facts()
     for k in SYSTEMS:
         facts.append((LABEL[k], versions.get(k, "not selected")))
     facts.append(("helper", "bench/helpers/stamp.c built with `%s`" % bench.stamp_build))
@@ -687,11 +312,7 @@ def main():
         ap.error("--runs must be >= 1")
     args.counts = [int(x) for x in args.counts.split(",") if x.strip()]
 
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, on_signal)
+    install_signal_handlers()
 
     bench = Bench(args)
     res, versions, floor = {}, {}, []

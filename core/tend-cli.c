@@ -537,6 +537,7 @@ static const Verb verbs[] = {
   { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS]", N_("bring back what tend save wrote") },
   { "kill", cmd_kill, "kill", N_("stop every service and the daemon") },
   { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins") },
+  { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel") },
   { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token") },
   { "version", cmd_version, "version [--json]", N_("print the versions of tend and of the running tendd") },
   { "help", cmd_help, "help [COMMAND]", N_("print this help") },

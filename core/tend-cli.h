@@ -92,6 +92,9 @@ int tend_cli_cmd_logs (TendCli *cli, int argc, char **argv);
 /** tend_cli_cmd_flush: tend flush [NAME] */
 int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
 
+/* tend-cli-tunnel.c */
+int tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv);
+
 /* tend-cli-table.c */
 /** tend_cli_use_color: stdout is a terminal and NO_COLOR is not set */
 gboolean tend_cli_use_color (void);

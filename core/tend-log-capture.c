@@ -12,7 +12,9 @@
 #include "tend-log-capture.h"
 #include "tend-service.h"
 
-#define READ_SIZE (64 * 1024)
+/* Reads start small (a quiet service costs little) and grow while they come back full. */
+#define READ_SIZE_MIN (16 * 1024)
+#define READ_SIZE_MAX (1024 * 1024)
 /* A line longer than this is written in pieces rather than held forever; each piece but the last is marked. */
 #define MAX_LINE (64 * 1024)
 #define SPLIT_MARK " [...]"
@@ -27,7 +29,8 @@ struct _TendLogCapture {
   int fd;
   char *date_format;
   char *buf;
-  gsize held; /* bytes of an unfinished line at the start of buf */
+  gsize read_size; /* buf holds MAX_LINE + read_size */
+  gsize held;      /* bytes of an unfinished line at the start of buf */
   GString *stamped;
   time_t stamp_second;
   char stamp[128];
@@ -126,8 +129,8 @@ readable_cb (int fd, GIOCondition condition, gpointer user_data)
   TendLogCapture *self = user_data;
 
   /* a bounded number of reads per wake-up, so one chatty service cannot starve the loop */
-  for (int round = 0; round < 16; round++) {
-    ssize_t n = read (self->fd, self->buf + self->held, READ_SIZE);
+  for (int round = 0; round < 8; round++) {
+    ssize_t n = read (self->fd, self->buf + self->held, self->read_size);
     const char *last_nl;
     gsize total, complete;
 
@@ -156,6 +159,11 @@ readable_cb (int fd, GIOCondition condition, gpointer user_data)
       total -= MAX_LINE;
     }
     self->held = total;
+    if ((gsize) n == self->read_size && self->read_size < READ_SIZE_MAX) {
+      /* a fast writer: fewer, bigger reads */
+      self->read_size *= 4;
+      self->buf = g_realloc (self->buf, MAX_LINE + self->read_size);
+    }
   }
   return G_SOURCE_CONTINUE;
 }
@@ -173,9 +181,10 @@ tend_log_capture_start (TendInstance *instance, int stream, int fd, const char *
   self->fd = fd;
   self->date_format = g_strdup (config->log_date_format);
   self->stamp_second = (time_t) -1;
-  self->stamped = g_string_sized_new (READ_SIZE);
+  self->stamped = g_string_new (NULL);
   /* room for a held partial line (< MAX_LINE) and a full read */
-  self->buf = g_malloc (MAX_LINE + READ_SIZE);
+  self->read_size = READ_SIZE_MIN;
+  self->buf = g_malloc (MAX_LINE + self->read_size);
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
   fcntl (fd, F_SETPIPE_SZ, PIPE_SIZE);
   g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,8 +157,8 @@ note_failure (TendLogFile *self, gsize lost, int error_code)
   self->dropped += lost;
 }
 
-void
-tend_log_file_write (TendLogFile *self, const char *data, gsize length)
+static void
+write_all (TendLogFile *self, const char *data, gsize length)
 {
   if (!ensure_open (self)) {
     note_failure (self, length, errno);
@@ -181,9 +182,40 @@ tend_log_file_write (TendLogFile *self, const char *data, gsize length)
     length -= (gsize) n;
     self->size += (guint64) n;
   }
-  if (self->size_limit > 0 && self->size > self->size_limit && !self->limit_signaled) {
-    self->limit_signaled = TRUE;
-    g_signal_emit (self, signals[SIGNAL_SIZE_EXCEEDED], 0);
+}
+
+void
+tend_log_file_write (TendLogFile *self, const char *data, gsize length)
+{
+  while (length > 0) {
+    gsize part = length;
+
+    /* Where the limit falls inside this write, cut at the last line that fits, so a rotation
+     * in the size-exceeded handler leaves files close to the limit even under a flood. */
+    if (self->size_limit > 0 && !self->limit_signaled && self->size + length > self->size_limit) {
+      gsize room = self->size_limit > self->size ? (gsize) (self->size_limit - self->size) : 0;
+      const char *cut = room > 0 ? memrchr (data, '\n', MIN (room, length)) : NULL;
+      if (cut != NULL)
+        part = (gsize) (cut - data) + 1;
+      else if (room > 0)
+        part = length; /* one line longer than the room: it goes whole */
+      else
+        part = 0;
+    }
+    if (part > 0)
+      write_all (self, data, part);
+    data += part;
+    length -= part;
+    if (self->size_limit > 0 && self->size >= self->size_limit && !self->limit_signaled) {
+      gsize size_before = self->size;
+      self->limit_signaled = TRUE;
+      g_signal_emit (self, signals[SIGNAL_SIZE_EXCEEDED], 0);
+      /* nobody rotated and nothing could be written: write the rest here rather than loop */
+      if (part == 0 && self->size == size_before) {
+        write_all (self, data, length);
+        return;
+      }
+    }
   }
 }
 

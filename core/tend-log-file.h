@@ -19,7 +19,8 @@ G_BEGIN_DECLS
  *
  * Signals:
  * - size-exceeded (): the file grew past the size limit; emitted once, armed
- *   again by tend_log_file_rotate() or tend_log_file_truncate().
+ *   again by tend_log_file_rotate() or tend_log_file_truncate(). It is
+ *   emitted after a write of whole lines, so a handler may rotate at once.
  */
 #define TEND_TYPE_LOG_FILE (tend_log_file_get_type ())
 G_DECLARE_FINAL_TYPE (TendLogFile, tend_log_file, TEND, LOG_FILE, GObject)

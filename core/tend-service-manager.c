@@ -216,7 +216,8 @@ tend_service_manager_init (TendServiceManager *self)
   self->services = g_ptr_array_new_with_free_func (g_object_unref);
   self->removing = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  /* the keys are copies: a reload replaces a service's config, and with it the name's memory */
+  self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->asked_to_stop = g_hash_table_new (NULL, NULL);
 }
 
@@ -253,8 +254,7 @@ tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, G
   }
   service = tend_service_new (self->context, config);
   g_ptr_array_add (self->services, service);
-  /* the key lives in the service's config, which outlives its entry here */
-  g_hash_table_insert (self->by_name, (gpointer) tend_service_get_name (service), service);
+  g_hash_table_insert (self->by_name, g_strdup (tend_service_get_name (service)), service);
   g_list_model_items_changed (G_LIST_MODEL (self), self->services->len - 1, 0, 1);
   tend_context_emit_service_added (self->context, service);
   return service;

@@ -410,7 +410,8 @@ compression_running (gpointer data)
   if (count_temp_files (data) == 0)
     return FALSE;
   rotated = list_rotated (data);
-  return rotated->len - count_uncompressed (rotated) >= 3;
+  /* under this flood rotations outrun gzip, and retain drops the oldest: one finished is enough */
+  return rotated->len - count_uncompressed (rotated) >= 1;
 }
 
 static gboolean
@@ -433,7 +434,7 @@ test_killed_mid_compression (void)
   g_autoptr(GArray) after = NULL;
   guint temps, uncompressed;
   /* big files, so compressing one takes long enough to be caught at it; retain bounds the disk used */
-  const char *plugin = "enabled=true\nmax-size=4M\nretain=30\ncompress=true\ninterval=never\n";
+  const char *plugin = "enabled=true\nmax-size=4M\nretain=60\ncompress=true\ninterval=never\n";
 
   write_flood_config (d, plugin, 0, done);
   tend_test_daemon_start (d);
@@ -465,7 +466,7 @@ test_killed_mid_compression (void)
   g_assert_true (tend_test_daemon_log_contains (d, "left uncompressed by a previous run"));
   after = list_rotated (d);
   g_assert_cmpuint (after->len, >, 0);
-  g_assert_cmpuint (after->len, <=, 30);
+  g_assert_cmpuint (after->len, <=, 60);
   g_assert_cmpuint (check_gz_valid (d, after), ==, after->len);
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }

@@ -32,7 +32,6 @@ typedef struct {
   TendLogrotatePlugin *plugin;
   TendLogFile *file; /* ref */
   gulong size_handler;
-  guint idle_id;
   gint64 period_opened_at; /* the opened-at that period_end was computed from */
   gint64 period_end;       /* wall-clock µs; 0: to compute */
   gint64 retry_at;         /* monotonic µs; no rotation before it after a failure */
@@ -389,29 +388,18 @@ over_size (TendLogrotatePlugin *self, Tracked *t)
   return self->max_size > 0 && tend_log_file_get_size (t->file) > self->max_size;
 }
 
-static gboolean
-rotate_idle_cb (gpointer user_data)
-{
-  Tracked *t = user_data;
-
-  t->idle_id = 0;
-  if (over_size (t->plugin, t))
-    rotate (t, "size");
-  return G_SOURCE_REMOVE;
-}
-
 static void
 size_exceeded_cb (TendLogFile *file, gpointer user_data)
 {
   Tracked *t = user_data;
 
   /*
-   * Not here, inside the write that emitted it. And not at idle priority:
-   * under a flood of output the pipes are always ready at default priority
-   * and an idle source would never run, letting the file grow unbounded.
+   * Right now: the signal comes after a write of whole lines, so the file
+   * ends at a line boundary, and waiting for a later turn of the main loop
+   * would let a flood of output write a megabyte or more past max-size.
    */
-  if (t->idle_id == 0)
-    t->idle_id = g_idle_add_full (G_PRIORITY_DEFAULT, rotate_idle_cb, t, NULL);
+  if (over_size (t->plugin, t))
+    rotate (t, "size");
 }
 
 /* The end of the period of @t's current file, wall-clock µs; G_MAXINT64 when rotation on time is off. */
@@ -478,7 +466,6 @@ tracked_free (gpointer data)
 {
   Tracked *t = data;
 
-  g_clear_handle_id (&t->idle_id, g_source_remove);
   g_clear_signal_handler (&t->size_handler, t->file);
   /* no size-exceeded left to anyone once we are gone */
   tend_log_file_set_size_limit (t->file, 0);
