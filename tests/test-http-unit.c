@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The http plugin's pure parts, compiled in: log tails, the token, label escaping, times. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tend-error.h"
+#include "tend-http-api.h"
+#include "tend-http-auth.h"
+
+static char *
+write_temp (const char *name, const char *contents, gssize length)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tend-http-unit-XXXXXX", &error);
+  char *path;
+
+  g_assert_no_error (error);
+  path = g_build_filename (dir, name, NULL);
+  if (contents != NULL) {
+    g_file_set_contents (path, contents, length, &error);
+    g_assert_no_error (error);
+  }
+  return path;
+}
+
+static void
+remove_temp (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static GStrv
+tail (const char *contents, gssize length, guint n, gsize max_bytes)
+{
+  g_autofree char *path = write_temp ("log", contents, length);
+  g_autoptr(GError) error = NULL;
+  GStrv lines = tend_http_tail_lines (path, n, max_bytes, &error);
+
+  g_assert_no_error (error);
+  remove_temp (path);
+  return lines;
+}
+
+static void
+test_tail_small (void)
+{
+  g_auto(GStrv) a = tail ("l1\nl2\nl3\nl4\nl5\n", -1, 3, 1 << 20);
+  g_auto(GStrv) b = tail ("l1\nl2\nl3\nl4\nl5\n", -1, 50, 1 << 20);
+  g_auto(GStrv) c = tail ("l1\nl2\nl3", -1, 2, 1 << 20);
+  g_auto(GStrv) d = tail ("", 0, 5, 1 << 20);
+  g_auto(GStrv) e = tail ("\n", -1, 5, 1 << 20);
+  g_auto(GStrv) f = tail ("a\n\nb\n\n", -1, 3, 1 << 20);
+  g_auto(GStrv) g = tail ("x\xff\xfey\n", -1, 1, 1 << 20);
+
+  g_assert_cmpstrv (a, ((const char *[]) { "l3", "l4", "l5", NULL }));
+  g_assert_cmpstrv (b, ((const char *[]) { "l1", "l2", "l3", "l4", "l5", NULL }));
+  /* no final newline: the last line counts all the same */
+  g_assert_cmpstrv (c, ((const char *[]) { "l2", "l3", NULL }));
+  g_assert_cmpstrv (d, ((const char *[]) { NULL }));
+  g_assert_cmpstrv (e, ((const char *[]) { "", NULL }));
+  g_assert_cmpstrv (f, ((const char *[]) { "", "b", "", NULL }));
+  /* JSON needs UTF-8 */
+  g_assert_true (g_utf8_validate (g[0], -1, NULL));
+  g_assert_true (g_str_has_prefix (g[0], "x"));
+  g_assert_true (g_str_has_suffix (g[0], "y"));
+}
+
+static void
+test_tail_missing (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = tend_http_tail_lines ("/nonexistent/tend/log", 10, 1 << 20, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstrv (lines, ((const char *[]) { NULL }));
+}
+
+/* A file of several 64 KiB blocks: the tail is read across block boundaries, and only the end is read. */
+static void
+test_tail_large (void)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_auto(GStrv) last = NULL;
+  g_auto(GStrv) many = NULL;
+  g_auto(GStrv) capped = NULL;
+
+  for (guint i = 0; i < 200000; i++)
+    g_string_append_printf (text, "line %u of the log\n", i);
+  last = tail (text->str, (gssize) text->len, 5, 8 << 20);
+  g_assert_cmpuint (g_strv_length (last), ==, 5);
+  g_assert_cmpstr (last[0], ==, "line 199995 of the log");
+  g_assert_cmpstr (last[4], ==, "line 199999 of the log");
+  many = tail (text->str, (gssize) text->len, 10000, 8 << 20);
+  g_assert_cmpuint (g_strv_length (many), ==, 10000);
+  g_assert_cmpstr (many[0], ==, "line 190000 of the log");
+  /* a byte cap: whole lines only, the partial first one dropped */
+  capped = tail (text->str, (gssize) text->len, 10000, 1000);
+  g_assert_cmpuint (g_strv_length (capped), >, 0);
+  g_assert_cmpuint (g_strv_length (capped), <, 60);
+  for (guint i = 0; capped[i] != NULL; i++)
+    g_assert_true (g_str_has_prefix (capped[i], "line "));
+  g_assert_cmpstr (capped[g_strv_length (capped) - 1], ==, "line 199999 of the log");
+}
+
+static void
+test_token (void)
+{
+  g_autofree char *path = write_temp ("token", NULL, 0);
+  g_autofree char *contents = NULL;
+  g_autofree char *header = NULL;
+  g_autoptr(GError) error = NULL;
+  TendHttpToken token;
+  gboolean created = FALSE;
+  struct stat st;
+
+  /* missing: created, 64 hex digits and a newline, 0600 */
+  g_assert_true (tend_http_token_load (path, &token, &created, &error));
+  g_assert_no_error (error);
+  g_assert_true (created);
+  g_assert_true (token.set);
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpuint (strlen (contents), ==, 65);
+  g_strstrip (contents);
+
+  header = g_strdup_printf ("Bearer %s", contents);
+  g_assert_cmpint (tend_http_token_check (&token, header), ==, TEND_HTTP_AUTH_OK);
+  g_clear_pointer (&header, g_free);
+  header = g_strdup_printf ("bearer   %s  ", contents);
+  g_assert_cmpint (tend_http_token_check (&token, header), ==, TEND_HTTP_AUTH_OK);
+  g_clear_pointer (&header, g_free);
+  header = g_strdup_printf ("Bearer %.63s", contents);
+  g_assert_cmpint (tend_http_token_check (&token, header), ==, TEND_HTTP_AUTH_WRONG);
+  g_clear_pointer (&header, g_free);
+  header = g_strdup_printf ("Bearer %sa", contents);
+  g_assert_cmpint (tend_http_token_check (&token, header), ==, TEND_HTTP_AUTH_WRONG);
+  g_assert_cmpint (tend_http_token_check (&token, NULL), ==, TEND_HTTP_AUTH_MISSING);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearer"), ==, TEND_HTTP_AUTH_MALFORMED);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearer "), ==, TEND_HTTP_AUTH_MALFORMED);
+  g_assert_cmpint (tend_http_token_check (&token, "Basic abc"), ==, TEND_HTTP_AUTH_MALFORMED);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearerabc"), ==, TEND_HTTP_AUTH_MALFORMED);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearer a b"), ==, TEND_HTTP_AUTH_MALFORMED);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearer a,realm=x"), ==, TEND_HTTP_AUTH_MALFORMED);
+
+  /* read again, whitespace stripped */
+  g_assert_true (g_file_set_contents (path, "  s3cr3t-T0ken.x~+/=  \n\n", -1, NULL));
+  g_assert_cmpint (chmod (path, 0600), ==, 0);
+  g_assert_true (tend_http_token_load (path, &token, &created, &error));
+  g_assert_false (created);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearer s3cr3t-T0ken.x~+/="), ==, TEND_HTTP_AUTH_OK);
+
+  /* readable by group: refused */
+  g_assert_cmpint (chmod (path, 0640), ==, 0);
+  g_assert_false (tend_http_token_load (path, &token, NULL, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_PERMISSION_DENIED);
+  g_assert_false (token.set);
+  g_clear_error (&error);
+
+  /* empty: no token, which accepts nothing */
+  g_assert_true (g_file_set_contents (path, " \n", -1, NULL));
+  g_assert_cmpint (chmod (path, 0600), ==, 0);
+  g_assert_false (tend_http_token_load (path, &token, NULL, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_FAILED);
+  g_assert_cmpint (tend_http_token_check (&token, "Bearer x"), ==, TEND_HTTP_AUTH_WRONG);
+  remove_temp (path);
+}
+
+static void
+test_escape_and_time (void)
+{
+  g_autofree char *plain = tend_http_escape_label ("gateway-3333");
+  g_autofree char *odd = tend_http_escape_label ("a\\b\"c\nd");
+  g_autofree char *epoch = tend_http_format_time (0);
+  g_autofree char *when = tend_http_format_time (G_GINT64_CONSTANT (1796032800123456));
+
+  g_assert_cmpstr (plain, ==, "gateway-3333");
+  g_assert_cmpstr (odd, ==, "a\\\\b\\\"c\\nd");
+  g_assert_cmpstr (epoch, ==, "1970-01-01T00:00:00Z");
+  g_assert_cmpstr (when, ==, "2026-11-30T10:00:00Z");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/tend/http/unit/tail-small", test_tail_small);
+  g_test_add_func ("/tend/http/unit/tail-missing", test_tail_missing);
+  g_test_add_func ("/tend/http/unit/tail-large", test_tail_large);
+  g_test_add_func ("/tend/http/unit/token", test_token);
+  g_test_add_func ("/tend/http/unit/escape-and-time", test_escape_and_time);
+  return g_test_run ();
+}
