@@ -35,6 +35,9 @@ print_json (const char *status, const char *url, guint32 connections, gint64 sin
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, status);
+  /* the same, under the name `tend tunnel` shows it with */
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, status);
   json_builder_set_member_name (builder, "url");
   json_builder_add_string_value (builder, url);
   json_builder_set_member_name (builder, "connections");

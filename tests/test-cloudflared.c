@@ -366,6 +366,7 @@ test_quick_tunnel (void)
   /* tend tunnel --json */
   o = cli_object (&f, &tunnel, "tunnel", NULL);
   g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "connected");
+  g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "connected");
   g_assert_cmpstr (json_object_get_string_member (o, "url"), ==, "https://first-words.trycloudflare.com");
   g_assert_cmpint (json_object_get_int_member (o, "connections"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (o, "since"), >, 0);
@@ -803,8 +804,7 @@ test_http (void)
 
   g_assert_cmpuint (http_get (port, "/metrics", token, &metrics), ==, 200);
   g_assert_nonnull (strstr (metrics, "tend_tunnel_up 1\n"));
-  if (strstr (metrics, "tend_tunnel_connections") != NULL)
-    g_assert_nonnull (strstr (metrics, "tend_tunnel_connections 1\n"));
+  g_assert_nonnull (strstr (metrics, "tend_tunnel_connections 1\n"));
   fixture_teardown (&f);
 }
 

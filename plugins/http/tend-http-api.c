@@ -281,6 +281,7 @@ tend_http_metrics (TendContext *context)
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
   GVariant *tunnel = tend_context_get_tunnel_status (context);
   const char *tunnel_state = NULL;
+  guint32 tunnel_connections = 0;
   GString *out = g_string_sized_new (256 + n * 400);
 
   for (guint i = 0; i < n; i++) {
@@ -318,13 +319,18 @@ tend_http_metrics (TendContext *context)
       g_string_append_c (out, '\n');
     }
   }
-  if (tunnel != NULL)
+  if (tunnel != NULL) {
     g_variant_lookup (tunnel, "status", "&s", &tunnel_state);
+    g_variant_lookup (tunnel, "connections", "u", &tunnel_connections);
+  }
   g_string_append_printf (out,
                           "# HELP tend_tunnel_up 1 when the cloudflared tunnel is connected, else 0.\n"
                           "# TYPE tend_tunnel_up gauge\n"
-                          "tend_tunnel_up %d\n",
-                          g_strcmp0 (tunnel_state, "connected") == 0 ? 1 : 0);
+                          "tend_tunnel_up %d\n"
+                          "# HELP tend_tunnel_connections Connections of the tunnel to the Cloudflare edge that are ready.\n"
+                          "# TYPE tend_tunnel_connections gauge\n"
+                          "tend_tunnel_connections %u\n",
+                          g_strcmp0 (tunnel_state, "connected") == 0 ? 1 : 0, tunnel_connections);
   return out;
 }
 
