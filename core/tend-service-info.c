@@ -28,40 +28,49 @@ add_common (GVariantDict *dict, TendServiceConfig *config)
   g_variant_dict_insert (dict, "critical", "b", config->critical);
 }
 
+/* A row is built for every instance on every ListServices: a plain builder, not a GVariantDict's hash table. */
+#define ADD(builder, key, format, value) g_variant_builder_add (builder, "{sv}", key, g_variant_new (format, value))
+
 GVariant *
 tend_service_info_instance (TendInstance *instance)
 {
   TendService *service = tend_instance_get_service (instance);
-  GVariantDict dict;
+  TendServiceConfig *config = tend_service_get_config (service);
   const char *message = tend_instance_get_status_message (instance);
   const char *restart_reason = tend_instance_get_last_restart_reason (instance);
   const char *notify_status = tend_instance_get_notify_status (instance);
+  const char *owner = tend_service_get_owner (service);
   const TendUsage *usage = tend_instance_get_usage (instance);
   g_autofree char *out_log = tend_instance_get_log_path (instance, 1);
   g_autofree char *err_log = tend_instance_get_log_path (instance, 2);
+  GVariantBuilder b;
 
-  g_variant_dict_init (&dict, NULL);
-  add_common (&dict, tend_service_get_config (service));
-  g_variant_dict_insert (&dict, "index", "u", tend_instance_get_index (instance));
-  g_variant_dict_insert (&dict, "id", "u", tend_instance_get_id (instance));
-  g_variant_dict_insert (&dict, "pid", "i", (gint32) tend_instance_get_pid (instance));
-  g_variant_dict_insert (&dict, "state", "s", tend_service_state_to_string (tend_instance_get_state (instance)));
-  g_variant_dict_insert (&dict, "start-time", "x", tend_instance_get_start_time (instance));
-  g_variant_dict_insert (&dict, "restarts", "u", tend_instance_get_restarts (instance));
-  g_variant_dict_insert (&dict, "cpu-percent", "d", tend_instance_get_cpu_percent (instance));
-  g_variant_dict_insert (&dict, "memory-rss", "t", tend_instance_get_memory_rss (instance));
-  g_variant_dict_insert (&dict, "status-message", "s", message != NULL ? message : "");
-  g_variant_dict_insert (&dict, "wants-running", "b", tend_instance_get_wants_running (instance));
-  g_variant_dict_insert (&dict, "ad-hoc", "b", tend_service_get_ad_hoc (service));
-  g_variant_dict_insert (&dict, "owner", "s", tend_service_get_owner (service) != NULL ? tend_service_get_owner (service) : "");
-  g_variant_dict_insert (&dict, "processes", "u", usage->processes);
-  g_variant_dict_insert (&dict, "open-fds", "u", usage->open_fds);
-  g_variant_dict_insert (&dict, "cpu-seconds", "d", usage->cpu_seconds);
-  g_variant_dict_insert (&dict, "last-restart-reason", "s", restart_reason != NULL ? restart_reason : "");
-  g_variant_dict_insert (&dict, "notify-status", "s", notify_status != NULL ? notify_status : "");
-  g_variant_dict_insert (&dict, "out-log", "s", out_log);
-  g_variant_dict_insert (&dict, "error-log", "s", err_log);
-  return g_variant_dict_end (&dict);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  ADD (&b, "name", "s", config->name);
+  ADD (&b, "instances", "u", MAX (config->instances, 1));
+  ADD (&b, "layer", "s", config->layer != NULL ? config->layer : "");
+  ADD (&b, "port", "u", config->port);
+  ADD (&b, "critical", "b", config->critical);
+  ADD (&b, "index", "u", tend_instance_get_index (instance));
+  ADD (&b, "id", "u", tend_instance_get_id (instance));
+  ADD (&b, "pid", "i", (gint32) tend_instance_get_pid (instance));
+  ADD (&b, "state", "s", tend_service_state_to_string (tend_instance_get_state (instance)));
+  ADD (&b, "start-time", "x", tend_instance_get_start_time (instance));
+  ADD (&b, "restarts", "u", tend_instance_get_restarts (instance));
+  ADD (&b, "cpu-percent", "d", tend_instance_get_cpu_percent (instance));
+  ADD (&b, "memory-rss", "t", tend_instance_get_memory_rss (instance));
+  ADD (&b, "status-message", "s", message != NULL ? message : "");
+  ADD (&b, "wants-running", "b", tend_instance_get_wants_running (instance));
+  ADD (&b, "ad-hoc", "b", tend_service_get_ad_hoc (service));
+  ADD (&b, "owner", "s", owner != NULL ? owner : "");
+  ADD (&b, "processes", "u", usage->processes);
+  ADD (&b, "open-fds", "u", usage->open_fds);
+  ADD (&b, "cpu-seconds", "d", usage->cpu_seconds);
+  ADD (&b, "last-restart-reason", "s", restart_reason != NULL ? restart_reason : "");
+  ADD (&b, "notify-status", "s", notify_status != NULL ? notify_status : "");
+  ADD (&b, "out-log", "s", out_log);
+  ADD (&b, "error-log", "s", err_log);
+  return g_variant_builder_end (&b);
 }
 
 GVariant *
