@@ -548,6 +548,55 @@ test_reload (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+static gboolean
+daemon_log_rotated (gpointer data)
+{
+  TendTestDaemon *d = data;
+  g_autoptr(GDir) dir = g_dir_open (d->home, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    if (g_str_has_prefix (name, "tendd__") && g_str_has_suffix (name, ".log"))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Detached, tendd writes its own log to HOME/tendd.log: the plugin rotates it like the others. */
+static void
+test_daemon_log (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *tendd = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tendd", NULL);
+  g_autofree char *pidfile = NULL;
+  g_autofree char *pid_text = NULL;
+  g_autofree char *own_log = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+  pid_t pid;
+
+  /* a crash loop makes tendd log a line or two per restart */
+  tend_test_daemon_write_config (d, "[plugin:logrotate]\nenabled=true\nmax-size=2K\ncompress=false\n"
+                                    "interval=never\n\n"
+                                    "[service:crasher]\nexec=/bin/false\nmin-uptime=0\nrestart-delay=20ms\n");
+  {
+    const char *argv[] = { tendd, "--home", d->home, "--config", d->config, NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (status, ==, 0);
+  }
+  pidfile = g_build_filename (d->home, "tendd.pid", NULL);
+  g_assert_true (g_file_get_contents (pidfile, &pid_text, NULL, NULL));
+  pid = atoi (pid_text);
+  tend_test_track_pid (pid);
+  g_assert_true (tend_test_wait (daemon_log_rotated, d, 20000));
+  /* and tendd goes on logging into the new file */
+  own_log = g_build_filename (d->home, "tendd.log", NULL);
+  g_assert_true (tend_test_wait_lines (own_log, 2, 10000));
+  kill (pid, SIGTERM);
+  g_assert_true (tend_test_wait_pid_gone (pid, 15000));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -558,5 +607,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/logrotate/killed-mid-compression", test_killed_mid_compression);
   g_test_add_func ("/tend/logrotate/disabled", test_disabled);
   g_test_add_func ("/tend/logrotate/reload", test_reload);
+  g_test_add_func ("/tend/logrotate/daemon-log", test_daemon_log);
   return g_test_run ();
 }
