@@ -140,11 +140,19 @@ tend_service_info_describe (TendService *service)
   g_autofree char *err_log = tend_instance_get_log_path (first, 2);
   g_autofree char *last_exit = NULL;
   const char *message = tend_instance_get_status_message (first);
+  const char *notify_status = tend_instance_get_notify_status (first);
+  guint processes = 0, open_fds = 0;
+  double cpu_seconds = 0;
   GVariantDict dict;
   int wait_status;
 
-  for (guint i = 0; i < instances->len; i++)
+  for (guint i = 0; i < instances->len; i++) {
+    const TendUsage *usage = tend_instance_get_usage (g_ptr_array_index (instances, i));
     g_variant_builder_add_value (rows, tend_service_info_instance (g_ptr_array_index (instances, i)));
+    processes += usage->processes;
+    open_fds += usage->open_fds;
+    cpu_seconds += usage->cpu_seconds;
+  }
   if (tend_instance_get_last_exit (first, &wait_status))
     last_exit = tend_service_info_describe_exit (wait_status);
 
@@ -168,6 +176,11 @@ tend_service_info_describe (TendService *service)
                            ? tend_instance_get_last_restart_reason (first)
                            : "");
   g_variant_dict_insert (&dict, "log-dropped-bytes", "t", dropped_bytes (service));
+  /* the whole service: every instance's tree */
+  g_variant_dict_insert (&dict, "processes", "u", processes);
+  g_variant_dict_insert (&dict, "open-fds", "u", open_fds);
+  g_variant_dict_insert (&dict, "cpu-seconds", "d", cpu_seconds);
+  g_variant_dict_insert (&dict, "notify-status", "s", notify_status != NULL ? notify_status : "");
   g_variant_dict_insert (&dict, "next-restart-delay-ms", "t", tend_instance_get_next_restart_delay (first));
   g_variant_dict_insert_value (&dict, "config", tend_service_info_config (config));
   g_variant_dict_insert_value (&dict, "instance-list", g_variant_builder_end (rows));

@@ -14,6 +14,7 @@ struct _TendServiceManager {
   GPtrArray *removing;  /* TendService stopping before they are dropped */
   GPtrArray *stop_tasks; /* GTask waiting for every service to be idle */
   GHashTable *asked_to_stop; /* TendService, while stopping everything */
+  gboolean ordered_stop;      /* stopping everything, dependents first (stop all, shutdown) */
   guint next_id;
   guint check_source;
   gulong state_handler;
@@ -122,10 +123,16 @@ check_pending_cb (gpointer user_data)
   TendServiceManager *self = user_data;
 
   self->check_source = 0;
-  if (self->stop_tasks->len > 0)
+  if (self->ordered_stop) {
     stop_next_wave (self);
-  else
+    if (self->stop_tasks->len == 0 && g_hash_table_size (self->asked_to_stop) == self->services->len) {
+      /* every service got its stop: `stop all` is done asking */
+      self->ordered_stop = FALSE;
+      g_hash_table_remove_all (self->asked_to_stop);
+    }
+  } else {
     retry_waiting (self);
+  }
   for (guint i = 0; i < self->removing->len;) {
     TendService *service = g_ptr_array_index (self->removing, i);
     if (tend_service_is_idle (service)) {
@@ -160,7 +167,8 @@ any_waiting (TendServiceManager *self)
 static void
 schedule_check (TendServiceManager *self)
 {
-  if (self->check_source == 0 && (self->removing->len > 0 || self->stop_tasks->len > 0 || any_waiting (self)))
+  if (self->check_source == 0 &&
+      (self->removing->len > 0 || self->stop_tasks->len > 0 || self->ordered_stop || any_waiting (self)))
     self->check_source = g_idle_add_once (check_pending_cb, self);
 }
 
@@ -337,6 +345,7 @@ tend_service_manager_stop_all_async (TendServiceManager *self,
 
   g_task_set_source_tag (task, tend_service_manager_stop_all_async);
   g_ptr_array_add (self->stop_tasks, task);
+  self->ordered_stop = TRUE;
   /* independent services all get their signal now, so their kill-timeouts run in parallel */
   stop_next_wave (self);
   schedule_check (self);
@@ -371,6 +380,18 @@ tend_service_manager_act (TendServiceManager *self, const char *name, const char
 {
   TendService *service;
 
+  if (g_strcmp0 (name, "all") == 0 && g_str_equal (action, "stop")) {
+    /* dependents first, as at shutdown */
+    self->ordered_stop = TRUE;
+    stop_next_wave (self);
+    schedule_check (self);
+    return TRUE;
+  }
+  if (self->ordered_stop && self->stop_tasks->len == 0 && !g_str_equal (action, "stop")) {
+    /* a start or restart overrides a `stop all` still under way */
+    self->ordered_stop = FALSE;
+    g_hash_table_remove_all (self->asked_to_stop);
+  }
   if (g_strcmp0 (name, "all") == 0) {
     g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
     /* the services being removed are not in by_name: they are no longer addressable */

@@ -214,6 +214,19 @@ first_stamp_ns (const char *path)
   return g_ascii_strtoll (space + 1, NULL, 10);
 }
 
+static gint64
+last_stamp_ns (const char *path)
+{
+  g_auto(GStrv) lines = tend_test_read_lines (path);
+  guint n = g_strv_length (lines);
+  const char *space;
+
+  g_assert_cmpuint (n, >=, 1);
+  space = strchr (lines[n - 1], ' ');
+  g_assert_nonnull (space);
+  return g_ascii_strtoll (space + 1, NULL, 10);
+}
+
 static guint
 count_lines_equal (const char *path, const char *line)
 {
@@ -660,11 +673,29 @@ test_depends_on (void)
   g_assert_cmpint (first_stamp_ns (a_record), >, first_stamp_ns (b_listened));
   g_assert_cmpstr (a.status_message, ==, "");
 
-  /* SIGTERM: a stops before b, which it depends on */
-  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
-  g_assert_cmpuint (tend_test_count_lines (a_stops), ==, 1);
-  g_assert_cmpuint (tend_test_count_lines (b_stops), ==, 1);
+  /* stop all: a stops before b, which it depends on */
+  {
+    g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, NULL, "/org/tend/Tend1", "org.tend.Manager1", "Stop",
+                                                             g_variant_new ("(s)", "all"), NULL,
+                                                             G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+    g_assert_nonnull (reply);
+  }
+  g_assert_true (tend_test_wait_lines (a_stops, 1, 10000));
+  g_assert_true (tend_test_wait_lines (b_stops, 1, 10000));
   g_assert_cmpint (first_stamp_ns (a_stops), <, first_stamp_ns (b_stops));
+  {
+    g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, NULL, "/org/tend/Tend1", "org.tend.Manager1", "Start",
+                                                             g_variant_new ("(s)", "all"), NULL,
+                                                             G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+    g_assert_nonnull (reply);
+  }
+  g_assert_true (tend_test_wait_lines (a_record, 2, 15000));
+
+  /* SIGTERM: the same order */
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  g_assert_cmpuint (tend_test_count_lines (a_stops), ==, 2);
+  g_assert_cmpuint (tend_test_count_lines (b_stops), ==, 2);
+  g_assert_cmpint (last_stamp_ns (a_stops), <, last_stamp_ns (b_stops));
 }
 
 static void
