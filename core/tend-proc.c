@@ -29,30 +29,65 @@ read_small_file (const char *path, char *buf, gsize size, gsize *out_len)
   return TRUE;
 }
 
+/* Moves past @count space-separated fields (numbered as in proc_pid_stat(5)). */
+static const char *
+skip_fields (const char *p, int count)
+{
+  for (int i = 0; i < count && p != NULL; i++) {
+    p = strchr (p, ' ');
+    if (p != NULL)
+      p++;
+  }
+  return p;
+}
+
+static gboolean
+next_number (const char **p, gint64 *out)
+{
+  char *end = NULL;
+
+  if (*p == NULL)
+    return FALSE;
+  *out = g_ascii_strtoll (*p, &end, 10);
+  if (end == *p)
+    return FALSE;
+  *p = *end == ' ' ? end + 1 : end;
+  return TRUE;
+}
+
+/* Sampling reads this for every process of every service each pass: no sscanf, one walk over the text. */
 gboolean
 tend_proc_parse_stat (pid_t pid, const char *buf, TendProcInfo *out)
 {
   /* comm may hold spaces and parentheses: the fields start after the last ')' */
   const char *p = strrchr (buf, ')');
-  unsigned long long utime, stime, start_time;
-  long long rss;
-  int ppid, pgid, sid;
+  gint64 ppid, pgid, sid, utime, stime, start_time, rss;
   char state;
 
-  if (p == NULL)
+  if (p == NULL || p[1] != ' ' || p[2] == '\0')
     return FALSE;
-  if (sscanf (p + 2,
-              "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %lld",
-              &state, &ppid, &pgid, &sid, &utime, &stime, &start_time, &rss) != 8)
+  p += 2;
+  state = *p;
+  p = skip_fields (p, 1);                          /* at 4: ppid */
+  if (!next_number (&p, &ppid) || !next_number (&p, &pgid) || !next_number (&p, &sid))
+    return FALSE;
+  p = skip_fields (p, 7);                          /* 7..13: tty_nr .. cmajflt; at 14: utime */
+  if (!next_number (&p, &utime) || !next_number (&p, &stime))
+    return FALSE;
+  p = skip_fields (p, 6);                          /* 16..21: cutime .. itrealvalue; at 22: starttime */
+  if (!next_number (&p, &start_time))
+    return FALSE;
+  p = skip_fields (p, 1);                          /* 23: vsize; at 24: rss */
+  if (!next_number (&p, &rss))
     return FALSE;
   out->pid = pid;
-  out->ppid = ppid;
-  out->pgid = pgid;
-  out->sid = sid;
+  out->ppid = (pid_t) ppid;
+  out->pgid = (pid_t) pgid;
+  out->sid = (pid_t) sid;
   out->state = state;
-  out->utime = utime;
-  out->stime = stime;
-  out->start_time = start_time;
+  out->utime = (guint64) utime;
+  out->stime = (guint64) stime;
+  out->start_time = (guint64) start_time;
   out->rss_pages = rss;
   return TRUE;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <unistd.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -8,6 +10,7 @@
 
 #include "tend-error.h"
 #include "tend-parse.h"
+#include "tend-proc.h"
 
 static void
 test_duration_good (void)
@@ -477,6 +480,31 @@ test_format (void)
   }
 }
 
+static void
+test_proc_stat (void)
+{
+  /* comm may hold spaces and ')': the fields are counted from the last ')' */
+  const char *text = "4242 (my (odd) prog) S 1 4242 4200 0 -1 4194560 100 0 0 0 "
+                     "250 75 0 0 20 0 3 0 987654 123456789 2048 18446744073709551615\n";
+  TendProcInfo info;
+
+  g_assert_true (tend_proc_parse_stat (4242, text, &info));
+  g_assert_cmpint (info.pid, ==, 4242);
+  g_assert_cmpint (info.state, ==, 'S');
+  g_assert_cmpint (info.ppid, ==, 1);
+  g_assert_cmpint (info.pgid, ==, 4242);
+  g_assert_cmpint (info.sid, ==, 4200);
+  g_assert_cmpuint (info.utime, ==, 250);
+  g_assert_cmpuint (info.stime, ==, 75);
+  g_assert_cmpuint (info.start_time, ==, 987654);
+  g_assert_cmpint (info.rss_pages, ==, 2048);
+  g_assert_false (tend_proc_parse_stat (1, "1 (truncated", &info));
+  g_assert_false (tend_proc_parse_stat (1, "1 (x) S 1 2", &info));
+  /* and the live one of this very process */
+  g_assert_true (tend_proc_read_stat (getpid (), &info));
+  g_assert_cmpint (info.ppid, ==, getppid ());
+}
+
 int
 main (int argc, char **argv)
 {
@@ -497,5 +525,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/parse/service-name", test_service_name);
   g_test_add_func ("/tend/parse/format", test_format);
 
+  g_test_add_func ("/parse/proc-stat", test_proc_stat);
   return g_test_run ();
 }
