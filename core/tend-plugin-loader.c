@@ -90,12 +90,12 @@ static gboolean
 load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
 {
   const char *name = tend_plugin_config_get_name (config);
-  const TendPluginInfo *info = tend_plugin_registry_lookup (self->registry, name);
+  const TendPluginInfo *info = tend_plugin_registry_load (self->registry, name, error);
   g_autoptr(GObject) object = NULL;
   LoadedPlugin *lp;
 
   if (info == NULL) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s: not found", name);
+    g_prefix_error (error, "plugin %s: ", name);
     return FALSE;
   }
   object = g_object_new (info->get_type (), NULL);

@@ -8,12 +8,68 @@
 #include "tend-error.h"
 #include "tend-plugin-registry.h"
 
+/*
+ * What the registry knows of a plugin. A module is opened only to copy its
+ * info and key table, then closed again: a plugin that is not enabled costs
+ * nothing (the HTTP plugin alone maps libsoup and json-glib). It is opened
+ * for good, and made resident, when the loader needs its GType.
+ */
+typedef struct {
+  TendPluginInfo info;          /* for modules a copy, whose get_type is NULL until loaded */
+  const TendPluginInfo *loaded; /* the real one: static infos, or a module once loaded */
+  char *path;                   /* the module; NULL for infos added directly */
+  GStringChunk *strings;
+  TendConfigKey *keys;
+} Entry;
+
 struct _TendPluginRegistry {
   GObject parent_instance;
 
-  GHashTable *infos;        /* name -> const TendPluginInfo* (static, resident) */
+  GHashTable *infos;        /* name -> Entry */
   GHashTable *scanned_dirs; /* canonical folder names */
 };
+
+static void
+entry_free (Entry *entry)
+{
+  g_free (entry->path);
+  g_free (entry->keys);
+  if (entry->strings != NULL)
+    g_string_chunk_free (entry->strings);
+  g_free (entry);
+}
+
+static const char *
+chunk_dup (GStringChunk *chunk, const char *s)
+{
+  return s != NULL ? g_string_chunk_insert_const (chunk, s) : NULL;
+}
+
+static Entry *
+entry_copy_from_module (const TendPluginInfo *info, const char *path)
+{
+  Entry *entry = g_new0 (Entry, 1);
+  guint n = 0;
+
+  entry->path = g_strdup (path);
+  entry->strings = g_string_chunk_new (256);
+  while (info->keys != NULL && info->keys[n].name != NULL)
+    n++;
+  entry->keys = g_new0 (TendConfigKey, n + 1);
+  for (guint i = 0; i < n; i++) {
+    entry->keys[i].name = chunk_dup (entry->strings, info->keys[i].name);
+    entry->keys[i].type = info->keys[i].type;
+    entry->keys[i].default_value = chunk_dup (entry->strings, info->keys[i].default_value);
+    entry->keys[i].choices = chunk_dup (entry->strings, info->keys[i].choices);
+    entry->keys[i].doc = chunk_dup (entry->strings, info->keys[i].doc);
+  }
+  entry->info.abi_version = info->abi_version;
+  entry->info.name = chunk_dup (entry->strings, info->name);
+  entry->info.description = chunk_dup (entry->strings, info->description);
+  entry->info.keys = entry->keys;
+  entry->info.enabled_by_default = info->enabled_by_default;
+  return entry;
+}
 
 G_DEFINE_FINAL_TYPE (TendPluginRegistry, tend_plugin_registry, G_TYPE_OBJECT)
 
@@ -36,7 +92,7 @@ tend_plugin_registry_class_init (TendPluginRegistryClass *klass)
 static void
 tend_plugin_registry_init (TendPluginRegistry *self)
 {
-  self->infos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->infos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
   self->scanned_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
@@ -79,48 +135,85 @@ tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPluginInfo *i
                  "plugin %s is already registered", info->name);
     return FALSE;
   }
-  g_hash_table_insert (self->infos, g_strdup (info->name), (gpointer) info);
+  {
+    Entry *entry = g_new0 (Entry, 1);
+    entry->info = *info;
+    entry->loaded = info;
+    g_hash_table_insert (self->infos, g_strdup (info->name), entry);
+  }
   return TRUE;
+}
+
+static const TendPluginInfo *
+open_and_query (const char *path, GModule **out_module, GError **error)
+{
+  GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  TendPluginQueryFunc query = NULL;
+  const TendPluginInfo *info;
+
+  if (module == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "%s", g_module_error ());
+    return NULL;
+  }
+  if (!g_module_symbol (module, TEND_PLUGIN_QUERY_SYMBOL, (gpointer *) &query) || query == NULL ||
+      (info = query ()) == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "no usable %s() entry point", TEND_PLUGIN_QUERY_SYMBOL);
+    g_module_close (module);
+    return NULL;
+  }
+  if (!check_info (info, error)) {
+    g_module_close (module);
+    return NULL;
+  }
+  *out_module = module;
+  return info;
 }
 
 static void
 load_module (TendPluginRegistry *self, const char *path)
 {
-  GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
-  TendPluginQueryFunc query = NULL;
-  const TendPluginInfo *info;
   g_autoptr(GError) error = NULL;
+  GModule *module = NULL;
+  const TendPluginInfo *info = open_and_query (path, &module, &error);
 
-  if (module == NULL) {
-    g_warning ("skipping plugin %s: %s", path, g_module_error ());
-    return;
-  }
-  if (!g_module_symbol (module, TEND_PLUGIN_QUERY_SYMBOL, (gpointer *) &query) || query == NULL) {
-    g_warning ("skipping plugin %s: no %s() entry point", path, TEND_PLUGIN_QUERY_SYMBOL);
-    g_module_close (module);
-    return;
-  }
-  info = query ();
   if (info == NULL) {
-    g_warning ("skipping plugin %s: %s() returned nothing", path, TEND_PLUGIN_QUERY_SYMBOL);
-    g_module_close (module);
-    return;
-  }
-  if (!check_info (info, &error)) {
     g_warning ("skipping plugin %s: %s", path, error->message);
-    g_module_close (module);
     return;
   }
   if (g_hash_table_contains (self->infos, info->name)) {
     /* an earlier folder (e.g. $TEND_PLUGIN_DIR) overrides the installed one */
     g_debug ("plugin %s from %s shadowed by an earlier one", info->name, path);
-    g_module_close (module);
-    return;
+  } else {
+    g_hash_table_insert (self->infos, g_strdup (info->name), entry_copy_from_module (info, path));
+    g_debug ("plugin %s found in %s", info->name, path);
   }
-  /* GTypes registered by the module must outlive any unload */
+  /* no GType was registered yet (get_type was not called): closing it is safe */
+  g_module_close (module);
+}
+
+const TendPluginInfo *
+tend_plugin_registry_load (TendPluginRegistry *self, const char *name, GError **error)
+{
+  Entry *entry = g_hash_table_lookup (self->infos, name);
+  GModule *module = NULL;
+  const TendPluginInfo *info;
+
+  if (entry == NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "no plugin named %s", name);
+    return NULL;
+  }
+  if (entry->loaded != NULL)
+    return entry->loaded;
+  info = open_and_query (entry->path, &module, error);
+  if (info == NULL) {
+    g_prefix_error (error, "%s: ", entry->path);
+    return NULL;
+  }
+  /* its GTypes must outlive any unload */
   g_module_make_resident (module);
-  g_hash_table_insert (self->infos, g_strdup (info->name), (gpointer) info);
-  g_debug ("plugin %s loaded from %s", info->name, path);
+  entry->loaded = info;
+  g_debug ("plugin %s loaded from %s", name, entry->path);
+  return info;
 }
 
 static int
@@ -186,7 +279,10 @@ tend_plugin_registry_lookup (TendPluginRegistry *self, const char *name)
 {
   g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
-  return g_hash_table_lookup (self->infos, name);
+  {
+    Entry *entry = g_hash_table_lookup (self->infos, name);
+    return entry != NULL ? (entry->loaded != NULL ? entry->loaded : &entry->info) : NULL;
+  }
 }
 
 GStrv

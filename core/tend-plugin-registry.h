@@ -28,7 +28,19 @@ gboolean tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPlug
 void tend_plugin_registry_scan_dir (TendPluginRegistry *self, const char *dir);
 /** tend_plugin_registry_scan_default_dirs: $TEND_PLUGIN_DIR (':' separated), then the installed folder */
 void tend_plugin_registry_scan_default_dirs (TendPluginRegistry *self);
+/**
+ * tend_plugin_registry_lookup:
+ * What is known of plugin @name: name, description, keys, default. For a
+ * module not loaded yet, get_type is NULL (see tend_plugin_registry_load()).
+ */
 const TendPluginInfo *tend_plugin_registry_lookup (TendPluginRegistry *self, const char *name);
+/**
+ * tend_plugin_registry_load:
+ * Opens plugin @name's module for good (made resident) and returns its own
+ * info, get_type included. Modules are only opened briefly while scanning,
+ * so plugins that are not enabled cost no memory.
+ */
+const TendPluginInfo *tend_plugin_registry_load (TendPluginRegistry *self, const char *name, GError **error);
 /** tend_plugin_registry_list: names, sorted */
 GStrv tend_plugin_registry_list (TendPluginRegistry *self);
 

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +169,24 @@ test_detach (void)
   g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
 }
 
+/* Plugins that are not enabled are only looked at: their libraries (libsoup for http) stay out of tendd. */
+static void
+test_disabled_plugins_not_mapped (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *maps_path = NULL;
+  g_autofree char *maps = NULL;
+
+  tend_test_daemon_write_config (d, "[tend]\ndbus=none\n\n[service:s]\nexec=sleep 1000\n");
+  tend_test_daemon_start (d);
+  maps_path = g_strdup_printf ("/proc/%d/maps", (int) d->pid);
+  g_assert_true (g_file_get_contents (maps_path, &maps, NULL, NULL));
+  g_assert_nonnull (strstr (maps, "tend-process.so"));
+  g_assert_null (strstr (maps, "tend-http.so"));
+  g_assert_null (strstr (maps, "libsoup"));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -177,5 +196,6 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon/second-daemon-refused", test_second_daemon_refused);
   g_test_add_func ("/daemon/reload", test_reload);
   g_test_add_func ("/daemon/detach", test_detach);
+  g_test_add_func ("/daemon/disabled-plugins-not-mapped", test_disabled_plugins_not_mapped);
   return g_test_run ();
 }
