@@ -189,29 +189,35 @@ tend_log_file_write (TendLogFile *self, const char *data, gsize length)
 {
   while (length > 0) {
     gsize part = length;
+    gboolean full = FALSE;
 
-    /* Where the limit falls inside this write, cut at the last line that fits, so a rotation
-     * in the size-exceeded handler leaves files close to the limit even under a flood. */
+    /* Where the limit falls inside this write, cut at the last line that fits and signal there,
+     * so a rotation in the size-exceeded handler keeps files at the limit even under a flood. */
     if (self->size_limit > 0 && !self->limit_signaled && self->size + length > self->size_limit) {
       gsize room = self->size_limit > self->size ? (gsize) (self->size_limit - self->size) : 0;
       const char *cut = room > 0 ? memrchr (data, '\n', MIN (room, length)) : NULL;
-      if (cut != NULL)
+
+      full = TRUE;
+      if (cut != NULL) {
         part = (gsize) (cut - data) + 1;
-      else if (room > 0)
-        part = length; /* one line longer than the room: it goes whole */
-      else
-        part = 0;
+      } else if (self->size == 0) {
+        /* an empty file and a line longer than the limit: that line alone */
+        const char *nl = memchr (data, '\n', length);
+        part = nl != NULL ? (gsize) (nl - data) + 1 : length;
+      } else {
+        part = 0; /* the next line does not fit: signal first */
+      }
     }
     if (part > 0)
       write_all (self, data, part);
     data += part;
     length -= part;
-    if (self->size_limit > 0 && self->size >= self->size_limit && !self->limit_signaled) {
-      gsize size_before = self->size;
+    if (self->size_limit > 0 && !self->limit_signaled && (full || self->size >= self->size_limit)) {
+      guint64 size_before = self->size;
       self->limit_signaled = TRUE;
       g_signal_emit (self, signals[SIGNAL_SIZE_EXCEEDED], 0);
-      /* nobody rotated and nothing could be written: write the rest here rather than loop */
-      if (part == 0 && self->size == size_before) {
+      /* nobody rotated: write the rest here rather than loop */
+      if (self->size == size_before && self->limit_signaled) {
         write_all (self, data, length);
         return;
       }

@@ -18,9 +18,10 @@ G_BEGIN_DECLS
  * when it works again.
  *
  * Signals:
- * - size-exceeded (): the file grew past the size limit; emitted once, armed
- *   again by tend_log_file_rotate() or tend_log_file_truncate(). It is
- *   emitted after a write of whole lines, so a handler may rotate at once.
+ * - size-exceeded (): the file reached the size limit (the next line would
+ *   pass it); emitted once, armed again by tend_log_file_rotate() or
+ *   tend_log_file_truncate(). It is emitted between two whole lines, so a
+ *   handler may rotate at once, and rotated files stay within the limit.
  */
 #define TEND_TYPE_LOG_FILE (tend_log_file_get_type ())
 G_DECLARE_FINAL_TYPE (TendLogFile, tend_log_file, TEND, LOG_FILE, GObject)

@@ -398,8 +398,7 @@ size_exceeded_cb (TendLogFile *file, gpointer user_data)
    * ends at a line boundary, and waiting for a later turn of the main loop
    * would let a flood of output write a megabyte or more past max-size.
    */
-  if (over_size (t->plugin, t))
-    rotate (t, "size");
+  rotate (t, "size");
 }
 
 /* The end of the period of @t's current file, wall-clock µs; G_MAXINT64 when rotation on time is off. */
