@@ -234,58 +234,52 @@ cmd_reload (TendCli *cli, int argc, char **argv)
   return TEND_CLI_EXIT_OK;
 }
 
+/* The reading verbs: ask the daemon (started if need be), print the answer as JSON or as text. */
+static int
+show (TendCli *cli, const char *method, GVariant *parameters, const char *reply_type, gboolean json,
+      void (*print) (GVariant *value))
+{
+  g_autoptr(GVariant) owned_parameters = parameters != NULL ? g_variant_ref_sink (parameters) : NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  int status = tend_cli_connect (cli, TRUE);
+
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  reply = tend_cli_call (cli, method, owned_parameters, reply_type, &error);
+  if (reply == NULL)
+    return tend_cli_report_error (error);
+  value = g_variant_get_child_value (reply, 0);
+  if (json) {
+    g_autoptr(JsonNode) node = json_gvariant_serialize (value);
+    tend_cli_print_json (node);
+  } else {
+    print (value);
+  }
+  return TEND_CLI_EXIT_OK;
+}
+
 static int
 cmd_status (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) list = NULL;
-  int status;
 
   PARSE_ARGS (TRUE, FALSE, 0, 0);
-  status = tend_cli_connect (cli, TRUE);
-  if (status != TEND_CLI_EXIT_OK)
-    return status;
-  list = tend_cli_list_services (cli, &error);
-  if (list == NULL)
-    return tend_cli_report_error (error);
-  if (args.json) {
-    g_autoptr(JsonNode) node = json_gvariant_serialize (list);
-    tend_cli_print_json (node);
-  } else {
-    tend_cli_print_status (list);
-  }
-  return TEND_CLI_EXIT_OK;
+  return show (cli, "ListServices", NULL, "(aa{sv})", args.json, tend_cli_print_status);
 }
 
 static int
 cmd_describe (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) service = NULL;
   const char *name;
-  int status;
 
   PARSE_ARGS (TRUE, FALSE, 1, 1);
   name = g_ptr_array_index (args.positional, 0);
   if (!tend_service_name_is_valid (name))
     return tend_cli_usage_error (_("invalid service name “%s”"), name);
-  status = tend_cli_connect (cli, TRUE);
-  if (status != TEND_CLI_EXIT_OK)
-    return status;
-  reply = tend_cli_call (cli, "Describe", g_variant_new ("(s)", name), "(a{sv})", &error);
-  if (reply == NULL)
-    return tend_cli_report_error (error);
-  service = g_variant_get_child_value (reply, 0);
-  if (args.json) {
-    g_autoptr(JsonNode) node = json_gvariant_serialize (service);
-    tend_cli_print_json (node);
-  } else {
-    tend_cli_print_describe (service);
-  }
-  return TEND_CLI_EXIT_OK;
+  return show (cli, "Describe", g_variant_new ("(s)", name), "(a{sv})", args.json, tend_cli_print_describe);
 }
 
 static int
@@ -391,26 +385,9 @@ static int
 cmd_plugins (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) plugins = NULL;
-  int status;
 
   PARSE_ARGS (TRUE, FALSE, 0, 0);
-  status = tend_cli_connect (cli, TRUE);
-  if (status != TEND_CLI_EXIT_OK)
-    return status;
-  reply = tend_cli_call (cli, "ListPlugins", NULL, "(aa{sv})", &error);
-  if (reply == NULL)
-    return tend_cli_report_error (error);
-  plugins = g_variant_get_child_value (reply, 0);
-  if (args.json) {
-    g_autoptr(JsonNode) node = json_gvariant_serialize (plugins);
-    tend_cli_print_json (node);
-  } else {
-    tend_cli_print_plugins (plugins);
-  }
-  return TEND_CLI_EXIT_OK;
+  return show (cli, "ListPlugins", NULL, "(aa{sv})", args.json, tend_cli_print_plugins);
 }
 
 static int
