@@ -309,11 +309,6 @@ tend_daemon_get_registry (TendDaemon *self)
   return self->registry;
 }
 
-TendPluginLoader *
-tend_daemon_get_loader (TendDaemon *self)
-{
-  return self->loader;
-}
 
 const char *
 tend_daemon_get_config_path (TendDaemon *self)

@@ -38,10 +38,7 @@ TendContext *tend_daemon_get_context (TendDaemon *self);
 /** tend_daemon_set_ready_callback: called once when everything started (used to detach) */
 void tend_daemon_set_ready_callback (TendDaemon *self, GCallback callback, gpointer user_data);
 
-typedef struct _TendPluginLoader TendPluginLoader;
-
 TendPluginRegistry *tend_daemon_get_registry (TendDaemon *self);
-TendPluginLoader *tend_daemon_get_loader (TendDaemon *self);
 /** tend_daemon_get_config_path: the configuration file in use, or NULL when none */
 const char *tend_daemon_get_config_path (TendDaemon *self);
 /** tend_daemon_set_log_path: the file stderr was sent to when detaching, so log rotation covers it */

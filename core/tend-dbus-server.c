@@ -816,11 +816,6 @@ tend_dbus_server_stop (TendDbusServer *self)
   }
 }
 
-const char *
-tend_dbus_server_get_socket_path (TendDbusServer *self)
-{
-  return self->socket_path;
-}
 
 static void
 tend_dbus_server_dispose (GObject *object)

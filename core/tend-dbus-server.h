@@ -26,7 +26,5 @@ gboolean tend_dbus_server_start (TendDbusServer *self, GError **error);
 void tend_dbus_server_stop (TendDbusServer *self);
 /** tend_dbus_server_refresh_plugins: re-reads every plugin's Enabled and Status (after a reload) */
 void tend_dbus_server_refresh_plugins (TendDbusServer *self);
-/** tend_dbus_server_get_socket_path: $TEND_HOME/tendd.sock */
-const char *tend_dbus_server_get_socket_path (TendDbusServer *self);
 
 G_END_DECLS

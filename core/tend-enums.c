@@ -65,15 +65,6 @@ tend_service_state_to_string (TendServiceState state)
   return state_names[state];
 }
 
-gboolean
-tend_service_state_from_string (const char *str, TendServiceState *out)
-{
-  int v;
-  if (!lookup (state_names, G_N_ELEMENTS (state_names), str, &v))
-    return FALSE;
-  *out = (TendServiceState) v;
-  return TRUE;
-}
 
 const char *
 tend_autorestart_to_string (TendAutorestart value)

@@ -38,8 +38,6 @@ GType tend_service_state_get_type (void);
 
 /** tend_service_state_to_string: the contract name, e.g. "waiting-restart" */
 const char *tend_service_state_to_string (TendServiceState state);
-/** tend_service_state_from_string: returns FALSE for an unknown name */
-gboolean tend_service_state_from_string (const char *str, TendServiceState *out);
 
 const char *tend_autorestart_to_string (TendAutorestart value);
 gboolean tend_autorestart_from_string (const char *str, TendAutorestart *out);

@@ -349,15 +349,6 @@ tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage)
     notify_prop (self, PROP_MEMORY_RSS);
 }
 
-void
-tend_instance_set_usage (TendInstance *self, double cpu_percent, guint64 memory_rss)
-{
-  TendUsage usage = self->usage;
-
-  usage.cpu_percent = cpu_percent;
-  usage.memory_rss = memory_rss;
-  tend_instance_set_usage_full (self, &usage);
-}
 
 const TendUsage *
 tend_instance_get_usage (TendInstance *self)

@@ -81,7 +81,6 @@ typedef struct {
 /* Figures set by whoever measures them (the health plugin). */
 double tend_instance_get_cpu_percent (TendInstance *self);
 guint64 tend_instance_get_memory_rss (TendInstance *self);
-void tend_instance_set_usage (TendInstance *self, double cpu_percent, guint64 memory_rss);
 /** tend_instance_set_usage_full: all figures at once; each changed one is notified */
 void tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage);
 /** tend_instance_get_usage: the last figures (zero when not running) */

@@ -59,17 +59,3 @@ tend_pidfile_release (const char *path, int fd)
   close (fd);
 }
 
-int
-tend_pidfile_read_owner (const char *path)
-{
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
-  int owner;
-
-  if (fd < 0)
-    return 0;
-  /* F_GETLK with a read lock request reports a conflicting write lock */
-  owner = (fcntl (fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) ? (int) fl.l_pid : 0;
-  close (fd);
-  return owner;
-}

@@ -16,7 +16,5 @@ G_BEGIN_DECLS
 int tend_pidfile_acquire (const char *path, GError **error);
 /** tend_pidfile_release: removes @path and closes @fd */
 void tend_pidfile_release (const char *path, int fd);
-/** tend_pidfile_read_owner: the pid of the live process holding @path's lock, or 0 */
-int tend_pidfile_read_owner (const char *path);
 
 G_END_DECLS

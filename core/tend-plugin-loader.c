@@ -16,7 +16,6 @@ struct _TendPluginLoader {
   TendContext *context;
   TendPluginRegistry *registry;
   GPtrArray *loaded; /* LoadedPlugin, in start order */
-  GPtrArray *plugins; /* the same TendPlugin, for callers */
 };
 
 G_DEFINE_FINAL_TYPE (TendPluginLoader, tend_plugin_loader, G_TYPE_OBJECT)
@@ -34,7 +33,6 @@ tend_plugin_loader_finalize (GObject *object)
 {
   TendPluginLoader *self = TEND_PLUGIN_LOADER (object);
 
-  g_ptr_array_unref (self->plugins);
   g_ptr_array_unref (self->loaded);
   g_clear_object (&self->registry);
   g_clear_object (&self->context);
@@ -51,7 +49,6 @@ static void
 tend_plugin_loader_init (TendPluginLoader *self)
 {
   self->loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) loaded_plugin_free);
-  self->plugins = g_ptr_array_new ();
 }
 
 TendPluginLoader *
@@ -62,14 +59,6 @@ tend_plugin_loader_new (TendContext *context, TendPluginRegistry *registry)
   self->context = g_object_ref (context);
   self->registry = g_object_ref (registry);
   return self;
-}
-
-static void
-sync_plugins (TendPluginLoader *self)
-{
-  g_ptr_array_set_size (self->plugins, 0);
-  for (guint i = 0; i < self->loaded->len; i++)
-    g_ptr_array_add (self->plugins, ((LoadedPlugin *) g_ptr_array_index (self->loaded, i))->plugin);
 }
 
 static LoadedPlugin *
@@ -116,7 +105,6 @@ load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
   lp->plugin = TEND_PLUGIN (g_steal_pointer (&object));
   lp->config = tend_plugin_config_ref (config);
   g_ptr_array_add (self->loaded, lp);
-  sync_plugins (self);
   g_message ("plugin %s loaded", name);
   return TRUE;
 }
@@ -139,7 +127,6 @@ unload_at (TendPluginLoader *self, guint index)
   LoadedPlugin *lp = g_ptr_array_steal_index (self->loaded, index);
 
   g_message ("plugin %s unloaded", lp->info->name);
-  sync_plugins (self);
   tend_plugin_stop_async (lp->plugin, NULL, stop_done_cb, NULL);
   loaded_plugin_free (lp);
 }
@@ -211,11 +198,6 @@ tend_plugin_loader_apply (TendPluginLoader *self, TendConfig *config, GError **e
   return TRUE;
 }
 
-GPtrArray *
-tend_plugin_loader_get_plugins (TendPluginLoader *self)
-{
-  return self->plugins;
-}
 
 TendPlugin *
 tend_plugin_loader_lookup (TendPluginLoader *self, const char *name)
@@ -224,16 +206,6 @@ tend_plugin_loader_lookup (TendPluginLoader *self, const char *name)
   return lp != NULL ? lp->plugin : NULL;
 }
 
-const TendPluginInfo *
-tend_plugin_loader_get_info (TendPluginLoader *self, TendPlugin *plugin)
-{
-  for (guint i = 0; i < self->loaded->len; i++) {
-    LoadedPlugin *lp = g_ptr_array_index (self->loaded, i);
-    if (lp->plugin == plugin)
-      return lp->info;
-  }
-  return NULL;
-}
 
 typedef struct {
   TendPluginLoader *self;
@@ -269,7 +241,6 @@ stop_next (StopAll *data)
     return;
   }
   lp = g_ptr_array_steal_index (self->loaded, self->loaded->len - 1);
-  sync_plugins (self);
   plugin = g_object_ref (lp->plugin);
   loaded_plugin_free (lp);
   tend_plugin_stop_async (plugin, NULL, stop_next_done_cb, data);

@@ -28,10 +28,7 @@ TendPluginLoader *tend_plugin_loader_new (TendContext *context, TendPluginRegist
  * others still run.
  */
 gboolean tend_plugin_loader_apply (TendPluginLoader *self, TendConfig *config, GError **error);
-/** tend_plugin_loader_get_plugins: the running plugins in start order (borrowed TendPlugin) */
-GPtrArray *tend_plugin_loader_get_plugins (TendPluginLoader *self);
 TendPlugin *tend_plugin_loader_lookup (TendPluginLoader *self, const char *name);
-const TendPluginInfo *tend_plugin_loader_get_info (TendPluginLoader *self, TendPlugin *plugin);
 /** tend_plugin_loader_stop_all_async: stops every plugin, the last started first */
 void tend_plugin_loader_stop_all_async (TendPluginLoader *self, GAsyncReadyCallback callback, gpointer user_data);
 gboolean tend_plugin_loader_stop_all_finish (TendPluginLoader *self, GAsyncResult *result, GError **error);

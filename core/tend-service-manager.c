@@ -325,15 +325,6 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
   }
 }
 
-void
-tend_service_manager_start_all (TendServiceManager *self)
-{
-  for (guint i = 0; i < self->services->len; i++) {
-    TendService *service = g_ptr_array_index (self->services, i);
-    if (tend_service_get_config (service)->start)
-      tend_service_start (service);
-  }
-}
 
 void
 tend_service_manager_stop_all_async (TendServiceManager *self,

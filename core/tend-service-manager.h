@@ -50,8 +50,6 @@ gboolean tend_service_manager_act (TendServiceManager *self, const char *name, c
  * waits, e.g. "waiting for db (errored), cache (launching)".
  */
 char *tend_service_manager_describe_unmet_dependencies (TendServiceManager *self, TendService *service);
-/** tend_service_manager_start_all: starts every service whose config says start=true */
-void tend_service_manager_start_all (TendServiceManager *self);
 /** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */
 void tend_service_manager_stop_all_async (TendServiceManager *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 gboolean tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *result, GError **error);

@@ -93,11 +93,6 @@ tend_cloudflared_hook_url_changed (TendCloudflaredHook *hook, const char *url)
   maybe_run (hook);
 }
 
-gboolean
-tend_cloudflared_hook_is_running (TendCloudflaredHook *hook)
-{
-  return hook->pid != 0;
-}
 
 guint
 tend_cloudflared_hook_get_runs (TendCloudflaredHook *hook)

@@ -28,7 +28,6 @@ void tend_cloudflared_hook_url_changed (TendCloudflaredHook *hook, const char *u
  * once it is reaped (at once, from an idle, when none runs).
  */
 void tend_cloudflared_hook_close (TendCloudflaredHook *hook, GSourceOnceFunc done, gpointer user_data);
-gboolean tend_cloudflared_hook_is_running (TendCloudflaredHook *hook);
 /** tend_cloudflared_hook_get_runs: commands started so far */
 guint tend_cloudflared_hook_get_runs (TendCloudflaredHook *hook);
 
