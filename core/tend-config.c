@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tend-config-reader.h"
 #include "tend-config.h"
 #include "tend-error.h"
 #include "tend-parse.h"
@@ -31,16 +32,6 @@ G_DEFINE_FINAL_TYPE (TendConfig, tend_config, G_TYPE_OBJECT)
 /* ---------------------------------------------------------------------- */
 /* Pre-scan: GKeyFile gives no line numbers and silently merges duplicates */
 
-typedef struct {
-  char *key;
-  guint line;
-} KeyLine;
-
-typedef struct {
-  char *name;
-  guint line;
-  GPtrArray *keys; /* KeyLine, file order */
-} GroupLines;
 
 static void
 key_line_free (KeyLine *kl)
@@ -57,13 +48,6 @@ group_lines_free (GroupLines *g)
   g_free (g);
 }
 
-typedef struct {
-  const char *path;     /* for messages */
-  const char *base_dir; /* relative paths are resolved against it */
-  TendPluginRegistry *registry;
-  GKeyFile *kf;
-  GPtrArray *groups; /* GroupLines, file order */
-} Reader;
 
 static void G_GNUC_PRINTF (4, 5)
 set_line_error (GError **error, Reader *r, guint line, const char *format, ...)
@@ -77,8 +61,8 @@ set_line_error (GError **error, Reader *r, guint line, const char *format, ...)
   g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: %s", r->path, line, reason);
 }
 
-static void G_GNUC_PRINTF (4, 5)
-set_group_error (GError **error, Reader *r, const GroupLines *g, const char *format, ...)
+void G_GNUC_PRINTF (4, 5)
+tend_config_set_group_error (GError **error, Reader *r, const GroupLines *g, const char *format, ...)
 {
   va_list args;
   g_autofree char *reason = NULL;
@@ -90,8 +74,8 @@ set_group_error (GError **error, Reader *r, const GroupLines *g, const char *for
                r->path, g->line, g->name, reason);
 }
 
-static void G_GNUC_PRINTF (5, 6)
-set_key_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl, const char *format, ...)
+void G_GNUC_PRINTF (5, 6)
+tend_config_set_key_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl, const char *format, ...)
 {
   va_list args;
   g_autofree char *reason = NULL;
@@ -104,8 +88,8 @@ set_key_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl
 }
 
 /* wraps a parser's bare reason; SPEC's "text after = is all value" trips people who add "# ..." */
-static void
-set_value_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl,
+void
+tend_config_set_value_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *kl,
                  const char *value, const GError *reason)
 {
   gboolean has_comment = FALSE;
@@ -114,7 +98,7 @@ set_value_error (GError **error, Reader *r, const GroupLines *g, const KeyLine *
     if ((*p == ' ' || *p == '\t') && p[1] == '#')
       has_comment = TRUE;
   }
-  set_key_error (error, r, g, kl, "%s%s", reason->message,
+  tend_config_set_key_error (error, r, g, kl, "%s%s", reason->message,
                  has_comment ? " (comments must be on a line of their own)" : "");
 }
 
@@ -159,8 +143,8 @@ find_group (GPtrArray *groups, const char *name)
   return NULL;
 }
 
-static KeyLine *
-find_key_line (const GroupLines *g, const char *key)
+KeyLine *
+tend_config_find_key_line (const GroupLines *g, const char *key)
 {
   for (guint i = 0; i < g->keys->len; i++) {
     KeyLine *kl = g_ptr_array_index (g->keys, i);
@@ -247,7 +231,7 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
         set_line_error (error, r, line_no, "[%s]: not a valid key name: \"%s\"", current->name, key);
         return FALSE;
       }
-      previous = find_key_line (current, key);
+      previous = tend_config_find_key_line (current, key);
       if (previous != NULL) {
         set_line_error (error, r, line_no, "[%s] %s: duplicate key (first at line %u)",
                         current->name, key, previous->line);
@@ -280,8 +264,8 @@ chomp_raw_value (Reader *r, const GroupLines *g, const KeyLine *kl)
     g_key_file_set_value (r->kf, g->name, kl->key, raw);
 }
 
-static char *
-fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
+char *
+tend_config_fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
   g_autoptr(GError) local = NULL;
   g_autofree char *value = NULL;
@@ -290,7 +274,7 @@ fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
   value = g_key_file_get_string (r->kf, g->name, kl->key, &local);
   if (local != NULL) {
     g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-    set_key_error (error, r, g, kl,
+    tend_config_set_key_error (error, r, g, kl,
                    "bad escape sequence in \"%s\" (write \\\\ for a backslash)", raw);
     return NULL;
   }
@@ -301,8 +285,8 @@ fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
  * A list value read with GKeyFile's list rules ("\;" is a literal ';'),
  * then re-escaped for tend_parse_env_list(), which uses the same rules.
  */
-static char *
-fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
+char *
+tend_config_fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
   g_autoptr(GError) local = NULL;
   g_auto(GStrv) items = NULL;
@@ -312,7 +296,7 @@ fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **er
   items = g_key_file_get_string_list (r->kf, g->name, kl->key, NULL, &local);
   if (items == NULL) {
     g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-    set_key_error (error, r, g, kl,
+    tend_config_set_key_error (error, r, g, kl,
                    "bad escape sequence in \"%s\" (write \\\\ for a backslash, \\; for a semicolon)", raw);
     return NULL;
   }
@@ -328,14 +312,14 @@ fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **er
   return g_string_free (g_steal_pointer (&joined), FALSE);
 }
 
-static char *
-resolve_path (Reader *r, const char *value)
+char *
+tend_config_resolve_path (Reader *r, const char *value)
 {
   return g_canonicalize_filename (value, r->base_dir);
 }
 
-static gboolean
-env_name_is_valid (const char *name)
+gboolean
+tend_config_env_name_is_valid (const char *name)
 {
   if (!g_ascii_isalpha (name[0]) && name[0] != '_')
     return FALSE;
@@ -356,8 +340,8 @@ all_digits (const char *text)
   return text[0] != '\0';
 }
 
-static gboolean
-check_user (const char *name, GError **error)
+gboolean
+tend_config_check_user (const char *name, GError **error)
 {
   if (getpwnam (name) != NULL)
     return TRUE;
@@ -367,8 +351,8 @@ check_user (const char *name, GError **error)
   return FALSE;
 }
 
-static gboolean
-check_group (const char *name, GError **error)
+gboolean
+tend_config_check_group (const char *name, GError **error)
 {
   if (getgrnam (name) != NULL)
     return TRUE;
@@ -386,7 +370,7 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
 {
   for (guint i = 0; i < g->keys->len; i++) {
     const KeyLine *kl = g_ptr_array_index (g->keys, i);
-    g_autofree char *value = fetch_value (r, g, kl, error);
+    g_autofree char *value = tend_config_fetch_value (r, g, kl, error);
     g_autoptr(GError) local = NULL;
 
     if (value == NULL)
@@ -399,10 +383,10 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
     } else if (strcmp (kl->key, "admin-group") == 0) {
       if (value[0] == '\0')
         g_set_error_literal (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty value");
-      else if (check_group (value, &local))
+      else if (tend_config_check_group (value, &local))
         self->admin_group = g_strdup (value);
     } else if (strcmp (kl->key, "plugin-dir") == 0) {
-      g_autofree char *dir = value[0] != '\0' ? resolve_path (r, value) : NULL;
+      g_autofree char *dir = value[0] != '\0' ? tend_config_resolve_path (r, value) : NULL;
       if (dir == NULL) {
         g_set_error_literal (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
       } else if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
@@ -413,11 +397,11 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
         tend_plugin_registry_scan_dir (r->registry, self->plugin_dir);
       }
     } else {
-      set_key_error (error, r, g, kl, "unknown key (known keys: dbus, admin-group, plugin-dir)");
+      tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: dbus, admin-group, plugin-dir)");
       return FALSE;
     }
     if (local != NULL) {
-      set_value_error (error, r, g, kl, value, local);
+      tend_config_set_value_error (error, r, g, kl, value, local);
       return FALSE;
     }
   }
@@ -462,13 +446,13 @@ read_plugin_group (Reader *r, const GroupLines *g, const char *name, GError **er
 
   if (info == NULL) {
     g_autofree char *available = plugin_names_text (r->registry);
-    set_group_error (error, r, g, "unknown plugin (%s)", available);
+    tend_config_set_group_error (error, r, g, "unknown plugin (%s)", available);
     return NULL;
   }
   pc = tend_plugin_config_new (name, info->keys);
   for (guint i = 0; i < g->keys->len; i++) {
     const KeyLine *kl = g_ptr_array_index (g->keys, i);
-    g_autofree char *value = fetch_value (r, g, kl, error);
+    g_autofree char *value = tend_config_fetch_value (r, g, kl, error);
     g_autoptr(GError) local = NULL;
     gboolean found;
     TendConfigKeyType type;
@@ -477,414 +461,24 @@ read_plugin_group (Reader *r, const GroupLines *g, const char *name, GError **er
       return NULL;
     if (strcmp (kl->key, "enabled") == 0) {
       if (!tend_parse_bool (value, &enabled, &local)) {
-        set_value_error (error, r, g, kl, value, local);
+        tend_config_set_value_error (error, r, g, kl, value, local);
         return NULL;
       }
       continue;
     }
     type = plugin_key_type (info, kl->key, &found);
     if (found && type == TEND_CONFIG_KEY_PATH && value[0] != '\0') {
-      char *resolved = resolve_path (r, value);
+      char *resolved = tend_config_resolve_path (r, value);
       g_free (value);
       value = resolved;
     }
     if (!tend_plugin_config_set (pc, kl->key, value, &local)) {
-      set_value_error (error, r, g, kl, value, local);
+      tend_config_set_value_error (error, r, g, kl, value, local);
       return NULL;
     }
   }
   tend_plugin_config_set_enabled (pc, enabled);
   return g_steal_pointer (&pc);
-}
-
-/* ---------------------------------------------------------------------- */
-/* [service:NAME] */
-
-typedef enum {
-  SERVICE_KEY_STRING,   /* char *, not empty */
-  SERVICE_KEY_PATH,     /* char *, resolved */
-  SERVICE_KEY_BOOL,     /* gboolean */
-  SERVICE_KEY_UINT,     /* guint within [min, max] */
-  SERVICE_KEY_DURATION, /* guint64 ms, at least min */
-  SERVICE_KEY_SIZE,     /* guint64 bytes */
-  SERVICE_KEY_CUSTOM,
-} ServiceKeyKind;
-
-typedef gboolean (*ServiceKeyParser) (Reader *r, TendServiceConfig *svc, const char *value, GError **error);
-
-typedef struct {
-  const char *name;
-  ServiceKeyKind kind;
-  gsize offset;
-  guint64 min;
-  guint64 max;
-  ServiceKeyParser parse;
-} ServiceKey;
-
-static gboolean
-parse_exec (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (value[0] == '\0') {
-    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty command");
-    return FALSE;
-  }
-  svc->exec = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_env (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  g_auto(GStrv) env = NULL;
-
-  if (!tend_parse_env_list (value, &env, error))
-    return FALSE;
-  svc->env = env[0] != NULL ? g_steal_pointer (&env) : NULL;
-  return TRUE;
-}
-
-static gboolean
-parse_env_file (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  g_autofree char *path = NULL;
-  g_auto(GStrv) env = NULL;
-
-  if (value[0] == '\0') {
-    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
-    return FALSE;
-  }
-  path = resolve_path (r, value);
-  /* checked now so a typo fails the read, but loaded at each start so edits apply */
-  if (!tend_parse_env_file (path, &env, error))
-    return FALSE;
-  svc->env_file = g_steal_pointer (&path);
-  return TRUE;
-}
-
-static gboolean
-parse_user (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (!check_user (value, error))
-    return FALSE;
-  svc->user = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_group (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (!check_group (value, error))
-    return FALSE;
-  svc->group = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (!env_name_is_valid (value)) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
-                 value);
-    return FALSE;
-  }
-  svc->increment_var = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (!tend_autorestart_from_string (value, &svc->autorestart)) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a valid choice: \"%s\" (use true, on-failure or false)", value);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-parse_kill_signal (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  return tend_parse_signal (value, &svc->kill_signal, error);
-}
-
-static gboolean
-parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  g_auto(GStrv) names = tend_parse_name_list (value);
-
-  for (guint i = 0; names[i] != NULL; i++) {
-    if (!tend_service_name_is_valid (names[i])) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a service name: \"%s\"", names[i]);
-      return FALSE;
-    }
-  }
-  svc->depends_on = names[0] != NULL ? g_steal_pointer (&names) : NULL;
-  return TRUE;
-}
-
-/*
- * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
- * which SPEC lets fall back to the service's port.
- */
-static gboolean
-validate_check (const char *value, gboolean *out_needs_port, GError **error)
-{
-  *out_needs_port = FALSE;
-  if (g_str_has_prefix (value, "exec:")) {
-    g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) local = NULL;
-    const char *command = value + strlen ("exec:");
-
-    while (g_ascii_isspace (*command))
-      command++;
-    if (*command == '\0') {
-      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                           "exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)");
-      return FALSE;
-    }
-    if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "cannot split the command \"%s\": %s", command, local->message);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (g_str_has_prefix (value, "http://")) {
-    g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
-    const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-    if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a URL: \"%s\" (use http://HOST:PORT/PATH)", value);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (g_str_has_prefix (value, "tcp://")) {
-    const char *address = value + strlen ("tcp://");
-    guint16 port = 0;
-
-    if (address[0] == '\0' || strchr (address, '/') != NULL) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: \"%s\" (use tcp://HOST:PORT)", value);
-      return FALSE;
-    }
-    if (strchr (address, ':') == NULL) {
-      *out_needs_port = TRUE;
-      return TRUE;
-    }
-    if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: \"%s\" (use tcp://HOST:PORT, port 1 to 65535)", value);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a check: \"%s\" (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", value);
-  return FALSE;
-}
-
-static gboolean
-parse_health_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  gboolean needs_port;
-
-  if (!validate_check (value, &needs_port, error))
-    return FALSE;
-  svc->health_check = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_ready_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  gboolean needs_port;
-
-  if (!validate_check (value, &needs_port, error))
-    return FALSE;
-  svc->ready_check = g_strdup (value);
-  return TRUE;
-}
-
-#define OFFSET(field) G_STRUCT_OFFSET (TendServiceConfig, field)
-
-static const ServiceKey service_keys[] = {
-  { "exec", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_exec },
-  { "shell", SERVICE_KEY_BOOL, OFFSET (shell), 0, 0, NULL },
-  { "cwd", SERVICE_KEY_PATH, OFFSET (cwd), 0, 0, NULL },
-  { "env", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env },
-  { "env-file", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env_file },
-  { "user", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_user },
-  { "group", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_group },
-  { "instances", SERVICE_KEY_UINT, OFFSET (instances), 1, 1024, NULL },
-  { "increment-var", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_increment_var },
-  { "autorestart", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_autorestart },
-  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, G_MAXUINT, NULL },
-  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, 0, NULL },
-  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, 0, NULL },
-  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, 0, NULL },
-  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, 0, NULL },
-  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, NULL },
-  { "kill-signal", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_kill_signal },
-  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, 0, NULL },
-  { "out-file", SERVICE_KEY_PATH, OFFSET (out_file), 0, 0, NULL },
-  { "error-file", SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, NULL },
-  { "merge-logs", SERVICE_KEY_BOOL, OFFSET (merge_logs), 0, 0, NULL },
-  { "log-date-format", SERVICE_KEY_STRING, OFFSET (log_date_format), 0, 0, NULL },
-  { "port", SERVICE_KEY_UINT, OFFSET (port), 1, 65535, NULL },
-  { "layer", SERVICE_KEY_STRING, OFFSET (layer), 0, 0, NULL },
-  { "critical", SERVICE_KEY_BOOL, OFFSET (critical), 0, 0, NULL },
-  { "depends-on", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_depends_on },
-  { "health-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_health_check },
-  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, 0, NULL },
-  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, 0, NULL },
-  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, G_MAXUINT, NULL },
-  { "ready-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_ready_check },
-  { "notify", SERVICE_KEY_BOOL, OFFSET (notify), 0, 0, NULL },
-  { "start", SERVICE_KEY_BOOL, OFFSET (start), 0, 0, NULL },
-};
-
-#undef OFFSET
-
-static const ServiceKey *
-find_service_key (const char *name)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
-    if (strcmp (service_keys[i].name, name) == 0)
-      return &service_keys[i];
-  }
-  return NULL;
-}
-
-static char *
-service_keys_text (void)
-{
-  g_autoptr(GString) s = g_string_new (NULL);
-
-  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
-    if (i > 0)
-      g_string_append (s, ", ");
-    g_string_append (s, service_keys[i].name);
-  }
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
-static gboolean
-apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, const char *value, GError **error)
-{
-  gpointer field = G_STRUCT_MEMBER_P (svc, sk->offset);
-
-  switch (sk->kind) {
-  case SERVICE_KEY_STRING:
-    if (value[0] == '\0') {
-      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty value");
-      return FALSE;
-    }
-    *(char **) field = g_strdup (value);
-    return TRUE;
-  case SERVICE_KEY_PATH:
-    if (value[0] == '\0') {
-      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
-      return FALSE;
-    }
-    *(char **) field = resolve_path (r, value);
-    return TRUE;
-  case SERVICE_KEY_BOOL:
-    return tend_parse_bool (value, (gboolean *) field, error);
-  case SERVICE_KEY_UINT: {
-    guint64 v;
-    if (!tend_parse_uint (value, sk->min, sk->max, &v, error))
-      return FALSE;
-    *(guint *) field = (guint) v;
-    return TRUE;
-  }
-  case SERVICE_KEY_DURATION: {
-    guint64 v;
-    if (!tend_parse_duration (value, &v, error))
-      return FALSE;
-    if (v < sk->min) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "out of range: \"%s\" (must be more than 0)", value);
-      return FALSE;
-    }
-    *(guint64 *) field = v;
-    return TRUE;
-  }
-  case SERVICE_KEY_SIZE:
-    return tend_parse_size (value, (guint64 *) field, error);
-  case SERVICE_KEY_CUSTOM:
-    return sk->parse (r, svc, value, error);
-  default:
-    g_assert_not_reached ();
-  }
-  return FALSE;
-}
-
-static TendServiceConfig *
-read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
-{
-  g_autoptr(TendServiceConfig) svc = tend_service_config_new (name);
-  g_autoptr(GError) local = NULL;
-  const KeyLine *exec_line;
-  const char *check_keys[] = { "health-check", "ready-check" };
-
-  svc->source_file = g_strdup (r->path);
-  svc->source_line = g->line;
-
-  for (guint i = 0; i < g->keys->len; i++) {
-    const KeyLine *kl = g_ptr_array_index (g->keys, i);
-    const ServiceKey *sk = find_service_key (kl->key);
-    g_autofree char *value = NULL;
-
-    if (sk == NULL) {
-      g_autofree char *known = service_keys_text ();
-      set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
-      return NULL;
-    }
-    if (sk->parse == parse_env)
-      value = fetch_list_value (r, g, kl, error);
-    else
-      value = fetch_value (r, g, kl, error);
-    if (value == NULL)
-      return NULL;
-    if (!apply_service_key (r, svc, sk, value, &local)) {
-      set_value_error (error, r, g, kl, value, local);
-      return NULL;
-    }
-  }
-
-  exec_line = find_key_line (g, "exec");
-  if (exec_line == NULL) {
-    set_group_error (error, r, g, "missing required key exec (the command to run)");
-    return NULL;
-  }
-  if (svc->shell) {
-    const char *argv[] = { "/bin/sh", "-c", svc->exec, NULL };
-    svc->argv = g_strdupv ((char **) argv);
-  } else if (!g_shell_parse_argv (svc->exec, NULL, &svc->argv, &local)) {
-    set_key_error (error, r, g, exec_line, "cannot split the command line: %s", local->message);
-    return NULL;
-  }
-
-  /* "tcp://HOST" takes the service's port, so it needs one */
-  for (guint i = 0; i < G_N_ELEMENTS (check_keys); i++) {
-    const KeyLine *kl = find_key_line (g, check_keys[i]);
-    const char *value = i == 0 ? svc->health_check : svc->ready_check;
-    gboolean needs_port = FALSE;
-
-    if (kl == NULL || value == NULL)
-      continue;
-    validate_check (value, &needs_port, NULL);
-    if (needs_port && svc->port == 0) {
-      set_key_error (error, r, g, kl, "no port in \"%s\" and no port= key (use tcp://HOST:PORT)", value);
-      return NULL;
-    }
-  }
-  return g_steal_pointer (&svc);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -926,7 +520,7 @@ depends_on_line (Reader *r, const char *service, const GroupLines **out_group)
   const KeyLine *kl;
 
   g_assert (g != NULL);
-  kl = find_key_line (g, "depends-on");
+  kl = tend_config_find_key_line (g, "depends-on");
   g_assert (kl != NULL);
   *out_group = g;
   return kl;
@@ -948,7 +542,7 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
     for (guint j = 0; svc->depends_on[j] != NULL; j++) {
       const char *dep = svc->depends_on[j];
       if (strcmp (dep, svc->name) == 0) {
-        set_key_error (error, r, g, kl, "a service cannot depend on itself");
+        tend_config_set_key_error (error, r, g, kl, "a service cannot depend on itself");
         return FALSE;
       }
       if (!g_hash_table_contains (self->services_by_name, dep)) {
@@ -959,7 +553,7 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
             g_string_append (names, ", ");
           g_string_append (names, other->name);
         }
-        set_key_error (error, r, g, kl, "unknown service \"%s\" (services in this file: %s)",
+        tend_config_set_key_error (error, r, g, kl, "unknown service \"%s\" (services in this file: %s)",
                        dep, names->str);
         return FALSE;
       }
@@ -987,7 +581,7 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
           g_string_append (cycle, " -> ");
         g_string_append (cycle, g_ptr_array_index (stack, j));
       }
-      set_key_error (error, r, g, kl, "dependency cycle: %s", cycle->str);
+      tend_config_set_key_error (error, r, g, kl, "dependency cycle: %s", cycle->str);
       return FALSE;
     }
   }
@@ -1072,18 +666,18 @@ read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError
       tend_group = g;
     } else if (g_str_has_prefix (g->name, "plugin:")) {
       if (g->name[strlen ("plugin:")] == '\0') {
-        set_group_error (error, r, g, "missing plugin name (use [plugin:NAME])");
+        tend_config_set_group_error (error, r, g, "missing plugin name (use [plugin:NAME])");
         return FALSE;
       }
     } else if (g_str_has_prefix (g->name, "service:")) {
       if (!tend_service_name_is_valid (g->name + strlen ("service:"))) {
-        set_group_error (error, r, g,
+        tend_config_set_group_error (error, r, g,
                          "not a valid service name (use letters, digits, \"-\", \"_\" and \".\", "
                          "at most 64; not \"all\")");
         return FALSE;
       }
     } else {
-      set_group_error (error, r, g, "unknown group (groups are [tend], [plugin:NAME] and [service:NAME])");
+      tend_config_set_group_error (error, r, g, "unknown group (groups are [tend], [plugin:NAME] and [service:NAME])");
       return FALSE;
     }
   }
@@ -1111,7 +705,7 @@ read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError
 
     if (!g_str_has_prefix (g->name, "service:"))
       continue;
-    svc = read_service_group (r, g, g->name + strlen ("service:"), error);
+    svc = tend_config_read_service_group (r, g, g->name + strlen ("service:"), error);
     if (svc == NULL)
       return FALSE;
     g_ptr_array_add (self->services, svc);

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The [service:NAME] groups of the configuration reader: one parser per key. */
+#include "config.h"
+
+#include <string.h>
+
+#include "tend-config-reader.h"
+#include "tend-error.h"
+#include "tend-parse.h"
+
+/* ---------------------------------------------------------------------- */
+/* [service:NAME] */
+
+typedef enum {
+  SERVICE_KEY_STRING,   /* char *, not empty */
+  SERVICE_KEY_PATH,     /* char *, resolved */
+  SERVICE_KEY_BOOL,     /* gboolean */
+  SERVICE_KEY_UINT,     /* guint within [min, max] */
+  SERVICE_KEY_DURATION, /* guint64 ms, at least min */
+  SERVICE_KEY_SIZE,     /* guint64 bytes */
+  SERVICE_KEY_CUSTOM,
+} ServiceKeyKind;
+
+typedef gboolean (*ServiceKeyParser) (Reader *r, TendServiceConfig *svc, const char *value, GError **error);
+
+typedef struct {
+  const char *name;
+  ServiceKeyKind kind;
+  gsize offset;
+  guint64 min;
+  guint64 max;
+  ServiceKeyParser parse;
+} ServiceKey;
+
+static gboolean
+parse_exec (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (value[0] == '\0') {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty command");
+    return FALSE;
+  }
+  svc->exec = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_env (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  g_auto(GStrv) env = NULL;
+
+  if (!tend_parse_env_list (value, &env, error))
+    return FALSE;
+  svc->env = env[0] != NULL ? g_steal_pointer (&env) : NULL;
+  return TRUE;
+}
+
+static gboolean
+parse_env_file (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_auto(GStrv) env = NULL;
+
+  if (value[0] == '\0') {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
+    return FALSE;
+  }
+  path = tend_config_resolve_path (r, value);
+  /* checked now so a typo fails the read, but loaded at each start so edits apply */
+  if (!tend_parse_env_file (path, &env, error))
+    return FALSE;
+  svc->env_file = g_steal_pointer (&path);
+  return TRUE;
+}
+
+static gboolean
+parse_user (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!tend_config_check_user (value, error))
+    return FALSE;
+  svc->user = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_group (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!tend_config_check_group (value, error))
+    return FALSE;
+  svc->group = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!tend_config_env_name_is_valid (value)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
+                 value);
+    return FALSE;
+  }
+  svc->increment_var = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  if (!tend_autorestart_from_string (value, &svc->autorestart)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "not a valid choice: \"%s\" (use true, on-failure or false)", value);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_kill_signal (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  return tend_parse_signal (value, &svc->kill_signal, error);
+}
+
+static gboolean
+parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  g_auto(GStrv) names = tend_parse_name_list (value);
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    if (!tend_service_name_is_valid (names[i])) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a service name: \"%s\"", names[i]);
+      return FALSE;
+    }
+  }
+  svc->depends_on = names[0] != NULL ? g_steal_pointer (&names) : NULL;
+  return TRUE;
+}
+
+/*
+ * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
+ * which SPEC lets fall back to the service's port.
+ */
+static gboolean
+validate_check (const char *value, gboolean *out_needs_port, GError **error)
+{
+  *out_needs_port = FALSE;
+  if (g_str_has_prefix (value, "exec:")) {
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) local = NULL;
+    const char *command = value + strlen ("exec:");
+
+    while (g_ascii_isspace (*command))
+      command++;
+    if (*command == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                           "exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)");
+      return FALSE;
+    }
+    if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "cannot split the command \"%s\": %s", command, local->message);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_str_has_prefix (value, "http://")) {
+    g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+    const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+    if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a URL: \"%s\" (use http://HOST:PORT/PATH)", value);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_str_has_prefix (value, "tcp://")) {
+    const char *address = value + strlen ("tcp://");
+    guint16 port = 0;
+
+    if (address[0] == '\0' || strchr (address, '/') != NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a TCP address: \"%s\" (use tcp://HOST:PORT)", value);
+      return FALSE;
+    }
+    if (strchr (address, ':') == NULL) {
+      *out_needs_port = TRUE;
+      return TRUE;
+    }
+    if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a TCP address: \"%s\" (use tcp://HOST:PORT, port 1 to 65535)", value);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+               "not a check: \"%s\" (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", value);
+  return FALSE;
+}
+
+static gboolean
+parse_health_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  gboolean needs_port;
+
+  if (!validate_check (value, &needs_port, error))
+    return FALSE;
+  svc->health_check = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_ready_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+{
+  gboolean needs_port;
+
+  if (!validate_check (value, &needs_port, error))
+    return FALSE;
+  svc->ready_check = g_strdup (value);
+  return TRUE;
+}
+
+#define OFFSET(field) G_STRUCT_OFFSET (TendServiceConfig, field)
+
+static const ServiceKey service_keys[] = {
+  { "exec", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_exec },
+  { "shell", SERVICE_KEY_BOOL, OFFSET (shell), 0, 0, NULL },
+  { "cwd", SERVICE_KEY_PATH, OFFSET (cwd), 0, 0, NULL },
+  { "env", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env },
+  { "env-file", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env_file },
+  { "user", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_user },
+  { "group", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_group },
+  { "instances", SERVICE_KEY_UINT, OFFSET (instances), 1, 1024, NULL },
+  { "increment-var", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_increment_var },
+  { "autorestart", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_autorestart },
+  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, G_MAXUINT, NULL },
+  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, 0, NULL },
+  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, 0, NULL },
+  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, 0, NULL },
+  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, 0, NULL },
+  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, NULL },
+  { "kill-signal", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_kill_signal },
+  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, 0, NULL },
+  { "out-file", SERVICE_KEY_PATH, OFFSET (out_file), 0, 0, NULL },
+  { "error-file", SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, NULL },
+  { "merge-logs", SERVICE_KEY_BOOL, OFFSET (merge_logs), 0, 0, NULL },
+  { "log-date-format", SERVICE_KEY_STRING, OFFSET (log_date_format), 0, 0, NULL },
+  { "port", SERVICE_KEY_UINT, OFFSET (port), 1, 65535, NULL },
+  { "layer", SERVICE_KEY_STRING, OFFSET (layer), 0, 0, NULL },
+  { "critical", SERVICE_KEY_BOOL, OFFSET (critical), 0, 0, NULL },
+  { "depends-on", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_depends_on },
+  { "health-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_health_check },
+  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, 0, NULL },
+  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, 0, NULL },
+  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, G_MAXUINT, NULL },
+  { "ready-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_ready_check },
+  { "notify", SERVICE_KEY_BOOL, OFFSET (notify), 0, 0, NULL },
+  { "start", SERVICE_KEY_BOOL, OFFSET (start), 0, 0, NULL },
+};
+
+#undef OFFSET
+
+static const ServiceKey *
+find_service_key (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+    if (strcmp (service_keys[i].name, name) == 0)
+      return &service_keys[i];
+  }
+  return NULL;
+}
+
+static char *
+service_keys_text (void)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+    if (i > 0)
+      g_string_append (s, ", ");
+    g_string_append (s, service_keys[i].name);
+  }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, const char *value, GError **error)
+{
+  gpointer field = G_STRUCT_MEMBER_P (svc, sk->offset);
+
+  switch (sk->kind) {
+  case SERVICE_KEY_STRING:
+    if (value[0] == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty value");
+      return FALSE;
+    }
+    *(char **) field = g_strdup (value);
+    return TRUE;
+  case SERVICE_KEY_PATH:
+    if (value[0] == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
+      return FALSE;
+    }
+    *(char **) field = tend_config_resolve_path (r, value);
+    return TRUE;
+  case SERVICE_KEY_BOOL:
+    return tend_parse_bool (value, (gboolean *) field, error);
+  case SERVICE_KEY_UINT: {
+    guint64 v;
+    if (!tend_parse_uint (value, sk->min, sk->max, &v, error))
+      return FALSE;
+    *(guint *) field = (guint) v;
+    return TRUE;
+  }
+  case SERVICE_KEY_DURATION: {
+    guint64 v;
+    if (!tend_parse_duration (value, &v, error))
+      return FALSE;
+    if (v < sk->min) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "out of range: \"%s\" (must be more than 0)", value);
+      return FALSE;
+    }
+    *(guint64 *) field = v;
+    return TRUE;
+  }
+  case SERVICE_KEY_SIZE:
+    return tend_parse_size (value, (guint64 *) field, error);
+  case SERVICE_KEY_CUSTOM:
+    return sk->parse (r, svc, value, error);
+  default:
+    g_assert_not_reached ();
+  }
+  return FALSE;
+}
+
+TendServiceConfig *
+tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
+{
+  g_autoptr(TendServiceConfig) svc = tend_service_config_new (name);
+  g_autoptr(GError) local = NULL;
+  const KeyLine *exec_line;
+  const char *check_keys[] = { "health-check", "ready-check" };
+
+  svc->source_file = g_strdup (r->path);
+  svc->source_line = g->line;
+
+  for (guint i = 0; i < g->keys->len; i++) {
+    const KeyLine *kl = g_ptr_array_index (g->keys, i);
+    const ServiceKey *sk = find_service_key (kl->key);
+    g_autofree char *value = NULL;
+
+    if (sk == NULL) {
+      g_autofree char *known = service_keys_text ();
+      tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
+      return NULL;
+    }
+    if (sk->parse == parse_env)
+      value = tend_config_fetch_list_value (r, g, kl, error);
+    else
+      value = tend_config_fetch_value (r, g, kl, error);
+    if (value == NULL)
+      return NULL;
+    if (!apply_service_key (r, svc, sk, value, &local)) {
+      tend_config_set_value_error (error, r, g, kl, value, local);
+      return NULL;
+    }
+  }
+
+  exec_line = tend_config_find_key_line (g, "exec");
+  if (exec_line == NULL) {
+    tend_config_set_group_error (error, r, g, "missing required key exec (the command to run)");
+    return NULL;
+  }
+  if (svc->shell) {
+    const char *argv[] = { "/bin/sh", "-c", svc->exec, NULL };
+    svc->argv = g_strdupv ((char **) argv);
+  } else if (!g_shell_parse_argv (svc->exec, NULL, &svc->argv, &local)) {
+    tend_config_set_key_error (error, r, g, exec_line, "cannot split the command line: %s", local->message);
+    return NULL;
+  }
+
+  /* "tcp://HOST" takes the service's port, so it needs one */
+  for (guint i = 0; i < G_N_ELEMENTS (check_keys); i++) {
+    const KeyLine *kl = tend_config_find_key_line (g, check_keys[i]);
+    const char *value = i == 0 ? svc->health_check : svc->ready_check;
+    gboolean needs_port = FALSE;
+
+    if (kl == NULL || value == NULL)
+      continue;
+    validate_check (value, &needs_port, NULL);
+    if (needs_port && svc->port == 0) {
+      tend_config_set_key_error (error, r, g, kl, "no port in \"%s\" and no port= key (use tcp://HOST:PORT)", value);
+      return NULL;
+    }
+  }
+  return g_steal_pointer (&svc);
+}
+
