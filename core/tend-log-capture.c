@@ -109,6 +109,34 @@ write_piece (TendLogCapture *self, const char *data, gsize length, gboolean last
   write_lines (self, piece->str, piece->len);
 }
 
+/*
+ * Writes @length bytes of complete lines, splitting any line longer than
+ * MAX_LINE into marked pieces. A big read can hold a long line whole, so the
+ * check is here and not only on what waits for its newline. One memrchr per
+ * MAX_LINE window: short lines cost nothing more.
+ */
+static void
+write_complete (TendLogCapture *self, const char *data, gsize length)
+{
+  gsize start = 0; /* what is not written yet */
+  gsize pos = 0;   /* a line starts here */
+
+  while (length - pos > MAX_LINE + 1) {
+    /* a line of at most MAX_LINE bytes has its newline within the next MAX_LINE + 1 */
+    const char *nl = memrchr (data + pos, '\n', MAX_LINE + 1);
+    if (nl != NULL) {
+      pos = (gsize) (nl - data) + 1;
+      continue;
+    }
+    if (pos > start)
+      write_lines (self, data + start, pos - start);
+    write_piece (self, data + pos, MAX_LINE, FALSE);
+    pos += MAX_LINE;
+    start = pos;
+  }
+  write_lines (self, data + start, length - start);
+}
+
 static void
 capture_free (TendLogCapture *self)
 {
@@ -149,11 +177,12 @@ readable_cb (int fd, GIOCondition condition, gpointer user_data)
     last_nl = memrchr (self->buf, '\n', total);
     complete = last_nl != NULL ? (gsize) (last_nl - self->buf) + 1 : 0;
     if (complete > 0) {
-      write_lines (self, self->buf, complete);
+      write_complete (self, self->buf, complete);
       memmove (self->buf, self->buf + complete, total - complete);
       total -= complete;
     }
-    while (total >= MAX_LINE) {
+    /* an unfinished line may fill the held room exactly: a newline next still makes it whole */
+    while (total > MAX_LINE) {
       write_piece (self, self->buf, MAX_LINE, FALSE);
       memmove (self->buf, self->buf + MAX_LINE, total - MAX_LINE);
       total -= MAX_LINE;

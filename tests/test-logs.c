@@ -94,6 +94,39 @@ test_long_line_split (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* Once reads have grown, a long line often arrives whole with its newline: it must be split all the same. */
+static void
+test_many_long_lines (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *out = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize total = 0;
+  guint n;
+
+  tend_test_daemon_write_config (d, "[service:long]\nexec=@HELPERS@/long-line.sh\nenv=LENGTH=100000;COUNT=30\n"
+                                    "autorestart=false\n");
+  tend_test_daemon_start (d);
+  out = log_path (d, "long-out.log");
+  /* each 100000-byte line is a marked 64 KiB piece and the rest: 60 lines, then "after" */
+  g_assert_true (tend_test_wait_lines (out, 61, 20000));
+  lines = tend_test_read_lines (out);
+  n = g_strv_length (lines);
+  g_assert_cmpuint (n, ==, 61);
+  for (guint i = 0; i < 60; i++) {
+    gsize len = strlen (lines[i]);
+    g_assert_cmpuint (len, <=, 65536 + strlen (" [...]"));
+    if (i % 2 == 0) {
+      g_assert_true (g_str_has_suffix (lines[i], " [...]"));
+      len -= strlen (" [...]");
+    }
+    total += len;
+  }
+  g_assert_cmpuint (total, ==, 30 * 100000);
+  g_assert_cmpstr (lines[60], ==, "after");
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 static void
 test_instances_and_merge (void)
 {
@@ -363,6 +396,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/logs/timestamps", test_timestamps);
   g_test_add_func ("/logs/long-line-split", test_long_line_split);
+  g_test_add_func ("/logs/many-long-lines", test_many_long_lines);
   g_test_add_func ("/logs/instances-and-merge", test_instances_and_merge);
   g_test_add_func ("/logs/flush", test_flush);
   g_test_add_func ("/logs/full-disk", test_full_disk);
