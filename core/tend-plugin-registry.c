@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <gmodule.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tend-error.h"
 #include "tend-plugin-registry.h"
@@ -144,17 +147,98 @@ tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPluginInfo *i
   return TRUE;
 }
 
+/* A file or folder only root may change: owned by root, and writable by
+ * group or others only for a sticky folder (as /tmp), where only root can
+ * replace what root owns. */
+static gboolean
+check_owned_by_root (const char *path, gboolean is_dir, GError **error)
+{
+  struct stat st;
+
+  if (lstat (path, &st) < 0) {
+    int saved = errno;
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "cannot check %s: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  if (is_dir ? !S_ISDIR (st.st_mode) : !S_ISREG (st.st_mode)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "%s is not a regular %s", path, is_dir ? "folder" : "file");
+    return FALSE;
+  }
+  if (st.st_uid != 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
+                 "tendd runs as root and %s is owned by uid %u, not root", path, (guint) st.st_uid);
+    return FALSE;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !(is_dir && (st.st_mode & S_ISVTX) != 0)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "tendd runs as root and %s is writable by %s (mode %04o)",
+                 path, (st.st_mode & S_IWOTH) != 0 ? "others" : "its group", (guint) (st.st_mode & 07777));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/*
+ * A plugin runs inside tendd with tendd's rights. When those are root's, a
+ * module someone else could have written, or could swap for another through
+ * a folder they may write, is code anyone could run as root: refuse it, as
+ * NetworkManager does for its plugins and sudo for its files. The module
+ * (after symlinks) and every folder above it are checked, so nobody but root
+ * can change what is then loaded.
+ */
+char *
+tend_plugin_registry_check_file (const char *path, uid_t euid, GError **error)
+{
+  g_autofree char *real = realpath (path, NULL);
+  g_autofree char *dir = NULL;
+
+  if (real == NULL) {
+    int saved = errno;
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "cannot resolve %s: %s", path, g_strerror (saved));
+    return NULL;
+  }
+  if (euid != 0)
+    return g_steal_pointer (&real);
+  if (!check_owned_by_root (real, FALSE, error))
+    return NULL;
+  dir = g_path_get_dirname (real);
+  for (;;) {
+    g_autofree char *parent = NULL;
+    if (!check_owned_by_root (dir, TRUE, error))
+      return NULL;
+    parent = g_path_get_dirname (dir);
+    if (g_strcmp0 (parent, dir) == 0)
+      break;
+    g_free (dir);
+    dir = g_steal_pointer (&parent);
+  }
+  return g_steal_pointer (&real);
+}
+
+static GModule *
+open_checked_module (const char *path, GError **error)
+{
+  g_autofree char *real = tend_plugin_registry_check_file (path, geteuid (), error);
+  GModule *module;
+
+  if (real == NULL) {
+    g_prefix_error (error, "refused: ");
+    return NULL;
+  }
+  module = g_module_open (real, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  if (module == NULL)
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "%s", g_module_error ());
+  return module;
+}
+
 static const TendPluginInfo *
 open_and_query (const char *path, GModule **out_module, GError **error)
 {
-  GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  GModule *module = open_checked_module (path, error);
   TendPluginQueryFunc query = NULL;
   const TendPluginInfo *info;
 
-  if (module == NULL) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "%s", g_module_error ());
+  if (module == NULL)
     return NULL;
-  }
   if (!g_module_symbol (module, TEND_PLUGIN_QUERY_SYMBOL, (gpointer *) &query) || query == NULL ||
       (info = query ()) == NULL) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "no usable %s() entry point", TEND_PLUGIN_QUERY_SYMBOL);

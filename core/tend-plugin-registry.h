@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <sys/types.h>
 
 #include "tend-plugin.h"
 
@@ -41,6 +42,14 @@ const TendPluginInfo *tend_plugin_registry_lookup (TendPluginRegistry *self, con
  * so plugins that are not enabled cost no memory.
  */
 const TendPluginInfo *tend_plugin_registry_load (TendPluginRegistry *self, const char *name, GError **error);
+/**
+ * tend_plugin_registry_check_file:
+ * Whether the module at @path may be loaded by a daemon whose effective uid
+ * is @euid. For root: the file (symlinks resolved) and every folder above it
+ * are owned by root and writable by nobody else (sticky folders excepted).
+ * Returns the resolved path to load, or NULL with the reason.
+ */
+char *tend_plugin_registry_check_file (const char *path, uid_t euid, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /** tend_plugin_registry_list: names, sorted */
 GStrv tend_plugin_registry_list (TendPluginRegistry *self);
 
