@@ -146,16 +146,14 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
 {
   TendDbusServer *self = user_data;
   TendConfig *config = tend_context_get_config (self->context);
-  g_autoptr(GError) error = NULL;
   uid_t uid;
 
   if (is_read_only_method (g_dbus_method_invocation_get_method_name (invocation)))
     return TRUE;
-  if (tend_dbus_access_get_caller_uid (invocation, &uid, &error) &&
-      tend_dbus_access_uid_may_control (uid, tend_config_get_admin_group (config)))
+  if (tend_dbus_access_caller_may_control (invocation, tend_config_get_admin_group (config), &uid))
     return TRUE;
   g_message ("denied %s.%s to uid %d", g_dbus_method_invocation_get_interface_name (invocation),
-             g_dbus_method_invocation_get_method_name (invocation), error != NULL ? -1 : (int) uid);
+             g_dbus_method_invocation_get_method_name (invocation), (int) uid);
   g_dbus_method_invocation_return_dbus_error (invocation, "org.freedesktop.DBus.Error.AccessDenied",
                                               "only root, tendd's user and members of [tend] admin-group may do this");
   return FALSE;
@@ -604,6 +602,7 @@ add_connection (TendDbusServer *self, GDBusConnection *connection)
 static gboolean
 new_connection_cb (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
 {
+  tend_dbus_access_guard_peer (connection);
   tend_dbus_bus_face_register (connection);
   add_connection (TEND_DBUS_SERVER (user_data), connection);
   return TRUE;

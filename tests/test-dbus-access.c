@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who may do and see what over D-Bus, tried by the user nobody against a
+ * tendd running as root: a forged SENDER on the control socket, what
+ * Describe shows to a caller without control rights, and whose rights
+ * StartConfig reads a file with.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tend-test-daemon.h"
+
+#define NOBODY 65534
+
+typedef struct {
+  gid_t groups[1];
+  int n_groups;
+} Identity;
+
+/* In the forked child, before exec: the user nobody, with exactly the groups asked for. */
+static void
+become_nobody (gpointer data)
+{
+  Identity *id = data;
+
+  if (setgroups (id->n_groups, id->groups) < 0 || setresgid (NOBODY, NOBODY, NOBODY) < 0 ||
+      setresuid (NOBODY, NOBODY, NOBODY) < 0)
+    _exit (126);
+}
+
+/*
+ * Runs @argv as nobody (supplementary group @extra_group unless 0); output
+ * into files, never the TAP stream; returns the exit status, @out_pid the pid.
+ */
+static int
+run_as_nobody (TendTestDaemon *d, const char *const *argv, gid_t extra_group, char **out, char **err, GPid *out_pid)
+{
+  static guint counter;
+  g_autofree char *out_path = g_strdup_printf ("%s/nobody-%u.out", d->dir, counter);
+  g_autofree char *err_path = g_strdup_printf ("%s/nobody-%u.err", d->dir, counter++);
+  const char *env[] = { "HOME=/", "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", NULL };
+  Identity id = { { extra_group }, extra_group != 0 ? 1 : 0 };
+  g_autoptr(GError) error = NULL;
+  int out_fd, err_fd, status;
+  GPid pid;
+
+  out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (out_fd, >=, 0);
+  g_assert_cmpint (err_fd, >=, 0);
+  g_spawn_async_with_pipes_and_fds (NULL, argv, env,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_SEARCH_PATH,
+                                    become_nobody, &id, -1, out_fd, err_fd, NULL, NULL, 0, &pid, NULL, NULL, NULL,
+                                    &error);
+  close (out_fd);
+  close (err_fd);
+  g_assert_no_error (error);
+  status = tend_test_wait_cli (pid, 60000);
+  g_assert_cmpint (status, >=, 0);
+  g_assert_cmpint (status, !=, 126);
+  g_assert_true (g_file_get_contents (out_path, out, NULL, NULL));
+  g_assert_true (g_file_get_contents (err_path, err, NULL, NULL));
+  if (g_test_verbose ())
+    g_test_message ("%s as nobody → %d\nstdout: %s\nstderr: %s", argv[0], status, *out, *err);
+  if (out_pid != NULL)
+    *out_pid = pid;
+  return status;
+}
+
+/* nobody may reach the socket only through the permissions under test */
+static void
+open_path_to_socket (TendTestDaemon *d)
+{
+  g_assert_cmpint (chmod (d->dir, 0711), ==, 0);
+  g_assert_cmpint (chmod (d->home, 0711), ==, 0);
+}
+
+/* The group whose gid is @gid is in nobody's /etc/group groups (primary included). */
+static gboolean
+nobody_is_member (gid_t gid)
+{
+  struct passwd *pw = getpwuid (NOBODY);
+  gid_t groups[256];
+  int n = G_N_ELEMENTS (groups);
+
+  g_assert_nonnull (pw);
+  g_assert_cmpint (getgrouplist (pw->pw_name, pw->pw_gid, groups, &n), >=, 0);
+  for (int i = 0; i < n; i++) {
+    if (groups[i] == gid)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* A group that nobody does not belong to in /etc/group, to be named admin-group. */
+static char *
+foreign_group (gid_t *out_gid)
+{
+  struct group *gr;
+  char *name = NULL;
+
+  setgrent ();
+  while ((gr = getgrent ()) != NULL) {
+    if (gr->gr_gid != 0 && gr->gr_gid != NOBODY && !nobody_is_member (gr->gr_gid)) {
+      name = g_strdup (gr->gr_name);
+      *out_gid = gr->gr_gid;
+      break;
+    }
+  }
+  endgrent ();
+  g_assert_nonnull (name);
+  return name;
+}
+
+static gboolean
+need_root (void)
+{
+  if (getuid () == 0)
+    return TRUE;
+  g_test_skip ("needs root, to act as the user nobody");
+  return FALSE;
+}
+
+/* A copy of a compiled helper in the test's folder: the build tree may be closed to nobody. */
+static char *
+helper_for_nobody (TendTestDaemon *d, const char *variable)
+{
+  const char *built = g_getenv (variable);
+  g_autofree char *name = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  char *copy;
+  gsize length;
+
+  g_assert_nonnull (built);
+  name = g_path_get_basename (built);
+  copy = tend_test_daemon_path (d, name);
+  g_assert_true (g_file_get_contents (built, &contents, &length, &error));
+  g_assert_true (g_file_set_contents_full (copy, contents, (gssize) length, G_FILE_SET_CONTENTS_NONE, 0755, &error));
+  g_assert_no_error (error);
+  return copy;
+}
+
+static char *
+socket_address (TendTestDaemon *d)
+{
+  return g_strdup_printf ("unix:path=%s/tendd.sock", d->home);
+}
+
+/*
+ * The attack: a member of admin-group only in its process credentials (not in
+ * /etc/group) sends AddService with SENDER=:1.666 and answers the daemon's
+ * GetConnectionUnixUser(":1.666") with 0 itself.
+ */
+static void
+test_forged_sender (void)
+{
+  g_autoptr(TendTestDaemon) d = NULL;
+  g_autofree char *group = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *marker = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *status_json = NULL;
+  g_autofree char *logged = NULL;
+  g_autofree char *helper = NULL;
+  struct stat st;
+  gid_t gid = 0;
+  GPid pid;
+
+  if (!need_root ())
+    return;
+  d = tend_test_daemon_new ();
+  helper = helper_for_nobody (d, "TEND_TEST_FORGE_SENDER_HELPER");
+  group = foreign_group (&gid);
+  config = g_strdup_printf ("[tend]\nadmin-group=%s\n", group);
+  tend_test_daemon_write_config (d, config);
+  tend_test_daemon_start (d);
+  sock = g_build_filename (d->home, "tendd.sock", NULL);
+  g_assert_cmpint (stat (sock, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0660);
+  g_assert_cmpuint (st.st_gid, ==, gid);
+  open_path_to_socket (d);
+  address = socket_address (d);
+  marker = tend_test_daemon_path (d, "ran-as-root");
+
+  {
+    const char *argv[] = { helper, address, ":1.666", marker, NULL };
+    g_assert_cmpint (run_as_nobody (d, argv, gid, &out, &err, &pid), ==, 1);
+  }
+  g_assert_nonnull (strstr (out, "error org.freedesktop.DBus.Error.AccessDenied"));
+  /* the daemon did not even ask the peer who it is */
+  g_assert_nonnull (strstr (out, "asked 0\n"));
+  g_assert_cmpint (tend_test_run_cli (d, &status_json, NULL, "status", "--json", NULL), ==, 0);
+  g_assert_null (strstr (status_json, "forged"));
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  logged = g_strdup_printf ("refused org.tend.Manager1.AddService from pid %d uid %d: it claims to come from :1.666",
+                            (int) pid, NOBODY);
+  g_assert_true (tend_test_daemon_log_contains (d, logged));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/dbus-access/forged-sender", test_forged_sender);
+  return g_test_run ();
+}
