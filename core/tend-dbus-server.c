@@ -17,6 +17,7 @@
 #include "tend-plugin-loader.h"
 #include "tend-service-info.h"
 #include "tend-service-manager.h"
+#include "tend-service-redact.h"
 
 #define BUS_NAME "org.tend.Tend1"
 #define MANAGER_PATH "/org/tend/Tend1"
@@ -428,12 +429,18 @@ handle_describe (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, cons
 {
   TendDbusServer *self = user_data;
   TendService *service = tend_service_manager_lookup (tend_context_get_manager (self->context), name);
+  gboolean may_control;
 
   if (service == NULL) {
     g_dbus_method_invocation_return_error (invocation, TEND_ERROR, TEND_ERROR_NOT_FOUND, "no service named %s", name);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   }
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", tend_service_info_describe (service)));
+  /* open to anyone on the bus: the secrets in a service's command and environment only to those who may control it */
+  may_control = tend_dbus_access_caller_may_control (
+    invocation, tend_config_get_admin_group (tend_context_get_config (self->context)), NULL);
+  g_dbus_method_invocation_return_value (
+    invocation, g_variant_new ("(@a{sv})", may_control ? tend_service_info_describe (service)
+                                                       : tend_service_redact_describe (service)));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

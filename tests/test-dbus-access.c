@@ -212,10 +212,163 @@ test_forged_sender (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* A private bus in the test's folder that any user may connect to, as the system bus lets anyone. */
+static GPid
+start_open_bus (TendTestDaemon *d, char **out_address)
+{
+  g_autofree char *conf = tend_test_daemon_path (d, "bus.conf");
+  g_autofree char *sock = tend_test_daemon_path (d, "bus.sock");
+  g_autofree char *address = g_strdup_printf ("unix:path=%s", sock);
+  g_autofree char *text = NULL;
+  g_autofree char *config_arg = g_strdup_printf ("--config-file=%s", conf);
+  g_autofree char *dbus_daemon = g_find_program_in_path ("dbus-daemon");
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  g_assert_nonnull (dbus_daemon);
+  text = g_strdup_printf ("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                          " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                          "<busconfig>\n"
+                          "  <type>session</type>\n"
+                          "  <listen>%s</listen>\n"
+                          "  <auth>EXTERNAL</auth>\n"
+                          "  <policy context=\"default\">\n"
+                          "    <allow user=\"*\"/>\n"
+                          "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                          "    <allow eavesdrop=\"true\"/>\n"
+                          "    <allow own=\"*\"/>\n"
+                          "  </policy>\n"
+                          "</busconfig>\n",
+                          address);
+  g_assert_true (g_file_set_contents (conf, text, -1, NULL));
+  {
+    const char *argv[] = { dbus_daemon, config_arg, "--nofork", "--nopidfile", NULL };
+    g_spawn_async (NULL, (char **) argv, NULL,
+                   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                   &pid, &error);
+    g_assert_no_error (error);
+  }
+  tend_test_track_pid (pid);
+  g_assert_true (tend_test_wait (file_exists, sock, 10000));
+  *out_address = g_steal_pointer (&address);
+  return pid;
+}
+
+typedef struct {
+  TendTestDaemon *d;
+  const char *address;
+} NameWait;
+
+static gboolean
+name_is_owned (gpointer data)
+{
+  NameWait *w = data;
+  g_autofree char *out = NULL;
+  const char *argv[] = { "gdbus", "call", "--address", w->address, "--dest", "org.freedesktop.DBus",
+                         "--object-path", "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.NameHasOwner",
+                         "org.tend.Tend1", NULL };
+
+  return tend_test_run_program (w->d, NULL, argv, &out, NULL) == 0 && strstr (out, "true") != NULL;
+}
+
+static void
+assert_describe_hides (const char *out)
+{
+  /* names of the variables and the program, nothing of the values and arguments */
+  g_assert_nonnull (strstr (out, "'env': 'DB_PASSWORD;MODE'"));
+  g_assert_nonnull (strstr (out, "'exec': '/bin/sh'"));
+  g_assert_nonnull (strstr (out, "'health-check': 'exec:/bin/true'"));
+  g_assert_null (strstr (out, "hunter2"));
+  g_assert_null (strstr (out, "production"));
+  g_assert_null (strstr (out, "ARG-SECRET-42"));
+  g_assert_null (strstr (out, "CHECK-SECRET-7"));
+}
+
+static void
+assert_describe_shows (const char *out)
+{
+  g_assert_nonnull (strstr (out, "DB_PASSWORD=hunter2"));
+  g_assert_nonnull (strstr (out, "ARG-SECRET-42"));
+  g_assert_nonnull (strstr (out, "CHECK-SECRET-7"));
+}
+
+#define SECRET_SERVICE                                                                                                 \
+  "[service:web]\n"                                                                                                    \
+  "exec=/bin/sh -c \"exec sleep 1000\" ARG-SECRET-42\n"                                                                \
+  "env=DB_PASSWORD=hunter2;MODE=production\n"                                                                          \
+  "health-check=exec:/bin/true --token CHECK-SECRET-7\n"
+
+/* Describe is open to anyone; the environment's values and the arguments only to those with control rights. */
+static void
+test_describe_secrets (void)
+{
+  g_autoptr(TendTestDaemon) d = NULL;
+  g_autofree char *sock = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *bus_address = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  NameWait wait;
+  GPid bus_pid;
+
+  if (!need_root ())
+    return;
+  d = tend_test_daemon_new ();
+  bus_pid = start_open_bus (d, &bus_address);
+  tend_test_daemon_write_config (d, "[tend]\ndbus=session\n\n" SECRET_SERVICE);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus_address, TRUE);
+  tend_test_daemon_start (d);
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  sock = g_build_filename (d->home, "tendd.sock", NULL);
+  address = socket_address (d);
+  open_path_to_socket (d);
+  g_assert_cmpint (chmod (sock, 0666), ==, 0);
+
+  /* the control socket */
+  {
+    const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
+                           "/org/tend/Tend1", "--method", "org.tend.Manager1.Describe", "web", NULL };
+    g_assert_cmpint (run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
+    assert_describe_hides (out);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (tend_test_run_program (d, NULL, argv, &out, NULL), ==, 0);
+    assert_describe_shows (out);
+    g_clear_pointer (&out, g_free);
+  }
+
+  /* the bus, where every local user may call it */
+  wait.d = d;
+  wait.address = bus_address;
+  g_assert_true (tend_test_wait (name_is_owned, &wait, 10000));
+  {
+    const char *argv[] = { "gdbus", "call", "--address", bus_address, "--dest", "org.tend.Tend1", "--object-path",
+                           "/org/tend/Tend1", "--method", "org.tend.Manager1.Describe", "web", NULL };
+    g_assert_cmpint (run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
+    assert_describe_hides (out);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (tend_test_run_program (d, NULL, argv, &out, NULL), ==, 0);
+    assert_describe_shows (out);
+    g_clear_pointer (&out, g_free);
+  }
+
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  kill (bus_pid, SIGTERM);
+  g_assert_cmpint (tend_test_wait_cli (bus_pid, 10000), >=, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/dbus-access/forged-sender", test_forged_sender);
+  g_test_add_func ("/dbus-access/describe-secrets", test_describe_secrets);
   return g_test_run ();
 }
