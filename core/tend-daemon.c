@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "tend-as-user.h"
 #include "tend-daemon.h"
 #include "tend-dbus-server.h"
 #include "tend-dump.h"
@@ -458,8 +459,49 @@ start_unless_disabled (const char *name, gpointer data)
   return tend_config_lookup_service (config, name)->start;
 }
 
+typedef struct {
+  const char *path;
+  TendPluginRegistry *registry;
+} ConfigRead;
+
+static gpointer
+config_read_cb (gpointer data, GError **error)
+{
+  ConfigRead *read = data;
+  return tend_config_new_from_file (read->path, read->registry, error);
+}
+
+/*
+ * tendd may be root and the caller a member of admin-group: the file, and
+ * every file it names that the reader opens (env-file), are read with the
+ * caller's rights, so neither a service nor an error message (which quotes
+ * the line it stumbled on) shows what the caller could not read itself.
+ */
+static TendConfig *
+read_config_as (TendDaemon *self, const char *path, uid_t caller, GError **error)
+{
+  ConfigRead read = { path, self->registry };
+  g_autoptr(GError) local_error = NULL;
+  TendConfig *config;
+
+  if (caller == 0 || caller == geteuid ())
+    return tend_config_new_from_file (path, self->registry, error);
+  if (geteuid () == 0)
+    return tend_as_user_run (caller, config_read_cb, &read, error);
+  /* a daemon that is not root cannot take the caller's rights: it keeps what it read to itself */
+  config = tend_config_new_from_file (path, self->registry, &local_error);
+  if (config == NULL) {
+    g_message ("StartConfig %s for uid %u: %s", path, (unsigned) caller, local_error->message);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,
+                 "%s: not a valid configuration (tendd is not root, so it cannot read the file as you and does "
+                 "not show its error to another user; `tend check %s` does)",
+                 path, path);
+  }
+  return config;
+}
+
 GStrv
-tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, GError **error)
+tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, uid_t caller, GError **error)
 {
   g_autoptr(TendConfig) config = NULL;
 
@@ -467,7 +509,7 @@ tend_daemon_start_config (TendDaemon *self, const char *path, const char *const 
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s: the path must be absolute", path);
     return NULL;
   }
-  config = tend_config_new_from_file (path, self->registry, error);
+  config = read_config_as (self, path, caller, error);
   if (config == NULL)
     return NULL;
   return add_or_start (self, config, only, start_unless_disabled, config, error);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/types.h>
 
 #include "tend-context.h"
 
@@ -63,10 +64,15 @@ gboolean tend_daemon_add_service (TendDaemon *self,
                                   GError **error);
 /**
  * tend_daemon_start_config:
- * Reads another configuration file, adds or updates its services (only
- * those named in @only when not empty) and starts them. Returns their names.
+ * Reads another configuration file with the rights of @caller (a uid), adds
+ * or updates its services (only those named in @only when not empty) and
+ * starts them. Returns their names.
  */
-GStrv tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, GError **error);
+GStrv tend_daemon_start_config (TendDaemon *self,
+                                const char *path,
+                                const char *const *only,
+                                uid_t caller,
+                                GError **error);
 /** tend_daemon_save: writes $home/dump.conf; returns its path */
 char *tend_daemon_save (TendDaemon *self, GError **error);
 /** tend_daemon_resurrect: restores $home/dump.conf; returns the names added or started */

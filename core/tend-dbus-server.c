@@ -469,8 +469,12 @@ handle_start_config (TendDbusManager1 *skel,
 {
   TendDbusServer *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) names = tend_daemon_start_config (self->daemon, path, only, &error);
+  g_auto(GStrv) names = NULL;
+  uid_t caller;
 
+  /* the file is read with the caller's rights, not tendd's */
+  if (tend_dbus_access_get_caller_uid (invocation, &caller, &error))
+    names = tend_daemon_start_config (self->daemon, path, only, caller, &error);
   return finish (invocation, names != NULL, error, names != NULL ? g_variant_new ("(^as)", names) : NULL);
 }
 

@@ -364,11 +364,100 @@ test_describe_secrets (void)
   g_assert_cmpint (tend_test_wait_cli (bus_pid, 10000), >=, 0);
 }
 
+static void
+write_file (TendTestDaemon *d, const char *name, const char *text, mode_t mode)
+{
+  g_autofree char *path = tend_test_daemon_path (d, name);
+  g_autoptr(GString) s = g_string_new (text);
+  g_autoptr(GError) error = NULL;
+
+  g_string_replace (s, "@DIR@", d->dir, 0);
+  g_assert_true (g_file_set_contents_full (path, s->str, -1, G_FILE_SET_CONTENTS_NONE, mode, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (chmod (path, mode), ==, 0);
+}
+
+/* StartConfig(DIR/@name) as nobody; the exit status of gdbus */
+static int
+start_config_as_nobody (TendTestDaemon *d, const char *name, char **out, char **err)
+{
+  g_autofree char *address = socket_address (d);
+  g_autofree char *path = tend_test_daemon_path (d, name);
+  const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
+                         "/org/tend/Tend1", "--method", "org.tend.Manager1.StartConfig", path, "[]", NULL };
+
+  return run_as_nobody (d, argv, 0, out, err, NULL);
+}
+
+/*
+ * admin-group makes its members root's equals for what runs, but StartConfig
+ * reads a file (and the env-file it names) with the caller's rights: its
+ * errors, which quote the line they stumbled on, never show a line of a file
+ * the caller could not read.
+ */
+static void
+test_start_config_rights (void)
+{
+  g_autoptr(TendTestDaemon) d = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *status_json = NULL;
+  struct passwd *pw;
+  struct group *gr;
+
+  if (!need_root ())
+    return;
+  /* nobody's own group: nobody is a member in /etc/group, so it may control */
+  pw = getpwuid (NOBODY);
+  g_assert_nonnull (pw);
+  gr = getgrgid (pw->pw_gid);
+  g_assert_nonnull (gr);
+  d = tend_test_daemon_new ();
+  config = g_strdup_printf ("[tend]\nadmin-group=%s\n", gr->gr_name);
+  tend_test_daemon_write_config (d, config);
+  tend_test_daemon_start (d);
+  open_path_to_socket (d);
+  write_file (d, "secret.conf", "this line is SECRET-LINE-7 and no configuration\n", 0600);
+  write_file (d, "readable.conf", "this line is VISIBLE-LINE-8 and no configuration\n", 0644);
+  write_file (d, "secret.env", "not a variable SECRET-ENV-9\n", 0600);
+  write_file (d, "env-file.conf", "[service:envy]\nexec=sleep 1000\nenv-file=@DIR@/secret.env\n", 0644);
+  write_file (d, "good.conf", "[service:good]\nexec=sleep 1000\n", 0644);
+
+  g_assert_cmpint (start_config_as_nobody (d, "secret.conf", &out, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "org.tend.Tend1.Error.Config"));
+  g_assert_nonnull (strstr (err, "Permission denied"));
+  g_assert_null (strstr (err, "SECRET-LINE-7"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (start_config_as_nobody (d, "env-file.conf", &out, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "Permission denied"));
+  g_assert_null (strstr (err, "SECRET-ENV-9"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* what the caller may read, its errors show in full */
+  g_assert_cmpint (start_config_as_nobody (d, "readable.conf", &out, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "VISIBLE-LINE-8"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* and a good file works */
+  g_assert_cmpint (start_config_as_nobody (d, "good.conf", &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "'good'"));
+  g_assert_cmpint (tend_test_run_cli (d, &status_json, NULL, "status", "--json", NULL), ==, 0);
+  g_assert_nonnull (strstr (status_json, "\"good\""));
+  g_assert_null (strstr (status_json, "envy"));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/dbus-access/forged-sender", test_forged_sender);
   g_test_add_func ("/dbus-access/describe-secrets", test_describe_secrets);
+  g_test_add_func ("/dbus-access/start-config-rights", test_start_config_rights);
   return g_test_run ();
 }
