@@ -214,6 +214,12 @@ tend_daemon_reload (TendDaemon *self, GError **error)
   tend_service_manager_apply_config (tend_context_get_manager (self->context), config, TRUE);
   tend_context_emit_config_reloaded (self->context, config);
   g_message ("configuration reloaded from %s", tend_config_get_path (config));
+  /* the file was good and the rest of it applies; the next reload tries the plugin again */
+  if (plugin_error != NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "reloaded, but a plugin failed to start: %s",
+                 plugin_error->message);
+    return FALSE;
+  }
   return TRUE;
 }
 

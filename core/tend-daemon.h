@@ -31,7 +31,12 @@ TendDaemon *tend_daemon_new (const char *home, const char *config_path);
 gboolean tend_daemon_setup (TendDaemon *self, GError **error);
 /** tend_daemon_run: starts the services and runs until stopped; returns the exit status */
 int tend_daemon_run (TendDaemon *self);
-/** tend_daemon_reload: reads the configuration again and applies the difference; on error keeps the old one */
+/**
+ * tend_daemon_reload:
+ * Reads the configuration again and applies the difference. A bad file:
+ * TEND_ERROR_CONFIG, the old configuration kept. A plugin that fails to
+ * start: TEND_ERROR_PLUGIN naming it and why, the rest applied.
+ */
 gboolean tend_daemon_reload (TendDaemon *self, GError **error);
 /** tend_daemon_quit: begins the orderly stop (as SIGTERM) */
 void tend_daemon_quit (TendDaemon *self);
