@@ -11,7 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "tend-as-user.h"
+#include "tend-caller-config.h"
 #include "tend-daemon.h"
 #include "tend-dbus-server.h"
 #include "tend-dump.h"
@@ -359,6 +359,7 @@ tend_daemon_add_service (TendDaemon *self,
                          const char *const *argv,
                          GVariant *options,
                          const char *workdir,
+                         uid_t caller,
                          GError **error)
 {
   TendServiceManager *manager = tend_context_get_manager (self->context);
@@ -398,8 +399,8 @@ tend_daemon_add_service (TendDaemon *self,
     escaped = keyfile_escape (value);
     g_string_append_printf (text, "%s=%s\n", key, escaped);
   }
-  config = tend_config_new_from_data (text->str, -1, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
-                                      self->registry, error);
+  config = tend_caller_config_from_data (text->str, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
+                                         self->registry, caller, error);
   if (config == NULL)
     return FALSE;
   service_config = g_ptr_array_index (tend_config_get_services (config), 0);
@@ -465,47 +466,6 @@ start_unless_disabled (const char *name, gpointer data)
   return tend_config_lookup_service (config, name)->start;
 }
 
-typedef struct {
-  const char *path;
-  TendPluginRegistry *registry;
-} ConfigRead;
-
-static gpointer
-config_read_cb (gpointer data, GError **error)
-{
-  ConfigRead *read = data;
-  return tend_config_new_from_file (read->path, read->registry, error);
-}
-
-/*
- * tendd may be root and the caller a member of admin-group: the file, and
- * every file it names that the reader opens (env-file), are read with the
- * caller's rights, so neither a service nor an error message (which quotes
- * the line it stumbled on) shows what the caller could not read itself.
- */
-static TendConfig *
-read_config_as (TendDaemon *self, const char *path, uid_t caller, GError **error)
-{
-  ConfigRead read = { path, self->registry };
-  g_autoptr(GError) local_error = NULL;
-  TendConfig *config;
-
-  if (caller == 0 || caller == geteuid ())
-    return tend_config_new_from_file (path, self->registry, error);
-  if (geteuid () == 0)
-    return tend_as_user_run (caller, config_read_cb, &read, error);
-  /* a daemon that is not root cannot take the caller's rights: it keeps what it read to itself */
-  config = tend_config_new_from_file (path, self->registry, &local_error);
-  if (config == NULL) {
-    g_message ("StartConfig %s for uid %u: %s", path, (unsigned) caller, local_error->message);
-    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,
-                 "%s: not a valid configuration (tendd is not root, so it cannot read the file as you and does "
-                 "not show its error to another user; `tend check %s` does)",
-                 path, path);
-  }
-  return config;
-}
-
 GStrv
 tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, uid_t caller, GError **error)
 {
@@ -515,7 +475,7 @@ tend_daemon_start_config (TendDaemon *self, const char *path, const char *const 
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s: the path must be absolute", path);
     return NULL;
   }
-  config = read_config_as (self, path, caller, error);
+  config = tend_caller_config_from_file (path, self->registry, caller, error);
   if (config == NULL)
     return NULL;
   return add_or_start (self, config, only, start_unless_disabled, config, error);

@@ -58,14 +58,16 @@ void tend_daemon_set_resurrect (TendDaemon *self, gboolean resurrect);
  * tend_daemon_add_service:
  * Adds an ad hoc service from a command line and config keys given as text
  * (@options, a{ss}), checked by the configuration reader as a file would be;
- * relative paths are resolved against @workdir. An existing name with the
- * same configuration is started instead; with another one it is an error.
+ * relative paths are resolved against @workdir, and files they name read
+ * with the rights of @caller (a uid). An existing name with the same
+ * configuration is started instead; with another one it is an error.
  */
 gboolean tend_daemon_add_service (TendDaemon *self,
                                   const char *name,
                                   const char *const *argv,
                                   GVariant *options,
                                   const char *workdir,
+                                  uid_t caller,
                                   GError **error);
 /**
  * tend_daemon_start_config:

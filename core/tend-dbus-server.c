@@ -455,8 +455,12 @@ handle_add_service (TendDbusManager1 *skel,
 {
   TendDbusServer *self = user_data;
   g_autoptr(GError) error = NULL;
-  gboolean ok = tend_daemon_add_service (self->daemon, name, argv, options, workdir, &error);
+  gboolean ok = FALSE;
+  uid_t caller;
 
+  /* an env-file among the options is read with the caller's rights, not tendd's */
+  if (tend_dbus_access_get_caller_uid (invocation, &caller, &error))
+    ok = tend_daemon_add_service (self->daemon, name, argv, options, workdir, caller, &error);
   return finish (invocation, ok, error, NULL);
 }
 

@@ -437,6 +437,21 @@ test_start_config_rights (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
+  /* AddService's options go through the same reader */
+  {
+    g_autofree char *address = socket_address (d);
+    g_autofree char *secret_env = tend_test_daemon_path (d, "secret.env");
+    g_autofree char *options = g_strdup_printf ("{'env-file': '%s'}", secret_env);
+    const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
+                           "/org/tend/Tend1", "--method", "org.tend.Manager1.AddService", "envy",
+                           "['sleep', '1000']", options, "/", NULL };
+    g_assert_cmpint (run_as_nobody (d, argv, 0, &out, &err, NULL), !=, 0);
+    g_assert_nonnull (strstr (err, "Permission denied"));
+    g_assert_null (strstr (err, "SECRET-ENV-9"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+
   /* what the caller may read, its errors show in full */
   g_assert_cmpint (start_config_as_nobody (d, "readable.conf", &out, &err), !=, 0);
   g_assert_nonnull (strstr (err, "VISIBLE-LINE-8"));
