@@ -8,8 +8,9 @@
 #include "tend-dbus-access.h"
 #include "tend-error.h"
 
-gboolean
-tend_dbus_access_is_bus (GDBusConnection *connection)
+/* a message bus connection, or a peer of the control socket */
+static gboolean
+is_bus (GDBusConnection *connection)
 {
   /* set by whoever made the connection (g_bus_get for the bus, GDBusServer for a peer), never by a message */
   return (g_dbus_connection_get_flags (connection) & G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION) != 0;
@@ -42,7 +43,7 @@ tend_dbus_access_get_caller_uid (GDBusMethodInvocation *invocation, uid_t *out_u
    * connection a SENDER header is whatever the peer wrote, and the peer
    * would answer a question about it itself.
    */
-  if (!tend_dbus_access_is_bus (connection))
+  if (!is_bus (connection))
     return peer_uid (connection, out_uid, error);
   if (sender == NULL) {
     g_set_error_literal (error, TEND_ERROR, TEND_ERROR_PERMISSION_DENIED, "the bus did not name the caller");

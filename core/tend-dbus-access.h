@@ -7,12 +7,6 @@
 G_BEGIN_DECLS
 
 /**
- * tend_dbus_access_is_bus:
- * TRUE for a message bus connection, FALSE for a peer of the control socket.
- */
-gboolean tend_dbus_access_is_bus (GDBusConnection *connection);
-
-/**
  * tend_dbus_access_get_caller_uid:
  * The uid of the process that sent @invocation: the kernel's credentials of
  * the peer on a control socket connection (whatever the message says), the
