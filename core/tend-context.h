@@ -66,7 +66,12 @@ const char *tend_context_get_notify_socket (TendContext *self);
 typedef gboolean (*TendReloadFunc) (gpointer user_data, GError **error);
 /** tend_context_set_reload_func: the daemon says how to reload */
 void tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpointer user_data);
-/** tend_context_reload: as `tend reload` (POST /api/reload); FALSE with the reason, the running configuration kept */
+/**
+ * tend_context_reload:
+ * As `tend reload` (POST /api/reload). FALSE with the reason: TEND_ERROR_CONFIG
+ * for a bad file (the running configuration kept), TEND_ERROR_PLUGIN for a
+ * plugin that failed to start (the rest applied).
+ */
 gboolean tend_context_reload (TendContext *self, GError **error);
 /**
  * tend_context_set_tunnel_status:

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "tend-caller-config.h"
 #include "tend-daemon.h"
 #include "tend-dbus-server.h"
 #include "tend-dump.h"
@@ -213,6 +214,12 @@ tend_daemon_reload (TendDaemon *self, GError **error)
   tend_service_manager_apply_config (tend_context_get_manager (self->context), config, TRUE);
   tend_context_emit_config_reloaded (self->context, config);
   g_message ("configuration reloaded from %s", tend_config_get_path (config));
+  /* the file was good and the rest of it applies; the next reload tries the plugin again */
+  if (plugin_error != NULL) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "reloaded, but a plugin failed to start: %s",
+                 plugin_error->message);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -352,6 +359,7 @@ tend_daemon_add_service (TendDaemon *self,
                          const char *const *argv,
                          GVariant *options,
                          const char *workdir,
+                         uid_t caller,
                          GError **error)
 {
   TendServiceManager *manager = tend_context_get_manager (self->context);
@@ -391,8 +399,8 @@ tend_daemon_add_service (TendDaemon *self,
     escaped = keyfile_escape (value);
     g_string_append_printf (text, "%s=%s\n", key, escaped);
   }
-  config = tend_config_new_from_data (text->str, -1, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
-                                      self->registry, error);
+  config = tend_caller_config_from_data (text->str, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
+                                         self->registry, caller, error);
   if (config == NULL)
     return FALSE;
   service_config = g_ptr_array_index (tend_config_get_services (config), 0);
@@ -459,7 +467,7 @@ start_unless_disabled (const char *name, gpointer data)
 }
 
 GStrv
-tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, GError **error)
+tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, uid_t caller, GError **error)
 {
   g_autoptr(TendConfig) config = NULL;
 
@@ -467,7 +475,7 @@ tend_daemon_start_config (TendDaemon *self, const char *path, const char *const 
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s: the path must be absolute", path);
     return NULL;
   }
-  config = tend_config_new_from_file (path, self->registry, error);
+  config = tend_caller_config_from_file (path, self->registry, caller, error);
   if (config == NULL)
     return NULL;
   return add_or_start (self, config, only, start_unless_disabled, config, error);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/types.h>
 
 #include "tend-context.h"
 
@@ -30,7 +31,12 @@ TendDaemon *tend_daemon_new (const char *home, const char *config_path);
 gboolean tend_daemon_setup (TendDaemon *self, GError **error);
 /** tend_daemon_run: starts the services and runs until stopped; returns the exit status */
 int tend_daemon_run (TendDaemon *self);
-/** tend_daemon_reload: reads the configuration again and applies the difference; on error keeps the old one */
+/**
+ * tend_daemon_reload:
+ * Reads the configuration again and applies the difference. A bad file:
+ * TEND_ERROR_CONFIG, the old configuration kept. A plugin that fails to
+ * start: TEND_ERROR_PLUGIN naming it and why, the rest applied.
+ */
 gboolean tend_daemon_reload (TendDaemon *self, GError **error);
 /** tend_daemon_quit: begins the orderly stop (as SIGTERM) */
 void tend_daemon_quit (TendDaemon *self);
@@ -52,21 +58,28 @@ void tend_daemon_set_resurrect (TendDaemon *self, gboolean resurrect);
  * tend_daemon_add_service:
  * Adds an ad hoc service from a command line and config keys given as text
  * (@options, a{ss}), checked by the configuration reader as a file would be;
- * relative paths are resolved against @workdir. An existing name with the
- * same configuration is started instead; with another one it is an error.
+ * relative paths are resolved against @workdir, and files they name read
+ * with the rights of @caller (a uid). An existing name with the same
+ * configuration is started instead; with another one it is an error.
  */
 gboolean tend_daemon_add_service (TendDaemon *self,
                                   const char *name,
                                   const char *const *argv,
                                   GVariant *options,
                                   const char *workdir,
+                                  uid_t caller,
                                   GError **error);
 /**
  * tend_daemon_start_config:
- * Reads another configuration file, adds or updates its services (only
- * those named in @only when not empty) and starts them. Returns their names.
+ * Reads another configuration file with the rights of @caller (a uid), adds
+ * or updates its services (only those named in @only when not empty) and
+ * starts them. Returns their names.
  */
-GStrv tend_daemon_start_config (TendDaemon *self, const char *path, const char *const *only, GError **error);
+GStrv tend_daemon_start_config (TendDaemon *self,
+                                const char *path,
+                                const char *const *only,
+                                uid_t caller,
+                                GError **error);
 /** tend_daemon_save: writes $home/dump.conf; returns its path */
 char *tend_daemon_save (TendDaemon *self, GError **error);
 /** tend_daemon_resurrect: restores $home/dump.conf; returns the names added or started */

@@ -17,6 +17,7 @@
 #include "tend-plugin-loader.h"
 #include "tend-service-info.h"
 #include "tend-service-manager.h"
+#include "tend-service-redact.h"
 
 #define BUS_NAME "org.tend.Tend1"
 #define MANAGER_PATH "/org/tend/Tend1"
@@ -146,16 +147,14 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
 {
   TendDbusServer *self = user_data;
   TendConfig *config = tend_context_get_config (self->context);
-  g_autoptr(GError) error = NULL;
   uid_t uid;
 
   if (is_read_only_method (g_dbus_method_invocation_get_method_name (invocation)))
     return TRUE;
-  if (tend_dbus_access_get_caller_uid (invocation, &uid, &error) &&
-      tend_dbus_access_uid_may_control (uid, tend_config_get_admin_group (config)))
+  if (tend_dbus_access_caller_may_control (invocation, tend_config_get_admin_group (config), &uid))
     return TRUE;
   g_message ("denied %s.%s to uid %d", g_dbus_method_invocation_get_interface_name (invocation),
-             g_dbus_method_invocation_get_method_name (invocation), error != NULL ? -1 : (int) uid);
+             g_dbus_method_invocation_get_method_name (invocation), (int) uid);
   g_dbus_method_invocation_return_dbus_error (invocation, "org.freedesktop.DBus.Error.AccessDenied",
                                               "only root, tendd's user and members of [tend] admin-group may do this");
   return FALSE;
@@ -430,12 +429,18 @@ handle_describe (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, cons
 {
   TendDbusServer *self = user_data;
   TendService *service = tend_service_manager_lookup (tend_context_get_manager (self->context), name);
+  gboolean may_control;
 
   if (service == NULL) {
     g_dbus_method_invocation_return_error (invocation, TEND_ERROR, TEND_ERROR_NOT_FOUND, "no service named %s", name);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   }
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", tend_service_info_describe (service)));
+  /* open to anyone on the bus: the secrets in a service's command and environment only to those who may control it */
+  may_control = tend_dbus_access_caller_may_control (
+    invocation, tend_config_get_admin_group (tend_context_get_config (self->context)), NULL);
+  g_dbus_method_invocation_return_value (
+    invocation, g_variant_new ("(@a{sv})", may_control ? tend_service_info_describe (service)
+                                                       : tend_service_redact_describe (service)));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -450,8 +455,12 @@ handle_add_service (TendDbusManager1 *skel,
 {
   TendDbusServer *self = user_data;
   g_autoptr(GError) error = NULL;
-  gboolean ok = tend_daemon_add_service (self->daemon, name, argv, options, workdir, &error);
+  gboolean ok = FALSE;
+  uid_t caller;
 
+  /* an env-file among the options is read with the caller's rights, not tendd's */
+  if (tend_dbus_access_get_caller_uid (invocation, &caller, &error))
+    ok = tend_daemon_add_service (self->daemon, name, argv, options, workdir, caller, &error);
   return finish (invocation, ok, error, NULL);
 }
 
@@ -464,8 +473,12 @@ handle_start_config (TendDbusManager1 *skel,
 {
   TendDbusServer *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) names = tend_daemon_start_config (self->daemon, path, only, &error);
+  g_auto(GStrv) names = NULL;
+  uid_t caller;
 
+  /* the file is read with the caller's rights, not tendd's */
+  if (tend_dbus_access_get_caller_uid (invocation, &caller, &error))
+    names = tend_daemon_start_config (self->daemon, path, only, caller, &error);
   return finish (invocation, names != NULL, error, names != NULL ? g_variant_new ("(^as)", names) : NULL);
 }
 
@@ -604,6 +617,7 @@ add_connection (TendDbusServer *self, GDBusConnection *connection)
 static gboolean
 new_connection_cb (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
 {
+  tend_dbus_access_guard_peer (connection);
   tend_dbus_bus_face_register (connection);
   add_connection (TEND_DBUS_SERVER (user_data), connection);
   return TRUE;
