@@ -157,20 +157,49 @@ note_failure (TendLogFile *self, gsize lost, int error_code)
   self->dropped += lost;
 }
 
+/*
+ * A write failed after @written bytes of @data reached the file: cuts the
+ * file back to the end of the last whole line among them, so the line the
+ * disk had room for only in part does not stay, and the first line written
+ * after recovery is not glued to it. Returns the bytes of @data kept.
+ */
+static gsize
+drop_torn_line (TendLogFile *self, const char *data, gsize written)
+{
+  const char *nl = written > 0 ? memrchr (data, '\n', written) : NULL;
+  gsize kept = nl != NULL ? (gsize) (nl - data) + 1 : 0;
+  gsize torn = written - kept;
+  struct stat st;
+
+  if (torn == 0)
+    return kept;
+  /* O_APPEND and a single writer: the torn bytes are the last of the file; shrinking needs no room */
+  if (fstat (self->fd, &st) == 0 && (guint64) st.st_size >= torn && ftruncate (self->fd, st.st_size - (off_t) torn) == 0) {
+    self->size = (guint64) st.st_size - torn;
+    return kept;
+  }
+  g_warning ("cannot cut the unfinished line off %s: %s", self->path, g_strerror (errno));
+  return written;
+}
+
 static void
 write_all (TendLogFile *self, const char *data, gsize length)
 {
+  gsize done = 0;
+
   if (!ensure_open (self)) {
     note_failure (self, length, errno);
     return;
   }
-  while (length > 0) {
-    ssize_t n = write (self->fd, data, length);
+  while (done < length) {
+    ssize_t n = write (self->fd, data + done, length - done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      /* a full disk must not stall the service: count what is lost and go on */
-      note_failure (self, length, errno);
+      int saved = errno;
+      /* a full disk must not stall the service: whole lines are dropped and counted, and we go on */
+      gsize kept = drop_torn_line (self, data, done);
+      note_failure (self, length - kept, saved);
       return;
     }
     if (self->failing) {
@@ -178,8 +207,7 @@ write_all (TendLogFile *self, const char *data, gsize length)
       g_message ("writing to %s again; %" G_GUINT64_FORMAT " bytes were dropped", self->path,
                  self->dropped - self->dropped_at_failure);
     }
-    data += n;
-    length -= (gsize) n;
+    done += (gsize) n;
     self->size += (guint64) n;
   }
 }

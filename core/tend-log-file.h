@@ -15,7 +15,8 @@ G_BEGIN_DECLS
  *
  * Writes never block supervision: on an error (a full disk) the bytes are
  * counted as dropped, a warning is logged once, and writing resumes by itself
- * when it works again.
+ * when it works again. Only whole lines are dropped: a line the disk had room
+ * for only in part is cut off the file again.
  *
  * Signals:
  * - size-exceeded (): the file reached the size limit (the next line would

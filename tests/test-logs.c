@@ -263,6 +263,22 @@ test_full_disk (void)
   after[1] = "tick";
   g_assert_true (tend_test_wait (file_has_text, after, 1000));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  {
+    /* whole lines only: the line the disk had room for in part is gone, not glued to the first one after */
+    g_autoptr(GRegex) whole = g_regex_new ("^tick \\d+ 0{200}$", 0, 0, NULL);
+    g_auto(GStrv) lines = tend_test_read_lines (out);
+    g_autofree char *contents = NULL;
+    gsize length = 0;
+
+    g_assert_true (g_file_get_contents (out, &contents, &length, NULL));
+    g_assert_cmpuint (length, >, 0);
+    g_assert_cmpint (contents[length - 1], ==, '\n');
+    for (guint i = 0; lines[i] != NULL; i++) {
+      if (!g_regex_match (whole, lines[i], 0, NULL))
+        g_error ("line %u of %s is not a whole line of the service: \"%.80s...\" (%zu bytes)", i + 1, out, lines[i],
+                 strlen (lines[i]));
+    }
+  }
   umount2 (disk, MNT_DETACH);
 }
 
