@@ -28,6 +28,7 @@ typedef struct {
   ino_t ino;
   off_t offset;
   GString *partial;
+  gboolean warned; /* the file was refused, and we said so */
 } LogSource;
 
 typedef struct {
@@ -83,9 +84,40 @@ print_line (const LogOptions *options, const LogSource *source, const char *line
   fwrite (out->str, 1, out->len, stdout);
 }
 
-/* The last @n lines of @path, read backwards in blocks so a huge log costs little. */
+/*
+ * Opens a log file for reading: never through a symbolic link at its end,
+ * and only a regular file (O_NONBLOCK so a FIFO put in its place cannot hang
+ * us; reads of a regular file ignore it). -1 when it is missing (errno
+ * ENOENT) or refused (said once on stderr).
+ */
+static int
+open_log (LogSource *source, struct stat *st)
+{
+  int fd = open (source->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+  const char *why = NULL;
+
+  if (fd < 0 && errno == ELOOP)
+    why = _("it is a symbolic link");
+  else if (fd < 0 && errno != ENOENT)
+    why = g_strerror (errno);
+  else if (fd >= 0 && fstat (fd, st) < 0)
+    why = g_strerror (errno);
+  else if (fd >= 0 && !S_ISREG (st->st_mode))
+    why = _("it is not a regular file");
+  if (why == NULL)
+    return fd;
+  if (fd >= 0)
+    close (fd);
+  if (!source->warned)
+    g_printerr (_("tend: not showing %s: %s\n"), source->path, why);
+  source->warned = TRUE;
+  errno = EPERM;
+  return -1;
+}
+
+/* The last @n lines of @source's file, read backwards in blocks so a huge log costs little. */
 static GPtrArray *
-tail_lines (const char *path, guint n, off_t *out_size)
+tail_lines (LogSource *source, guint n, off_t *out_size)
 {
   GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) collected = g_string_new (NULL);
@@ -93,15 +125,11 @@ tail_lines (const char *path, guint n, off_t *out_size)
   struct stat st;
   off_t pos;
   guint newlines = 0;
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int fd = open_log (source, &st);
 
   *out_size = 0;
   if (fd < 0)
     return lines;
-  if (fstat (fd, &st) < 0) {
-    close (fd);
-    return lines;
-  }
   *out_size = st.st_size;
   pos = st.st_size;
   while (pos > 0 && newlines <= n) {
@@ -231,7 +259,7 @@ print_tails (GPtrArray *sources, const LogOptions *options)
 {
   for (guint i = 0; i < sources->len; i++) {
     LogSource *source = g_ptr_array_index (sources, i);
-    g_autoptr(GPtrArray) lines = tail_lines (source->path, options->lines, &source->offset);
+    g_autoptr(GPtrArray) lines = tail_lines (source, options->lines, &source->offset);
     for (guint j = 0; j < lines->len; j++) {
       const char *line = g_ptr_array_index (lines, j);
       print_line (options, source, line, strlen (line));
@@ -269,7 +297,8 @@ static void
 follow_once (LogSource *source, const LogOptions *options)
 {
   struct stat st;
-  gboolean exists = g_stat (source->path, &st) == 0;
+  /* lstat: a link put in the file's place is a change of file too (and then refused) */
+  gboolean exists = g_lstat (source->path, &st) == 0;
 
   if (source->fd >= 0 && exists && (st.st_dev != source->dev || st.st_ino != source->ino)) {
     /* rotated: finish the old file, then the new one from its start */
@@ -281,13 +310,11 @@ follow_once (LogSource *source, const LogOptions *options)
   if (source->fd < 0) {
     if (!exists)
       return;
-    source->fd = open (source->path, O_RDONLY | O_CLOEXEC);
+    source->fd = open_log (source, &st);
     if (source->fd < 0)
       return;
-    if (fstat (source->fd, &st) == 0) {
-      source->dev = st.st_dev;
-      source->ino = st.st_ino;
-    }
+    source->dev = st.st_dev;
+    source->ino = st.st_ino;
   }
   if (fstat (source->fd, &st) == 0 && st.st_size < source->offset) {
     /* flushed: start again at the top */
