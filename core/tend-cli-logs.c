@@ -27,7 +27,9 @@ typedef struct {
   dev_t dev;
   ino_t ino;
   off_t offset;
+  off_t stamp_from; /* lines that end before this were in the file when we first looked: not stamped */
   GString *partial;
+  gboolean warned; /* the file was refused, and we said so */
 } LogSource;
 
 typedef struct {
@@ -63,12 +65,18 @@ log_source_new (const char *label, const char *path, gboolean is_err)
   return source;
 }
 
+/*
+ * Prints one line. --timestamps stamps only lines that arrive while
+ * following (@arrived), with the time we read them: a line that was already
+ * in the file has no known time (unless log-date-format wrote one into it),
+ * and the time of display would be a lie.
+ */
 static void
-print_line (const LogOptions *options, const LogSource *source, const char *line, gsize length)
+print_line (const LogOptions *options, const LogSource *source, const char *line, gsize length, gboolean arrived)
 {
   g_autoptr(GString) out = g_string_new (NULL);
 
-  if (options->timestamps) {
+  if (options->timestamps && arrived) {
     g_autoptr(GDateTime) now = g_date_time_new_now_local ();
     g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
     g_string_append_printf (out, "%s ", stamp);
@@ -83,9 +91,40 @@ print_line (const LogOptions *options, const LogSource *source, const char *line
   fwrite (out->str, 1, out->len, stdout);
 }
 
-/* The last @n lines of @path, read backwards in blocks so a huge log costs little. */
+/*
+ * Opens a log file for reading: never through a symbolic link at its end,
+ * and only a regular file (O_NONBLOCK so a FIFO put in its place cannot hang
+ * us; reads of a regular file ignore it). -1 when it is missing (errno
+ * ENOENT) or refused (said once on stderr).
+ */
+static int
+open_log (LogSource *source, struct stat *st)
+{
+  int fd = open (source->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+  const char *why = NULL;
+
+  if (fd < 0 && errno == ELOOP)
+    why = _("it is a symbolic link");
+  else if (fd < 0 && errno != ENOENT)
+    why = g_strerror (errno);
+  else if (fd >= 0 && fstat (fd, st) < 0)
+    why = g_strerror (errno);
+  else if (fd >= 0 && !S_ISREG (st->st_mode))
+    why = _("it is not a regular file");
+  if (why == NULL)
+    return fd;
+  if (fd >= 0)
+    close (fd);
+  if (!source->warned)
+    g_printerr (_("tend: not showing %s: %s\n"), source->path, why);
+  source->warned = TRUE;
+  errno = EPERM;
+  return -1;
+}
+
+/* The last @n lines of @source's file, read backwards in blocks so a huge log costs little. */
 static GPtrArray *
-tail_lines (const char *path, guint n, off_t *out_size)
+tail_lines (LogSource *source, guint n, off_t *out_size)
 {
   GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) collected = g_string_new (NULL);
@@ -93,15 +132,11 @@ tail_lines (const char *path, guint n, off_t *out_size)
   struct stat st;
   off_t pos;
   guint newlines = 0;
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int fd = open_log (source, &st);
 
   *out_size = 0;
   if (fd < 0)
     return lines;
-  if (fstat (fd, &st) < 0) {
-    close (fd);
-    return lines;
-  }
   *out_size = st.st_size;
   pos = st.st_size;
   while (pos > 0 && newlines <= n) {
@@ -231,10 +266,10 @@ print_tails (GPtrArray *sources, const LogOptions *options)
 {
   for (guint i = 0; i < sources->len; i++) {
     LogSource *source = g_ptr_array_index (sources, i);
-    g_autoptr(GPtrArray) lines = tail_lines (source->path, options->lines, &source->offset);
+    g_autoptr(GPtrArray) lines = tail_lines (source, options->lines, &source->offset);
     for (guint j = 0; j < lines->len; j++) {
       const char *line = g_ptr_array_index (lines, j);
-      print_line (options, source, line, strlen (line));
+      print_line (options, source, line, strlen (line), FALSE);
     }
   }
   fflush (stdout);
@@ -249,6 +284,7 @@ drain (LogSource *source, const LogOptions *options)
   while ((n = pread (source->fd, buf, sizeof buf, source->offset)) > 0) {
     const char *p = buf;
     const char *end = buf + n;
+    off_t base = source->offset;
     source->offset += n;
     while (p < end) {
       const char *nl = memchr (p, '\n', (size_t) (end - p));
@@ -257,7 +293,8 @@ drain (LogSource *source, const LogOptions *options)
         break;
       }
       g_string_append_len (source->partial, p, nl - p);
-      print_line (options, source, source->partial->str, source->partial->len);
+      print_line (options, source, source->partial->str, source->partial->len,
+                  base + (nl - buf) >= source->stamp_from);
       g_string_truncate (source->partial, 0);
       p = nl + 1;
     }
@@ -269,7 +306,8 @@ static void
 follow_once (LogSource *source, const LogOptions *options)
 {
   struct stat st;
-  gboolean exists = g_stat (source->path, &st) == 0;
+  /* lstat: a link put in the file's place is a change of file too (and then refused) */
+  gboolean exists = g_lstat (source->path, &st) == 0;
 
   if (source->fd >= 0 && exists && (st.st_dev != source->dev || st.st_ino != source->ino)) {
     /* rotated: finish the old file, then the new one from its start */
@@ -277,21 +315,22 @@ follow_once (LogSource *source, const LogOptions *options)
     close (source->fd);
     source->fd = -1;
     source->offset = 0;
+    /* the new file was started while we follow: all of it is new */
+    source->stamp_from = 0;
   }
   if (source->fd < 0) {
     if (!exists)
       return;
-    source->fd = open (source->path, O_RDONLY | O_CLOEXEC);
+    source->fd = open_log (source, &st);
     if (source->fd < 0)
       return;
-    if (fstat (source->fd, &st) == 0) {
-      source->dev = st.st_dev;
-      source->ino = st.st_ino;
-    }
+    source->dev = st.st_dev;
+    source->ino = st.st_ino;
   }
   if (fstat (source->fd, &st) == 0 && st.st_size < source->offset) {
     /* flushed: start again at the top */
     source->offset = 0;
+    source->stamp_from = 0;
     g_string_truncate (source->partial, 0);
   }
   drain (source, options);
@@ -306,8 +345,11 @@ merge_new_sources (GPtrArray *sources, GPtrArray *fresh)
     for (guint j = 0; j < sources->len && !known; j++)
       known = g_str_equal (((LogSource *) g_ptr_array_index (sources, j))->path, candidate->path);
     if (!known) {
-      /* a service that appeared while following: from its start */
-      g_ptr_array_add (sources, log_source_new (candidate->label, candidate->path, candidate->is_err));
+      /* a service that appeared while following: from its start, stamped from what is there now on */
+      LogSource *added = log_source_new (candidate->label, candidate->path, candidate->is_err);
+      struct stat st;
+      added->stamp_from = g_lstat (added->path, &st) == 0 ? st.st_size : 0;
+      g_ptr_array_add (sources, added);
     }
   }
 }
@@ -372,6 +414,10 @@ tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
     if (sources->len == 0 && name != NULL)
       return tend_cli_fail (_("no logs for %s in %s/logs (and tendd is not running)"), name, cli->home);
   }
+  if (options.timestamps && !options.follow)
+    g_printerr ("%s\n", _("tend: --timestamps stamps the lines that arrive while following (--follow); the lines "
+                          "already in a file carry a time only when the service has log-date-format"));
+  /* following goes on from where the tail ended: whatever comes from there on has arrived since */
   print_tails (sources, &options);
   if (!options.follow)
     return TEND_CLI_EXIT_OK;

@@ -286,6 +286,7 @@ tend_cli_print_describe (GVariant *service)
   g_autofree char *last_exit = lookup_string (service, "last-exit");
   g_autofree char *out_log = lookup_string (service, "out-log");
   g_autofree char *error_log = lookup_string (service, "error-log");
+  g_autofree char *log_error = lookup_string (service, "log-error");
   g_autofree char *layer = lookup_string (service, "layer");
   g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (service, "id"));
   g_autofree char *pid = format_pid (lookup_number (service, "pid"));
@@ -322,6 +323,8 @@ tend_cli_print_describe (GVariant *service)
   print_field (_("port"), port);
   print_field (_("out log"), out_log);
   print_field (_("error log"), error_log);
+  if (log_error[0] != '\0')
+    print_field (_("log error"), log_error);
 
   if (config != NULL && g_variant_n_children (config) > 0) {
     GVariantIter iter;

@@ -265,7 +265,7 @@ tend_context_add_log_file (TendContext *self, TendLogFile *file)
 }
 
 TendLogFile *
-tend_context_acquire_log_file (TendContext *self, const char *path)
+tend_context_acquire_log_file (TendContext *self, const char *path, uid_t owner)
 {
   TendLogFile *file = tend_context_lookup_log_file (self, path);
   g_autoptr(TendLogFile) created = NULL;
@@ -275,7 +275,7 @@ tend_context_acquire_log_file (TendContext *self, const char *path)
     g_hash_table_insert (self->log_file_users, file, GUINT_TO_POINTER (users + 1));
     return g_object_ref (file);
   }
-  created = tend_log_file_new (path);
+  created = tend_log_file_new (path, owner);
   tend_context_add_log_file (self, created);
   return g_steal_pointer (&created);
 }

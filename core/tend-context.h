@@ -97,10 +97,12 @@ void tend_context_emit_output (TendContext *self, TendInstance *instance, int st
 /**
  * tend_context_acquire_log_file:
  * The log file for @path, shared: instances with merge-logs=true get the
- * same one. Emits log-file-added the first time. Release with
+ * same one. Emits log-file-added the first time. @owner is the uid of the
+ * service writing it (see tend_log_path_check()); a file already in use
+ * keeps the owner it was opened for. Release with
  * tend_context_release_log_file().
  */
-TendLogFile *tend_context_acquire_log_file (TendContext *self, const char *path);
+TendLogFile *tend_context_acquire_log_file (TendContext *self, const char *path, uid_t owner);
 void tend_context_release_log_file (TendContext *self, TendLogFile *file);
 /** tend_context_add_log_file: registers a log file made elsewhere (tendd's own log) */
 void tend_context_add_log_file (TendContext *self, TendLogFile *file);

@@ -16,6 +16,7 @@
 #include "tend-dbus-server.h"
 #include "tend-dump.h"
 #include "tend-error.h"
+#include "tend-log-path.h"
 #include "tend-parse.h"
 #include "tend-notify.h"
 #include "tend-pidfile.h"
@@ -557,46 +558,88 @@ tend_daemon_set_log_path (TendDaemon *self, const char *path)
   self->log_path = g_strdup (path);
 }
 
+/* A log nobody writes now: emptied through a checked descriptor, never by name (truncate() follows links). */
 static gboolean
-flush_service (TendDaemon *self, TendService *service, GError **error)
+empty_closed_log (const char *path, uid_t owner, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  int fd = tend_log_path_open (path, O_WRONLY, owner, &local_error);
+  int saved;
+
+  if (fd < 0 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return TRUE;
+  if (fd < 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot empty %s: %s", path, local_error->message);
+    return FALSE;
+  }
+  saved = ftruncate (fd, 0) < 0 ? errno : 0;
+  close (fd);
+  if (saved != 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot empty %s: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Empties every log of @service it can; what it cannot is added to @failures, one message each. */
+static void
+flush_service (TendDaemon *self, TendService *service, GPtrArray *failures)
 {
   GPtrArray *instances = tend_service_get_instances (service);
+  uid_t owner = tend_log_path_owner_for_user (tend_service_get_config (service)->user);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < instances->len; i++) {
     for (int stream = 1; stream <= 2; stream++) {
       g_autofree char *path = tend_instance_get_log_path (g_ptr_array_index (instances, i), stream);
       TendLogFile *file = tend_context_lookup_log_file (self->context, path);
-      g_autoptr(TendLogFile) closed = NULL;
+      g_autoptr(GError) error = NULL;
 
-      /* a service that is not running has no open log: empty the file itself */
-      if (file == NULL && g_file_test (path, G_FILE_TEST_EXISTS))
-        file = closed = tend_log_file_new (path);
-      if (file != NULL && !tend_log_file_truncate (file, error))
-        return FALSE;
+      /* merged instances share their files */
+      if (!g_hash_table_add (seen, g_strdup (path)))
+        continue;
+      if (file != NULL ? !tend_log_file_truncate (file, &error) : !empty_closed_log (path, owner, &error)) {
+        g_warning (_("flush: %s"), error->message);
+        g_ptr_array_add (failures, g_strdup (error->message));
+      }
     }
   }
-  return TRUE;
+}
+
+/* One refused file does not keep the others from being emptied; the call fails and names each one. */
+static gboolean
+flush_result (GPtrArray *failures, GError **error)
+{
+  g_autofree char *joined = NULL;
+
+  if (failures->len == 0)
+    return TRUE;
+  g_ptr_array_add (failures, NULL);
+  joined = g_strjoinv ("; ", (char **) failures->pdata);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "%s", joined);
+  return FALSE;
 }
 
 gboolean
 tend_daemon_flush (TendDaemon *self, const char *name, GError **error)
 {
   TendServiceManager *manager = tend_context_get_manager (self->context);
+  g_autoptr(GPtrArray) failures = g_ptr_array_new_with_free_func (g_free);
   TendService *service;
 
   if (g_strcmp0 (name, "all") == 0) {
     guint n = g_list_model_get_n_items (G_LIST_MODEL (manager));
     for (guint i = 0; i < n; i++) {
       g_autoptr(TendService) each = g_list_model_get_item (G_LIST_MODEL (manager), i);
-      if (!flush_service (self, each, error))
-        return FALSE;
+      flush_service (self, each, failures);
     }
-    return TRUE;
+    return flush_result (failures, error);
   }
   service = tend_service_manager_lookup (manager, name);
   if (service == NULL) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "no service named %s", name);
     return FALSE;
   }
-  return flush_service (self, service, error);
+  flush_service (self, service, failures);
+  return flush_result (failures, error);
 }

@@ -10,6 +10,7 @@
 
 #include "tend-context.h"
 #include "tend-log-capture.h"
+#include "tend-log-path.h"
 #include "tend-service.h"
 
 /* Reads start small (a quiet service costs little) and grow while they come back full. */
@@ -205,7 +206,7 @@ tend_log_capture_start (TendInstance *instance, int stream, int fd, const char *
 
   g_weak_ref_init (&self->instance, instance);
   self->context = g_object_ref (tend_service_get_context (tend_instance_get_service (instance)));
-  self->file = tend_context_acquire_log_file (self->context, path);
+  self->file = tend_context_acquire_log_file (self->context, path, tend_log_path_owner_for_user (config->user));
   self->stream = stream;
   self->fd = fd;
   self->date_format = g_strdup (config->log_date_format);

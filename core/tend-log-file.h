@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <sys/types.h>
 
 G_BEGIN_DECLS
 
@@ -15,7 +16,12 @@ G_BEGIN_DECLS
  *
  * Writes never block supervision: on an error (a full disk) the bytes are
  * counted as dropped, a warning is logged once, and writing resumes by itself
- * when it works again.
+ * when it works again. Only whole lines are dropped: a line the disk had room
+ * for only in part is cut off the file again.
+ *
+ * The file is opened, renamed and emptied through tend-log-path.h, so a
+ * symbolic link, a FIFO, a device or someone else's file put in its place
+ * is refused (the output is then dropped, and the reason is the problem).
  *
  * Signals:
  * - size-exceeded (): the file reached the size limit (the next line would
@@ -28,10 +34,12 @@ G_DECLARE_FINAL_TYPE (TendLogFile, tend_log_file, TEND, LOG_FILE, GObject)
 
 /**
  * tend_log_file_new:
- * Opens (creating folders as needed) @path for appending. A file that cannot
- * be opened yet is retried on the next write.
+ * Opens (creating folders as needed) @path for appending, for a service
+ * running as @owner (see tend_log_path_check()). A file that cannot be
+ * opened or is refused is tried again at a later write (at most once a
+ * second).
  */
-TendLogFile *tend_log_file_new (const char *path);
+TendLogFile *tend_log_file_new (const char *path, uid_t owner);
 /**
  * tend_log_file_new_for_stderr:
  * tendd's own log: @path is where stderr (and stdout) already point; a
@@ -45,6 +53,10 @@ const char *tend_log_file_get_path (TendLogFile *self);
 guint64 tend_log_file_get_size (TendLogFile *self);
 /** tend_log_file_get_dropped: bytes that could not be written since the daemon started */
 guint64 tend_log_file_get_dropped (TendLogFile *self);
+/** tend_log_file_get_owner: the uid of the service the file is written for */
+uid_t tend_log_file_get_owner (TendLogFile *self);
+/** tend_log_file_get_problem: why output is being dropped right now (refused, cannot open or write), or NULL */
+const char *tend_log_file_get_problem (TendLogFile *self);
 /** tend_log_file_get_opened_at: wall-clock µs when the current file was opened (start of its period) */
 gint64 tend_log_file_get_opened_at (TendLogFile *self);
 
@@ -54,11 +66,21 @@ void tend_log_file_write (TendLogFile *self, const char *data, gsize length);
 void tend_log_file_set_size_limit (TendLogFile *self, guint64 limit);
 /**
  * tend_log_file_rotate:
- * Renames the current file to @rotated_path (which must not exist) and
- * starts a new, empty file at the same path.
+ * Renames the current file to @rotated_path (in the same folder; it must not
+ * exist) and starts a new, empty file at the same path. TRUE when the file
+ * was renamed, even if the new one could not be opened (its output is then
+ * dropped and the open tried again later, see tend_log_file_get_problem()).
+ * When what is at the path is not the file being written (replaced by
+ * someone), nothing is renamed: the path is opened anew (or refused) and
+ * FALSE returned.
  */
 gboolean tend_log_file_rotate (TendLogFile *self, const char *rotated_path, GError **error);
-/** tend_log_file_truncate: empties the file (tend flush) */
+/**
+ * tend_log_file_truncate:
+ * Empties the file (tend flush): through the open descriptor, never by name;
+ * when the path no longer leads to that file it is opened anew first (and a
+ * refused one is not touched).
+ */
 gboolean tend_log_file_truncate (TendLogFile *self, GError **error);
 
 G_END_DECLS

@@ -109,12 +109,14 @@ tend_service_info_config (TendServiceConfig *config)
   return g_variant_builder_end (builder);
 }
 
+/* Bytes of output dropped, and why output is being dropped now ("" when it is not), over the service's files. */
 static guint64
-dropped_bytes (TendService *service)
+log_figures (TendService *service, char **out_problem)
 {
   TendContext *context = tend_service_get_context (service);
   GPtrArray *instances = tend_service_get_instances (service);
   g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) problems = g_ptr_array_new ();
   guint64 total = 0;
 
   for (guint i = 0; i < instances->len; i++) {
@@ -122,10 +124,15 @@ dropped_bytes (TendService *service)
       g_autofree char *path = tend_instance_get_log_path (g_ptr_array_index (instances, i), stream);
       TendLogFile *file = tend_context_lookup_log_file (context, path);
       /* merged logs share a file: count it once */
-      if (file != NULL && g_hash_table_add (seen, file))
+      if (file != NULL && g_hash_table_add (seen, file)) {
         total += tend_log_file_get_dropped (file);
+        if (tend_log_file_get_problem (file) != NULL)
+          g_ptr_array_add (problems, (gpointer) tend_log_file_get_problem (file));
+      }
     }
   }
+  g_ptr_array_add (problems, NULL);
+  *out_problem = g_strjoinv ("; ", (char **) problems->pdata);
   return total;
 }
 
@@ -139,6 +146,8 @@ tend_service_info_describe (TendService *service)
   g_autofree char *out_log = tend_instance_get_log_path (first, 1);
   g_autofree char *err_log = tend_instance_get_log_path (first, 2);
   g_autofree char *last_exit = NULL;
+  g_autofree char *log_problem = NULL;
+  guint64 log_dropped = log_figures (service, &log_problem);
   const char *message = tend_instance_get_status_message (first);
   const char *notify_status = tend_instance_get_notify_status (first);
   guint processes = 0, open_fds = 0;
@@ -175,7 +184,8 @@ tend_service_info_describe (TendService *service)
                          tend_instance_get_last_restart_reason (first) != NULL
                            ? tend_instance_get_last_restart_reason (first)
                            : "");
-  g_variant_dict_insert (&dict, "log-dropped-bytes", "t", dropped_bytes (service));
+  g_variant_dict_insert (&dict, "log-dropped-bytes", "t", log_dropped);
+  g_variant_dict_insert (&dict, "log-error", "s", log_problem);
   /* the whole service: every instance's tree */
   g_variant_dict_insert (&dict, "processes", "u", processes);
   g_variant_dict_insert (&dict, "open-fds", "u", open_fds);

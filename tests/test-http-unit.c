@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tend-error.h"
 #include "tend-http-api.h"
@@ -39,7 +40,7 @@ tail (const char *contents, gssize length, guint n, gsize max_bytes)
 {
   g_autofree char *path = write_temp ("log", contents, length);
   g_autoptr(GError) error = NULL;
-  GStrv lines = tend_http_tail_lines (path, n, max_bytes, &error);
+  GStrv lines = tend_http_tail_lines (path, geteuid (), n, max_bytes, &error);
 
   g_assert_no_error (error);
   remove_temp (path);
@@ -74,10 +75,28 @@ static void
 test_tail_missing (void)
 {
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) lines = tend_http_tail_lines ("/nonexistent/tend/log", 10, 1 << 20, &error);
+  g_auto(GStrv) lines = tend_http_tail_lines ("/nonexistent/tend/log", geteuid (), 10, 1 << 20, &error);
 
   g_assert_no_error (error);
   g_assert_cmpstrv (lines, ((const char *[]) { NULL }));
+}
+
+/* The daemon reads as root: a link put in place of the log (to a root-only file, say) is refused, not read. */
+static void
+test_tail_refuses_link (void)
+{
+  g_autofree char *secret = write_temp ("secret", "root only\n", -1);
+  g_autofree char *dir = g_path_get_dirname (secret);
+  g_autofree char *link = g_build_filename (dir, "app.log", NULL);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_cmpint (symlink (secret, link), ==, 0);
+  lines = tend_http_tail_lines (link, geteuid (), 10, 1 << 20, &error);
+  g_assert_null (lines);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_PERMISSION_DENIED);
+  g_unlink (link);
+  remove_temp (secret);
 }
 
 /* A file of several 64 KiB blocks: the tail is read across block boundaries, and only the end is read. */
@@ -191,6 +210,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tend/http/unit/tail-small", test_tail_small);
   g_test_add_func ("/tend/http/unit/tail-missing", test_tail_missing);
+  g_test_add_func ("/tend/http/unit/tail-refuses-link", test_tail_refuses_link);
   g_test_add_func ("/tend/http/unit/tail-large", test_tail_large);
   g_test_add_func ("/tend/http/unit/token", test_token);
   g_test_add_func ("/tend/http/unit/escape-and-time", test_escape_and_time);

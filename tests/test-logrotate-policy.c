@@ -407,7 +407,7 @@ test_compress_file (void)
   g_file_set_contents (path, text->str, (gssize) text->len, &error);
   g_assert_no_error (error);
 
-  g_assert_true (tend_logrotate_compress_file (path, NULL, &read_bytes, &written, &error));
+  g_assert_true (tend_logrotate_compress_file (path, geteuid (), NULL, &read_bytes, &written, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (read_bytes, ==, text->len);
   g_assert_cmpuint (written, >, 0);
@@ -419,7 +419,7 @@ test_compress_file (void)
   g_assert_cmpstr (header_name, ==, "web-out__2024-03-05_07-08-09.log");
 
   /* a missing source: an error, and nothing left behind */
-  g_assert_false (tend_logrotate_compress_file (path, NULL, NULL, NULL, &error));
+  g_assert_false (tend_logrotate_compress_file (path, geteuid (), NULL, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 
   d = g_dir_open (dir, 0, NULL);
@@ -445,7 +445,7 @@ test_compress_cancelled (void)
 
   /* cancelled: no .gz, no temp file, the rotated file kept for a later try */
   g_cancellable_cancel (cancellable);
-  g_assert_false (tend_logrotate_compress_file (path, cancellable, NULL, NULL, &error));
+  g_assert_false (tend_logrotate_compress_file (path, geteuid (), cancellable, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   d = g_dir_open (dir, 0, NULL);
   g_assert_cmpstr (g_dir_read_name (d), ==, "w-out__2024-03-05_07-08-09.log");
@@ -480,7 +480,7 @@ test_compress_disk_full (void)
   g_file_set_contents (path, before, (gssize) len, &error);
   g_assert_no_error (error);
 
-  g_assert_false (tend_logrotate_compress_file (path, NULL, NULL, NULL, &error));
+  g_assert_false (tend_logrotate_compress_file (path, geteuid (), NULL, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
   g_test_message ("%s", error->message);
   /* the rotated file is intact and alone: no .gz, no temp file */

@@ -263,7 +263,24 @@ test_full_disk (void)
   after[1] = "tick";
   g_assert_true (tend_test_wait (file_has_text, after, 1000));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
-  umount2 (disk, MNT_DETACH);
+  {
+    /* whole lines only: the line the disk had room for in part is gone, not glued to the first one after */
+    g_autoptr(GRegex) whole = g_regex_new ("^tick \\d+ 0{200}$", 0, 0, NULL);
+    g_auto(GStrv) lines = tend_test_read_lines (out);
+    g_autofree char *contents = NULL;
+    gsize length = 0;
+
+    g_assert_true (g_file_get_contents (out, &contents, &length, NULL));
+    /* read into memory: the small disk goes away before any check can fail and leave it mounted */
+    umount2 (disk, MNT_DETACH);
+    g_assert_cmpuint (length, >, 0);
+    g_assert_cmpint (contents[length - 1], ==, '\n');
+    for (guint i = 0; lines[i] != NULL; i++) {
+      if (!g_regex_match (whole, lines[i], 0, NULL))
+        g_error ("line %u of %s is not a whole line of the service: \"%.80s...\" (%zu bytes)", i + 1, out, lines[i],
+                 strlen (lines[i]));
+    }
+  }
 }
 
 static void
@@ -284,6 +301,13 @@ test_cli_logs (void)
   g_assert_cmpint (status, ==, 0);
   /* the last three lines, the unfinished last one included, each with the service's name */
   g_assert_cmpstr (out, ==, "chatty | line 49\nchatty | line 50\nchatty | partial-last-line\n");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* --timestamps does not stamp lines read back from the file with the time they are shown */
+  status = tend_test_run_cli (d, &out, &err, "logs", "chatty", "--lines", "3", "--out", "--timestamps", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, "chatty | line 49\nchatty | line 50\nchatty | partial-last-line\n");
+  g_assert_nonnull (strstr (err, "--timestamps stamps the lines that arrive while following"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   status = tend_test_run_cli (d, &out, &err, "logs", "chatty", "--err", NULL);
@@ -390,6 +414,71 @@ test_cli_follow_across_rotation (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* --follow --timestamps: the lines already in the file as stored, those that arrive with the time they arrived. */
+static void
+test_cli_follow_timestamps (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *record = tend_test_daemon_path (d, "record");
+  g_autofree char *followed = tend_test_daemon_path (d, "followed");
+  g_autofree char *conf = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autoptr(GRegex) stamped =
+      g_regex_new ("^(\\d{4})-(\\d\\d)-(\\d\\d) (\\d\\d):(\\d\\d):(\\d\\d) ticker \\| tick \\d+$", 0, 0, NULL);
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 started, ended;
+  GPid pid;
+  int out_fd, wstatus;
+
+  conf = g_strdup_printf ("[service:ticker]\nexec=@HELPERS@/ticker.sh\nenv=RECORD=%s\n", record);
+  tend_test_daemon_write_config (d, conf);
+  tend_test_daemon_start (d);
+  log = log_path (d, "ticker-out.log");
+  g_assert_true (tend_test_wait_lines (log, 5, 10000));
+  out_fd = open (followed, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  /* whole seconds: the stamps have no finer unit */
+  started = g_get_real_time () / G_USEC_PER_SEC;
+  {
+    const char *argv[] = { tend, "--home", d->home, "logs", "ticker", "--out", "--follow", "--timestamps",
+                           "--lines", "3", NULL };
+    g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, NULL,
+                                      NULL, -1, out_fd, -1, NULL, NULL, 0, &pid, NULL, NULL, NULL, &error);
+  }
+  close (out_fd);
+  g_assert_no_error (error);
+  tend_test_track_pid (pid);
+  g_assert_true (tend_test_wait_lines (followed, 13, 20000));
+  kill (pid, SIGTERM);
+  waitpid (pid, &wstatus, 0);
+  ended = g_get_real_time () / G_USEC_PER_SEC + 1;
+
+  lines = tend_test_read_lines (followed);
+  /* the tail, as stored: no time was known for it */
+  for (guint i = 0; i < 3; i++) {
+    if (!g_str_has_prefix (lines[i], "ticker | tick "))
+      g_error ("line %u of the tail was changed: %s", i, lines[i]);
+  }
+  /* what arrived while following: stamped with the time it arrived */
+  for (guint i = 3; lines[i] != NULL; i++) {
+    g_autoptr(GMatchInfo) match = NULL;
+    g_autoptr(GDateTime) when = NULL;
+    int f[6];
+
+    if (!g_regex_match (stamped, lines[i], 0, &match))
+      g_error ("line %u arrived while following but has no time stamp: %s", i, lines[i]);
+    for (guint k = 0; k < 6; k++) {
+      g_autofree char *field = g_match_info_fetch (match, (int) k + 1);
+      f[k] = atoi (field);
+    }
+    when = g_date_time_new_local (f[0], f[1], f[2], f[3], f[4], f[5]);
+    g_assert_cmpint (g_date_time_to_unix (when), >=, started);
+    g_assert_cmpint (g_date_time_to_unix (when), <=, ended);
+  }
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -402,5 +491,6 @@ main (int argc, char **argv)
   g_test_add_func ("/logs/full-disk", test_full_disk);
   g_test_add_func ("/logs/cli-logs-and-flush", test_cli_logs);
   g_test_add_func ("/logs/cli-follow-across-rotation", test_cli_follow_across_rotation);
+  g_test_add_func ("/logs/cli-follow-timestamps", test_cli_follow_timestamps);
   return g_test_run ();
 }

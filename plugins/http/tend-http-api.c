@@ -11,6 +11,7 @@
 
 #include "tend-error.h"
 #include "tend-http-api.h"
+#include "tend-log-path.h"
 #include "tend-proc.h"
 #include "tend-service-manager.h"
 #include "tend-system-info.h"
@@ -405,12 +406,13 @@ tend_http_tunnel_document (TendContext *context)
 
 /* Reads blocks backwards from the end until n + 1 line ends, the start, or max_bytes. */
 GStrv
-tend_http_tail_lines (const char *path, guint n, gsize max_bytes, GError **error)
+tend_http_tail_lines (const char *path, uid_t owner, guint n, gsize max_bytes, GError **error)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   g_autoptr(GByteArray) text = NULL;
   g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) local_error = NULL;
   struct stat st;
   off_t pos;
   gsize collected = 0;
@@ -419,13 +421,17 @@ tend_http_tail_lines (const char *path, guint n, gsize max_bytes, GError **error
   guint count, first;
   int fd;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT)
+  /* the daemon reads as root: never through a link, nor a root file linked in by the service's user */
+  fd = tend_log_path_open (path, O_RDONLY, owner, &local_error);
+  if (fd < 0 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     return g_strv_builder_end (builder);
-  if (fd < 0 || fstat (fd, &st) < 0) {
+  if (fd < 0) {
+    g_propagate_error (error, g_steal_pointer (&local_error));
+    return NULL;
+  }
+  if (fstat (fd, &st) < 0) {
     int saved = errno;
-    if (fd >= 0)
-      close (fd);
+    close (fd);
     g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot read %s: %s", path, g_strerror (saved));
     return NULL;
   }

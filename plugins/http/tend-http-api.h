@@ -42,9 +42,11 @@ JsonNode *tend_http_tunnel_document (TendContext *context);
  * tend_http_tail_lines:
  * The last @n lines of @path, read backwards from its end, never more than
  * @max_bytes of it (a longer first line is then dropped). A missing file
- * has no lines. Invalid UTF-8 is replaced.
+ * has no lines. Invalid UTF-8 is replaced. The file is opened as
+ * tend_log_path_open() does for a service running as @owner: a link or a
+ * file that is not the service's log is refused.
  */
-GStrv tend_http_tail_lines (const char *path, guint n, gsize max_bytes, GError **error);
+GStrv tend_http_tail_lines (const char *path, uid_t owner, guint n, gsize max_bytes, GError **error);
 
 /** tend_http_json_to_data: compact JSON text of @node */
 char *tend_http_json_to_data (JsonNode *node, gsize *out_length);

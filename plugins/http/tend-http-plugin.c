@@ -9,6 +9,7 @@
 #include "tend-http-api.h"
 #include "tend-http-auth.h"
 #include "tend-http-server.h"
+#include "tend-log-path.h"
 #include "tend-parse.h"
 #include "tend-plugin.h"
 #include "tend-service-info.h"
@@ -380,7 +381,8 @@ handle_logs (TendHttpPlugin *self, SoupServerMessage *msg, Route *route, GHashTa
     return;
   }
   path = tend_instance_get_log_path (g_ptr_array_index (instances, index), strcmp (stream, "out") == 0 ? 1 : 2);
-  lines = tend_http_tail_lines (path, (guint) n, LOG_TAIL_MAX_BYTES, &error);
+  lines = tend_http_tail_lines (path, tend_log_path_owner_for_user (tend_service_get_config (service)->user), (guint) n,
+                                LOG_TAIL_MAX_BYTES, &error);
   if (lines == NULL) {
     g_warning ("%s", error->message);
     send_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "Cannot read the log file");

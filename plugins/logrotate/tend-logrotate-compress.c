@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gunixoutputstream.h>
-#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tend-log-path.h"
 #include "tend-logrotate-compress.h"
 #include "tend-logrotate-policy.h"
 
@@ -56,8 +58,32 @@ write_gzip (int in_fd, GOutputStream *out, GFileInfo *info, GCancellable *cancel
   return TRUE;
 }
 
+/* mkstemp in @dir_fd: @template's trailing XXXXXX replaced until the name is free; O_EXCL never follows a link. */
+static int
+create_temp_at (int dir_fd, char *template, mode_t mode)
+{
+  static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  gsize len = strlen (template);
+
+  if (len < 6 || strcmp (template + len - 6, "XXXXXX") != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  for (guint attempt = 0; attempt < 100; attempt++) {
+    int fd;
+    for (gsize i = len - 6; i < len; i++)
+      template[i] = letters[g_random_int_range (0, (gint32) sizeof letters - 1)];
+    fd = openat (dir_fd, template, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
 gboolean
 tend_logrotate_compress_file (const char *path,
+                              uid_t owner,
                               GCancellable *cancellable,
                               guint64 *out_read,
                               guint64 *out_written,
@@ -65,23 +91,31 @@ tend_logrotate_compress_file (const char *path,
 {
   g_autofree char *gz_path = g_strconcat (path, ".gz", NULL);
   g_autofree char *temp_path = tend_logrotate_temp_template (gz_path);
-  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *temp_name = g_path_get_basename (temp_path);
+  g_autofree char *gz_name = g_path_get_basename (gz_path);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = NULL;
   g_autoptr(GFileInfo) info = g_file_info_new ();
   g_autoptr(GDateTime) mtime = NULL;
   g_autoptr(GOutputStream) out = NULL;
   g_autoptr(GError) local_error = NULL;
   struct stat st;
   guint64 read_bytes = 0;
-  int in_fd, temp_fd;
+  int dir_fd, in_fd, temp_fd;
   gboolean ok;
 
-  in_fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (in_fd < 0)
-    return set_errno_error (error, errno, "cannot open", path);
-  if (fstat (in_fd, &st) < 0) {
-    int saved = errno;
-    close (in_fd);
-    return set_errno_error (error, saved, "cannot stat", path);
+  /* everything relative to the folder, reached safely: a link put in place of the rotated file is not read */
+  dir_fd = tend_log_path_open_dir (path, FALSE, &base, error);
+  if (dir_fd < 0)
+    return FALSE;
+  in_fd = tend_log_path_openat (dir_fd, base, path, O_RDONLY, owner, error);
+  if (in_fd < 0 || fstat (in_fd, &st) < 0) {
+    if (in_fd >= 0) {
+      set_errno_error (error, errno, "cannot stat", path);
+      close (in_fd);
+    }
+    close (dir_fd);
+    return FALSE;
   }
   g_file_info_set_name (info, base);
   mtime = g_date_time_new_from_unix_utc (st.st_mtime);
@@ -92,12 +126,15 @@ tend_logrotate_compress_file (const char *path,
    * straight to the final name, so a crash would leave a truncated .gz
    * there. A temp file of our own, renamed once complete, never does.
    */
-  temp_fd = g_mkstemp_full (temp_path, O_WRONLY | O_CLOEXEC, st.st_mode & 0666);
+  temp_fd = create_temp_at (dir_fd, temp_name, st.st_mode & 0666);
   if (temp_fd < 0) {
     int saved = errno;
     close (in_fd);
+    close (dir_fd);
     return set_errno_error (error, saved, "cannot create", temp_path);
   }
+  g_free (temp_path);
+  temp_path = g_build_filename (dir, temp_name, NULL);
   out = g_unix_output_stream_new (temp_fd, FALSE);
 
   ok = write_gzip (in_fd, out, info, cancellable, &read_bytes, &local_error);
@@ -110,17 +147,22 @@ tend_logrotate_compress_file (const char *path,
   g_output_stream_close (out, NULL, NULL);
   if (close (temp_fd) < 0 && ok)
     ok = set_errno_error (&local_error, errno, "cannot close", temp_path);
-  if (ok && g_rename (temp_path, gz_path) < 0)
+  if (ok && renameat (dir_fd, temp_name, dir_fd, gz_name) < 0)
     ok = set_errno_error (&local_error, errno, "cannot rename to", gz_path);
   if (!ok) {
-    g_unlink (temp_path);
+    unlinkat (dir_fd, temp_name, 0);
+    close (dir_fd);
     g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "cannot compress %s: ", path);
     return FALSE;
   }
 
   /* only now that the .gz is complete; a retain pass may have removed the original meanwhile */
-  if (g_unlink (path) < 0 && errno != ENOENT)
-    return set_errno_error (error, errno, "compressed, but cannot delete", path);
+  if (unlinkat (dir_fd, base, 0) < 0 && errno != ENOENT) {
+    int saved = errno;
+    close (dir_fd);
+    return set_errno_error (error, saved, "compressed, but cannot delete", path);
+  }
+  close (dir_fd);
   if (out_read != NULL)
     *out_read = read_bytes;
   if (out_written != NULL)
@@ -130,6 +172,7 @@ tend_logrotate_compress_file (const char *path,
 
 typedef struct {
   char *path;
+  uid_t owner;
   guint64 read;
   guint64 written;
 } CompressData;
@@ -149,7 +192,7 @@ compress_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
   CompressData *cd = task_data;
   GError *error = NULL;
 
-  if (tend_logrotate_compress_file (cd->path, cancellable, &cd->read, &cd->written, &error))
+  if (tend_logrotate_compress_file (cd->path, cd->owner, cancellable, &cd->read, &cd->written, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -158,6 +201,7 @@ compress_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
 void
 tend_logrotate_compress_async (gpointer source_object,
                                const char *path,
+                               uid_t owner,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback,
                                gpointer user_data)
@@ -166,6 +210,7 @@ tend_logrotate_compress_async (gpointer source_object,
   CompressData *cd = g_new0 (CompressData, 1);
 
   cd->path = g_strdup (path);
+  cd->owner = owner;
   g_task_set_source_tag (task, tend_logrotate_compress_async);
   g_task_set_task_data (task, cd, compress_data_free);
   /* a cancelled compression still runs its cleanup (the temp file), so the result is not cut short */

@@ -2,12 +2,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
-#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tend-context.h"
+#include "tend-error.h"
 #include "tend-log-file.h"
+#include "tend-log-path.h"
 #include "tend-logrotate-compress.h"
 #include "tend-logrotate-policy.h"
 #include "tend-plugin.h"
@@ -43,6 +47,7 @@ typedef struct {
 typedef struct {
   char *path;
   char *stem;
+  uid_t owner; /* the service's user, whose file it may be */
 } Job;
 
 struct _TendLogrotatePlugin {
@@ -120,17 +125,27 @@ read_config (TendLogrotatePlugin *self, TendPluginConfig *config)
     self->interval = TEND_LOGROTATE_INTERVAL_NEVER;
 }
 
-/* The names in @dir, NULL-terminated; an empty list when it cannot be read. */
-static GStrv
-list_dir (const char *dir)
+/*
+ * The log folder @dir, reached without following links its owner may have
+ * put on the way (tend-log-path.h), and the names in it; -1 when it cannot be
+ * opened (the reason is the last error). Whatever is deleted or looked at in
+ * it is done relative to that descriptor, never by path.
+ */
+static int
+open_folder (TendLogrotatePlugin *self, const char *dir, GStrv *out_names)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
+  g_autoptr(GError) error = NULL;
+  int fd = tend_log_path_open_folder (dir, FALSE, &error);
 
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    g_strv_builder_add (builder, name);
-  return g_strv_builder_end (builder);
+  if (fd >= 0)
+    *out_names = tend_log_path_list (fd, &error);
+  if (fd >= 0 && *out_names == NULL) {
+    close (fd);
+    fd = -1;
+  }
+  if (fd < 0)
+    set_last_error (self, "cannot look at the log folder %s: %s", dir, error->message);
+  return fd;
 }
 
 static int
@@ -160,27 +175,34 @@ drop_job (TendLogrotatePlugin *self, const char *path)
 static void
 apply_retain (TendLogrotatePlugin *self, const char *dir, const char *stem)
 {
-  g_auto(GStrv) names = list_dir (dir);
-  g_autoptr(GPtrArray) expired = tend_logrotate_select_expired (stem, (const char *const *) names, self->retain);
+  g_auto(GStrv) names = NULL;
+  g_autoptr(GPtrArray) expired = NULL;
+  int dir_fd = open_folder (self, dir, &names);
 
+  if (dir_fd < 0)
+    return;
+  expired = tend_logrotate_select_expired (stem, (const char *const *) names, self->retain);
   for (guint i = 0; i < expired->len; i++) {
-    g_autofree char *path = g_build_filename (dir, g_ptr_array_index (expired, i), NULL);
+    const char *name = g_ptr_array_index (expired, i);
+    g_autofree char *path = g_build_filename (dir, name, NULL);
 
     /* the worker has it open: it goes at the retain pass that follows its compression */
     if (self->compressing != NULL && strcmp (self->compressing->path, path) == 0)
       continue;
     drop_job (self, path);
-    if (g_unlink (path) < 0 && errno != ENOENT) {
+    /* unlinkat removes a name, never what a link points to */
+    if (unlinkat (dir_fd, name, 0) < 0 && errno != ENOENT) {
       int saved = errno;
       set_last_error (self, "cannot delete the old rotated file %s: %s", path, g_strerror (saved));
     } else {
       g_debug ("deleted %s (retain=%u)", path, self->retain);
     }
   }
+  close (dir_fd);
 }
 
 static void
-queue_compression (TendLogrotatePlugin *self, const char *path, const char *stem)
+queue_compression (TendLogrotatePlugin *self, const char *path, const char *stem, uid_t owner)
 {
   Job *job;
 
@@ -191,6 +213,7 @@ queue_compression (TendLogrotatePlugin *self, const char *path, const char *stem
   job = g_new0 (Job, 1);
   job->path = g_strdup (path);
   job->stem = g_strdup (stem);
+  job->owner = owner;
   g_queue_push_tail (&self->queue, job);
 }
 
@@ -214,37 +237,43 @@ compare_rotations (gconstpointer a, gconstpointer b, gpointer user_data)
  * compressed (queued). Once per log per run.
  */
 static void
-scan_leftovers (TendLogrotatePlugin *self, const char *log_path)
+scan_leftovers (TendLogrotatePlugin *self, TendLogFile *file)
 {
+  const char *log_path = tend_log_file_get_path (file);
   g_autofree char *dir = g_path_get_dirname (log_path);
   g_autofree char *stem = tend_logrotate_stem (log_path);
   g_autofree char *key = g_build_filename (dir, stem, NULL);
   g_auto(GStrv) names = NULL;
   g_autoptr(GPtrArray) uncompressed = g_ptr_array_new ();
+  int dir_fd;
 
   if (g_hash_table_contains (self->scanned, key))
     return;
   g_hash_table_add (self->scanned, g_steal_pointer (&key));
 
-  names = list_dir (dir);
+  dir_fd = open_folder (self, dir, &names);
+  if (dir_fd < 0)
+    return;
   for (guint i = 0; names[i] != NULL; i++) {
     g_autofree char *path = g_build_filename (dir, names[i], NULL);
     gboolean compressed;
 
     if (tend_logrotate_is_temp_name (stem, names[i])) {
-      if (g_unlink (path) == 0)
+      if (unlinkat (dir_fd, names[i], 0) == 0)
         g_message ("removed %s, an unfinished compression of a previous run", path);
     } else if (tend_logrotate_parse_rotated (stem, names[i], NULL, &compressed) && !compressed) {
-      g_autofree char *gz = g_strconcat (path, ".gz", NULL);
-      if (g_file_test (gz, G_FILE_TEST_EXISTS)) {
-        /* a .gz exists only once complete (it is renamed into place), so the original is redundant */
-        if (g_unlink (path) == 0)
+      g_autofree char *gz = g_strconcat (names[i], ".gz", NULL);
+      struct stat st;
+      /* a .gz exists only once complete (it is renamed into place), so the original is redundant */
+      if (fstatat (dir_fd, gz, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)) {
+        if (unlinkat (dir_fd, names[i], 0) == 0)
           g_message ("removed %s, already compressed by a previous run", path);
       } else {
         g_ptr_array_add (uncompressed, names[i]);
       }
     }
   }
+  close (dir_fd);
 
   if (self->compress && self->retain > 0 && uncompressed->len > 0) {
     g_ptr_array_sort_with_data (uncompressed, compare_rotations, stem);
@@ -252,7 +281,7 @@ scan_leftovers (TendLogrotatePlugin *self, const char *log_path)
                log_path);
     for (guint i = 0; i < uncompressed->len; i++) {
       g_autofree char *path = g_build_filename (dir, g_ptr_array_index (uncompressed, i), NULL);
-      queue_compression (self, path, stem);
+      queue_compression (self, path, stem, tend_log_file_get_owner (file));
     }
   }
   apply_retain (self, dir, stem);
@@ -277,7 +306,9 @@ compress_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   } else {
     /* the rotated file stays as it is (still counted by retain) and is tried again later */
     set_last_error (self, "%s", error->message);
-    if (!self->stopping && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
+    /* gone, or refused (a link or a file that is not the log's in its place): no point in trying again */
+    if (!self->stopping && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
+        !g_error_matches (error, TEND_ERROR, TEND_ERROR_PERMISSION_DENIED)) {
       g_queue_push_tail (&self->failed, g_steal_pointer (&job));
       self->retry_compress_at = g_get_monotonic_time () + COMPRESS_RETRY_S * G_USEC_PER_SEC;
     }
@@ -310,13 +341,17 @@ compress_next (TendLogrotatePlugin *self)
   self->compressing = g_queue_pop_head (&self->queue);
   if (self->compressing == NULL)
     return;
-  tend_logrotate_compress_async (self, self->compressing->path, self->cancellable, compress_done_cb, NULL);
+  tend_logrotate_compress_async (self, self->compressing->path, self->compressing->owner, self->cancellable,
+                                 compress_done_cb, NULL);
 }
 
+/* a dangling link counts too: the rename would refuse to replace it anyway */
 static gboolean
 file_exists (const char *path, gpointer user_data)
 {
-  return g_file_test (path, G_FILE_TEST_EXISTS);
+  struct stat st;
+
+  return lstat (path, &st) == 0;
 }
 
 /* A free rotated name for @t's file at @now. */
@@ -365,9 +400,7 @@ rotate (Tracked *t, const char *why)
   if (error != NULL) {
     t->retry_at = g_get_monotonic_time () + RETRY_AFTER_FAILURE_S * G_USEC_PER_SEC;
     set_last_error (self, "cannot rotate %s: %s (trying again in %d s)", path, error->message, RETRY_AFTER_FAILURE_S);
-    /* renamed but not reopened (the file reopens at its next line): the rotated file is complete all the same */
-    if (rotated == NULL || !g_file_test (rotated, G_FILE_TEST_EXISTS))
-      return;
+    return;
   }
   self->rotations++;
   /* the new file starts its period now, whatever its opened-at says */
@@ -377,7 +410,7 @@ rotate (Tracked *t, const char *why)
   dir = g_path_get_dirname (path);
   stem = tend_logrotate_stem (path);
   if (self->compress && self->retain > 0)
-    queue_compression (self, rotated, stem);
+    queue_compression (self, rotated, stem, tend_log_file_get_owner (t->file));
   apply_retain (self, dir, stem);
   compress_next (self);
 }
@@ -486,7 +519,7 @@ track (TendLogrotatePlugin *self, TendLogFile *file)
   t->size_handler = g_signal_connect (file, "size-exceeded", G_CALLBACK (size_exceeded_cb), t);
   tend_log_file_set_size_limit (file, self->max_size);
   g_hash_table_insert (self->tracked, file, t);
-  scan_leftovers (self, tend_log_file_get_path (file));
+  scan_leftovers (self, file);
 }
 
 static void
