@@ -39,10 +39,17 @@ redact_check (const char *check)
 {
   g_autofree char *program = NULL;
 
-  if (!g_str_has_prefix (check, "exec:"))
-    return g_strdup (check);
-  program = program_of (check + strlen ("exec:"));
-  return g_strconcat ("exec:", program, NULL);
+  if (g_str_has_prefix (check, "exec:")) {
+    program = program_of (check + strlen ("exec:"));
+    return g_strconcat ("exec:", program, NULL);
+  }
+  {
+    /* a URL may carry credentials (user:password@, ?token=): only where it points is public */
+    g_autoptr(GUri) uri = g_uri_parse (check, G_URI_FLAGS_NONE, NULL);
+    if (uri == NULL)
+      return g_strdup ("(hidden)");
+    return g_uri_to_string_partial (uri, G_URI_HIDE_USERINFO | G_URI_HIDE_QUERY | G_URI_HIDE_FRAGMENT);
+  }
 }
 
 static GVariant *

@@ -284,7 +284,10 @@ assert_describe_hides (const char *out)
   g_assert_nonnull (strstr (out, "'env': 'DB_PASSWORD;MODE'"));
   g_assert_nonnull (strstr (out, "'exec': '/bin/sh'"));
   g_assert_nonnull (strstr (out, "'health-check': 'exec:/bin/true'"));
+  g_assert_nonnull (strstr (out, "'ready-check': 'http://127.0.0.1:9/ready'"));
   g_assert_null (strstr (out, "hunter2"));
+  g_assert_null (strstr (out, "URL-PASSWORD-5"));
+  g_assert_null (strstr (out, "URL-TOKEN-6"));
   g_assert_null (strstr (out, "production"));
   g_assert_null (strstr (out, "ARG-SECRET-42"));
   g_assert_null (strstr (out, "CHECK-SECRET-7"));
@@ -296,13 +299,15 @@ assert_describe_shows (const char *out)
   g_assert_nonnull (strstr (out, "DB_PASSWORD=hunter2"));
   g_assert_nonnull (strstr (out, "ARG-SECRET-42"));
   g_assert_nonnull (strstr (out, "CHECK-SECRET-7"));
+  g_assert_nonnull (strstr (out, "URL-TOKEN-6"));
 }
 
 #define SECRET_SERVICE                                                                                                 \
   "[service:web]\n"                                                                                                    \
   "exec=/bin/sh -c \"exec sleep 1000\" ARG-SECRET-42\n"                                                                \
   "env=DB_PASSWORD=hunter2;MODE=production\n"                                                                          \
-  "health-check=exec:/bin/true --token CHECK-SECRET-7\n"
+  "health-check=exec:/bin/true --token CHECK-SECRET-7\n"                                                               \
+  "ready-check=http://admin:URL-PASSWORD-5@127.0.0.1:9/ready?token=URL-TOKEN-6\n"
 
 /* Describe is open to anyone; the environment's values and the arguments only to those with control rights. */
 static void
