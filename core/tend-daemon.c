@@ -26,8 +26,7 @@ struct _TendDaemon {
 
   char *home;
   char *config_path; /* NULL: $home/tend.conf when it exists */
-  char *pidfile_path;
-  int pidfile_fd;
+  TendPidfile *pidfile;
   TendPluginRegistry *registry;
   TendContext *context;
   TendPluginLoader *loader;
@@ -54,9 +53,7 @@ tend_daemon_finalize (GObject *object)
   g_clear_object (&self->context);
   g_clear_object (&self->registry);
   g_clear_pointer (&self->loop, g_main_loop_unref);
-  if (self->pidfile_fd >= 0)
-    tend_pidfile_release (self->pidfile_path, self->pidfile_fd);
-  g_free (self->pidfile_path);
+  g_clear_pointer (&self->pidfile, tend_pidfile_release);
   g_free (self->config_path);
   g_free (self->active_config_path);
   g_free (self->log_path);
@@ -73,7 +70,6 @@ tend_daemon_class_init (TendDaemonClass *klass)
 static void
 tend_daemon_init (TendDaemon *self)
 {
-  self->pidfile_fd = -1;
   self->loop = g_main_loop_new (NULL, FALSE);
 }
 
@@ -84,7 +80,6 @@ tend_daemon_new (const char *home, const char *config_path)
 
   self->home = g_canonicalize_filename (home, NULL);
   self->config_path = config_path != NULL ? g_canonicalize_filename (config_path, NULL) : NULL;
-  self->pidfile_path = g_build_filename (self->home, "tendd.pid", NULL);
   return self;
 }
 
@@ -158,8 +153,8 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot create home %s: %s", self->home, g_strerror (saved));
     return FALSE;
   }
-  self->pidfile_fd = tend_pidfile_acquire (self->pidfile_path, error);
-  if (self->pidfile_fd < 0)
+  self->pidfile = tend_pidfile_acquire (self->home, error);
+  if (self->pidfile == NULL)
     return FALSE;
 
   self->registry = tend_plugin_registry_new ();
