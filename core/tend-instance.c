@@ -35,6 +35,7 @@ struct _TendInstance {
   gboolean pending_start; /* start again once the current stop completes */
   pid_t pid;
   char *tag;
+  char *cgroup; /* of the current run, when the backend made one */
   guint64 spawn_seq;
   gint64 spawn_monotonic;
   gint64 start_time;
@@ -129,6 +130,7 @@ tend_instance_finalize (GObject *object)
 
   g_clear_pointer (&self->config, tend_service_config_unref);
   g_free (self->tag);
+  g_free (self->cgroup);
   g_free (self->status_message);
   g_free (self->pending_reason);
   g_free (self->last_restart_reason);
@@ -385,6 +387,19 @@ const char *
 tend_instance_get_tag (TendInstance *self)
 {
   return self->tag;
+}
+
+void
+tend_instance_set_cgroup (TendInstance *self, const char *dir)
+{
+  g_free (self->cgroup);
+  self->cgroup = g_strdup (dir);
+}
+
+const char *
+tend_instance_get_cgroup (TendInstance *self)
+{
+  return self->cgroup;
 }
 
 static char *
@@ -682,6 +697,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
 
   self->has_exited = TRUE;
   self->last_wait_status = wait_status;
+  g_clear_pointer (&self->cgroup, g_free);
   g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
   set_pid (self, 0);
   /* SPEC: the start time of a process that is not running is 0 */

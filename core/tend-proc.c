@@ -151,6 +151,43 @@ tend_proc_environ_get (pid_t pid, const char *key)
   return NULL;
 }
 
+static void
+list_cgroup_into (const char *dir, GArray *pids, guint depth)
+{
+  g_autofree char *procs_path = g_build_filename (dir, "cgroup.procs", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GDir) children = NULL;
+  const char *name;
+
+  if (!g_file_get_contents (procs_path, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    pid_t pid = (pid_t) atoi (lines[i]);
+    if (pid > 0)
+      g_array_append_val (pids, pid);
+  }
+  /* a service running as root may make groups of its own below ours; they are still its */
+  if (depth >= 16)
+    return;
+  children = g_dir_open (dir, 0, NULL);
+  while (children != NULL && (name = g_dir_read_name (children)) != NULL) {
+    g_autofree char *child = g_build_filename (dir, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      list_cgroup_into (child, pids, depth + 1);
+  }
+}
+
+GArray *
+tend_proc_list_cgroup (const char *dir)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
+
+  list_cgroup_into (dir, pids, 0);
+  return pids;
+}
+
 /* Main-thread only, like every caller: no lock. */
 static GHashTable *claimed_children;
 

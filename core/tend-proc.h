@@ -35,6 +35,14 @@ GArray *tend_proc_list_all (void);
 char *tend_proc_environ_get (pid_t pid, const char *key);
 
 /**
+ * tend_proc_list_cgroup:
+ * The live processes of the cgroup v2 directory @dir and of every group
+ * below it (an array of pid_t; empty when @dir is gone). Zombies are not
+ * listed: the kernel drops a process from its group when it exits.
+ */
+GArray *tend_proc_list_cgroup (const char *dir);
+
+/**
  * tend_proc_claim_child:
  * Tells the process backend's orphan reaper that @pid is a child someone in
  * tendd spawned and waits for itself (a health check, a hook), so it must not

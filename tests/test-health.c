@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -812,6 +813,111 @@ test_rss_of_tree (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* ---- the tree's membership is the one stop uses ---- */
+
+static gboolean
+processes_are (const Snapshot *s, gconstpointer data)
+{
+  return s->processes == GPOINTER_TO_UINT (data);
+}
+
+/* The one "sleep 100" tendd's tree holds (0 until there is exactly one); tracked so a failure ends it. */
+static pid_t
+find_escapee (TendTestDaemon *d)
+{
+  g_autoptr(GArray) found = tend_test_find_descendants (d->pid, "sleep 100");
+
+  if (found->len != 1)
+    return 0;
+  tend_test_track_pid (g_array_index (found, pid_t, 0));
+  return g_array_index (found, pid_t, 0);
+}
+
+static void
+end_escapee (pid_t pid)
+{
+  if (pid > 0 && tend_test_pid_alive (pid))
+    kill (pid, SIGKILL);
+  tend_test_untrack_pid (pid);
+}
+
+/* A descendant that cleared its environment and left the session still counts, as it does for stop. */
+static void
+test_tree_env_cleared (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_auto(Snapshot) s = { 0 };
+  gint64 deadline;
+  pid_t escapee = 0;
+
+  if (!tend_test_cgroups_writable ()) {
+    g_test_skip ("exact trees need root and a writable cgroup v2 hierarchy; /health/tree-remembered covers the rest");
+    return;
+  }
+  tend_test_daemon_write_config (d, HEALTH_PLUGIN
+                                 "[service:escaper]\nexec=sh -c '(env -i setsid sleep 100 &); exec sleep 200'\n");
+  tend_test_daemon_start (d);
+  bus = connect_bus (d);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((escapee = find_escapee (d)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (POLL_MS * 1000);
+  g_assert_cmpint (escapee, >, 0);
+  /* the main process (sleep 200) and the escaped sleep 100 */
+  g_assert_true (wait_snapshot (bus, "escaper", processes_are, GUINT_TO_POINTER (2), 10000, &s));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  g_assert_false (tend_test_pid_alive (escapee));
+  end_escapee (escapee);
+}
+
+typedef struct {
+  TendTestDaemon *d;
+  pid_t pid;
+} Orphan;
+
+static gboolean
+escapee_orphaned (gpointer data)
+{
+  Orphan *o = data;
+  TendProcInfo info;
+
+  if (o->pid == 0)
+    o->pid = find_escapee (o->d);
+  return o->pid > 0 && tend_proc_read_stat (o->pid, &info) && info.ppid == o->d->pid;
+}
+
+/* Without cgroups: the sampler remembers a member whose parent died, as the process backend does. */
+static void
+test_tree_remembered (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_auto(Snapshot) s = { 0 };
+  Orphan o = { d, 0 };
+  guint64 passes;
+
+  tend_test_daemon_write_config (d, HEALTH_PLUGIN "[plugin:process]\ncgroups=false\n\n"
+                                 "[service:escaper]\nexec=sh -c '(env -i setsid sleep 100 & sleep 1); exec sleep 200'\n");
+  tend_test_daemon_start (d);
+  bus = connect_bus (d);
+  g_assert_true (tend_test_wait (escapee_orphaned, &o, 15000));
+  /* several passes after it came back to tendd: still counted */
+  passes = health_status (bus, "passes");
+  for (guint seen = 0; seen < 3;) {
+    guint64 now = health_status (bus, "passes");
+    if (now > passes) {
+      snapshot_take (bus, "escaper", &s);
+      g_assert_cmpuint (s.processes, ==, 2);
+      passes = now;
+      seen++;
+    }
+    g_usleep (POLL_MS * 1000);
+  }
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  g_assert_false (tend_test_pid_alive (o.pid));
+  end_escapee (o.pid);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -828,5 +934,7 @@ main (int argc, char **argv)
   g_test_add_func ("/health/dependency-cycle", test_dependency_cycle);
   g_test_add_func ("/health/cpu", test_cpu);
   g_test_add_func ("/health/rss-of-tree", test_rss_of_tree);
+  g_test_add_func ("/health/tree-env-cleared", test_tree_env_cleared);
+  g_test_add_func ("/health/tree-remembered", test_tree_remembered);
   return g_test_run ();
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 
 typedef struct {
   pid_t parent;
+  const char *cgroup_procs; /* the run's cgroup.procs, or NULL */
   gboolean set_credentials;
   uid_t uid;
   gid_t gid;
@@ -28,6 +30,16 @@ child_setup (gpointer user_data)
   ChildSetup *data = user_data;
   sigset_t empty;
 
+  /* first, and as root still: whatever this process forks from now on is born in the run's group */
+  if (data->cgroup_procs != NULL) {
+    int fd = open (data->cgroup_procs, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      if (write (fd, "0", 1) < 0) {
+        /* the parent sees it in /proc/PID/cgroup and falls back to the other rules */
+      }
+      close (fd);
+    }
+  }
   setsid ();
   /* tendd ignores SIGPIPE and may block signals; a service must start with the defaults */
   for (int sig = 1; sig < NSIG; sig++) {
@@ -138,11 +150,17 @@ resolve_program (const char *program, const char *cwd, const char *const *env, G
 }
 
 gboolean
-tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int *out_stderr, GError **error)
+tend_process_spawn (TendInstance *instance,
+                    const char *cgroup,
+                    pid_t *out_pid,
+                    int *out_stdout,
+                    int *out_stderr,
+                    GError **error)
 {
   TendServiceConfig *config = tend_instance_get_config (instance);
   g_auto(GStrv) env = NULL;
   ChildSetup setup = { .parent = getpid () };
+  g_autofree char *cgroup_procs = cgroup != NULL ? g_build_filename (cgroup, "cgroup.procs", NULL) : NULL;
   g_autofree gid_t *groups = NULL;
   GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_FILE_AND_ARGV_ZERO | G_SPAWN_STDIN_FROM_DEV_NULL |
                       G_SPAWN_CLOEXEC_PIPES;
@@ -156,6 +174,7 @@ tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int
     return FALSE;
   ok = resolve_credentials (config, &setup, &env, error);
   groups = setup.groups;
+  setup.cgroup_procs = cgroup_procs;
   if (!ok)
     return FALSE;
   if (config->cwd != NULL && !g_file_test (config->cwd, G_FILE_TEST_IS_DIR)) {
