@@ -435,8 +435,13 @@ tend_instance_build_environment (TendInstance *self, GError **error)
 
   /* the daemon's own supervisor must not be told about our children's readiness; ours may */
   env = g_environ_unsetenv (env, "NOTIFY_SOCKET");
-  if (config->notify && tend_context_get_notify_socket (get_context (self)) != NULL)
-    env = g_environ_setenv (env, "NOTIFY_SOCKET", tend_context_get_notify_socket (get_context (self)), TRUE);
+  if (config->notify) {
+    /* a service run as another user cannot enter the home, where the usual socket is */
+    const char *address = config->user != NULL ? tend_context_get_open_notify_socket (get_context (self))
+                                               : tend_context_get_notify_socket (get_context (self));
+    if (address != NULL)
+      env = g_environ_setenv (env, "NOTIFY_SOCKET", address, TRUE);
+  }
   if (config->env_file != NULL) {
     g_auto(GStrv) file_env = NULL;
     if (!tend_parse_env_file (config->env_file, &file_env, error)) {

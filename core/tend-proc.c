@@ -179,6 +179,71 @@ list_cgroup_into (const char *dir, GArray *pids, guint depth)
   }
 }
 
+static char *
+find_cgroup2_mount (void)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
+    guint n = g_strv_length (fields);
+
+    /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+    for (guint j = 6; j + 1 < n; j++) {
+      if (g_str_equal (fields[j], "-")) {
+        if (g_str_equal (fields[j + 1], "cgroup2"))
+          return g_strcompress (fields[4]); /* spaces are written \040 */
+        break;
+      }
+    }
+  }
+  return NULL;
+}
+
+const char *
+tend_proc_cgroup_mount (void)
+{
+  static char *mount;
+  static gsize done;
+
+  if (g_once_init_enter (&done)) {
+    mount = find_cgroup2_mount ();
+    g_once_init_leave (&done, 1);
+  }
+  return mount;
+}
+
+char *
+tend_proc_get_cgroup (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", (int) pid);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *mount = tend_proc_cgroup_mount ();
+
+  if (mount == NULL || !g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (g_str_has_prefix (lines[i], "0::"))
+      return g_build_filename (mount, lines[i] + 3, NULL);
+  }
+  return NULL;
+}
+
+gboolean
+tend_proc_in_cgroup (pid_t pid, const char *dir)
+{
+  g_autofree char *own = tend_proc_get_cgroup (pid);
+  gsize len = strlen (dir);
+
+  return own != NULL && strncmp (own, dir, len) == 0 && (own[len] == '\0' || own[len] == '/');
+}
+
 GArray *
 tend_proc_list_cgroup (const char *dir)
 {

@@ -13,35 +13,9 @@
 #include "tend-process-cgroup.h"
 
 struct _TendProcessCgroup {
-  char *mount; /* where the cgroup v2 hierarchy is mounted */
-  char *path;  /* our subtree */
+  char *path; /* our subtree */
   guint64 runs;
 };
-
-/* The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo ("... - cgroup2 ..."). */
-static char *
-find_mount (void)
-{
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++) {
-    g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
-    guint n = g_strv_length (fields);
-
-    for (guint j = 6; j + 1 < n; j++) {
-      if (g_str_equal (fields[j], "-")) {
-        if (g_str_equal (fields[j + 1], "cgroup2"))
-          return g_strcompress (fields[4]); /* mountinfo escapes spaces as \040 */
-        break;
-      }
-    }
-  }
-  return NULL;
-}
 
 /* Our own group, relative to the hierarchy's root ("0::/system.slice/tend.service"). */
 static char *
@@ -63,7 +37,7 @@ own_group (void)
 TendProcessCgroup *
 tend_process_cgroup_new (const char *home_tag, GError **error)
 {
-  g_autofree char *mount = find_mount ();
+  const char *mount = tend_proc_cgroup_mount ();
   g_autofree char *group = own_group ();
   g_autofree char *base = NULL;
   g_autofree char *base_procs = NULL;
@@ -88,7 +62,6 @@ tend_process_cgroup_new (const char *home_tag, GError **error)
     return NULL;
   }
   self = g_new0 (TendProcessCgroup, 1);
-  self->mount = g_steal_pointer (&mount);
   self->path = g_build_filename (base, name, NULL);
   if (g_mkdir (self->path, 0755) < 0 && errno != EEXIST) {
     int saved = errno;
@@ -106,7 +79,6 @@ tend_process_cgroup_free (TendProcessCgroup *self)
     return;
   /* fails, and keeps it, while a run is left: the next tendd of this home ends those */
   tend_process_cgroup_remove (self->path);
-  g_free (self->mount);
   g_free (self->path);
   g_free (self);
 }
@@ -135,22 +107,11 @@ tend_process_cgroup_make_run (TendProcessCgroup *self, const char *name, guint i
 }
 
 gboolean
-tend_process_cgroup_holds (TendProcessCgroup *self, const char *dir, pid_t pid)
+tend_process_cgroup_holds (const char *dir, pid_t pid)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", (int) pid);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_autofree char *own = tend_proc_get_cgroup (pid);
 
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return FALSE;
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++) {
-    if (g_str_has_prefix (lines[i], "0::")) {
-      g_autofree char *full = g_build_filename (self->mount, lines[i] + 3, NULL);
-      return g_str_equal (full, dir);
-    }
-  }
-  return FALSE;
+  return g_strcmp0 (own, dir) == 0;
 }
 
 static gboolean

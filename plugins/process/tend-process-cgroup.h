@@ -36,7 +36,7 @@ const char *tend_process_cgroup_get_path (TendProcessCgroup *self);
 char *tend_process_cgroup_make_run (TendProcessCgroup *self, const char *name, guint index, GError **error);
 
 /** tend_process_cgroup_holds: @pid is in the group @dir itself (read from /proc/PID/cgroup) */
-gboolean tend_process_cgroup_holds (TendProcessCgroup *self, const char *dir, pid_t pid);
+gboolean tend_process_cgroup_holds (const char *dir, pid_t pid);
 
 /**
  * tend_process_cgroup_signal:

@@ -446,7 +446,7 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
     return FALSE;
   }
   /* the child joined its group before exec, or could not: then it is tracked the other way */
-  if (cgroup != NULL && !tend_process_cgroup_holds (self->cgroup, cgroup, pid)) {
+  if (cgroup != NULL && !tend_process_cgroup_holds (cgroup, pid)) {
     if (!self->cgroup_failed)
       g_warning (_("%s: the process did not join its cgroup %s; tracking its tree by session and tag"),
                  tend_instance_get_name (instance), cgroup);
