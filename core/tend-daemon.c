@@ -15,6 +15,7 @@
 #include "tend-dbus-server.h"
 #include "tend-dump.h"
 #include "tend-error.h"
+#include "tend-fd-limit.h"
 #include "tend-parse.h"
 #include "tend-notify.h"
 #include "tend-pidfile.h"
@@ -156,6 +157,7 @@ tend_daemon_setup (TendDaemon *self, GError **error)
   self->pidfile = tend_pidfile_acquire (self->home, error);
   if (self->pidfile == NULL)
     return FALSE;
+  tend_fd_limit_raise ();
 
   self->registry = tend_plugin_registry_new ();
   tend_plugin_registry_scan_default_dirs (self->registry);

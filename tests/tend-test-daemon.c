@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -63,7 +64,13 @@ tend_test_untrack_pid (pid_t pid)
 static void
 daemon_child_setup (gpointer user_data)
 {
+  TendTestDaemon *d = user_data;
+
   prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (d->nofile > 0) {
+    struct rlimit limit = { d->nofile, d->nofile };
+    setrlimit (RLIMIT_NOFILE, &limit);
+  }
 }
 
 static const char *
@@ -243,7 +250,7 @@ tend_test_daemon_spawn (TendTestDaemon *d, const char *const *args)
   g_assert_cmpint (log_fd, >=, 0);
   d->exited = FALSE;
   g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, (const char *const *) env,
-                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, daemon_child_setup, NULL,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, daemon_child_setup, d,
                                     -1, log_fd,
                                     log_fd, NULL, NULL, 0, &d->pid, NULL, NULL, NULL, &error);
   close (log_fd);

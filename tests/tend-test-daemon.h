@@ -23,6 +23,7 @@ typedef struct {
   GPid pid;
   int exit_status;
   gboolean exited;
+  guint nofile; /* when set: tendd starts with RLIMIT_NOFILE soft = hard = this */
 } TendTestDaemon;
 
 TendTestDaemon *tend_test_daemon_new (void);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tend-fd-limit.h"
 #include "tend-health-sampler.h"
 #include "tend-proc.h"
 
@@ -207,6 +208,7 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
   GHashTableIter iter;
   gpointer key, value;
   gboolean grew = TRUE;
+  gint64 spare = -1;
 
   self->last_pass = now;
   self->pass++;
@@ -319,9 +321,13 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
       proc->last_ticks = ticks;
       continue;
     }
-    if (proc->fd < 0) {
+    /* kept open only while tendd has descriptors to spare: read it the slow way otherwise */
+    if (proc->fd < 0 && spare < 0)
+      spare = (gint64) tend_fd_limit_get_spare (); /* counted only when a file is to be opened */
+    if (proc->fd < 0 && spare > 0) {
       g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) proc->info.pid);
       proc->fd = open (path, O_RDONLY | O_CLOEXEC);
+      spare -= proc->fd >= 0;
     }
     u = g_hash_table_lookup (usage, owner);
     u->processes++;
