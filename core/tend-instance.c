@@ -440,8 +440,9 @@ tend_instance_build_environment (TendInstance *self, GError **error)
   env = g_environ_unsetenv (env, "NOTIFY_SOCKET");
   if (config->notify) {
     /* a service run as another user cannot enter the home, where the usual socket is */
-    const char *address = config->user != NULL ? tend_context_get_open_notify_socket (get_context (self))
-                                               : tend_context_get_notify_socket (get_context (self));
+    const char *address = config->user != NULL ? tend_context_get_open_notify_socket (get_context (self)) : NULL;
+    if (address == NULL)
+      address = tend_context_get_notify_socket (get_context (self));
     if (address != NULL)
       env = g_environ_setenv (env, "NOTIFY_SOCKET", address, TRUE);
   }

@@ -178,6 +178,7 @@ tend_health_notify_new (TendContext *context, const char *path, GError **error)
   g_autofree TendHealthNotify *self = g_new0 (TendHealthNotify, 1);
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   g_autofree char *name = NULL;
+  g_autoptr(GError) local_error = NULL;
   gsize name_len;
 
   self->file.fd = -1;
@@ -199,15 +200,15 @@ tend_health_notify_new (TendContext *context, const char *path, GError **error)
   name_len = strlen (name);
   memset (addr.sun_path, 0, sizeof addr.sun_path);
   memcpy (addr.sun_path + 1, name, name_len);
-  if (!listen_on (self, &self->open, &addr, (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + name_len),
-                  name, error)) {
-    listener_close (&self->file);
-    g_unlink (path);
-    return NULL;
+  if (listen_on (self, &self->open, &addr, (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + name_len),
+                 name, &local_error)) {
+    self->open_address = g_strdup_printf ("@%s", name);
+  } else {
+    /* not fatal: only services with user= and notify=true miss it (they are given the file) */
+    g_warning ("%s; services with user= cannot send READY=1", local_error->message);
   }
   self->context = g_object_ref (context);
   self->path = g_strdup (path);
-  self->open_address = g_strdup_printf ("@%s", name);
   return g_steal_pointer (&self);
 }
 

@@ -24,6 +24,7 @@ typedef struct _TendHealthNotify TendHealthNotify;
 TendHealthNotify *tend_health_notify_new (TendContext *context, const char *path, GError **error);
 void tend_health_notify_free (TendHealthNotify *self);
 const char *tend_health_notify_get_path (TendHealthNotify *self);
+/** tend_health_notify_get_open_address: "@name" for services with user=, NULL when it could not be made */
 const char *tend_health_notify_get_open_address (TendHealthNotify *self);
 
 G_END_DECLS

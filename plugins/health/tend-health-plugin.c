@@ -217,7 +217,8 @@ plugin_add_status (TendPlugin *plugin, GVariantDict *status)
                          self->sampler != NULL ? tend_health_sampler_get_open_files (self->sampler) : 0);
   if (self->notify != NULL) {
     g_variant_dict_insert (status, "notify-socket", "s", tend_health_notify_get_path (self->notify));
-    g_variant_dict_insert (status, "notify-socket-open", "s", tend_health_notify_get_open_address (self->notify));
+    if (tend_health_notify_get_open_address (self->notify) != NULL)
+      g_variant_dict_insert (status, "notify-socket-open", "s", tend_health_notify_get_open_address (self->notify));
   }
 }
 
