@@ -205,6 +205,11 @@ learn_timer_cb (gpointer user_data)
       procs = tend_proc_list_all ();
     members = tend_process_tree_members (procs, record->pid, record->tag, record->known);
   }
+  /* nothing to learn about: no wake-ups until a service runs without a cgroup again */
+  if (procs == NULL) {
+    self->learn_timer = 0;
+    return G_SOURCE_REMOVE;
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -462,8 +467,11 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
   record->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   record->tag = g_strdup (tend_instance_get_tag (instance));
   record->cgroup = g_steal_pointer (&cgroup);
-  if (record->cgroup == NULL)
+  if (record->cgroup == NULL) {
     record->known = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+    if (self->learn_timer == 0)
+      self->learn_timer = g_timeout_add_seconds (LEARN_INTERVAL_S, learn_timer_cb, self);
+  }
   record->kill_signal = config->kill_signal;
   record->kill_timeout_ms = config->kill_timeout_ms;
   g_ptr_array_add (self->records, record);
@@ -542,7 +550,6 @@ start_tracking (TendProcessPlugin *self)
   g_message (_("process trees are tracked by session, environment tag and ancestry (no cgroup: %s); a descendant "
                "that leaves its session and clears its environment at once can outlive its service's stop"),
              error != NULL ? error->message : _("cgroups=false"));
-  self->learn_timer = g_timeout_add_seconds (LEARN_INTERVAL_S, learn_timer_cb, self);
 }
 
 static gboolean
