@@ -19,6 +19,9 @@
 #include "tend-proc.h"
 #include "tend-test-daemon.h"
 
+static gboolean cgroup_base_known (void);
+static void remove_cgroups (const char *dir);
+
 /* Daemons to end if an assertion aborts the test before its teardown runs. */
 #define MAX_TRACKED 16
 static volatile pid_t tracked[MAX_TRACKED];
@@ -68,7 +71,7 @@ daemon_child_setup (gpointer user_data)
 
   prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (d->nofile > 0) {
-    struct rlimit limit = { d->nofile, d->nofile };
+    struct rlimit limit = { d->nofile, d->nofile_hard > 0 ? d->nofile_hard : d->nofile };
     setrlimit (RLIMIT_NOFILE, &limit);
   }
 }
@@ -401,6 +404,11 @@ tend_test_daemon_free (TendTestDaemon *d)
     kill (g_array_index (left, pid_t, i), SIGKILL);
   if (d->notify_fd >= 0)
     close (d->notify_fd);
+  /* a tendd that was killed leaves its (by now empty) cgroup subtree; its home is going away */
+  if (cgroup_base_known ()) {
+    g_autofree char *cgroup = tend_test_daemon_cgroup (d);
+    remove_cgroups (cgroup);
+  }
   unmount_below (d->dir);
   if (g_getenv ("TEND_TEST_KEEP") == NULL)
     remove_tree (d->dir);
@@ -507,6 +515,28 @@ cgroup_base (void)
       return g_build_filename (fields[4], group, NULL);
   }
   return NULL;
+}
+
+static gboolean
+cgroup_base_known (void)
+{
+  g_autofree char *base = cgroup_base ();
+  return base != NULL;
+}
+
+/* rmdir of a group and those below it: only empty groups go */
+static void
+remove_cgroups (const char *dir)
+{
+  g_autoptr(GDir) children = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (children != NULL && (name = g_dir_read_name (children)) != NULL) {
+    g_autofree char *child = g_build_filename (dir, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      remove_cgroups (child);
+  }
+  g_rmdir (dir);
 }
 
 gboolean

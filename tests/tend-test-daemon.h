@@ -23,7 +23,8 @@ typedef struct {
   GPid pid;
   int exit_status;
   gboolean exited;
-  guint nofile; /* when set: tendd starts with RLIMIT_NOFILE soft = hard = this */
+  guint nofile;      /* when set: tendd starts with this soft RLIMIT_NOFILE ... */
+  guint nofile_hard; /* ... and this hard one (0: the same) */
 } TendTestDaemon;
 
 TendTestDaemon *tend_test_daemon_new (void);

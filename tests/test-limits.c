@@ -255,11 +255,45 @@ test_accept_out_of_files (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+static gboolean
+has_line (gpointer data)
+{
+  return tend_test_count_lines (data) > 0;
+}
+
+/* tendd takes what the hard limit allows; its services start with the soft limit it was given. */
+static void
+test_limit_raised (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *record = tend_test_daemon_path (d, "ulimit");
+  g_autofree char *conf = NULL;
+  g_autofree char *limits_path = NULL;
+  g_autofree char *limits = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  d->nofile = 200;
+  d->nofile_hard = 4000;
+  conf = g_strdup_printf ("[tend]\ndbus=none\n\n[service:probe]\nexec=/bin/sh -c 'ulimit -n > %s; exec sleep 100000'\n",
+                          record);
+  tend_test_daemon_write_config (d, conf);
+  tend_test_daemon_start (d);
+  g_assert_true (tend_test_daemon_log_contains (d, "open-file limit raised from 200 to 4000"));
+  limits_path = g_strdup_printf ("/proc/%d/limits", (int) d->pid);
+  g_assert_true (g_file_get_contents (limits_path, &limits, NULL, NULL));
+  g_assert_true (g_regex_match_simple ("Max open files +4000 +4000", limits, 0, 0));
+  g_assert_true (tend_test_wait (has_line, record, 10000));
+  lines = tend_test_read_lines (record);
+  g_assert_cmpstr (lines[0], ==, "200");
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/limits/services-out-of-files", test_services_out_of_files);
   g_test_add_func ("/limits/accept-out-of-files", test_accept_out_of_files);
+  g_test_add_func ("/limits/limit-raised", test_limit_raised);
   return g_test_run ();
 }
