@@ -561,8 +561,10 @@ retry_later (TendInstance *self, const char *reason)
   g_autofree char *delay_text = NULL;
   gboolean first = self->resource_backoff_ms == 0;
 
-  self->resource_backoff_ms = first ? RESOURCE_RETRY_MS
-                                    : MIN (self->resource_backoff_ms * 3 / 2, MAX (config->max_backoff_ms, RESOURCE_RETRY_MS));
+  if (first)
+    self->resource_backoff_ms = RESOURCE_RETRY_MS;
+  else
+    self->resource_backoff_ms = MIN (self->resource_backoff_ms * 3 / 2, MAX (config->max_backoff_ms, RESOURCE_RETRY_MS));
   self->next_delay_ms = MAX (config->restart_delay_ms, self->resource_backoff_ms);
   delay_text = tend_format_duration (self->next_delay_ms);
   message = g_strdup_printf ("cannot start, a limit was reached (trying again in %s): %s", delay_text, reason);

@@ -969,8 +969,8 @@ test_tree_remembered (void)
   Orphan o = { d, 0 };
   guint64 passes;
 
-  tend_test_daemon_write_config (d, HEALTH_PLUGIN "[plugin:process]\ncgroups=false\n\n"
-                                 "[service:escaper]\nexec=sh -c '(env -i setsid sleep 100 & sleep 1); exec sleep 200'\n");
+  tend_test_daemon_write_config (d, HEALTH_PLUGIN "[plugin:process]\ncgroups=false\n\n[service:escaper]\n"
+                                    "exec=sh -c '(env -i setsid sleep 100 & sleep 1); exec sleep 200'\n");
   tend_test_daemon_start (d);
   bus = connect_bus (d);
   g_assert_true (tend_test_wait (escapee_orphaned, &o, 15000));

@@ -600,7 +600,8 @@ plugin_add_status (TendPlugin *plugin, GVariantDict *status)
 
   g_variant_dict_insert (status, "processes", "u", g_hash_table_size (self->by_instance));
   g_variant_dict_insert (status, "reaped-orphans-watched", "u", g_hash_table_size (self->watched));
-  g_variant_dict_insert (status, "cgroup", "s", self->cgroup != NULL ? tend_process_cgroup_get_path (self->cgroup) : "");
+  g_variant_dict_insert (status, "cgroup", "s",
+                         self->cgroup != NULL ? tend_process_cgroup_get_path (self->cgroup) : "");
 }
 
 static void
@@ -650,7 +651,8 @@ tend_process_plugin_init (TendProcessPlugin *self)
 
 static const TendConfigKey process_keys[] = {
   { "cgroups", TEND_CONFIG_KEY_BOOL, "true", NULL,
-    N_("Run each service in a cgroup of its own when the cgroup v2 hierarchy is writable, so its process tree is exact") },
+    N_("Run each service in a cgroup of its own when the cgroup v2 hierarchy is writable, so its process tree is "
+       "exact") },
   { NULL },
 };
 
