@@ -22,6 +22,7 @@ struct _TendContext {
   gboolean shutting_down;
   gboolean readiness_provider;
   char *notify_socket;
+  char *open_notify_socket;
   TendReloadFunc reload_func;
   gpointer reload_data;
   GVariant *tunnel_status;
@@ -68,6 +69,7 @@ tend_context_finalize (GObject *object)
   g_free (self->logs_dir);
   g_free (self->home_tag);
   g_free (self->notify_socket);
+  g_free (self->open_notify_socket);
   g_clear_pointer (&self->tunnel_status, g_variant_unref);
   G_OBJECT_CLASS (tend_context_parent_class)->finalize (object);
 }
@@ -314,10 +316,18 @@ tend_context_get_readiness_provider (TendContext *self)
 }
 
 void
-tend_context_set_notify_socket (TendContext *self, const char *path)
+tend_context_set_notify_socket (TendContext *self, const char *path, const char *open_address)
 {
   g_free (self->notify_socket);
   self->notify_socket = g_strdup (path);
+  g_free (self->open_notify_socket);
+  self->open_notify_socket = g_strdup (open_address);
+}
+
+const char *
+tend_context_get_open_notify_socket (TendContext *self)
+{
+  return self->open_notify_socket;
 }
 
 const char *

@@ -56,9 +56,17 @@ void tend_context_set_process_backend (TendContext *self, TendProcessBackend *ba
  */
 void tend_context_set_readiness_provider (TendContext *self, gboolean provided);
 gboolean tend_context_get_readiness_provider (TendContext *self);
-/** tend_context_set_notify_socket: the socket given as NOTIFY_SOCKET to services with notify=true (NULL: none) */
-void tend_context_set_notify_socket (TendContext *self, const char *path);
+/**
+ * tend_context_set_notify_socket:
+ * The addresses given as NOTIFY_SOCKET to services with notify=true (NULL:
+ * none): @path, a socket inside the home, for services that run as tendd's
+ * user; @open_address ("@name", the abstract namespace, which any user can
+ * reach: the receiver checks the sender's credentials) for services with
+ * `user=`, which cannot enter the home.
+ */
+void tend_context_set_notify_socket (TendContext *self, const char *path, const char *open_address);
 const char *tend_context_get_notify_socket (TendContext *self);
+const char *tend_context_get_open_notify_socket (TendContext *self);
 /**
  * TendReloadFunc:
  * Reads the configuration again and applies it (the daemon's reload).

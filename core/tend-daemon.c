@@ -17,6 +17,7 @@
 #include "tend-dump.h"
 #include "tend-error.h"
 #include "tend-log-path.h"
+#include "tend-fd-limit.h"
 #include "tend-parse.h"
 #include "tend-notify.h"
 #include "tend-pidfile.h"
@@ -28,8 +29,7 @@ struct _TendDaemon {
 
   char *home;
   char *config_path; /* NULL: $home/tend.conf when it exists */
-  char *pidfile_path;
-  int pidfile_fd;
+  TendPidfile *pidfile;
   TendPluginRegistry *registry;
   TendContext *context;
   TendPluginLoader *loader;
@@ -56,9 +56,7 @@ tend_daemon_finalize (GObject *object)
   g_clear_object (&self->context);
   g_clear_object (&self->registry);
   g_clear_pointer (&self->loop, g_main_loop_unref);
-  if (self->pidfile_fd >= 0)
-    tend_pidfile_release (self->pidfile_path, self->pidfile_fd);
-  g_free (self->pidfile_path);
+  g_clear_pointer (&self->pidfile, tend_pidfile_release);
   g_free (self->config_path);
   g_free (self->active_config_path);
   g_free (self->log_path);
@@ -75,7 +73,6 @@ tend_daemon_class_init (TendDaemonClass *klass)
 static void
 tend_daemon_init (TendDaemon *self)
 {
-  self->pidfile_fd = -1;
   self->loop = g_main_loop_new (NULL, FALSE);
 }
 
@@ -86,7 +83,6 @@ tend_daemon_new (const char *home, const char *config_path)
 
   self->home = g_canonicalize_filename (home, NULL);
   self->config_path = config_path != NULL ? g_canonicalize_filename (config_path, NULL) : NULL;
-  self->pidfile_path = g_build_filename (self->home, "tendd.pid", NULL);
   return self;
 }
 
@@ -160,9 +156,10 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot create home %s: %s", self->home, g_strerror (saved));
     return FALSE;
   }
-  self->pidfile_fd = tend_pidfile_acquire (self->pidfile_path, error);
-  if (self->pidfile_fd < 0)
+  self->pidfile = tend_pidfile_acquire (self->home, error);
+  if (self->pidfile == NULL)
     return FALSE;
+  tend_fd_limit_raise ();
 
   self->registry = tend_plugin_registry_new ();
   tend_plugin_registry_scan_default_dirs (self->registry);

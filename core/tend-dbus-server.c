@@ -11,6 +11,7 @@
 #include "tend-dbus-access.h"
 #include "tend-dbus-bus-face.h"
 #include "tend-dbus-generated.h"
+#include "tend-dbus-listener.h"
 #include "tend-dbus-server.h"
 #include "tend-error.h"
 #include "tend-parse.h"
@@ -37,7 +38,7 @@ struct _TendDbusServer {
   TendDaemon *daemon; /* owns us */
   TendContext *context;
   char *socket_path;
-  GDBusServer *server;
+  TendDbusListener *listener;
   GPtrArray *connections; /* GDBusConnection: peers of the socket, and the bus */
   guint bus_owner_id;
   GBusType bus_type;
@@ -614,13 +615,12 @@ add_connection (TendDbusServer *self, GDBusConnection *connection)
   export_all_on (self, connection);
 }
 
-static gboolean
-new_connection_cb (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
+static void
+new_connection_cb (GDBusConnection *connection, gpointer user_data)
 {
   tend_dbus_access_guard_peer (connection);
   tend_dbus_bus_face_register (connection);
   add_connection (TEND_DBUS_SERVER (user_data), connection);
-  return TRUE;
 }
 
 static gboolean
@@ -708,9 +708,6 @@ start_socket (TendDbusServer *self, GError **error)
 {
   const char *admin_group = tend_config_get_admin_group (tend_context_get_config (self->context));
   g_autoptr(GDBusAuthObserver) observer = g_dbus_auth_observer_new ();
-  g_autofree char *guid = g_dbus_generate_guid ();
-  g_autofree char *escaped = g_dbus_address_escape_value (self->socket_path);
-  g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
   mode_t old_umask;
 
   /* we hold the pidfile lock, so a socket file left here is stale */
@@ -718,9 +715,10 @@ start_socket (TendDbusServer *self, GError **error)
   g_signal_connect (observer, "allow-mechanism", G_CALLBACK (allow_mechanism_cb), NULL);
   /* created 0600 from the start, never briefly open to others */
   old_umask = umask (0177);
-  self->server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid, observer, NULL, error);
+  /* our own accept loop: GDBusServer's spins when accept() fails (out of file descriptors) */
+  self->listener = tend_dbus_listener_new (self->socket_path, observer, new_connection_cb, self, error);
   umask (old_umask);
-  if (self->server == NULL) {
+  if (self->listener == NULL) {
     g_prefix_error (error, "cannot listen on %s: ", self->socket_path);
     return FALSE;
   }
@@ -729,8 +727,6 @@ start_socket (TendDbusServer *self, GError **error)
     if (gr == NULL || chown (self->socket_path, (uid_t) -1, gr->gr_gid) < 0 || chmod (self->socket_path, 0660) < 0)
       g_warning ("cannot open %s to group %s: %s", self->socket_path, admin_group, g_strerror (errno));
   }
-  g_signal_connect (self->server, "new-connection", G_CALLBACK (new_connection_cb), self);
-  g_dbus_server_start (self->server);
   return TRUE;
 }
 
@@ -750,9 +746,9 @@ tend_dbus_server_stop (TendDbusServer *self)
     g_bus_unown_name (self->bus_owner_id);
     self->bus_owner_id = 0;
   }
-  if (self->server != NULL) {
-    g_dbus_server_stop (self->server);
-    g_clear_object (&self->server);
+  if (self->listener != NULL) {
+    tend_dbus_listener_stop (self->listener);
+    g_clear_object (&self->listener);
     g_unlink (self->socket_path);
   }
   while (self->connections->len > 0) {

@@ -16,6 +16,7 @@ static const GDBusErrorEntry dbus_errors[] = {
   { TEND_ERROR_PLUGIN, "org.tend.Tend1.Error.Plugin" },
   { TEND_ERROR_PERMISSION_DENIED, "org.tend.Tend1.Error.PermissionDenied" },
   { TEND_ERROR_BUSY, "org.tend.Tend1.Error.Busy" },
+  { TEND_ERROR_RESOURCE, "org.tend.Tend1.Error.Resource" },
 };
 
 GQuark

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
  * @TEND_ERROR_PLUGIN: a plugin could not be loaded or refused to start
  * @TEND_ERROR_PERMISSION_DENIED: the caller may not do this
  * @TEND_ERROR_BUSY: the operation conflicts with one in progress
+ * @TEND_ERROR_RESOURCE: a limit of the system was reached (open files, processes, memory); worth retrying
  */
 typedef enum {
   TEND_ERROR_FAILED,
@@ -29,6 +30,7 @@ typedef enum {
   TEND_ERROR_PLUGIN,
   TEND_ERROR_PERMISSION_DENIED,
   TEND_ERROR_BUSY,
+  TEND_ERROR_RESOURCE,
 } TendError;
 
 GQuark tend_error_quark (void);

@@ -21,6 +21,8 @@
 #define QUICK_EXIT_MS 100
 #define QUICK_EXITS_BEFORE_GUARD 3
 #define SPIN_GUARD_DELAY_MS 100
+/* A start refused for lack of a resource is tried again after this long at first, x1.5 each time. */
+#define RESOURCE_RETRY_MS 1000
 
 struct _TendInstance {
   GObject parent_instance;
@@ -35,6 +37,7 @@ struct _TendInstance {
   gboolean pending_start; /* start again once the current stop completes */
   pid_t pid;
   char *tag;
+  char *cgroup; /* of the current run, when the backend made one */
   guint64 spawn_seq;
   gint64 spawn_monotonic;
   gint64 start_time;
@@ -42,6 +45,7 @@ struct _TendInstance {
   guint unstable;
   guint quick_exits;
   guint64 backoff_ms;
+  guint64 resource_backoff_ms; /* starts refused for lack of a resource, in a row */
   guint64 next_delay_ms;
   gboolean has_exited;
   int last_wait_status;
@@ -129,6 +133,7 @@ tend_instance_finalize (GObject *object)
 
   g_clear_pointer (&self->config, tend_service_config_unref);
   g_free (self->tag);
+  g_free (self->cgroup);
   g_free (self->status_message);
   g_free (self->pending_reason);
   g_free (self->last_restart_reason);
@@ -387,6 +392,19 @@ tend_instance_get_tag (TendInstance *self)
   return self->tag;
 }
 
+void
+tend_instance_set_cgroup (TendInstance *self, const char *dir)
+{
+  g_free (self->cgroup);
+  self->cgroup = g_strdup (dir);
+}
+
+const char *
+tend_instance_get_cgroup (TendInstance *self)
+{
+  return self->cgroup;
+}
+
 static char *
 instance_path (const char *path, guint index)
 {
@@ -420,8 +438,14 @@ tend_instance_build_environment (TendInstance *self, GError **error)
 
   /* the daemon's own supervisor must not be told about our children's readiness; ours may */
   env = g_environ_unsetenv (env, "NOTIFY_SOCKET");
-  if (config->notify && tend_context_get_notify_socket (get_context (self)) != NULL)
-    env = g_environ_setenv (env, "NOTIFY_SOCKET", tend_context_get_notify_socket (get_context (self)), TRUE);
+  if (config->notify) {
+    /* a service run as another user cannot enter the home, where the usual socket is */
+    const char *address = config->user != NULL ? tend_context_get_open_notify_socket (get_context (self)) : NULL;
+    if (address == NULL)
+      address = tend_context_get_notify_socket (get_context (self));
+    if (address != NULL)
+      env = g_environ_setenv (env, "NOTIFY_SOCKET", address, TRUE);
+  }
   if (config->env_file != NULL) {
     g_auto(GStrv) file_env = NULL;
     if (!tend_parse_env_file (config->env_file, &file_env, error)) {
@@ -503,6 +527,7 @@ tend_instance_process_started (TendInstance *self, pid_t pid)
     self->backoff_reset_source = g_timeout_add_once (BACKOFF_RESET_MS, backoff_reset_cb, self);
   set_status_message (self, NULL);
   g_clear_pointer (&self->notify_status, g_free);
+  self->resource_backoff_ms = 0;
   self->usage = (TendUsage) { 0 };
   set_state (self, has_ready_rule (self) ? TEND_SERVICE_STATE_LAUNCHING : TEND_SERVICE_STATE_ONLINE,
              self->pending_reason);
@@ -514,6 +539,43 @@ tend_instance_set_ready (TendInstance *self)
 {
   if (self->state == TEND_SERVICE_STATE_LAUNCHING && self->pid != 0)
     set_state (self, TEND_SERVICE_STATE_ONLINE, "ready");
+}
+
+static void
+restart_timeout_cb (gpointer user_data)
+{
+  TendInstance *self = user_data;
+
+  self->restart_source = 0;
+  spawn_now (self);
+}
+
+/* The system, not the program, is short of something (file descriptors, processes, memory): no
+ * errored state and no unstable run counted, but the policy's delay, at least RESOURCE_RETRY_MS and
+ * growing up to max-backoff while it lasts. Logged at the first refusal in a row. */
+static void
+retry_later (TendInstance *self, const char *reason)
+{
+  TendServiceConfig *config = self->config;
+  g_autofree char *message = NULL;
+  g_autofree char *delay_text = NULL;
+  gboolean first = self->resource_backoff_ms == 0;
+
+  if (first)
+    self->resource_backoff_ms = RESOURCE_RETRY_MS;
+  else
+    self->resource_backoff_ms = MIN (self->resource_backoff_ms * 3 / 2, MAX (config->max_backoff_ms, RESOURCE_RETRY_MS));
+  self->next_delay_ms = MAX (config->restart_delay_ms, self->resource_backoff_ms);
+  delay_text = tend_format_duration (self->next_delay_ms);
+  message = g_strdup_printf ("cannot start, a limit was reached (trying again in %s): %s", delay_text, reason);
+  if (first)
+    g_warning ("%s[%u]: %s", tend_instance_get_name (self), self->index, message);
+  else
+    g_debug ("%s[%u]: %s", tend_instance_get_name (self), self->index, message);
+  set_pid (self, 0);
+  set_status_message (self, message);
+  set_state (self, TEND_SERVICE_STATE_WAITING_RESTART, message);
+  self->restart_source = g_timeout_add_once ((guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
 }
 
 static void
@@ -548,7 +610,12 @@ spawn_now (TendInstance *self)
   self->tag = g_strdup_printf ("%s/%d/%u/%" G_GUINT64_FORMAT, tend_context_get_home_tag (context), (int) getpid (),
                                self->id, self->spawn_seq);
   if (!tend_process_backend_spawn (backend, self, &error)) {
-    g_autofree char *message = g_strdup_printf ("cannot start: %s", error->message);
+    g_autofree char *message = NULL;
+    if (g_error_matches (error, TEND_ERROR, TEND_ERROR_RESOURCE)) {
+      retry_later (self, error->message);
+      return;
+    }
+    message = g_strdup_printf ("cannot start: %s", error->message);
     g_warning ("%s: %s", tend_instance_get_name (self), message);
     set_pid (self, 0);
     set_status_message (self, message);
@@ -556,14 +623,7 @@ spawn_now (TendInstance *self)
   }
 }
 
-static void
-restart_timeout_cb (gpointer user_data)
-{
-  TendInstance *self = user_data;
 
-  self->restart_source = 0;
-  spawn_now (self);
-}
 
 void
 tend_instance_start (TendInstance *self)
@@ -682,6 +742,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
 
   self->has_exited = TRUE;
   self->last_wait_status = wait_status;
+  g_clear_pointer (&self->cgroup, g_free);
   g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
   set_pid (self, 0);
   /* SPEC: the start time of a process that is not running is 0 */

@@ -54,6 +54,15 @@ void tend_instance_restart (TendInstance *self, const char *reason);
 GStrv tend_instance_build_environment (TendInstance *self, GError **error);
 /** tend_instance_get_tag: the value of TEND_SUPERVISOR_TAG in the current process's environment */
 const char *tend_instance_get_tag (TendInstance *self);
+/**
+ * tend_instance_set_cgroup:
+ * Set by the process backend before tend_instance_process_started() when the
+ * run has a cgroup of its own (the cgroup v2 directory); cleared at the exit.
+ * Its processes (tend_proc_list_cgroup()) are then exactly the run's tree.
+ */
+void tend_instance_set_cgroup (TendInstance *self, const char *dir);
+/** tend_instance_get_cgroup: the current run's cgroup directory, or NULL (no run, or no cgroup) */
+const char *tend_instance_get_cgroup (TendInstance *self);
 /** tend_instance_get_log_path: the out (@stream 1) or error (@stream 2) log file */
 char *tend_instance_get_log_path (TendInstance *self, int stream);
 /** tend_instance_attach_output: hands the read ends of the child's stdout/stderr pipes (owned from now on) */

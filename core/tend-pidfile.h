@@ -6,15 +6,26 @@
 G_BEGIN_DECLS
 
 /**
- * tend_pidfile_acquire:
- * Creates and locks @path (an fcntl write lock held as long as the returned
- * fd is open), then writes our pid. When another process holds the lock it
- * fails with TEND_ERROR_ALREADY_RUNNING and a message naming that pid. A
- * stale file left by a killed daemon is simply taken over.
- * Returns: the fd to keep open, or -1.
+ * TendPidfile:
+ * The claim of one daemon on its home: an flock() on the home directory
+ * itself (which cannot be deleted from under it, unlike a file) held as long
+ * as the daemon lives, and HOME/tendd.pid with our pid (also fcntl-locked).
  */
-int tend_pidfile_acquire (const char *path, GError **error);
-/** tend_pidfile_release: removes @path and closes @fd */
-void tend_pidfile_release (const char *path, int fd);
+typedef struct _TendPidfile TendPidfile;
+
+/**
+ * tend_pidfile_acquire:
+ * Locks @home and writes HOME/tendd.pid. When another process holds the
+ * lock it fails with TEND_ERROR_ALREADY_RUNNING and a message naming that
+ * pid (from the kernel's lock table, so it is right even when tendd.pid was
+ * deleted). A stale file left by a killed daemon is simply taken over.
+ * Returns: the claim, or NULL.
+ */
+TendPidfile *tend_pidfile_acquire (const char *home, GError **error);
+/** tend_pidfile_release: removes tendd.pid, drops the locks and frees @self */
+void tend_pidfile_release (TendPidfile *self);
+/** tend_pidfile_free: drops the locks and frees @self, leaving the file */
+void tend_pidfile_free (TendPidfile *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendPidfile, tend_pidfile_free)
 
 G_END_DECLS

@@ -151,6 +151,108 @@ tend_proc_environ_get (pid_t pid, const char *key)
   return NULL;
 }
 
+static void
+list_cgroup_into (const char *dir, GArray *pids, guint depth)
+{
+  g_autofree char *procs_path = g_build_filename (dir, "cgroup.procs", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GDir) children = NULL;
+  const char *name;
+
+  if (!g_file_get_contents (procs_path, &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    pid_t pid = (pid_t) atoi (lines[i]);
+    if (pid > 0)
+      g_array_append_val (pids, pid);
+  }
+  /* a service running as root may make groups of its own below ours; they are still its */
+  if (depth >= 16)
+    return;
+  children = g_dir_open (dir, 0, NULL);
+  while (children != NULL && (name = g_dir_read_name (children)) != NULL) {
+    g_autofree char *child = g_build_filename (dir, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      list_cgroup_into (child, pids, depth + 1);
+  }
+}
+
+static char *
+find_cgroup2_mount (void)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
+    guint n = g_strv_length (fields);
+
+    /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+    for (guint j = 6; j + 1 < n; j++) {
+      if (g_str_equal (fields[j], "-")) {
+        if (g_str_equal (fields[j + 1], "cgroup2"))
+          return g_strcompress (fields[4]); /* spaces are written \040 */
+        break;
+      }
+    }
+  }
+  return NULL;
+}
+
+const char *
+tend_proc_cgroup_mount (void)
+{
+  static char *mount;
+  static gsize done;
+
+  if (g_once_init_enter (&done)) {
+    mount = find_cgroup2_mount ();
+    g_once_init_leave (&done, 1);
+  }
+  return mount;
+}
+
+char *
+tend_proc_get_cgroup (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cgroup", (int) pid);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *mount = tend_proc_cgroup_mount ();
+
+  if (mount == NULL || !g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (g_str_has_prefix (lines[i], "0::"))
+      return g_build_filename (mount, lines[i] + 3, NULL);
+  }
+  return NULL;
+}
+
+gboolean
+tend_proc_in_cgroup (pid_t pid, const char *dir)
+{
+  g_autofree char *own = tend_proc_get_cgroup (pid);
+  gsize len = strlen (dir);
+
+  return own != NULL && strncmp (own, dir, len) == 0 && (own[len] == '\0' || own[len] == '/');
+}
+
+GArray *
+tend_proc_list_cgroup (const char *dir)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
+
+  list_cgroup_into (dir, pids, 0);
+  return pids;
+}
+
 /* Main-thread only, like every caller: no lock. */
 static GHashTable *claimed_children;
 

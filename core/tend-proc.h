@@ -34,6 +34,21 @@ GArray *tend_proc_list_all (void);
  */
 char *tend_proc_environ_get (pid_t pid, const char *key);
 
+/** tend_proc_cgroup_mount: where the cgroup v2 hierarchy is mounted, or NULL */
+const char *tend_proc_cgroup_mount (void);
+/** tend_proc_get_cgroup: the cgroup v2 directory @pid is in (free it), or NULL */
+char *tend_proc_get_cgroup (pid_t pid);
+/** tend_proc_in_cgroup: @pid is in the cgroup directory @dir or a group below it */
+gboolean tend_proc_in_cgroup (pid_t pid, const char *dir);
+
+/**
+ * tend_proc_list_cgroup:
+ * The live processes of the cgroup v2 directory @dir and of every group
+ * below it (an array of pid_t; empty when @dir is gone). Zombies are not
+ * listed: the kernel drops a process from its group when it exits.
+ */
+GArray *tend_proc_list_cgroup (const char *dir);
+
 /**
  * tend_proc_claim_child:
  * Tells the process backend's orphan reaper that @pid is a child someone in

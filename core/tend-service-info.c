@@ -136,6 +136,23 @@ log_figures (TendService *service, char **out_problem)
   return total;
 }
 
+/* What explains the service's state: the message of its first instance in that state that has one
+ * (instance 0 may be online while others wait for a limit to pass), else instance 0's. */
+static const char *
+service_message (TendService *service)
+{
+  GPtrArray *instances = tend_service_get_instances (service);
+  TendServiceState state = tend_service_get_state (service);
+
+  for (guint i = 0; i < instances->len; i++) {
+    TendInstance *instance = g_ptr_array_index (instances, i);
+    const char *message = tend_instance_get_status_message (instance);
+    if (tend_instance_get_state (instance) == state && message != NULL && message[0] != '\0')
+      return message;
+  }
+  return tend_instance_get_status_message (g_ptr_array_index (instances, 0));
+}
+
 GVariant *
 tend_service_info_describe (TendService *service)
 {
@@ -148,7 +165,7 @@ tend_service_info_describe (TendService *service)
   g_autofree char *last_exit = NULL;
   g_autofree char *log_problem = NULL;
   guint64 log_dropped = log_figures (service, &log_problem);
-  const char *message = tend_instance_get_status_message (first);
+  const char *message = service_message (service);
   const char *notify_status = tend_instance_get_notify_status (first);
   guint processes = 0, open_fds = 0;
   double cpu_seconds = 0;

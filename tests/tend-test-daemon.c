@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -17,6 +18,9 @@
 
 #include "tend-proc.h"
 #include "tend-test-daemon.h"
+
+static gboolean cgroup_base_known (void);
+static void remove_cgroups (const char *dir);
 
 /* Daemons to end if an assertion aborts the test before its teardown runs. */
 #define MAX_TRACKED 16
@@ -50,8 +54,8 @@ tend_test_track_pid (pid_t pid)
   }
 }
 
-static void
-untrack_pid (pid_t pid)
+void
+tend_test_untrack_pid (pid_t pid)
 {
   for (int i = 0; i < MAX_TRACKED; i++) {
     if (tracked[i] == pid)
@@ -63,7 +67,13 @@ untrack_pid (pid_t pid)
 static void
 daemon_child_setup (gpointer user_data)
 {
+  TendTestDaemon *d = user_data;
+
   prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (d->nofile > 0) {
+    struct rlimit limit = { d->nofile, d->nofile_hard > 0 ? d->nofile_hard : d->nofile };
+    setrlimit (RLIMIT_NOFILE, &limit);
+  }
 }
 
 static const char *
@@ -243,7 +253,7 @@ tend_test_daemon_spawn (TendTestDaemon *d, const char *const *args)
   g_assert_cmpint (log_fd, >=, 0);
   d->exited = FALSE;
   g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, (const char *const *) env,
-                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, daemon_child_setup, NULL,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, daemon_child_setup, d,
                                     -1, log_fd,
                                     log_fd, NULL, NULL, 0, &d->pid, NULL, NULL, NULL, &error);
   close (log_fd);
@@ -261,7 +271,7 @@ poll_exit (TendTestDaemon *d)
     return TRUE;
   r = waitpid (d->pid, &status, WNOHANG);
   if (r == d->pid) {
-    untrack_pid (d->pid);
+    tend_test_untrack_pid (d->pid);
     d->exited = TRUE;
     d->exit_status = status;
     return TRUE;
@@ -394,6 +404,11 @@ tend_test_daemon_free (TendTestDaemon *d)
     kill (g_array_index (left, pid_t, i), SIGKILL);
   if (d->notify_fd >= 0)
     close (d->notify_fd);
+  /* a tendd that was killed leaves its (by now empty) cgroup subtree; its home is going away */
+  if (cgroup_base_known ()) {
+    g_autofree char *cgroup = tend_test_daemon_cgroup (d);
+    remove_cgroups (cgroup);
+  }
   unmount_below (d->dir);
   if (g_getenv ("TEND_TEST_KEEP") == NULL)
     remove_tree (d->dir);
@@ -403,6 +418,154 @@ tend_test_daemon_free (TendTestDaemon *d)
   g_free (d->log);
   g_free (d->notify_path);
   g_free (d);
+}
+
+/* Every live process whose parent chain leads to @root. */
+static GArray *
+descendants_of (pid_t root)
+{
+  g_autoptr(GArray) procs = tend_proc_list_all ();
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  gboolean grew = TRUE;
+
+  while (grew) {
+    grew = FALSE;
+    for (guint i = 0; i < procs->len; i++) {
+      TendProcInfo *p = &g_array_index (procs, TendProcInfo, i);
+      gboolean parent_in = p->ppid == root;
+      gboolean already = FALSE;
+
+      if (p->state == 'Z')
+        continue;
+      for (guint j = 0; j < found->len; j++) {
+        pid_t f = g_array_index (found, pid_t, j);
+        already = already || f == p->pid;
+        parent_in = parent_in || f == p->ppid;
+      }
+      if (parent_in && !already) {
+        g_array_append_val (found, p->pid);
+        grew = TRUE;
+      }
+    }
+  }
+  return found;
+}
+
+/* The command line of @pid, arguments joined by spaces ("" when gone). */
+static char *
+cmdline_of (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &text, &len, NULL) || len == 0)
+    return g_strdup ("");
+  for (gsize i = 0; i + 1 < len; i++) {
+    if (text[i] == '\0')
+      text[i] = ' ';
+  }
+  return g_steal_pointer (&text);
+}
+
+GArray *
+tend_test_find_descendants (pid_t root, const char *cmdline)
+{
+  g_autoptr(GArray) all = descendants_of (root);
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (pid_t));
+
+  for (guint i = 0; i < all->len; i++) {
+    pid_t pid = g_array_index (all, pid_t, i);
+    g_autofree char *text = cmdline_of (pid);
+    if (cmdline == NULL || g_str_equal (text, cmdline))
+      g_array_append_val (found, pid);
+  }
+  return found;
+}
+
+/* The group we (and the tendd we start) run in, as a directory of the cgroup v2 hierarchy; NULL when none. */
+static char *
+cgroup_base (void)
+{
+  g_autofree char *mountinfo = NULL;
+  g_autofree char *own = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) own_lines = NULL;
+  const char *group = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &mountinfo, NULL, NULL) ||
+      !g_file_get_contents ("/proc/self/cgroup", &own, NULL, NULL))
+    return NULL;
+  own_lines = g_strsplit (own, "\n", -1);
+  for (guint i = 0; own_lines[i] != NULL; i++) {
+    if (g_str_has_prefix (own_lines[i], "0::"))
+      group = own_lines[i] + 3;
+  }
+  if (group == NULL)
+    return NULL;
+  lines = g_strsplit (mountinfo, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
+    guint n = g_strv_length (fields);
+    guint dash = 0;
+
+    for (guint j = 6; j < n && dash == 0; j++)
+      dash = g_str_equal (fields[j], "-") ? j : 0;
+    if (dash != 0 && dash + 1 < n && g_str_equal (fields[dash + 1], "cgroup2"))
+      return g_build_filename (fields[4], group, NULL);
+  }
+  return NULL;
+}
+
+static gboolean
+cgroup_base_known (void)
+{
+  g_autofree char *base = cgroup_base ();
+  return base != NULL;
+}
+
+/* rmdir of a group and those below it: only empty groups go */
+static void
+remove_cgroups (const char *dir)
+{
+  g_autoptr(GDir) children = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (children != NULL && (name = g_dir_read_name (children)) != NULL) {
+    g_autofree char *child = g_build_filename (dir, name, NULL);
+    if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      remove_cgroups (child);
+  }
+  g_rmdir (dir);
+}
+
+gboolean
+tend_test_cgroups_writable (void)
+{
+  g_autofree char *base = cgroup_base ();
+  g_autofree char *probe = NULL;
+
+  if (geteuid () != 0 || base == NULL)
+    return FALSE;
+  probe = g_strdup_printf ("%s/tend-test-probe-%d", base, (int) getpid ());
+  if (g_mkdir (probe, 0755) < 0)
+    return FALSE;
+  g_rmdir (probe);
+  return TRUE;
+}
+
+char *
+tend_test_daemon_cgroup (TendTestDaemon *d)
+{
+  g_autofree char *base = cgroup_base ();
+  g_autofree char *home = g_canonicalize_filename (d->home, NULL);
+  g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, home, -1);
+  g_autofree char *name = NULL;
+
+  g_assert_nonnull (base);
+  digest[12] = '\0';
+  name = g_strdup_printf ("tend-%s", digest);
+  return g_build_filename (base, name, NULL);
 }
 
 /* ---- the command-line client ---- */

@@ -23,6 +23,8 @@ typedef struct {
   GPid pid;
   int exit_status;
   gboolean exited;
+  guint nofile;      /* when set: tendd starts with this soft RLIMIT_NOFILE ... */
+  guint nofile_hard; /* ... and this hard one (0: the same) */
 } TendTestDaemon;
 
 TendTestDaemon *tend_test_daemon_new (void);
@@ -45,8 +47,24 @@ GArray *tend_test_daemon_leftovers (TendTestDaemon *d);
 void tend_test_daemon_free (TendTestDaemon *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendTestDaemon, tend_test_daemon_free)
 
+/**
+ * tend_test_cgroups_writable:
+ * Whether tendd (running as we do) can give services cgroups of their own:
+ * root, and a cgroup v2 hierarchy where a group can be made.
+ */
+gboolean tend_test_cgroups_writable (void);
+/** tend_test_daemon_cgroup: the cgroup subtree tendd makes for this home (when it can) */
+char *tend_test_daemon_cgroup (TendTestDaemon *d);
+/**
+ * tend_test_find_descendants:
+ * Live processes whose parent chain leads to @root and whose command line
+ * (arguments joined by spaces) is @cmdline (any, when NULL).
+ */
+GArray *tend_test_find_descendants (pid_t root, const char *cmdline);
 /** tend_test_track_pid: @pid gets SIGTERM if the test aborts (for daemons not spawned by the fixture) */
 void tend_test_track_pid (pid_t pid);
+/** tend_test_untrack_pid: forgets @pid (it ended, or the test ends it itself) */
+void tend_test_untrack_pid (pid_t pid);
 /** tend_test_helper: absolute path of tests/helpers/@name */
 char *tend_test_helper (const char *name);
 /** tend_test_wait: polls @cond every 10 ms for up to @timeout_ms */

@@ -2,6 +2,7 @@
 /* tendd as a program: config errors, one daemon per home, reload, detaching. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,48 @@ test_second_daemon_refused (void)
   /* d2 must not clean d's processes up when it is freed */
   g_free (d2->home);
   d2->home = g_strdup ("/nonexistent");
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
+/* The lock lives on the home itself: deleting tendd.pid must not let a second daemon in. */
+static void
+test_second_daemon_refused_without_pidfile (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(TendTestDaemon) d2 = tend_test_daemon_new ();
+  g_autofree char *record = tend_test_daemon_path (d, "record");
+  g_autofree char *pidfile = NULL;
+  g_autofree char *want = NULL;
+  g_autofree char *conf = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  conf = g_strdup_printf ("[service:s]\nexec=@HELPERS@/record-start.sh\nenv=RECORD=%s\n", record);
+  tend_test_daemon_write_config (d, conf);
+  tend_test_daemon_start (d);
+  g_assert_true (tend_test_wait_lines (record, 1, 10000));
+  pidfile = g_build_filename (d->home, "tendd.pid", NULL);
+  g_assert_cmpint (g_unlink (pidfile), ==, 0);
+
+  g_free (d2->home);
+  d2->home = g_strdup (d->home);
+  tend_test_daemon_write_config (d2, conf);
+  tend_test_daemon_spawn (d2, NULL);
+  g_assert_true (tend_test_daemon_wait_exit (d2, 10000));
+  g_assert_true (WIFEXITED (d2->exit_status));
+  g_assert_cmpint (WEXITSTATUS (d2->exit_status), ==, 1);
+  /* the pid comes from the kernel's lock table, tendd.pid being gone */
+  want = g_strdup_printf ("another tendd (pid %d) is already running", (int) d->pid);
+  g_assert_true (tend_test_daemon_log_contains (d2, want));
+  /* d2 must not clean d's processes up when it is freed */
+  g_free (d2->home);
+  d2->home = g_strdup ("/nonexistent");
+
+  /* the first daemon still owns its socket, and nothing was started twice */
+  g_assert_cmpint (tend_test_run_cli (d, &out, &err, "status", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "online"));
+  g_assert_cmpuint (tend_test_count_lines (record), ==, 1);
+  g_assert_true (tend_test_pid_alive (tend_test_record_pid (record, 0)));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
@@ -194,6 +237,7 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon/config-error-starts-nothing", test_config_error_starts_nothing);
   g_test_add_func ("/daemon/unknown-plugin", test_unknown_plugin_names_plugins);
   g_test_add_func ("/daemon/second-daemon-refused", test_second_daemon_refused);
+  g_test_add_func ("/daemon/second-daemon-refused-without-pidfile", test_second_daemon_refused_without_pidfile);
   g_test_add_func ("/daemon/reload", test_reload);
   g_test_add_func ("/daemon/detach", test_detach);
   g_test_add_func ("/daemon/disabled-plugins-not-mapped", test_disabled_plugins_not_mapped);

@@ -10,9 +10,11 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -620,6 +622,78 @@ test_notify (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* Sends one datagram to a NOTIFY_SOCKET address ("@name" is the abstract namespace, as sd_notify reads it). */
+static gboolean
+send_notify (const char *address, const char *text)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  gsize len = strlen (address);
+  socklen_t addr_len;
+  int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  gboolean ok;
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpuint (len, <, sizeof addr.sun_path);
+  memcpy (addr.sun_path, address, len);
+  if (address[0] == '@')
+    addr.sun_path[0] = '\0';
+  addr_len = (socklen_t) (G_STRUCT_OFFSET (struct sockaddr_un, sun_path) + len);
+  ok = sendto (fd, text, strlen (text), 0, (struct sockaddr *) &addr, addr_len) == (ssize_t) strlen (text);
+  close (fd);
+  return ok;
+}
+
+/* A service that runs as another user can notify too, and only its own processes speak for it. */
+static void
+test_notify_as_user (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autofree char *shared = tend_test_daemon_path (d, "shared");
+  g_autofree char *flag = g_build_filename (shared, "go", NULL);
+  g_autofree char *envfile = g_build_filename (shared, "notify-socket", NULL);
+  g_autofree char *conf = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(Snapshot) s = { 0 };
+  gint64 end;
+
+  if (geteuid () != 0) {
+    g_test_skip ("running a service as nobody needs root");
+    return;
+  }
+  /* the helper, running as nobody, writes and reads files here */
+  g_assert_cmpint (g_mkdir (shared, 0777), ==, 0);
+  g_assert_cmpint (g_chmod (shared, 0777), ==, 0);
+  g_assert_cmpint (g_chmod (d->dir, 0711), ==, 0);
+  conf = g_strdup_printf (HEALTH_PLUGIN "[service:notifier]\nexec=@HELPERS@/notify-ready.py\nuser=nobody\n"
+                          "env=FLAG=%s;ENVFILE=%s\nnotify=true\n", flag, envfile);
+  tend_test_daemon_write_config (d, conf);
+  tend_test_daemon_start (d);
+  bus = connect_bus (d);
+
+  g_assert_true (tend_test_wait_lines (envfile, 1, 10000));
+  lines = tend_test_read_lines (envfile);
+  g_test_message ("NOTIFY_SOCKET of a service run as nobody: %s", lines[0]);
+  g_assert_true (wait_snapshot (bus, "notifier", notify_status_is, "waiting for the flag", 10000, &s));
+  g_assert_cmpstr (s.state, ==, "launching");
+
+  /* anyone can reach the socket, but a process outside the service's tree does not speak for it */
+  g_assert_true (send_notify (lines[0], "READY=1\nSTATUS=forged"));
+  end = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+  while (g_get_monotonic_time () < end) {
+    snapshot_take (bus, "notifier", &s);
+    g_assert_cmpstr (s.state, ==, "launching");
+    g_assert_cmpstr (s.notify_status, ==, "waiting for the flag");
+    g_usleep (50 * 1000);
+  }
+
+  touch (flag);
+  g_assert_true (wait_snapshot (bus, "notifier", in_state, "online", 10000, &s));
+  g_assert_cmpstr (s.notify_status, ==, "serving");
+  g_assert_cmpuint (s.restarts, ==, 0);
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 /* ---- depends-on ---- */
 
 static void
@@ -812,6 +886,111 @@ test_rss_of_tree (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* ---- the tree's membership is the one stop uses ---- */
+
+static gboolean
+processes_are (const Snapshot *s, gconstpointer data)
+{
+  return s->processes == GPOINTER_TO_UINT (data);
+}
+
+/* The one "sleep 100" tendd's tree holds (0 until there is exactly one); tracked so a failure ends it. */
+static pid_t
+find_escapee (TendTestDaemon *d)
+{
+  g_autoptr(GArray) found = tend_test_find_descendants (d->pid, "sleep 100");
+
+  if (found->len != 1)
+    return 0;
+  tend_test_track_pid (g_array_index (found, pid_t, 0));
+  return g_array_index (found, pid_t, 0);
+}
+
+static void
+end_escapee (pid_t pid)
+{
+  if (pid > 0 && tend_test_pid_alive (pid))
+    kill (pid, SIGKILL);
+  tend_test_untrack_pid (pid);
+}
+
+/* A descendant that cleared its environment and left the session still counts, as it does for stop. */
+static void
+test_tree_env_cleared (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_auto(Snapshot) s = { 0 };
+  gint64 deadline;
+  pid_t escapee = 0;
+
+  if (!tend_test_cgroups_writable ()) {
+    g_test_skip ("exact trees need root and a writable cgroup v2 hierarchy; /health/tree-remembered covers the rest");
+    return;
+  }
+  tend_test_daemon_write_config (d, HEALTH_PLUGIN
+                                 "[service:escaper]\nexec=sh -c '(env -i setsid sleep 100 &); exec sleep 200'\n");
+  tend_test_daemon_start (d);
+  bus = connect_bus (d);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((escapee = find_escapee (d)) == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (POLL_MS * 1000);
+  g_assert_cmpint (escapee, >, 0);
+  /* the main process (sleep 200) and the escaped sleep 100 */
+  g_assert_true (wait_snapshot (bus, "escaper", processes_are, GUINT_TO_POINTER (2), 10000, &s));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  g_assert_false (tend_test_pid_alive (escapee));
+  end_escapee (escapee);
+}
+
+typedef struct {
+  TendTestDaemon *d;
+  pid_t pid;
+} Orphan;
+
+static gboolean
+escapee_orphaned (gpointer data)
+{
+  Orphan *o = data;
+  TendProcInfo info;
+
+  if (o->pid == 0)
+    o->pid = find_escapee (o->d);
+  return o->pid > 0 && tend_proc_read_stat (o->pid, &info) && info.ppid == o->d->pid;
+}
+
+/* Without cgroups: the sampler remembers a member whose parent died, as the process backend does. */
+static void
+test_tree_remembered (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_auto(Snapshot) s = { 0 };
+  Orphan o = { d, 0 };
+  guint64 passes;
+
+  tend_test_daemon_write_config (d, HEALTH_PLUGIN "[plugin:process]\ncgroups=false\n\n[service:escaper]\n"
+                                    "exec=sh -c '(env -i setsid sleep 100 & sleep 1); exec sleep 200'\n");
+  tend_test_daemon_start (d);
+  bus = connect_bus (d);
+  g_assert_true (tend_test_wait (escapee_orphaned, &o, 15000));
+  /* several passes after it came back to tendd: still counted */
+  passes = health_status (bus, "passes");
+  for (guint seen = 0; seen < 3;) {
+    guint64 now = health_status (bus, "passes");
+    if (now > passes) {
+      snapshot_take (bus, "escaper", &s);
+      g_assert_cmpuint (s.processes, ==, 2);
+      passes = now;
+      seen++;
+    }
+    g_usleep (POLL_MS * 1000);
+  }
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  g_assert_false (tend_test_pid_alive (o.pid));
+  end_escapee (o.pid);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -824,9 +1003,12 @@ main (int argc, char **argv)
   g_test_add_func ("/health/exec-check-environment", test_exec_check_environment);
   g_test_add_func ("/health/ready-check", test_ready_check);
   g_test_add_func ("/health/notify", test_notify);
+  g_test_add_func ("/health/notify-as-user", test_notify_as_user);
   g_test_add_func ("/health/depends-on", test_depends_on);
   g_test_add_func ("/health/dependency-cycle", test_dependency_cycle);
   g_test_add_func ("/health/cpu", test_cpu);
   g_test_add_func ("/health/rss-of-tree", test_rss_of_tree);
+  g_test_add_func ("/health/tree-env-cleared", test_tree_env_cleared);
+  g_test_add_func ("/health/tree-remembered", test_tree_remembered);
   return g_test_run ();
 }

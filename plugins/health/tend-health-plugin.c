@@ -161,7 +161,7 @@ plugin_start (TendPlugin *plugin, GError **error)
   self->notify = tend_health_notify_new (self->context, notify_path, error);
   if (self->notify == NULL)
     return FALSE;
-  tend_context_set_notify_socket (self->context, notify_path);
+  tend_context_set_notify_socket (self->context, notify_path, tend_health_notify_get_open_address (self->notify));
   tend_context_set_readiness_provider (self->context, TRUE);
   self->sampler = tend_health_sampler_new ();
   self->checks = tend_health_checks_new (self->context);
@@ -192,7 +192,7 @@ plugin_stop_async (TendPlugin *plugin, GCancellable *cancellable, GAsyncReadyCal
   g_clear_pointer (&self->sampler, tend_health_sampler_free);
   g_clear_pointer (&self->notify, tend_health_notify_free);
   tend_context_set_readiness_provider (self->context, FALSE);
-  tend_context_set_notify_socket (self->context, NULL);
+  tend_context_set_notify_socket (self->context, NULL, NULL);
   g_hash_table_remove_all (self->history);
   g_task_return_boolean (task, TRUE);
 }
@@ -215,8 +215,11 @@ plugin_add_status (TendPlugin *plugin, GVariantDict *status)
   g_variant_dict_insert (status, "checks-run", "u", self->checks != NULL ? tend_health_checks_get_runs (self->checks) : 0);
   g_variant_dict_insert (status, "stat-files-open", "u",
                          self->sampler != NULL ? tend_health_sampler_get_open_files (self->sampler) : 0);
-  if (self->notify != NULL)
+  if (self->notify != NULL) {
     g_variant_dict_insert (status, "notify-socket", "s", tend_health_notify_get_path (self->notify));
+    if (tend_health_notify_get_open_address (self->notify) != NULL)
+      g_variant_dict_insert (status, "notify-socket-open", "s", tend_health_notify_get_open_address (self->notify));
+  }
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tend-fd-limit.h"
 #include "tend-health-sampler.h"
 #include "tend-proc.h"
 
@@ -207,6 +208,7 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
   GHashTableIter iter;
   gpointer key, value;
   gboolean grew = TRUE;
+  gint64 spare = -1;
 
   self->last_pass = now;
   self->pass++;
@@ -227,14 +229,45 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
   }
   scan (self, by_main_pid);
 
-  /* membership: the session, orphans of ours with the instance's tag, then descendants of members */
+  /* membership, where the process backend gave a run its own cgroup: exactly the group's processes,
+   * the same tree that stop signals */
+  for (guint i = 0; i < instances->len; i++) {
+    TendInstance *instance = g_ptr_array_index (instances, i);
+    const char *cgroup = tend_instance_get_cgroup (instance);
+    g_autoptr(GArray) pids = NULL;
+
+    if (cgroup == NULL)
+      continue;
+    pids = tend_proc_list_cgroup (cgroup);
+    for (guint j = 0; j < pids->len; j++) {
+      pid_t pid = g_array_index (pids, pid_t, j);
+      Proc *proc = g_hash_table_lookup (self->procs, GINT_TO_POINTER (pid));
+
+      if (proc == NULL) {
+        /* born since the listing of /proc */
+        proc = g_new0 (Proc, 1);
+        proc->fd = -1;
+        if (!read_stat (self, proc, pid)) {
+          proc_free (proc);
+          continue;
+        }
+        g_hash_table_insert (self->procs, GINT_TO_POINTER (pid), proc);
+      } else if (proc->read_pass != self->pass && !read_stat (self, proc, pid)) {
+        continue;
+      }
+      if (proc->info.state != 'Z')
+        g_hash_table_insert (owners, GINT_TO_POINTER (pid), instance);
+    }
+  }
+  /* elsewhere: the session, orphans of ours with the instance's tag or seen in its tree at the last
+   * pass, then descendants of members */
   g_hash_table_iter_init (&iter, self->procs);
   while (g_hash_table_iter_next (&iter, &key, &value)) {
     Proc *proc = value;
     TendInstance *owner;
 
     /* not read in this pass: outside every tree, as at the last pass */
-    if (proc->info.state == 'Z' || proc->read_pass != self->pass)
+    if (proc->info.state == 'Z' || proc->read_pass != self->pass || g_hash_table_contains (owners, key))
       continue;
     owner = owner_by_session (by_main_pid, proc);
     if (owner == NULL && proc->info.ppid == self_pid &&
@@ -245,6 +278,10 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
       }
       if (proc->tag != NULL)
         owner = g_hash_table_lookup (by_tag, proc->tag);
+      /* an orphan that cleared its environment: it was in this tree while its parent lived */
+      if (owner == NULL && proc->seen_before && proc->owner != NULL &&
+          g_hash_table_contains (usage, proc->owner) && tend_instance_get_cgroup (proc->owner) == NULL)
+        owner = proc->owner;
     }
     if (owner != NULL)
       g_hash_table_insert (owners, key, owner);
@@ -284,9 +321,13 @@ tend_health_sampler_sample (TendHealthSampler *self, GPtrArray *instances)
       proc->last_ticks = ticks;
       continue;
     }
-    if (proc->fd < 0) {
+    /* kept open only while tendd has descriptors to spare: read it the slow way otherwise */
+    if (proc->fd < 0 && spare < 0)
+      spare = (gint64) tend_fd_limit_get_spare (); /* counted only when a file is to be opened */
+    if (proc->fd < 0 && spare > 0) {
       g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) proc->info.pid);
       proc->fd = open (path, O_RDONLY | O_CLOEXEC);
+      spare -= proc->fd >= 0;
     }
     u = g_hash_table_lookup (usage, owner);
     u->processes++;

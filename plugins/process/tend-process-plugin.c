@@ -13,6 +13,7 @@
 #include "tend-parse.h"
 #include "tend-plugin.h"
 #include "tend-process-backend.h"
+#include "tend-process-cgroup.h"
 #include "tend-process-spawn.h"
 #include "tend-proc.h"
 #include "tend-process-tree.h"
@@ -24,6 +25,11 @@
 #define AFTER_KILL_GRACE_MS 5000
 /* A background look for orphans to reap that no event told us about. */
 #define REAPER_INTERVAL_S 30
+/* Without cgroups: how often the trees of running services are looked at, so a descendant is
+ * remembered as theirs before its parent dies and it comes back to us with nothing to tell. */
+#define LEARN_INTERVAL_S 2
+/* At shutdown, what was re-parented to us and belongs to no run gets this long after SIGTERM. */
+#define SWEEP_KILL_MS 1600
 
 #define TEND_TYPE_PROCESS_PLUGIN (tend_process_plugin_get_type ())
 G_DECLARE_FINAL_TYPE (TendProcessPlugin, tend_process_plugin, TEND, PROCESS_PLUGIN, GObject)
@@ -35,6 +41,8 @@ typedef struct {
   pid_t pid;
   int pidfd;
   char *tag;
+  char *cgroup;       /* the run's group, NULL without cgroups */
+  GHashTable *known;  /* without cgroups: pid → start time of members seen before */
   int kill_signal;
   guint64 kill_timeout_ms;
   gboolean main_exited;
@@ -54,7 +62,17 @@ struct _TendProcessPlugin {
   GPtrArray *records;      /* every Record not yet finished, including trees being swept */
   GHashTable *watched;     /* pid → GUINT child watch source id (orphans we reap) */
   guint reaper_timer;
+  guint learn_timer;
+  gboolean use_cgroups;      /* [plugin:process] cgroups */
+  TendProcessCgroup *cgroup; /* our subtree, NULL when not usable */
+  gboolean cgroup_failed;    /* a child could not join its group: warned once */
   GTask *stop_task;
+  /* the last step of stopping: orphans of ours that no run claimed */
+  gboolean swept;
+  gboolean sweep_killed;
+  gint64 sweep_kill_at;
+  gint64 sweep_give_up_at;
+  guint sweep_timer;
 };
 
 static void tend_process_plugin_plugin_init (TendPluginInterface *iface);
@@ -74,15 +92,27 @@ record_free (Record *record)
   g_clear_handle_id (&record->poll_timer, g_source_remove);
   if (record->pidfd >= 0)
     close (record->pidfd);
+  if (record->cgroup != NULL && !tend_process_cgroup_remove (record->cgroup))
+    g_debug ("cannot remove %s yet: %s", record->cgroup, g_strerror (errno));
   g_clear_object (&record->instance);
+  g_clear_pointer (&record->known, g_hash_table_unref);
+  g_free (record->cgroup);
   g_free (record->tag);
   g_free (record);
 }
 
+static void sweep_start (TendProcessPlugin *self);
+
 static void
 maybe_finish_stop (TendProcessPlugin *self)
 {
-  if (self->stop_task != NULL && self->records->len == 0) {
+  if (self->stop_task == NULL || self->records->len > 0)
+    return;
+  if (!self->swept) {
+    sweep_start (self);
+    return;
+  }
+  {
     GTask *task = g_steal_pointer (&self->stop_task);
     g_task_return_boolean (task, TRUE);
     g_object_unref (task);
@@ -158,11 +188,130 @@ reaper_timer_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Without cgroups: one look at /proc for every running tree, so each remembers its members. */
+static gboolean
+learn_timer_cb (gpointer user_data)
+{
+  TendProcessPlugin *self = user_data;
+  g_autoptr(GArray) procs = NULL;
+
+  for (guint i = 0; i < self->records->len; i++) {
+    Record *record = g_ptr_array_index (self->records, i);
+    g_autoptr(GArray) members = NULL;
+
+    if (record->known == NULL || record->main_exited)
+      continue;
+    if (procs == NULL)
+      procs = tend_proc_list_all ();
+    members = tend_process_tree_members (procs, record->pid, record->tag, record->known);
+  }
+  /* nothing to learn about: no wake-ups until a service runs without a cgroup again */
+  if (procs == NULL) {
+    self->learn_timer = 0;
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the last step of stopping ---- */
+
+/* What is left once every run is gone: children of ours (orphans re-parented to us, the subreaper)
+ * that no one claimed, with their descendants, and whatever is still in our cgroup subtree. Only
+ * a service's descendants can have come back to us, so all of it is the services' own. */
+static GArray *
+sweep_targets (TendProcessPlugin *self)
+{
+  g_autoptr(GArray) children = tend_process_tree_list_our_children ();
+  g_autoptr(GArray) roots = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  GArray *targets;
+
+  for (guint i = 0; i < children->len; i++) {
+    pid_t pid = g_array_index (children, pid_t, i);
+    TendProcInfo info;
+    if (tend_proc_is_claimed_child (pid) || is_main_pid (self, pid) || !tend_proc_read_stat (pid, &info) ||
+        info.state == 'Z')
+      continue;
+    g_array_append_val (roots, pid);
+  }
+  targets = tend_process_tree_with_descendants (roots);
+  if (self->cgroup != NULL) {
+    g_autoptr(GArray) in_groups = tend_proc_list_cgroup (tend_process_cgroup_get_path (self->cgroup));
+    g_array_append_vals (targets, in_groups->data, in_groups->len);
+  }
+  return targets;
+}
+
+static void
+sweep_done (TendProcessPlugin *self)
+{
+  g_clear_handle_id (&self->sweep_timer, g_source_remove);
+  self->swept = TRUE;
+  /* nothing runs in it any more: our subtree goes too */
+  g_clear_pointer (&self->cgroup, tend_process_cgroup_free);
+  maybe_finish_stop (self);
+}
+
+static gboolean
+sweep_poll_cb (gpointer user_data)
+{
+  TendProcessPlugin *self = user_data;
+  g_autoptr(GArray) targets = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  reap_orphans (self);
+  targets = sweep_targets (self);
+  if (targets->len == 0) {
+    self->sweep_timer = 0;
+    sweep_done (self);
+    return G_SOURCE_REMOVE;
+  }
+  if (now > self->sweep_give_up_at) {
+    g_warning (_("%u processes left by services did not die after SIGKILL; giving up on them"), targets->len);
+    self->sweep_timer = 0;
+    sweep_done (self);
+    return G_SOURCE_REMOVE;
+  }
+  if (!self->sweep_killed && now > self->sweep_kill_at) {
+    self->sweep_killed = TRUE;
+    tend_process_tree_signal (0, targets, SIGKILL);
+    if (self->cgroup != NULL)
+      tend_process_cgroup_signal (tend_process_cgroup_get_path (self->cgroup), SIGKILL);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+sweep_start (TendProcessPlugin *self)
+{
+  g_autoptr(GArray) targets = NULL;
+
+  if (self->sweep_timer != 0)
+    return;
+  targets = sweep_targets (self);
+  if (targets->len == 0) {
+    sweep_done (self);
+    return;
+  }
+  g_message (_("ending %u processes that services left behind and no service's tree accounts for"), targets->len);
+  for (guint i = 0; i < targets->len; i++)
+    g_debug ("ending left-behind process %d", (int) g_array_index (targets, pid_t, i));
+  tend_process_tree_signal (0, targets, SIGTERM);
+  self->sweep_kill_at = g_get_monotonic_time () + SWEEP_KILL_MS * 1000;
+  self->sweep_give_up_at = self->sweep_kill_at + AFTER_KILL_GRACE_MS * 1000;
+  self->sweep_timer = g_timeout_add (TREE_POLL_MS, sweep_poll_cb, self);
+}
+
+static GArray *
+record_members (Record *record)
+{
+  return tend_process_tree_find (record->pid, record->tag, record->cgroup, record->known);
+}
+
 static void
 kill_timeout_cb (gpointer user_data)
 {
   Record *record = user_data;
-  g_autoptr(GArray) members = tend_process_tree_find (record->pid, record->tag);
+  g_autoptr(GArray) members = record_members (record);
 
   record->kill_timer = 0;
   record->killed = TRUE;
@@ -170,6 +319,8 @@ kill_timeout_cb (gpointer user_data)
   g_message ("%s: still running after kill-timeout %" G_GUINT64_FORMAT " ms, sending SIGKILL to its process group",
              record->instance ? tend_instance_get_name (record->instance) : record->tag, record->kill_timeout_ms);
   tend_process_tree_signal (record->pid, members, SIGKILL);
+  if (record->cgroup != NULL)
+    tend_process_cgroup_signal (record->cgroup, SIGKILL);
   if (!record->main_exited)
     kill (record->pid, SIGKILL);
   record_check (record);
@@ -194,7 +345,7 @@ record_terminate (Record *record)
   if (record->terminating)
     return;
   record->terminating = TRUE;
-  members = tend_process_tree_find (record->pid, record->tag);
+  members = record_members (record);
   tend_process_tree_signal (record->pid, members, record->kill_signal);
   if (!record->main_exited && record->pidfd >= 0)
     syscall (SYS_pidfd_send_signal, record->pidfd, record->kill_signal, NULL, 0);
@@ -210,7 +361,7 @@ record_check (Record *record)
   if (!record->main_exited)
     return;
   reap_orphans (record->plugin);
-  members = tend_process_tree_find (record->pid, record->tag);
+  members = record_members (record);
   if (members->len > 0 && record->killed && g_get_monotonic_time () > record->give_up_at) {
     g_warning ("%u processes of %s did not die after SIGKILL; giving up on them", members->len, record->tag);
     g_array_set_size (members, 0);
@@ -258,11 +409,29 @@ main_exited_cb (GPid pid, int wait_status, gpointer user_data)
   record->poll_timer = g_idle_add_once (sweep_after_exit_cb, record);
 }
 
+/* The run's group, or NULL: then the tree is found by session, tag and memory, as without cgroups. */
+static char *
+make_run_cgroup (TendProcessPlugin *self, TendInstance *instance)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir;
+
+  if (self->cgroup == NULL)
+    return NULL;
+  dir = tend_process_cgroup_make_run (self->cgroup, tend_instance_get_name (instance),
+                                      tend_instance_get_index (instance), &error);
+  if (dir == NULL)
+    g_warning (_("%s: no cgroup for this run, its process tree is tracked by session and tag: %s"),
+               tend_instance_get_name (instance), error->message);
+  return dir;
+}
+
 static gboolean
 backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **error)
 {
   TendProcessPlugin *self = TEND_PROCESS_PLUGIN (backend);
   TendServiceConfig *config = tend_instance_get_config (instance);
+  g_autofree char *cgroup = NULL;
   Record *record;
   pid_t pid;
   int out_fd = -1, err_fd = -1;
@@ -275,8 +444,21 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
     g_set_error (error, TEND_ERROR, TEND_ERROR_BUSY, "the process backend is stopping");
     return FALSE;
   }
-  if (!tend_process_spawn (instance, &pid, &out_fd, &err_fd, error))
+  cgroup = make_run_cgroup (self, instance);
+  if (!tend_process_spawn (instance, cgroup, &pid, &out_fd, &err_fd, error)) {
+    if (cgroup != NULL)
+      tend_process_cgroup_remove (cgroup);
     return FALSE;
+  }
+  /* the child joined its group before exec, or could not: then it is tracked the other way */
+  if (cgroup != NULL && !tend_process_cgroup_holds (cgroup, pid)) {
+    if (!self->cgroup_failed)
+      g_warning (_("%s: the process did not join its cgroup %s; tracking its tree by session and tag"),
+                 tend_instance_get_name (instance), cgroup);
+    self->cgroup_failed = TRUE;
+    tend_process_cgroup_remove (cgroup);
+    g_clear_pointer (&cgroup, g_free);
+  }
 
   record = g_new0 (Record, 1);
   record->plugin = self;
@@ -284,12 +466,19 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
   record->pid = pid;
   record->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   record->tag = g_strdup (tend_instance_get_tag (instance));
+  record->cgroup = g_steal_pointer (&cgroup);
+  if (record->cgroup == NULL) {
+    record->known = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+    if (self->learn_timer == 0)
+      self->learn_timer = g_timeout_add_seconds (LEARN_INTERVAL_S, learn_timer_cb, self);
+  }
   record->kill_signal = config->kill_signal;
   record->kill_timeout_ms = config->kill_timeout_ms;
   g_ptr_array_add (self->records, record);
   g_hash_table_insert (self->by_instance, instance, record);
   g_child_watch_add_full (G_PRIORITY_HIGH, pid, main_exited_cb, record, NULL);
 
+  tend_instance_set_cgroup (instance, record->cgroup);
   tend_instance_attach_output (instance, out_fd, err_fd);
   tend_instance_process_started (instance, pid);
   return TRUE;
@@ -343,15 +532,36 @@ plugin_setup (TendPlugin *plugin, TendContext *context, TendPluginConfig *config
   TendProcessPlugin *self = TEND_PROCESS_PLUGIN (plugin);
 
   self->context = g_object_ref (context);
+  self->use_cgroups = tend_plugin_config_get_bool (config, "cgroups");
   return TRUE;
+}
+
+static void
+start_tracking (TendProcessPlugin *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->use_cgroups)
+    self->cgroup = tend_process_cgroup_new (tend_context_get_home_tag (self->context), &error);
+  if (self->cgroup != NULL) {
+    g_message (_("process trees are tracked by cgroup, in %s"), tend_process_cgroup_get_path (self->cgroup));
+    return;
+  }
+  g_message (_("process trees are tracked by session, environment tag and ancestry (no cgroup: %s); a descendant "
+               "that leaves its session and clears its environment at once can outlive its service's stop"),
+             error != NULL ? error->message : _("cgroups=false"));
 }
 
 static gboolean
 plugin_start (TendPlugin *plugin, GError **error)
 {
   TendProcessPlugin *self = TEND_PROCESS_PLUGIN (plugin);
-  guint ended = tend_process_tree_kill_leftovers (tend_context_get_home_tag (self->context), 2000);
+  guint ended = 0;
 
+  start_tracking (self);
+  if (self->cgroup != NULL)
+    ended += tend_process_cgroup_end_leftovers (self->cgroup, 2000);
+  ended += tend_process_tree_kill_leftovers (tend_context_get_home_tag (self->context), 2000);
   if (ended > 0)
     g_message ("ended %u processes left by a previous tendd of this home, so they are not duplicated", ended);
   tend_context_set_process_backend (self->context, TEND_PROCESS_BACKEND (self));
@@ -366,8 +576,11 @@ plugin_stop_async (TendPlugin *plugin, GCancellable *cancellable, GAsyncReadyCal
   g_autoptr(GPtrArray) records = g_ptr_array_copy (self->records, NULL, NULL);
 
   self->stop_task = g_task_new (self, cancellable, callback, user_data);
+  self->swept = FALSE;
+  self->sweep_killed = FALSE;
   tend_context_set_process_backend (self->context, NULL);
   g_clear_handle_id (&self->reaper_timer, g_source_remove);
+  g_clear_handle_id (&self->learn_timer, g_source_remove);
   /* normally nothing runs by now (the core stopped every service); if the plugin is disabled, end what is left */
   for (guint i = 0; i < records->len; i++)
     record_terminate (g_ptr_array_index (records, i));
@@ -387,6 +600,8 @@ plugin_add_status (TendPlugin *plugin, GVariantDict *status)
 
   g_variant_dict_insert (status, "processes", "u", g_hash_table_size (self->by_instance));
   g_variant_dict_insert (status, "reaped-orphans-watched", "u", g_hash_table_size (self->watched));
+  g_variant_dict_insert (status, "cgroup", "s",
+                         self->cgroup != NULL ? tend_process_cgroup_get_path (self->cgroup) : "");
 }
 
 static void
@@ -407,6 +622,9 @@ tend_process_plugin_finalize (GObject *object)
   gpointer id;
 
   g_clear_handle_id (&self->reaper_timer, g_source_remove);
+  g_clear_handle_id (&self->learn_timer, g_source_remove);
+  g_clear_handle_id (&self->sweep_timer, g_source_remove);
+  g_clear_pointer (&self->cgroup, tend_process_cgroup_free);
   g_hash_table_iter_init (&iter, self->watched);
   while (g_hash_table_iter_next (&iter, NULL, &id))
     g_source_remove (GPOINTER_TO_UINT (id));
@@ -432,6 +650,9 @@ tend_process_plugin_init (TendProcessPlugin *self)
 }
 
 static const TendConfigKey process_keys[] = {
+  { "cgroups", TEND_CONFIG_KEY_BOOL, "true", NULL,
+    N_("Run each service in a cgroup of its own when the cgroup v2 hierarchy is writable, so its process tree is "
+       "exact") },
   { NULL },
 };
 

@@ -2,18 +2,27 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "tend-error.h"
+#include "tend-fd-limit.h"
 #include "tend-process-spawn.h"
+
+/* What a spawn costs tendd for good: two pipes' read ends, a pidfd, a child watch, two log files;
+ * and for a moment: the write ends and GLib's exec report pipe. */
+#define SPAWN_FDS 10
 
 typedef struct {
   pid_t parent;
+  struct rlimit nofile; /* tendd raised its own: the service gets the one tendd started with */
+  const char *cgroup_procs; /* the run's cgroup.procs, or NULL */
   gboolean set_credentials;
   uid_t uid;
   gid_t gid;
@@ -28,7 +37,18 @@ child_setup (gpointer user_data)
   ChildSetup *data = user_data;
   sigset_t empty;
 
+  /* first, and as root still: whatever this process forks from now on is born in the run's group */
+  if (data->cgroup_procs != NULL) {
+    int fd = open (data->cgroup_procs, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      if (write (fd, "0", 1) < 0) {
+        /* the parent sees it in /proc/PID/cgroup and falls back to the other rules */
+      }
+      close (fd);
+    }
+  }
   setsid ();
+  setrlimit (RLIMIT_NOFILE, &data->nofile);
   /* tendd ignores SIGPIPE and may block signals; a service must start with the defaults */
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig != SIGKILL && sig != SIGSTOP)
@@ -138,17 +158,24 @@ resolve_program (const char *program, const char *cwd, const char *const *env, G
 }
 
 gboolean
-tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int *out_stderr, GError **error)
+tend_process_spawn (TendInstance *instance,
+                    const char *cgroup,
+                    pid_t *out_pid,
+                    int *out_stdout,
+                    int *out_stderr,
+                    GError **error)
 {
   TendServiceConfig *config = tend_instance_get_config (instance);
   g_auto(GStrv) env = NULL;
-  ChildSetup setup = { .parent = getpid () };
+  ChildSetup setup = { .parent = getpid (), .nofile = tend_fd_limit_get_original () };
+  g_autofree char *cgroup_procs = cgroup != NULL ? g_build_filename (cgroup, "cgroup.procs", NULL) : NULL;
   g_autofree gid_t *groups = NULL;
   GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_FILE_AND_ARGV_ZERO | G_SPAWN_STDIN_FROM_DEV_NULL |
                       G_SPAWN_CLOEXEC_PIPES;
   g_autofree char *program = NULL;
   g_autoptr(GPtrArray) argv = NULL;
   GPid pid = 0;
+  g_autoptr(GError) local_error = NULL;
   gboolean ok;
 
   env = tend_instance_build_environment (instance, error);
@@ -156,6 +183,7 @@ tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int
     return FALSE;
   ok = resolve_credentials (config, &setup, &env, error);
   groups = setup.groups;
+  setup.cgroup_procs = cgroup_procs;
   if (!ok)
     return FALSE;
   if (config->cwd != NULL && !g_file_test (config->cwd, G_FILE_TEST_IS_DIR)) {
@@ -171,10 +199,24 @@ tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int
   for (guint i = 0; config->argv[i] != NULL; i++)
     g_ptr_array_add (argv, config->argv[i]);
   g_ptr_array_add (argv, NULL);
+  /* out of descriptors, a spawn fails half-way and the control socket cannot take a client: stop short */
+  if (!tend_fd_limit_check_room (SPAWN_FDS, error))
+    return FALSE;
   if (!g_spawn_async_with_pipes_and_fds (config->cwd, (const char *const *) argv->pdata, (const char *const *) env,
                                          flags, child_setup, &setup, -1, -1, -1, NULL, NULL, 0, &pid, NULL,
-                                         out_stdout, out_stderr, error))
+                                         out_stdout, out_stderr, &local_error)) {
+    /* a limit of the system is worth retrying; GLib says "fork failed", or only "pipe failed (Too many open files)" */
+    if (g_error_matches (local_error, G_SPAWN_ERROR, G_SPAWN_ERROR_FORK) ||
+        g_error_matches (local_error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOMEM) ||
+        g_error_matches (local_error, G_SPAWN_ERROR, G_SPAWN_ERROR_MFILE) ||
+        g_error_matches (local_error, G_SPAWN_ERROR, G_SPAWN_ERROR_NFILE) ||
+        !tend_fd_limit_check_room (SPAWN_FDS, NULL)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_RESOURCE, "a system limit was reached: %s", local_error->message);
+      return FALSE;
+    }
+    g_propagate_error (error, g_steal_pointer (&local_error));
     return FALSE;
+  }
   *out_pid = pid;
   return TRUE;
 }

@@ -13,8 +13,15 @@ G_BEGIN_DECLS
  * Starts @instance's program in a session of its own (so its process group
  * and session id are its pid), with stdin from /dev/null, stdout and stderr
  * into pipes whose read ends are returned, the parent-death signal set, signal
- * dispositions and mask reset, and the configured user and groups.
+ * dispositions and mask reset, and the configured user and groups. With
+ * @cgroup (a cgroup v2 directory) the child moves itself into that group
+ * first, before it can fork anything; the caller checks that it did.
  */
-gboolean tend_process_spawn (TendInstance *instance, pid_t *out_pid, int *out_stdout, int *out_stderr, GError **error);
+gboolean tend_process_spawn (TendInstance *instance,
+                             const char *cgroup,
+                             pid_t *out_pid,
+                             int *out_stdout,
+                             int *out_stderr,
+                             GError **error);
 
 G_END_DECLS

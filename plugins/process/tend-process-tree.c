@@ -20,13 +20,40 @@ pid_in (GArray *pids, pid_t pid)
   return FALSE;
 }
 
-GArray *
-tend_process_tree_find (pid_t sid, const char *tag)
+static void
+add_descendants (GArray *procs, GArray *members, pid_t exclude)
 {
-  g_autoptr(GArray) procs = tend_proc_list_all ();
+  gboolean grew = TRUE;
+
+  /* descendants of members, whatever session they moved to */
+  while (grew) {
+    grew = FALSE;
+    for (guint i = 0; i < procs->len; i++) {
+      TendProcInfo *p = &g_array_index (procs, TendProcInfo, i);
+      if (p->state == 'Z' || p->pid == exclude || pid_in (members, p->pid))
+        continue;
+      if (pid_in (members, p->ppid)) {
+        g_array_append_val (members, p->pid);
+        grew = TRUE;
+      }
+    }
+  }
+}
+
+static gboolean
+is_known (GHashTable *known, const TendProcInfo *p)
+{
+  const guint64 *start_time = known != NULL ? g_hash_table_lookup (known, GINT_TO_POINTER (p->pid)) : NULL;
+
+  /* the same process, not a new one that got a recycled pid */
+  return start_time != NULL && *start_time == p->start_time;
+}
+
+GArray *
+tend_process_tree_members (GArray *procs, pid_t sid, const char *tag, GHashTable *known)
+{
   GArray *members = g_array_new (FALSE, FALSE, sizeof (pid_t));
   pid_t self = getpid ();
-  gboolean grew = TRUE;
 
   for (guint i = 0; i < procs->len; i++) {
     TendProcInfo *p = &g_array_index (procs, TendProcInfo, i);
@@ -34,7 +61,7 @@ tend_process_tree_find (pid_t sid, const char *tag)
 
     if (p->pid == sid || p->state == 'Z')
       continue;
-    if (p->sid == sid) {
+    if (p->sid == sid || is_known (known, p)) {
       member = TRUE;
     } else if (p->ppid == self && tag != NULL) {
       g_autofree char *value = tend_proc_environ_get (p->pid, "TEND_SUPERVISOR_TAG");
@@ -43,19 +70,46 @@ tend_process_tree_find (pid_t sid, const char *tag)
     if (member)
       g_array_append_val (members, p->pid);
   }
-  /* descendants of members, whatever session they moved to */
-  while (grew) {
-    grew = FALSE;
+  add_descendants (procs, members, sid);
+  if (known != NULL) {
+    /* remembered for the next look: by then the parent that tied a process to us may be gone */
+    g_hash_table_remove_all (known);
     for (guint i = 0; i < procs->len; i++) {
       TendProcInfo *p = &g_array_index (procs, TendProcInfo, i);
-      if (p->state == 'Z' || p->pid == sid || pid_in (members, p->pid))
-        continue;
-      if (pid_in (members, p->ppid)) {
-        g_array_append_val (members, p->pid);
-        grew = TRUE;
-      }
+      if (pid_in (members, p->pid))
+        g_hash_table_insert (known, GINT_TO_POINTER (p->pid), g_memdup2 (&p->start_time, sizeof p->start_time));
     }
   }
+  return members;
+}
+
+GArray *
+tend_process_tree_find (pid_t sid, const char *tag, const char *cgroup, GHashTable *known)
+{
+  g_autoptr(GArray) procs = NULL;
+
+  if (cgroup != NULL) {
+    GArray *members = tend_proc_list_cgroup (cgroup);
+    for (guint i = 0; i < members->len; i++) {
+      if (g_array_index (members, pid_t, i) == sid) {
+        g_array_remove_index_fast (members, i);
+        break;
+      }
+    }
+    return members;
+  }
+  procs = tend_proc_list_all ();
+  return tend_process_tree_members (procs, sid, tag, known);
+}
+
+GArray *
+tend_process_tree_with_descendants (GArray *roots)
+{
+  g_autoptr(GArray) procs = tend_proc_list_all ();
+  GArray *members = g_array_new (FALSE, FALSE, sizeof (pid_t));
+
+  g_array_append_vals (members, roots->data, roots->len);
+  add_descendants (procs, members, 0);
   return members;
 }
 

@@ -9,12 +9,24 @@ G_BEGIN_DECLS
 /**
  * tend_process_tree_find:
  * The live processes of one spawned service process tree, main process
- * excluded: everything in session @sid, every child of ours (a reparented
- * orphan) whose environment carries @tag, and all their descendants. This is
- * how a double-forked grandchild that left the session is still found.
+ * (@sid, which leads its session) excluded.
+ *
+ * With @cgroup (the run's group): exactly the processes of that group.
+ *
+ * Without: everything in session @sid, every child of ours (a reparented
+ * orphan) whose environment carries @tag, every process remembered in
+ * @known (pid → start time, nullable) from an earlier look, and all their
+ * descendants; @known is then replaced by what was found. This is how a
+ * double-forked grandchild that left the session is still found; one that
+ * also cleared its environment is found only if an earlier look saw it
+ * while its parent chain still led to the service.
  * Returns: pids (GArray of pid_t), possibly empty.
  */
-GArray *tend_process_tree_find (pid_t sid, const char *tag);
+GArray *tend_process_tree_find (pid_t sid, const char *tag, const char *cgroup, GHashTable *known);
+/** tend_process_tree_members: tend_process_tree_find() without a cgroup, over a listing @procs already made */
+GArray *tend_process_tree_members (GArray *procs, pid_t sid, const char *tag, GHashTable *known);
+/** tend_process_tree_with_descendants: @roots and every live descendant of theirs */
+GArray *tend_process_tree_with_descendants (GArray *roots);
 
 /**
  * tend_process_tree_signal:

@@ -9,10 +9,12 @@ path = os.environ.get("NOTIFY_SOCKET")
 with open(os.environ["ENVFILE"], "w") as f:
     f.write((path or "unset") + "\n")
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+# "@name" is an address in the abstract namespace, as sd_notify(3) reads it
+address = "\0" + path[1:] if path and path.startswith("@") else path
 
 
 def notify(text):
-    sock.sendto(text.encode(), path)
+    sock.sendto(text.encode(), address)
 
 
 notify("STATUS=waiting for the flag")
