@@ -321,6 +321,7 @@ test_adhoc_options (void)
                    ==, 0);
   g_assert_nonnull (strstr (out, "envy: online (pids "));
   g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
 
   /* what the two instances see */
   g_assert_true (tend_test_wait_lines (env0, 9, 10000));
