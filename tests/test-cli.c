@@ -397,6 +397,17 @@ test_adhoc_options (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* Restarts of instance 0 of @name, from status --json. */
+static gint64
+restarts_of (TendTestDaemon *d, const char *name)
+{
+  g_autoptr(JsonNode) list = status_json (d);
+  JsonObject *o = find_instance (list, name, 0);
+
+  g_assert_nonnull (o);
+  return json_object_get_int_member (o, "restarts");
+}
+
 /* `cd DIR && tend start -- ./script.sh` runs in DIR; --shell words are one shell command line. */
 static void
 test_adhoc_cwd_and_shell (void)
@@ -453,6 +464,50 @@ test_adhoc_cwd_and_shell (void)
   g_assert_cmpstr (words[0], ==, "c");
   g_assert_cmpstr (words[1], ==, "d");
   g_assert_true (wait_state (d, "words", "online"));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
+/* `tend restart` of a stopped or errored service counts a restart; describe names the reason. */
+static void
+test_restart_counts (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *record = tend_test_daemon_path (d, "crash-record");
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) describe = NULL;
+  const char *reason;
+
+  tend_test_daemon_write_config (d, "[service:sleeper]\nexec=sleep 1000\n\n"
+                                    "[service:crasher]\nexec=@HELPERS@/crash.sh\nmax-restarts=0\n"
+                                    "env=RECORD=@DIR@/crash-record\n");
+  tend_test_daemon_start (d);
+  g_assert_true (wait_state (d, "sleeper", "online"));
+  g_assert_true (wait_state (d, "crasher", "errored"));
+  g_assert_cmpint (restarts_of (d, "sleeper"), ==, 0);
+  g_assert_cmpint (restarts_of (d, "crasher"), ==, 0);
+
+  /* stopped, then restarted */
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "stop", "sleeper", NULL), ==, 0);
+  g_assert_true (wait_state (d, "sleeper", "stopped"));
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "restart", "sleeper", NULL), ==, 0);
+  g_assert_true (wait_state (d, "sleeper", "online"));
+  g_assert_cmpint (restarts_of (d, "sleeper"), ==, 1);
+
+  /* errored, then restarted: it runs once more (and gives up again at once) */
+  g_assert_cmpuint (tend_test_count_lines (record), ==, 1);
+  tend_test_run_cli (d, NULL, NULL, "restart", "crasher", NULL);
+  g_assert_true (tend_test_wait_lines (record, 2, 10000));
+  g_assert_true (wait_state (d, "crasher", "errored"));
+  g_assert_cmpint (restarts_of (d, "crasher"), ==, 1);
+
+  /* the reason, in --json and in the text */
+  describe = cli_json (d, "describe", "sleeper", NULL);
+  reason = json_object_get_string_member (json_node_get_object (describe), "last-restart-reason");
+  g_assert_nonnull (reason);
+  g_assert_cmpstr (reason, !=, "");
+  g_assert_cmpint (tend_test_run_cli (d, &out, NULL, "describe", "sleeper", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "last restart"));
+  g_assert_nonnull (strstr (out, reason));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
@@ -940,6 +995,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/status-empty-and-version", test_status_empty_and_version);
   g_test_add_func ("/cli/adhoc-options", test_adhoc_options);
   g_test_add_func ("/cli/adhoc-cwd-and-shell", test_adhoc_cwd_and_shell);
+  g_test_add_func ("/cli/restart-counts", test_restart_counts);
   g_test_add_func ("/cli/start-outcomes", test_start_outcomes);
   g_test_add_func ("/cli/config-file-and-verbs", test_config_file_and_verbs);
   g_test_add_func ("/cli/reload", test_reload);
