@@ -37,7 +37,7 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (  # noqa: E402
-    REPO, BenchError, log, poll, rss_kb, install_signal_handlers, machine_facts, Svc, Session,
+    REPO, BenchError, log, poll, rss_kb, status_kb, install_signal_handlers, machine_facts, Svc, Session,
     TendDaemon)
 
 
@@ -125,13 +125,14 @@ class Bench(Session):
         return None
 
     def sample(self):
-        """(rss kB, open fds, heap bytes in use or None) of tendd after --settle s of quiet."""
+        """(rss kB, open fds, heap bytes in use or None, fd targets, anonymous rss kB) of tendd
+        after --settle s of quiet."""
         time.sleep(self.args.settle)
         self.d.check_alive()
         heap = self.heap_in_use() if self.args.heap else None
         fds = sorted(os.readlink("/proc/%d/fd/%s" % (self.d.daemon_pid, fd))
                      for fd in os.listdir("/proc/%d/fd" % self.d.daemon_pid))
-        return rss_kb(self.d.daemon_pid), len(fds), heap, fds
+        return rss_kb(self.d.daemon_pid), len(fds), heap, fds, status_kb(self.d.daemon_pid, "RssAnon")
 
     # ---- the three parts; each returns after stopping its service
 
@@ -245,18 +246,19 @@ def report(bench, parts, tolerance):
     out = ["# tendd under churn", ""]
     for k, v in machine_facts() + [("tendd", bench.version)]:
         out.append("- %s: %s" % (k, v))
-    out += ["", "| part | count | time | RSS before | RSS after | change | heap in use before → after | "
-            "fds before | fds after | |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out += ["", "| part | count | time | RSS before | RSS after | change | anonymous RSS before → after | "
+            "heap in use before → after | fds before | fds after | |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     all_ok = True
     for p in parts:
-        (rb, fb, hb, _), (ra, fa, ha, _) = p["before"], p["after"]
+        (rb, fb, hb, _, ab), (ra, fa, ha, _, aa) = p["before"], p["after"]
         rss_ok, fd_ok = verdict(p["before"], p["after"], tolerance)
         all_ok = all_ok and rss_ok and fd_ok
         change = "%+.1f %%" % (100.0 * (ra - rb) / rb) if ra and rb else "?"
         heap = "%d → %d B (%+d)" % (hb, ha, ha - hb) if hb is not None and ha is not None else "—"
-        out.append("| %s | %d %s | %.0f s | %s kB | %s kB | %s | %s | %s | %s | %s |" % (
-            p["title"], p["count"], p["unit"], p["elapsed"], rb, ra, change, heap, fb, fa,
+        anon = "%s → %s kB" % (ab, aa)
+        out.append("| %s | %d %s | %.0f s | %s kB | %s kB | %s | %s | %s | %s | %s | %s |" % (
+            p["title"], p["count"], p["unit"], p["elapsed"], rb, ra, change, anon, heap, fb, fa,
             "ok" if rss_ok and fd_ok else "**did not come back**"))
     out += ["", "Samples along the way (%s, RSS kB, fds), services running:" % "count", ""]
     for p in parts:
