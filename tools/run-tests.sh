@@ -221,9 +221,16 @@ step_asan() {
     check_passed asan "no sanitizer report"
     return
   fi
+  # the first few in full (one bug often reports from many processes), then the names
+  local shown=0
   while IFS= read -r r; do
-    echo "---- $r"
-    head -c 20000 "$r"
+    shown=$((shown + 1))
+    if [ "$shown" -le 5 ]; then
+      echo "---- $r"
+      head -c 20000 "$r"
+    else
+      echo "---- $r (not shown)"
+    fi
   done <<<"$reports"
   check_failed asan "$(wc -l <<<"$reports") sanitizer report(s) in $logs"
 }
