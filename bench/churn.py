@@ -13,8 +13,9 @@ on 127.0.0.1:0) with three services, each churned in turn:
    times, each start followed by polling GET /api/components/web until online
    (and each stop until stopped).
 
-Before each part a warm-up (--warmup, 5 % of the part) lets caches and pools reach
-their size; then tendd's RSS (VmRSS) and open fds (/proc/PID/fd) are read with every
+Before each part a warm-up (--warmup, 20 % of the part) lets caches, pools and the
+allocator's heap reach their steady size (the brk heap keeps growing by fragmentation
+for the first few thousand crash-restarts while the bytes in use stay flat); then tendd's RSS (VmRSS) and open fds (/proc/PID/fd) are read with every
 service stopped and --settle seconds of quiet, the part runs, and they are read again
 the same way.  A part passes when RSS comes back within --tolerance (5 %) and the fds
 within max(2, 5 %).  The report gives the figures and samples taken along the way;
@@ -277,7 +278,7 @@ def main():
     ap.add_argument("--instances", type=int, default=10, help="instances of the crashing service (default 10)")
     ap.add_argument("--cycles", type=int, default=1000, help="start/stop cycles over the CLI and HTTP (default 1000)")
     ap.add_argument("--parts", default="crash,cli,http", help="parts to run (default crash,cli,http)")
-    ap.add_argument("--warmup", type=float, default=0.05, help="warm-up, a fraction of each part (default 0.05)")
+    ap.add_argument("--warmup", type=float, default=0.2, help="warm-up, a fraction of each part (default 0.2)")
     ap.add_argument("--settle", type=float, default=3.0, help="quiet seconds before each reading (default 3)")
     ap.add_argument("--tolerance", type=float, default=0.05, help="allowed growth (default 0.05: 5 %%)")
     ap.add_argument("--timeout", type=int, default=1800, help="longest crash part, seconds (default 1800)")
