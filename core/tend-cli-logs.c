@@ -193,20 +193,21 @@ sources_from_daemon (TendCli *cli, const char *name, const LogOptions *options, 
   GPtrArray *sources = g_ptr_array_new_with_free_func ((GDestroyNotify) log_source_free);
   gboolean found = FALSE;
   GVariantIter iter;
-  GVariant *row;
 
   if (rows == NULL) {
     g_ptr_array_unref (sources);
     return NULL;
   }
   g_variant_iter_init (&iter, rows);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    g_autoptr(GVariant) owned = row;
+  for (;;) {
+    g_autoptr(GVariant) row = g_variant_iter_next_value (&iter);
     const char *service = "", *out_log = NULL, *err_log = NULL;
     guint32 index = 0, instances = 1;
     g_autofree char *label = NULL;
     g_autofree char *err_label = NULL;
 
+    if (row == NULL)
+      break;
     g_variant_lookup (row, "name", "&s", &service);
     if (name != NULL && g_strcmp0 (name, "all") != 0 && g_strcmp0 (name, service) != 0)
       continue;

@@ -236,6 +236,9 @@ start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashT
   g_hash_table_iter_init (&iter, options);
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_variant_builder_add (&builder, "{ss}", key, value);
+  /* without --cwd the service runs where the command was typed (as with PM2), not in the daemon's folder */
+  if (!g_hash_table_contains (options, "cwd"))
+    g_variant_builder_add (&builder, "{ss}", "cwd", cwd);
   reply = tend_cli_call (cli, "AddService", g_variant_new ("(s^asa{ss}s)", name, command, &builder, cwd), "()",
                          &error);
   if (reply == NULL)

@@ -284,6 +284,7 @@ tend_cli_print_describe (GVariant *service)
   g_autofree char *state = lookup_string (service, "state");
   g_autofree char *status_message = lookup_string (service, "status-message");
   g_autofree char *last_exit = lookup_string (service, "last-exit");
+  g_autofree char *restart_reason = lookup_string (service, "last-restart-reason");
   g_autofree char *out_log = lookup_string (service, "out-log");
   g_autofree char *error_log = lookup_string (service, "error-log");
   g_autofree char *log_error = lookup_string (service, "log-error");
@@ -316,6 +317,7 @@ tend_cli_print_describe (GVariant *service)
   print_field (_("cpu"), cpu);
   print_field (_("memory"), memory);
   print_field (_("last exit"), last_exit[0] != '\0' ? last_exit : "-");
+  print_field (_("last restart"), restart_reason[0] != '\0' ? restart_reason : "-");
   print_field (_("wants running"), yes_no (lookup_bool (service, "wants-running")));
   print_field (_("ad hoc"), yes_no (lookup_bool (service, "ad-hoc")));
   print_field (_("critical"), yes_no (lookup_bool (service, "critical")));

@@ -367,6 +367,8 @@ tend_daemon_add_service (TendDaemon *self,
   TendService *existing;
   GVariantIter iter;
   const char *key, *value;
+  const char *shell_text = NULL;
+  gboolean shell = FALSE;
 
   if (!tend_service_name_is_valid (name)) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
@@ -377,10 +379,13 @@ tend_daemon_add_service (TendDaemon *self,
     g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "no command given");
     return FALSE;
   }
+  /* with shell=true the words are one shell command line, as exec is in a file: joined, not quoted */
+  if (g_variant_lookup (options, "shell", "&s", &shell_text))
+    tend_parse_bool (shell_text, &shell, NULL);
   /* through the configuration reader, so a key given on the command line is checked exactly as in a file */
   g_string_append_printf (text, "[service:%s]\nexec=", name);
   for (guint i = 0; argv[i] != NULL; i++) {
-    g_autofree char *quoted = g_shell_quote (argv[i]);
+    g_autofree char *quoted = shell ? g_strdup (argv[i]) : g_shell_quote (argv[i]);
     g_autofree char *escaped = keyfile_escape (quoted);
     if (strpbrk (argv[i], "\n\r") != NULL) {
       g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "an argument holds a newline");

@@ -702,6 +702,12 @@ tend_instance_restart (TendInstance *self, const char *reason)
   case TEND_SERVICE_STATE_STOPPING:
     self->pending_start = TRUE;
     return;
+  case TEND_SERVICE_STATE_STOPPED:
+  case TEND_SERVICE_STATE_ERRORED:
+    /* a restart all the same, as PM2 counts it (waiting-restart already counted its own) */
+    count_restart (self, reason);
+    tend_instance_start (self);
+    return;
   default:
     tend_instance_start (self);
   }

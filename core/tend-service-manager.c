@@ -69,7 +69,8 @@ static void
 drop_service (TendServiceManager *self, TendService *service)
 {
   guint position;
-  g_autoptr(TendService) keep = g_object_ref (service);
+  /* the array's reference goes with the row; this one keeps @service alive for the listeners */
+  g_autoptr(TendService) keep G_GNUC_UNUSED = g_object_ref (service);
 
   if (!g_ptr_array_find (self->services, service, &position))
     return;

@@ -321,6 +321,7 @@ test_adhoc_options (void)
                    ==, 0);
   g_assert_nonnull (strstr (out, "envy: online (pids "));
   g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
 
   /* what the two instances see */
   g_assert_true (tend_test_wait_lines (env0, 9, 10000));
@@ -393,6 +394,120 @@ test_adhoc_options (void)
   /* the same name, another command: refused */
   g_assert_cmpint (tend_test_run_cli (d, NULL, &err, "start", "--name", "envy", "--", "sleep", "5", NULL), ==, 1);
   g_assert_cmpstr (err, !=, "");
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
+/* Restarts of instance 0 of @name, from status --json. */
+static gint64
+restarts_of (TendTestDaemon *d, const char *name)
+{
+  g_autoptr(JsonNode) list = status_json (d);
+  JsonObject *o = find_instance (list, name, 0);
+
+  g_assert_nonnull (o);
+  return json_object_get_int_member (o, "restarts");
+}
+
+/* `cd DIR && tend start -- ./script.sh` runs in DIR; --shell words are one shell command line. */
+static void
+test_adhoc_cwd_and_shell (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *work = tend_test_daemon_path (d, "work");
+  g_autofree char *script = g_build_filename (work, "script.sh", NULL);
+  g_autofree char *ran = g_build_filename (work, "ran-here", NULL);
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autofree char *both_log = g_build_filename (d->home, "logs", "both-out.log", NULL);
+  g_autofree char *words_log = g_build_filename (d->home, "logs", "words-out.log", NULL);
+  g_autofree char *real_work = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(JsonNode) describe = NULL;
+  g_auto(GStrv) both = NULL;
+  g_auto(GStrv) words = NULL;
+  const char *start_argv[] = { "env", "-C", work, tend, "--home", d->home, "start", "--name", "rel", "--",
+                               "./script.sh", NULL };
+
+  g_assert_cmpint (g_mkdir (work, 0755), ==, 0);
+  real_work = realpath (work, NULL);
+  g_assert_nonnull (real_work);
+  g_file_set_contents (script, "#!/bin/sh\npwd -P > ran-here\nexec sleep 1000\n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+  tend_test_daemon_write_config (d, "");
+  tend_test_daemon_start (d);
+
+  /* no --cwd: the folder the command was typed in, not the daemon's */
+  g_assert_cmpint (tend_test_run_program (d, NULL, start_argv, NULL, NULL), ==, 0);
+  g_assert_true (tend_test_wait_lines (ran, 1, 10000));
+  g_file_get_contents (ran, &contents, NULL, NULL);
+  g_assert_cmpstr (g_strstrip (contents), ==, real_work);
+  describe = cli_json (d, "describe", "rel", NULL);
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (json_node_get_object (describe), "config"), "cwd"),
+                   ==, real_work);
+
+  /* one word holding the whole line, as a user quotes it */
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "start", "--name", "both", "--shell", "--",
+                                      "echo a && echo b && exec sleep 1000", NULL),
+                   ==, 0);
+  g_assert_true (tend_test_wait_lines (both_log, 2, 10000));
+  both = tend_test_read_lines (both_log);
+  g_assert_cmpstr (both[0], ==, "a");
+  g_assert_cmpstr (both[1], ==, "b");
+  /* several words: the same line */
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "start", "--name", "words", "--shell", "--", "echo", "c", "&&",
+                                      "echo", "d", "&&", "exec", "sleep", "1000", NULL),
+                   ==, 0);
+  g_assert_true (tend_test_wait_lines (words_log, 2, 10000));
+  words = tend_test_read_lines (words_log);
+  g_assert_cmpstr (words[0], ==, "c");
+  g_assert_cmpstr (words[1], ==, "d");
+  g_assert_true (wait_state (d, "words", "online"));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
+/* `tend restart` of a stopped or errored service counts a restart; describe names the reason. */
+static void
+test_restart_counts (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *record = tend_test_daemon_path (d, "crash-record");
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) describe = NULL;
+  const char *reason;
+
+  tend_test_daemon_write_config (d, "[service:sleeper]\nexec=sleep 1000\n\n"
+                                    "[service:crasher]\nexec=@HELPERS@/crash.sh\nmax-restarts=0\n"
+                                    "env=RECORD=@DIR@/crash-record\n");
+  tend_test_daemon_start (d);
+  g_assert_true (wait_state (d, "sleeper", "online"));
+  g_assert_true (wait_state (d, "crasher", "errored"));
+  g_assert_cmpint (restarts_of (d, "sleeper"), ==, 0);
+  g_assert_cmpint (restarts_of (d, "crasher"), ==, 0);
+
+  /* stopped, then restarted */
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "stop", "sleeper", NULL), ==, 0);
+  g_assert_true (wait_state (d, "sleeper", "stopped"));
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "restart", "sleeper", NULL), ==, 0);
+  g_assert_true (wait_state (d, "sleeper", "online"));
+  g_assert_cmpint (restarts_of (d, "sleeper"), ==, 1);
+
+  /* errored, then restarted: it runs once more (and gives up again at once) */
+  g_assert_cmpuint (tend_test_count_lines (record), ==, 1);
+  tend_test_run_cli (d, NULL, NULL, "restart", "crasher", NULL);
+  g_assert_true (tend_test_wait_lines (record, 2, 10000));
+  g_assert_true (wait_state (d, "crasher", "errored"));
+  g_assert_cmpint (restarts_of (d, "crasher"), ==, 1);
+
+  /* the reason, in --json and in the text */
+  describe = cli_json (d, "describe", "sleeper", NULL);
+  reason = json_object_get_string_member (json_node_get_object (describe), "last-restart-reason");
+  g_assert_nonnull (reason);
+  g_assert_cmpstr (reason, !=, "");
+  g_assert_cmpint (tend_test_run_cli (d, &out, NULL, "describe", "sleeper", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "last restart"));
+  g_assert_nonnull (strstr (out, reason));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
@@ -879,6 +994,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/no-daemon", test_no_daemon);
   g_test_add_func ("/cli/status-empty-and-version", test_status_empty_and_version);
   g_test_add_func ("/cli/adhoc-options", test_adhoc_options);
+  g_test_add_func ("/cli/adhoc-cwd-and-shell", test_adhoc_cwd_and_shell);
+  g_test_add_func ("/cli/restart-counts", test_restart_counts);
   g_test_add_func ("/cli/start-outcomes", test_start_outcomes);
   g_test_add_func ("/cli/config-file-and-verbs", test_config_file_and_verbs);
   g_test_add_func ("/cli/reload", test_reload);

@@ -221,8 +221,8 @@ has_state (gpointer data)
 {
   StateWait *w = data;
   g_autofree char *state = NULL;
-  g_autofree char *row = service_row (w->f, w->name, &state);
 
+  g_free (service_row (w->f, w->name, &state));
   return g_strcmp0 (state, w->state) == 0;
 }
 
@@ -331,7 +331,6 @@ test_quick_tunnel (void)
 {
   Fixture f = { 0 };
   g_autoptr(JsonNode) tunnel = NULL;
-  g_autoptr(JsonNode) plugins_node = NULL;
   g_autofree char *record = NULL;
   g_autofree char *hook_log = NULL;
   g_autofree char *row = NULL;

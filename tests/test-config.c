@@ -940,7 +940,6 @@ test_from_file (Fixture *fx, gconstpointer data)
   g_autofree char *missing = g_build_filename (fx->dir, "missing.conf", NULL);
   g_autofree char *cwd = g_build_filename (fx->dir, "work", NULL);
   g_autofree char *expected = NULL;
-  g_autofree char *relative = NULL;
   g_autofree char *saved_cwd = g_get_current_dir ();
   g_autoptr(TendConfig) config = tend_config_new_from_file (path, registry, &error);
   TendServiceConfig *svc;
@@ -1003,7 +1002,8 @@ test_round_trip (Fixture *fx, gconstpointer data)
 {
   g_autoptr(TendPluginRegistry) registry = test_registry ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *env_file = write_file (fx, "app.env", "A=1\n");
+  /* all_keys_conf names this file */
+  g_autofree char *env_file G_GNUC_UNUSED = write_file (fx, "app.env", "A=1\n");
   g_autoptr(TendConfig) config = read_in (fx, registry, all_keys_conf, &error);
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(TendConfig) again = NULL;

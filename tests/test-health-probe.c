@@ -118,6 +118,7 @@ closed_port (void)
 
 typedef struct {
   SoupServer *server;
+  GSocketService *service;
   guint16 port;
   guint hits;
 } HttpFixture;
@@ -145,25 +146,50 @@ http_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   }
 }
 
+/*
+ * The test server accepts its connections itself and hands them to libsoup:
+ * libsoup 3.2's own listener leaks every socket it accepts, and the address
+ * soup_server_get_uris() caches, which the sanitizer run reports.
+ */
+static gboolean
+http_incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer user_data)
+{
+  HttpFixture *fixture = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (local);
+  g_assert_nonnull (remote);
+  soup_server_accept_iostream (fixture->server, G_IO_STREAM (connection), local, remote, &error);
+  g_assert_no_error (error);
+  return TRUE;
+}
+
 static void
 http_fixture_setup (HttpFixture *fixture, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  GSList *uris;
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
 
   fixture->server = soup_server_new ("server-header", "tend-test ", NULL);
   soup_server_add_handler (fixture->server, NULL, http_handler, fixture, NULL);
-  soup_server_listen_local (fixture->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  fixture->service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (fixture->service), any, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, (GSocketAddress **) &bound, &error);
   g_assert_no_error (error);
-  uris = soup_server_get_uris (fixture->server);
-  g_assert_nonnull (uris);
-  fixture->port = (guint16) g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  fixture->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_signal_connect (fixture->service, "incoming", G_CALLBACK (http_incoming_cb), fixture);
+  g_socket_service_start (fixture->service);
 }
 
 static void
 http_fixture_teardown (HttpFixture *fixture, gconstpointer data)
 {
+  g_socket_service_stop (fixture->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (fixture->service));
+  g_clear_object (&fixture->service);
   soup_server_disconnect (fixture->server);
   g_clear_object (&fixture->server);
 }

@@ -387,7 +387,6 @@ parse_tcp (TendHealthProbe *probe, const char *spec, guint default_port, GError 
 TendHealthProbe *
 tend_health_probe_new (const char *spec, guint default_port, const char *cwd, const char *const *env, GError **error)
 {
-  g_autoptr(GUri) uri = NULL;
   TendHealthProbe *probe;
   const char *scheme;
   gboolean ok;

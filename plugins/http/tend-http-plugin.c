@@ -449,7 +449,7 @@ static void
 handle_reload (TendHttpPlugin *self, SoupServerMessage *msg, const char *remote)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(TendHttpPlugin) keep = g_object_ref (self);
+  g_autoptr(TendHttpPlugin) keep G_GNUC_UNUSED = g_object_ref (self);
 
   g_message ("reload requested over HTTP by %s", remote);
   /* may stop and unload this very plugin; the reference keeps it until we answer */
