@@ -44,6 +44,7 @@ static void
 group_lines_free (GroupLines *g)
 {
   g_free (g->name);
+  g_hash_table_unref (g->keys_by_name);
   g_ptr_array_unref (g->keys);
   g_free (g);
 }
@@ -132,26 +133,17 @@ parse_group_header (const char *line)
   return g_strndup (line + 1, (gsize) (close - line - 1));
 }
 
+/* by hash: a file may hold 100,000 services */
 static GroupLines *
-find_group (GPtrArray *groups, const char *name)
+find_group (Reader *r, const char *name)
 {
-  for (guint i = 0; i < groups->len; i++) {
-    GroupLines *g = g_ptr_array_index (groups, i);
-    if (strcmp (g->name, name) == 0)
-      return g;
-  }
-  return NULL;
+  return g_hash_table_lookup (r->groups_by_name, name);
 }
 
 KeyLine *
 tend_config_find_key_line (const GroupLines *g, const char *key)
 {
-  for (guint i = 0; i < g->keys->len; i++) {
-    KeyLine *kl = g_ptr_array_index (g->keys, i);
-    if (strcmp (kl->key, key) == 0)
-      return kl;
-  }
-  return NULL;
+  return g_hash_table_lookup (g->keys_by_name, key);
 }
 
 static gboolean
@@ -193,7 +185,7 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
         set_line_error (error, r, line_no, "not a group header: \"%s\"", text);
         return FALSE;
       }
-      previous = find_group (r->groups, name);
+      previous = find_group (r, name);
       if (previous != NULL) {
         set_line_error (error, r, line_no, "[%s]: duplicate group (first at line %u)",
                         name, previous->line);
@@ -203,7 +195,9 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       current->name = g_steal_pointer (&name);
       current->line = line_no;
       current->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) key_line_free);
+      current->keys_by_name = g_hash_table_new (g_str_hash, g_str_equal);
       g_ptr_array_add (r->groups, current);
+      g_hash_table_insert (r->groups_by_name, current->name, current);
       continue;
     }
 
@@ -241,6 +235,7 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       kl->key = g_steal_pointer (&key);
       kl->line = line_no;
       g_ptr_array_add (current->keys, kl);
+      g_hash_table_insert (current->keys_by_name, kl->key, kl);
     }
   }
   return TRUE;
@@ -490,24 +485,54 @@ typedef enum {
   VISIT_DONE,
 } VisitState;
 
-static gboolean
-find_cycle (GHashTable *by_name, GHashTable *states, GPtrArray *stack, TendServiceConfig *svc)
-{
-  g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_ACTIVE));
-  g_ptr_array_add (stack, svc->name);
-  for (guint i = 0; svc->depends_on != NULL && svc->depends_on[i] != NULL; i++) {
-    TendServiceConfig *dep = g_hash_table_lookup (by_name, svc->depends_on[i]);
-    VisitState state = GPOINTER_TO_INT (g_hash_table_lookup (states, svc->depends_on[i]));
+/*
+ * Depth-first search without recursion: a chain of 100,000 services, each
+ * depending on the next, must not overflow the stack. @stack gets the names
+ * on the path, ending with the one that closes the loop.
+ */
+typedef struct {
+  TendServiceConfig *svc;
+  guint next_dep;
+} Frame;
 
+static gboolean
+find_cycle (GHashTable *by_name, GHashTable *states, GPtrArray *stack, TendServiceConfig *root)
+{
+  g_autoptr(GArray) frames = g_array_new (FALSE, FALSE, sizeof (Frame));
+  Frame first = { root, 0 };
+
+  g_array_append_val (frames, first);
+  g_hash_table_insert (states, root->name, GINT_TO_POINTER (VISIT_ACTIVE));
+  g_ptr_array_add (stack, root->name);
+  while (frames->len > 0) {
+    Frame *top = &g_array_index (frames, Frame, frames->len - 1);
+    TendServiceConfig *svc = top->svc;
+    const char *dep_name;
+    VisitState state;
+
+    if (svc->depends_on == NULL || svc->depends_on[top->next_dep] == NULL) {
+      g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_DONE));
+      g_ptr_array_remove_index (stack, stack->len - 1);
+      g_array_set_size (frames, frames->len - 1);
+      continue;
+    }
+    dep_name = svc->depends_on[top->next_dep++];
+    state = GPOINTER_TO_INT (g_hash_table_lookup (states, dep_name));
     if (state == VISIT_ACTIVE) {
-      g_ptr_array_add (stack, svc->depends_on[i]);
+      g_ptr_array_add (stack, (gpointer) dep_name);
       return TRUE;
     }
-    if (state == VISIT_NEW && find_cycle (by_name, states, stack, dep))
-      return TRUE;
+    if (state == VISIT_NEW) {
+      TendServiceConfig *dep = g_hash_table_lookup (by_name, dep_name);
+      Frame next = { dep, 0 };
+
+      if (dep == NULL)
+        continue; /* defined outside this file: checked by whoever adds it */
+      g_hash_table_insert (states, dep->name, GINT_TO_POINTER (VISIT_ACTIVE));
+      g_ptr_array_add (stack, dep->name);
+      g_array_append_val (frames, next);
+    }
   }
-  g_ptr_array_remove_index (stack, stack->len - 1);
-  g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_DONE));
   return FALSE;
 }
 
@@ -516,7 +541,7 @@ static const KeyLine *
 depends_on_line (Reader *r, const char *service, const GroupLines **out_group)
 {
   g_autofree char *group_name = g_strconcat ("service:", service, NULL);
-  const GroupLines *g = find_group (r->groups, group_name);
+  const GroupLines *g = find_group (r, group_name);
   const KeyLine *kl;
 
   g_assert (g != NULL);
@@ -726,6 +751,7 @@ tend_config_new_from_data (const char *data,
   g_autoptr(TendConfig) self = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_lines_free);
+  g_autoptr(GHashTable) groups_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *dir = NULL;
   Reader r = { 0 };
 
@@ -745,6 +771,7 @@ tend_config_new_from_data (const char *data,
   r.registry = registry;
   r.kf = kf;
   r.groups = groups;
+  r.groups_by_name = groups_by_name;
   if (!read_config (self, &r, data, (gsize) length, error))
     return NULL;
   return g_steal_pointer (&self);

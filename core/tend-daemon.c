@@ -441,7 +441,7 @@ add_or_start (TendDaemon *self, TendConfig *config, const char *const *only, gbo
       service = tend_service_manager_add (manager, service_config, NULL);
       tend_service_set_ad_hoc (service, TRUE);
     } else {
-      tend_service_update_config (service, service_config);
+      tend_service_manager_update_service (manager, service, service_config);
     }
     if (should_start (service_config->name, data)) {
       tend_service_start (service);
