@@ -16,8 +16,8 @@ typedef enum {
   SERVICE_KEY_PATH,     /* char *, resolved */
   SERVICE_KEY_BOOL,     /* gboolean */
   SERVICE_KEY_UINT,     /* guint within [min, max] */
-  SERVICE_KEY_DURATION, /* guint64 ms, at least min */
-  SERVICE_KEY_SIZE,     /* guint64 bytes */
+  SERVICE_KEY_DURATION, /* guint64 ms within [min, max] */
+  SERVICE_KEY_SIZE,     /* guint64 bytes within [min, max] */
   SERVICE_KEY_CUSTOM,
 } ServiceKeyKind;
 
@@ -222,6 +222,14 @@ parse_ready_check (Reader *r, TendServiceConfig *svc, const char *value, GError 
 }
 
 #define OFFSET(field) G_STRUCT_OFFSET (TendServiceConfig, field)
+/*
+ * The maxima (docs/configuration.md lists them): counts that stay far from
+ * what a guint holds, durations that a timer of guint milliseconds holds with
+ * room to spare, sizes no machine's memory reaches.
+ */
+#define MAX_COUNT 1000000
+#define MAX_MS TEND_DURATION_MAX_MS
+#define MAX_SIZE TEND_SIZE_MAX
 
 static const ServiceKey service_keys[] = {
   { "exec", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_exec },
@@ -234,14 +242,14 @@ static const ServiceKey service_keys[] = {
   { "instances", SERVICE_KEY_UINT, OFFSET (instances), 1, 1024, NULL },
   { "increment-var", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_increment_var },
   { "autorestart", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_autorestart },
-  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, G_MAXUINT, NULL },
-  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, 0, NULL },
-  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, 0, NULL },
-  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, 0, NULL },
-  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, 0, NULL },
-  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, NULL },
+  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, MAX_COUNT, NULL },
+  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, MAX_MS, NULL },
+  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, MAX_MS, NULL },
+  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, MAX_MS, NULL },
+  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, MAX_MS, NULL },
+  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, MAX_SIZE, NULL },
   { "kill-signal", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_kill_signal },
-  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, 0, NULL },
+  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, MAX_MS, NULL },
   { "out-file", SERVICE_KEY_PATH, OFFSET (out_file), 0, 0, NULL },
   { "error-file", SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, NULL },
   { "merge-logs", SERVICE_KEY_BOOL, OFFSET (merge_logs), 0, 0, NULL },
@@ -251,15 +259,18 @@ static const ServiceKey service_keys[] = {
   { "critical", SERVICE_KEY_BOOL, OFFSET (critical), 0, 0, NULL },
   { "depends-on", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_depends_on },
   { "health-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_health_check },
-  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, 0, NULL },
-  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, 0, NULL },
-  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, G_MAXUINT, NULL },
+  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, MAX_MS, NULL },
+  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, MAX_MS, NULL },
+  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, MAX_COUNT, NULL },
   { "ready-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_ready_check },
   { "notify", SERVICE_KEY_BOOL, OFFSET (notify), 0, 0, NULL },
   { "start", SERVICE_KEY_BOOL, OFFSET (start), 0, 0, NULL },
 };
 
 #undef OFFSET
+#undef MAX_COUNT
+#undef MAX_MS
+#undef MAX_SIZE
 
 static const ServiceKey *
 find_service_key (const char *name)
@@ -313,26 +324,70 @@ apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, cons
     *(guint *) field = (guint) v;
     return TRUE;
   }
-  case SERVICE_KEY_DURATION: {
-    guint64 v;
-    if (!tend_parse_duration (value, &v, error))
-      return FALSE;
-    if (v < sk->min) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "out of range: \"%s\" (must be more than 0)", value);
-      return FALSE;
-    }
-    *(guint64 *) field = v;
-    return TRUE;
-  }
+  case SERVICE_KEY_DURATION:
+    return tend_parse_duration_in_range (value, sk->min, sk->max, (guint64 *) field, error);
   case SERVICE_KEY_SIZE:
-    return tend_parse_size (value, (guint64 *) field, error);
+    return tend_parse_size_in_range (value, sk->min, sk->max, (guint64 *) field, error);
   case SERVICE_KEY_CUSTOM:
     return sk->parse (r, svc, value, error);
   default:
     g_assert_not_reached ();
   }
   return FALSE;
+}
+
+/* the value @name gets from env, else from env-file; NULL when only the daemon's environment can tell */
+static char *
+configured_env_value (const TendServiceConfig *svc, const char *name)
+{
+  const char *value = svc->env != NULL ? g_environ_getenv (svc->env, name) : NULL;
+  g_auto(GStrv) file_env = NULL;
+
+  if (value != NULL)
+    return g_strdup (value);
+  if (svc->env_file != NULL && tend_parse_env_file (svc->env_file, &file_env, NULL)) {
+    /* in a .env file a later line wins, as it does when the service starts */
+    for (guint i = g_strv_length (file_env); i > 0; i--) {
+      const char *item = file_env[i - 1];
+      gsize len = strlen (name);
+      if (strncmp (item, name, len) == 0 && item[len] == '=')
+        return g_strdup (item + len + 1);
+    }
+  }
+  return NULL;
+}
+
+/*
+ * increment-var: instance i gets the base value plus i. When the file sets the
+ * base, the whole series is checked now rather than at each start: a number,
+ * at most 4294967295, and for a port (PORT, or a name ending in _PORT) at most
+ * 65535.
+ */
+static gboolean
+check_increment_var (const TendServiceConfig *svc, GError **error)
+{
+  g_autofree char *base_text = configured_env_value (svc, svc->increment_var);
+  const char *name = svc->increment_var;
+  gboolean is_port = strcmp (name, "PORT") == 0 || g_str_has_suffix (name, "_PORT");
+  guint64 limit = is_port ? 65535 : G_MAXUINT32;
+  guint64 base, last;
+
+  if (base_text == NULL)
+    return TRUE;
+  if (!tend_parse_uint (base_text, 0, G_MAXUINT32, &base, NULL)) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "%s is \"%s\", not a number from 0 to 4294967295", name, base_text);
+    return FALSE;
+  }
+  last = base + MAX (svc->instances, 1) - 1;
+  if (last > limit) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "%s=%" G_GUINT64_FORMAT " with %u instances gives up to %" G_GUINT64_FORMAT ", past %" G_GUINT64_FORMAT
+                 "%s",
+                 name, base, MAX (svc->instances, 1), last, limit, is_port ? " (the largest port)" : "");
+    return FALSE;
+  }
+  return TRUE;
 }
 
 TendServiceConfig *
@@ -378,6 +433,11 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     svc->argv = g_strdupv ((char **) argv);
   } else if (!g_shell_parse_argv (svc->exec, NULL, &svc->argv, &local)) {
     tend_config_set_key_error (error, r, g, exec_line, "cannot split the command line: %s", local->message);
+    return NULL;
+  }
+
+  if (svc->increment_var != NULL && !check_increment_var (svc, &local)) {
+    tend_config_set_key_error (error, r, g, tend_config_find_key_line (g, "increment-var"), "%s", local->message);
     return NULL;
   }
 

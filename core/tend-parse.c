@@ -149,6 +149,24 @@ tend_parse_duration (const char *text, guint64 *out_ms, GError **error)
   return FALSE;
 }
 
+gboolean
+tend_parse_duration_in_range (const char *text, guint64 min_ms, guint64 max_ms, guint64 *out_ms, GError **error)
+{
+  guint64 ms;
+
+  if (!tend_parse_duration (text, &ms, error))
+    return FALSE;
+  if (ms < min_ms || ms > max_ms) {
+    g_autofree char *min_text = tend_format_duration (min_ms);
+    g_autofree char *max_text = tend_format_duration (max_ms);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "out of range: \"%s\" (use %s to %s)", text,
+                 min_ms == 0 ? "0" : min_text, max_text);
+    return FALSE;
+  }
+  *out_ms = ms;
+  return TRUE;
+}
+
 static gboolean
 size_suffix (const char *suffix, guint64 *mult)
 {
@@ -207,6 +225,24 @@ tend_parse_size (const char *text, guint64 *out_bytes, GError **error)
   if (overflow) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
                  "size too large: \"%s\"", text);
+    return FALSE;
+  }
+  *out_bytes = bytes;
+  return TRUE;
+}
+
+gboolean
+tend_parse_size_in_range (const char *text, guint64 min, guint64 max, guint64 *out_bytes, GError **error)
+{
+  guint64 bytes;
+
+  if (!tend_parse_size (text, &bytes, error))
+    return FALSE;
+  if (bytes < min || bytes > max) {
+    g_autofree char *min_text = tend_format_size (min);
+    g_autofree char *max_text = tend_format_size (max);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "out of range: \"%s\" (use %s to %s)", text,
+                 min_text, max_text);
     return FALSE;
   }
   *out_bytes = bytes;

@@ -12,10 +12,22 @@ G_BEGIN_DECLS
  * context.
  */
 
+/**
+ * The largest duration and size any key takes, unless its own range is
+ * smaller: 24 h (timers take milliseconds in a guint, 49 days, and a signed
+ * int in places, 24 days) and 1024G.
+ */
+#define TEND_DURATION_MAX_MS (G_GUINT64_CONSTANT (24) * 60 * 60 * 1000)
+#define TEND_SIZE_MAX (G_GUINT64_CONSTANT (1024) << 30)
+
 /** tend_parse_duration: "250ms", "10s", "5m", "1h", "1.5s"; a bare number is milliseconds. */
 gboolean tend_parse_duration (const char *text, guint64 *out_ms, GError **error);
+/** tend_parse_duration_in_range: tend_parse_duration(), then "out of range: TEXT (use MIN to MAX)" */
+gboolean tend_parse_duration_in_range (const char *text, guint64 min_ms, guint64 max_ms, guint64 *out_ms, GError **error);
 /** tend_parse_size: "512", "64K", "50M", "1G" (powers of 1024, case-insensitive, optional trailing "B"). */
 gboolean tend_parse_size (const char *text, guint64 *out_bytes, GError **error);
+/** tend_parse_size_in_range: tend_parse_size(), then "out of range: TEXT (use MIN to MAX)" */
+gboolean tend_parse_size_in_range (const char *text, guint64 min, guint64 max, guint64 *out_bytes, GError **error);
 /** tend_parse_bool: exactly "true" or "false" (also "1"/"0", as GKeyFile). */
 gboolean tend_parse_bool (const char *text, gboolean *out, GError **error);
 /** tend_parse_uint: a decimal number within [min, max]. */

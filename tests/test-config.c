@@ -29,6 +29,9 @@ static const TendConfigKey alpha_keys[] = {
   { "tags", TEND_CONFIG_KEY_LIST, NULL, NULL, "a list" },
   { "listen", TEND_CONFIG_KEY_LISTEN_LIST, "127.0.0.1:9615", NULL, "addresses" },
   { "token-file", TEND_CONFIG_KEY_PATH, NULL, NULL, "a path" },
+  { "period", TEND_CONFIG_KEY_DURATION, "1s", "100ms..1h", "a duration with a range" },
+  { "count", TEND_CONFIG_KEY_UINT, "1", "1..10", "a number with a range" },
+  { "quota", TEND_CONFIG_KEY_SIZE, NULL, "1K..1M", "a size with a range" },
   { NULL },
 };
 
@@ -376,8 +379,8 @@ test_service_bad_values (void)
     { "exp-backoff-restart-delay=1.5", "exp-backoff-restart-delay: not a duration: \"1.5\" (finer than a millisecond)" },
     { "max-backoff=99999999999999999999h", "max-backoff: duration too large: \"99999999999999999999h\"" },
     { "kill-timeout=soon", "kill-timeout: not a duration: \"soon\" (use a number with ms, s, m or h)" },
-    { "health-interval=0", "health-interval: out of range: \"0\" (must be more than 0)" },
-    { "health-timeout=0s", "health-timeout: out of range: \"0s\" (must be more than 0)" },
+    { "health-interval=0", "health-interval: out of range: \"0\" (use 1ms to 24h)" },
+    { "health-timeout=0s", "health-timeout: out of range: \"0s\" (use 1ms to 24h)" },
     { "max-memory-restart=200X", "max-memory-restart: not a size: \"200X\" (use a number with K, M or G)" },
     { "max-memory-restart=-1M", "max-memory-restart: not a size: \"-1M\" (must not be negative)" },
     { "max-memory-restart=99999999999G", "max-memory-restart: size too large: \"99999999999G\"" },
@@ -390,11 +393,11 @@ test_service_bad_values (void)
     { "instances=1025", "instances: out of range: 1025 (use 1 to 1024)" },
     { "instances=two", "instances: not a number: \"two\"" },
     { "max-restarts=-1", "max-restarts: not a number: \"-1\"" },
-    { "max-restarts=4294967296", "max-restarts: out of range: 4294967296 (use 0 to 4294967295)" },
+    { "max-restarts=4294967296", "max-restarts: out of range: 4294967296 (use 0 to 1000000)" },
     { "port=0", "port: out of range: 0 (use 1 to 65535)" },
     { "port=65536", "port: out of range: 65536 (use 1 to 65535)" },
     { "port=http", "port: not a number: \"http\"" },
-    { "health-retries=0", "health-retries: out of range: 0 (use 1 to 4294967295)" },
+    { "health-retries=0", "health-retries: out of range: 0 (use 1 to 1000000)" },
     { "kill-signal=SIGFOO", "kill-signal: not a signal: \"SIGFOO\" (use a name such as SIGTERM or SIGINT, or a number)" },
     { "env=A=1;oops", "env: not KEY=VALUE: \"oops\"" },
     { "env=1A=x", "env: not a variable name: \"1A\" (use letters, digits and _, not starting with a digit)" },
@@ -432,6 +435,91 @@ test_service_bad_values (void)
     g_autofree char *expected = g_strdup_printf ("test.conf:3: [service:a] %s", cases[i].reason);
     expect_error (data, expected);
   }
+}
+
+/* issue 10: a value past what its use holds wrapped round (4294967296s became 0, 4294967297ms 1 ms) */
+static void
+test_service_ranges (void)
+{
+  static const BadKey cases[] = {
+    { "min-uptime=4294967296s", "min-uptime: out of range: \"4294967296s\" (use 0 to 24h)" },
+    { "restart-delay=4294967297ms", "restart-delay: out of range: \"4294967297ms\" (use 0 to 24h)" },
+    { "exp-backoff-restart-delay=25h", "exp-backoff-restart-delay: out of range: \"25h\" (use 0 to 24h)" },
+    { "max-backoff=1441m", "max-backoff: out of range: \"1441m\" (use 0 to 24h)" },
+    { "kill-timeout=86400001", "kill-timeout: out of range: \"86400001\" (use 0 to 24h)" },
+    { "health-interval=4294967296s", "health-interval: out of range: \"4294967296s\" (use 1ms to 24h)" },
+    { "health-timeout=24.5h", "health-timeout: out of range: \"24.5h\" (use 1ms to 24h)" },
+    { "max-memory-restart=1025G", "max-memory-restart: out of range: \"1025G\" (use 0 to 1024G)" },
+    { "max-memory-restart=17179869184G", "max-memory-restart: size too large: \"17179869184G\"" },
+    { "max-restarts=1000001", "max-restarts: out of range: 1000001 (use 0 to 1000000)" },
+    { "health-retries=1000001", "health-retries: out of range: 1000001 (use 1 to 1000000)" },
+    { "instances=4294967297", "instances: out of range: 4294967297 (use 1 to 1024)" },
+    { "port=4294967297", "port: out of range: 4294967297 (use 1 to 65535)" },
+  };
+  g_autoptr(TendConfig) config = NULL;
+  TendServiceConfig *svc;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *data = g_strdup_printf ("[service:a]\nexec=/bin/true\n%s\n", cases[i].line);
+    g_autofree char *expected = g_strdup_printf ("test.conf:3: [service:a] %s", cases[i].reason);
+    expect_error (data, expected);
+  }
+
+  /* the maxima themselves are fine */
+  config = read_ok ("[service:a]\nexec=/bin/true\nmin-uptime=24h\nrestart-delay=86400000\n"
+                    "exp-backoff-restart-delay=1440m\nmax-backoff=86400s\nkill-timeout=24h\n"
+                    "health-interval=24h\nhealth-timeout=24h\nmax-memory-restart=1024G\n"
+                    "max-restarts=1000000\nhealth-retries=1000000\n");
+  svc = only_service (config);
+  g_assert_cmpuint (svc->kill_timeout_ms, ==, 86400000);
+  g_assert_cmpuint (svc->max_memory_restart, ==, G_GUINT64_CONSTANT (1024) << 30);
+  g_assert_cmpuint (svc->max_restarts, ==, 1000000);
+}
+
+/* the series of an increment-var is checked when the file sets its base */
+static void
+test_increment_var_range (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *env_file = g_build_filename (fx->dir, "app.env", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = NULL;
+
+  expect_error ("[service:a]\nexec=x\nenv=PORT=65534\ninstances=3\nincrement-var=PORT\n",
+                "test.conf:5: [service:a] increment-var: PORT=65534 with 3 instances gives up to 65536, past 65535 "
+                "(the largest port)");
+  expect_error ("[service:a]\nexec=x\nincrement-var=API_PORT\ninstances=2\nenv=API_PORT=65535\n",
+                "test.conf:3: [service:a] increment-var: API_PORT=65535 with 2 instances gives up to 65536, past "
+                "65535 (the largest port)");
+  expect_error ("[service:a]\nexec=x\nenv=N=4294967295\ninstances=2\nincrement-var=N\n",
+                "test.conf:5: [service:a] increment-var: N=4294967295 with 2 instances gives up to 4294967296, past "
+                "4294967295");
+  expect_error ("[service:a]\nexec=x\nenv=PORT=http\nincrement-var=PORT\n",
+                "test.conf:4: [service:a] increment-var: PORT is \"http\", not a number from 0 to 4294967295");
+  config = read_ok ("[service:a]\nexec=x\nenv=PORT=65533\ninstances=3\nincrement-var=PORT\n");
+  g_clear_object (&config);
+  config = read_ok ("[service:a]\nexec=x\nenv=N=4294967294;PORTS=x\ninstances=2\nincrement-var=N\n");
+  g_clear_object (&config);
+  /* a base only the daemon's environment has is checked at each start */
+  config = read_ok ("[service:a]\nexec=x\ninstances=3\nincrement-var=PORT\n");
+  g_clear_object (&config);
+
+  /* from the env-file too, and env wins over it */
+  g_assert_true (g_file_set_contents (env_file, "PORT=1\nPORT=65535\n", -1, NULL));
+  text = g_strdup_printf ("[service:a]\nexec=x\nenv-file=%s\ninstances=2\nincrement-var=PORT\n", env_file);
+  config = read_in (fx, registry, text, &error);
+  g_assert_null (config);
+  g_assert_cmpstr (error->message, ==,
+                   "test.conf:5: [service:a] increment-var: PORT=65535 with 2 instances gives up to 65536, past 65535 "
+                   "(the largest port)");
+  g_clear_error (&error);
+  g_free (text);
+  text = g_strdup_printf ("[service:a]\nexec=x\nenv-file=%s\nenv=PORT=8000\ninstances=2\nincrement-var=PORT\n",
+                          env_file);
+  config = read_in (fx, registry, text, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
 }
 
 static void
@@ -691,9 +779,20 @@ test_plugins_errors (void)
     { "listen=127.0.0.1:1;x:99999", "listen: not HOST:PORT: \"x:99999\" (the port is a number from 0 to 65535)" },
     { "listen=", "listen: empty list (use HOST:PORT, separated by ';')" },
     { "token-file=", "token-file: empty path" },
+    /* without a range of its own, a key takes what a guint count or timer holds */
+    { "interval=4294967296s", "interval: out of range: \"4294967296s\" (use 0 to 24h)" },
+    { "interval=4294967297ms", "interval: out of range: \"4294967297ms\" (use 0 to 24h)" },
+    { "retain=4294967296", "retain: out of range: 4294967296 (use 0 to 4294967295)" },
+    { "max-size=1025G", "max-size: out of range: \"1025G\" (use 0 to 1024G)" },
+    /* and with one */
+    { "period=50ms", "period: out of range: \"50ms\" (use 100ms to 1h)" },
+    { "period=61m", "period: out of range: \"61m\" (use 100ms to 1h)" },
+    { "count=0", "count: out of range: 0 (use 1 to 10)" },
+    { "count=11", "count: out of range: 11 (use 1 to 10)" },
+    { "quota=2M", "quota: out of range: \"2M\" (use 1K to 1M)" },
     { "port=1",
       "port: unknown key (known keys: enabled, name, verbose, retain, interval, max-size, mode, tags, listen, "
-      "token-file)" },
+      "token-file, period, count, quota)" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -893,6 +992,54 @@ test_registry_modules (void)
   second = tend_plugin_registry_list (registry);
   g_assert_cmpstrv (first, second);
   g_assert_true (tend_plugin_registry_lookup (registry, "process") == info);
+}
+
+/* the shipped plugins give their numeric keys the ranges they can use */
+static void
+test_registry_module_ranges (void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { "[plugin:health]\nsample-interval=4294967296s\n",
+      "x.conf:2: [plugin:health] sample-interval: out of range: \"4294967296s\" (use 100ms to 1h)" },
+    { "[plugin:health]\nsample-interval=0\n",
+      "x.conf:2: [plugin:health] sample-interval: out of range: \"0\" (use 100ms to 1h)" },
+    { "[plugin:logrotate]\nretain=10001\n",
+      "x.conf:2: [plugin:logrotate] retain: out of range: 10001 (use 0 to 10000)" },
+    { "[plugin:logrotate]\nmax-size=2048G\n",
+      "x.conf:2: [plugin:logrotate] max-size: out of range: \"2048G\" (use 0 to 1024G)" },
+    { "[plugin:cloudflared]\nreconnect-timeout=4294967297ms\n",
+      "x.conf:2: [plugin:cloudflared] reconnect-timeout: out of range: \"4294967297ms\" (use 100ms to 24h)" },
+    { "[plugin:cloudflared]\nhook-timeout=0\n",
+      "x.conf:2: [plugin:cloudflared] hook-timeout: out of range: \"0\" (use 100ms to 24h)" },
+  };
+  const char *dir = g_getenv ("TEND_PLUGIN_DIR");
+  g_autofree char *health = dir != NULL ? g_build_filename (dir, "tend-health.so", NULL) : NULL;
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_autoptr(TendConfig) ok = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (health == NULL || !g_file_test (health, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no plugins built");
+    return;
+  }
+  tend_plugin_registry_scan_dir (registry, dir);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(TendConfig) config = tend_config_new_from_data (cases[i].text, -1, "x.conf", "/", registry, &error);
+
+    g_assert_null (config);
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+    g_assert_cmpstr (error->message, ==, cases[i].message);
+    g_clear_error (&error);
+  }
+  ok = tend_config_new_from_data ("[plugin:health]\nsample-interval=100ms\n[plugin:logrotate]\nretain=10000\n"
+                                  "[plugin:cloudflared]\nreconnect-timeout=24h\n",
+                                  -1, "x.conf", "/", registry, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tend_plugin_config_get_duration (tend_config_lookup_plugin (ok, "health"), "sample-interval"), ==,
+                    100);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1123,6 +1270,9 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/service/values", test_service_values);
   g_test_add_func ("/tend/config/service/paths", test_service_paths);
   g_test_add_func ("/tend/config/service/bad-values", test_service_bad_values);
+  g_test_add_func ("/tend/config/service/ranges", test_service_ranges);
+  g_test_add ("/tend/config/service/increment-var-range", Fixture, NULL, fixture_setup, test_increment_var_range,
+              fixture_teardown);
   g_test_add_func ("/tend/config/service/exec", test_service_exec);
   g_test_add_func ("/tend/config/service/names", test_service_names);
   g_test_add_func ("/tend/config/service/depends-on", test_depends_on);
@@ -1143,6 +1293,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/registry/default-dirs", test_registry_default_dirs);
   g_test_add_func ("/tend/config/registry/default-dirs/subprocess", test_registry_default_dirs_subprocess);
   g_test_add_func ("/tend/config/registry/modules", test_registry_modules);
+  g_test_add_func ("/tend/config/registry/module-ranges", test_registry_module_ranges);
   g_test_add ("/tend/config/file", Fixture, NULL, fixture_setup, test_from_file, fixture_teardown);
   g_test_add ("/tend/config/round-trip", Fixture, NULL, fixture_setup, test_round_trip, fixture_teardown);
   g_test_add_func ("/tend/config/round-trip/tricky", test_round_trip_tricky);

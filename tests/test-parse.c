@@ -444,6 +444,38 @@ test_service_name (void)
 }
 
 static void
+test_ranges (void)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 v = 7;
+
+  g_assert_true (tend_parse_duration_in_range ("24h", 0, TEND_DURATION_MAX_MS, &v, &error));
+  g_assert_cmpuint (v, ==, 86400000);
+  g_assert_false (tend_parse_duration_in_range ("4294967296s", 0, TEND_DURATION_MAX_MS, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"4294967296s\" (use 0 to 24h)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_duration_in_range ("4294967297ms", 0, TEND_DURATION_MAX_MS, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"4294967297ms\" (use 0 to 24h)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_duration_in_range ("99ms", 100, 3600000, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"99ms\" (use 100ms to 1h)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_duration_in_range ("5x", 0, 10, &v, &error));
+  g_assert_cmpstr (error->message, ==, "not a duration: \"5x\" (use a number with ms, s, m or h)");
+  g_clear_error (&error);
+  g_assert_cmpuint (v, ==, 86400000);
+
+  g_assert_true (tend_parse_size_in_range ("1024G", 0, TEND_SIZE_MAX, &v, &error));
+  g_assert_cmpuint (v, ==, TEND_SIZE_MAX);
+  g_assert_false (tend_parse_size_in_range ("1025G", 0, TEND_SIZE_MAX, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"1025G\" (use 0 to 1024G)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_size_in_range ("1", 1024, 2048, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"1\" (use 1K to 2K)");
+  g_clear_error (&error);
+}
+
+static void
 test_format (void)
 {
   static const struct {
@@ -514,6 +546,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/parse/duration/bad", test_duration_bad);
   g_test_add_func ("/tend/parse/size/good", test_size_good);
   g_test_add_func ("/tend/parse/size/bad", test_size_bad);
+  g_test_add_func ("/tend/parse/ranges", test_ranges);
   g_test_add_func ("/tend/parse/bool", test_bool);
   g_test_add_func ("/tend/parse/uint", test_uint);
   g_test_add_func ("/tend/parse/signal", test_signal);
