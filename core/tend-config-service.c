@@ -93,10 +93,12 @@ parse_group (Reader *r, TendServiceConfig *svc, const char *value, GError **erro
 static gboolean
 parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
   if (!tend_config_env_name_is_valid (value)) {
+    quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
-                 value);
+                 "not a variable name: %s (use letters, digits and _, not starting with a digit)",
+                 quoted);
     return FALSE;
   }
   svc->increment_var = g_strdup (value);
@@ -106,9 +108,11 @@ parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GErro
 static gboolean
 parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
   if (!tend_autorestart_from_string (value, &svc->autorestart)) {
+    quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a valid choice: \"%s\" (use true, on-failure or false)", value);
+                 "not a valid choice: %s (use true, on-failure or false)", quoted);
     return FALSE;
   }
   return TRUE;
@@ -123,12 +127,14 @@ parse_kill_signal (Reader *r, TendServiceConfig *svc, const char *value, GError 
 static gboolean
 parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_auto(GStrv) names = tend_parse_name_list (value);
 
   for (guint i = 0; names[i] != NULL; i++) {
     if (!tend_service_name_is_valid (names[i])) {
+      quoted = tend_quote_for_message (names[i], -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a service name: \"%s\"", names[i]);
+                   "not a service name: %s", quoted);
       return FALSE;
     }
   }
@@ -143,6 +149,8 @@ parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError *
 static gboolean
 validate_check (const char *value, gboolean *out_needs_port, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_value = NULL;
   *out_needs_port = FALSE;
   if (g_str_has_prefix (value, "exec:")) {
     g_auto(GStrv) argv = NULL;
@@ -157,8 +165,9 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
       return FALSE;
     }
     if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
+      quoted = tend_quote_for_message (command, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "cannot split the command \"%s\": %s", command, local->message);
+                   "cannot split the command %s: %s", quoted, local->message);
       return FALSE;
     }
     return TRUE;
@@ -168,8 +177,9 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
     const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
 
     if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
+      quoted_value = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a URL: \"%s\" (use http://HOST:PORT/PATH)", value);
+                   "not a URL: %s (use http://HOST:PORT/PATH)", quoted_value);
       return FALSE;
     }
     return TRUE;
@@ -179,8 +189,9 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
     guint16 port = 0;
 
     if (address[0] == '\0' || strchr (address, '/') != NULL) {
+      quoted_value = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: \"%s\" (use tcp://HOST:PORT)", value);
+                   "not a TCP address: %s (use tcp://HOST:PORT)", quoted_value);
       return FALSE;
     }
     if (strchr (address, ':') == NULL) {
@@ -188,14 +199,16 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
       return TRUE;
     }
     if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
+      quoted_value = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: \"%s\" (use tcp://HOST:PORT, port 1 to 65535)", value);
+                   "not a TCP address: %s (use tcp://HOST:PORT, port 1 to 65535)", quoted_value);
       return FALSE;
     }
     return TRUE;
   }
+  quoted_value = tend_quote_for_message (value, -1);
   g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a check: \"%s\" (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", value);
+               "not a check: %s (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", quoted_value);
   return FALSE;
 }
 
@@ -366,6 +379,7 @@ configured_env_value (const TendServiceConfig *svc, const char *name)
 static gboolean
 check_increment_var (const TendServiceConfig *svc, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_autofree char *base_text = configured_env_value (svc, svc->increment_var);
   const char *name = svc->increment_var;
   gboolean is_port = strcmp (name, "PORT") == 0 || g_str_has_suffix (name, "_PORT");
@@ -375,8 +389,9 @@ check_increment_var (const TendServiceConfig *svc, GError **error)
   if (base_text == NULL)
     return TRUE;
   if (!tend_parse_uint (base_text, 0, G_MAXUINT32, &base, NULL)) {
+    quoted = tend_quote_for_message (base_text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "%s is \"%s\", not a number from 0 to 4294967295", name, base_text);
+                 "%s is %s, not a number from 0 to 4294967295", name, quoted);
     return FALSE;
   }
   last = base + MAX (svc->instances, 1) - 1;
@@ -393,6 +408,7 @@ check_increment_var (const TendServiceConfig *svc, GError **error)
 TendServiceConfig *
 tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_autoptr(TendServiceConfig) svc = tend_service_config_new (name);
   g_autoptr(GError) local = NULL;
   const KeyLine *exec_line;
@@ -451,7 +467,8 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
       continue;
     validate_check (value, &needs_port, NULL);
     if (needs_port && svc->port == 0) {
-      tend_config_set_key_error (error, r, g, kl, "no port in \"%s\" and no port= key (use tcp://HOST:PORT)", value);
+      quoted = tend_quote_for_message (value, -1);
+      tend_config_set_key_error (error, r, g, kl, "no port in %s and no port= key (use tcp://HOST:PORT)", quoted);
       return NULL;
     }
   }

@@ -25,6 +25,8 @@ struct _TendConfig {
   GHashTable *services_by_name;  /* name -> TendServiceConfig (borrowed from services) */
   GPtrArray *plugins;            /* TendPluginConfig, sorted by name */
   GHashTable *plugins_by_name;   /* name -> TendPluginConfig (borrowed from plugins) */
+  TendConfigFlags flags;
+  GHashTable *depends_on_lines;  /* service name -> line of its depends-on key */
 };
 
 G_DEFINE_FINAL_TYPE (TendConfig, tend_config, G_TYPE_OBJECT)
@@ -149,6 +151,8 @@ tend_config_find_key_line (const GroupLines *g, const char *key)
 static gboolean
 prescan (Reader *r, const char *data, gsize length, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_key = NULL;
   GroupLines *current = NULL;
   const char *end = data + length;
   guint line_no = 0;
@@ -182,7 +186,8 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       GroupLines *previous;
 
       if (name == NULL) {
-        set_line_error (error, r, line_no, "not a group header: \"%s\"", text);
+        quoted = tend_quote_for_message (text, -1);
+        set_line_error (error, r, line_no, "not a group header: %s", quoted);
         return FALSE;
       }
       previous = find_group (r, name);
@@ -203,11 +208,12 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
 
     eq = strchr (text, '=');
     if (eq == NULL) {
+      quoted = tend_quote_for_message (text, -1);
       if (current == NULL)
-        set_line_error (error, r, line_no, "not a key=value line, group header or comment: \"%s\"", text);
+        set_line_error (error, r, line_no, "not a key=value line, group header or comment: %s", quoted);
       else
-        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: \"%s\"",
-                        current->name, text);
+        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: %s",
+                        current->name, quoted);
       return FALSE;
     }
     {
@@ -216,13 +222,15 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       KeyLine *kl;
 
       if (current == NULL) {
+        quoted_key = tend_quote_for_message (key, -1);
         set_line_error (error, r, line_no,
-                        "key \"%s\" is outside any group (add a group header such as [service:NAME] above it)",
-                        key);
+                        "key %s is outside any group (add a group header such as [service:NAME] above it)",
+                        quoted_key);
         return FALSE;
       }
       if (!key_name_is_valid (key)) {
-        set_line_error (error, r, line_no, "[%s]: not a valid key name: \"%s\"", current->name, key);
+        quoted_key = tend_quote_for_message (key, -1);
+        set_line_error (error, r, line_no, "[%s]: not a valid key name: %s", current->name, quoted_key);
         return FALSE;
       }
       previous = tend_config_find_key_line (current, key);
@@ -262,6 +270,7 @@ chomp_raw_value (Reader *r, const GroupLines *g, const KeyLine *kl)
 char *
 tend_config_fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *value = NULL;
 
@@ -269,8 +278,9 @@ tend_config_fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GErr
   value = g_key_file_get_string (r->kf, g->name, kl->key, &local);
   if (local != NULL) {
     g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
+    quoted = tend_quote_for_message (raw, -1);
     tend_config_set_key_error (error, r, g, kl,
-                   "bad escape sequence in \"%s\" (write \\\\ for a backslash)", raw);
+                   "bad escape sequence in %s (write \\\\ for a backslash)", quoted);
     return NULL;
   }
   return g_steal_pointer (&value);
@@ -283,6 +293,7 @@ tend_config_fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GErr
 char *
 tend_config_fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_autoptr(GError) local = NULL;
   g_auto(GStrv) items = NULL;
   g_autoptr(GString) joined = g_string_new (NULL);
@@ -291,8 +302,9 @@ tend_config_fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl,
   items = g_key_file_get_string_list (r->kf, g->name, kl->key, NULL, &local);
   if (items == NULL) {
     g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
+    quoted = tend_quote_for_message (raw, -1);
     tend_config_set_key_error (error, r, g, kl,
-                   "bad escape sequence in \"%s\" (write \\\\ for a backslash, \\; for a semicolon)", raw);
+                   "bad escape sequence in %s (write \\\\ for a backslash, \\; for a semicolon)", quoted);
     return NULL;
   }
   for (guint i = 0; items[i] != NULL; i++) {
@@ -338,22 +350,26 @@ all_digits (const char *text)
 gboolean
 tend_config_check_user (const char *name, GError **error)
 {
+  g_autofree char *quoted = NULL;
   if (getpwnam (name) != NULL)
     return TRUE;
   if (all_digits (name) && getpwuid ((uid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
     return TRUE;
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown user: \"%s\"", name);
+  quoted = tend_quote_for_message (name, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown user: %s", quoted);
   return FALSE;
 }
 
 gboolean
 tend_config_check_group (const char *name, GError **error)
 {
+  g_autofree char *quoted = NULL;
   if (getgrnam (name) != NULL)
     return TRUE;
   if (all_digits (name) && getgrgid ((gid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
     return TRUE;
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown group: \"%s\"", name);
+  quoted = tend_quote_for_message (name, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown group: %s", quoted);
   return FALSE;
 }
 
@@ -363,6 +379,8 @@ tend_config_check_group (const char *name, GError **error)
 static gboolean
 read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_dir = NULL;
   for (guint i = 0; i < g->keys->len; i++) {
     const KeyLine *kl = g_ptr_array_index (g->keys, i);
     g_autofree char *value = tend_config_fetch_value (r, g, kl, error);
@@ -372,8 +390,9 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
       return FALSE;
     if (strcmp (kl->key, "dbus") == 0) {
       if (!tend_dbus_mode_from_string (value, &self->dbus_mode)) {
+        quoted = tend_quote_for_message (value, -1);
         g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                     "not a valid choice: \"%s\" (use auto, system, session or none)", value);
+                     "not a valid choice: %s (use auto, system, session or none)", quoted);
       }
     } else if (strcmp (kl->key, "admin-group") == 0) {
       if (value[0] == '\0')
@@ -385,7 +404,8 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
       if (dir == NULL) {
         g_set_error_literal (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
       } else if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "not a directory: \"%s\"", dir);
+        quoted_dir = tend_quote_for_message (dir, -1);
+        g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "not a directory: %s", quoted_dir);
       } else {
         self->plugin_dir = g_steal_pointer (&dir);
         /* before the plugin groups are checked, so they may name its plugins */
@@ -485,55 +505,109 @@ typedef enum {
   VISIT_DONE,
 } VisitState;
 
+/* what a service depends on, by name: NULL when it has no dependency or does not exist */
+typedef char **(*DepsFunc) (const char *name, gpointer data);
+
 /*
  * Depth-first search without recursion: a chain of 100,000 services, each
  * depending on the next, must not overflow the stack. @stack gets the names
  * on the path, ending with the one that closes the loop.
  */
 typedef struct {
-  TendServiceConfig *svc;
-  guint next_dep;
+  const char *name;
+  char **deps;
+  guint next;
 } Frame;
 
 static gboolean
-find_cycle (GHashTable *by_name, GHashTable *states, GPtrArray *stack, TendServiceConfig *root)
+find_cycle (DepsFunc get_deps, gpointer data, GHashTable *states, GPtrArray *stack, const char *root)
 {
   g_autoptr(GArray) frames = g_array_new (FALSE, FALSE, sizeof (Frame));
-  Frame first = { root, 0 };
+  Frame first = { root, get_deps (root, data), 0 };
 
   g_array_append_val (frames, first);
-  g_hash_table_insert (states, root->name, GINT_TO_POINTER (VISIT_ACTIVE));
-  g_ptr_array_add (stack, root->name);
+  g_hash_table_insert (states, (gpointer) root, GINT_TO_POINTER (VISIT_ACTIVE));
+  g_ptr_array_add (stack, (gpointer) root);
   while (frames->len > 0) {
     Frame *top = &g_array_index (frames, Frame, frames->len - 1);
-    TendServiceConfig *svc = top->svc;
-    const char *dep_name;
+    const char *dep;
     VisitState state;
 
-    if (svc->depends_on == NULL || svc->depends_on[top->next_dep] == NULL) {
-      g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_DONE));
+    if (top->deps == NULL || top->deps[top->next] == NULL) {
+      g_hash_table_insert (states, (gpointer) top->name, GINT_TO_POINTER (VISIT_DONE));
       g_ptr_array_remove_index (stack, stack->len - 1);
       g_array_set_size (frames, frames->len - 1);
       continue;
     }
-    dep_name = svc->depends_on[top->next_dep++];
-    state = GPOINTER_TO_INT (g_hash_table_lookup (states, dep_name));
+    dep = top->deps[top->next++];
+    state = GPOINTER_TO_INT (g_hash_table_lookup (states, dep));
     if (state == VISIT_ACTIVE) {
-      g_ptr_array_add (stack, (gpointer) dep_name);
+      g_ptr_array_add (stack, (gpointer) dep);
       return TRUE;
     }
     if (state == VISIT_NEW) {
-      TendServiceConfig *dep = g_hash_table_lookup (by_name, dep_name);
-      Frame next = { dep, 0 };
+      Frame next = { dep, get_deps (dep, data), 0 };
 
-      if (dep == NULL)
-        continue; /* defined outside this file: checked by whoever adds it */
-      g_hash_table_insert (states, dep->name, GINT_TO_POINTER (VISIT_ACTIVE));
-      g_ptr_array_add (stack, dep->name);
+      g_hash_table_insert (states, (gpointer) dep, GINT_TO_POINTER (VISIT_ACTIVE));
+      g_ptr_array_add (stack, (gpointer) dep);
       g_array_append_val (frames, next);
     }
   }
   return FALSE;
+}
+
+#define MAX_NAMES_IN_MESSAGE 10
+
+/* "a, b, c" with at most MAX_NAMES_IN_MESSAGE names, then "and N more" */
+static void
+append_names (GString *out, const char *const *names, guint n, const char *separator)
+{
+  for (guint i = 0; i < n; i++) {
+    if (i == MAX_NAMES_IN_MESSAGE) {
+      g_string_append_printf (out, "%s… (%u in all)", separator, n);
+      return;
+    }
+    if (i > 0)
+      g_string_append (out, separator);
+    g_string_append (out, names[i]);
+  }
+}
+
+/* "a -> b -> a" from the stack of find_cycle(), from the first visit of the closing name */
+static char *
+cycle_text (GPtrArray *stack, const char **out_closing)
+{
+  const char *closing = g_ptr_array_index (stack, stack->len - 1);
+  g_autoptr(GString) cycle = g_string_new (NULL);
+  guint start = 0;
+  guint n;
+
+  while (strcmp (g_ptr_array_index (stack, start), closing) != 0)
+    start++;
+  n = stack->len - start;
+  if (n > MAX_NAMES_IN_MESSAGE) {
+    /* the start, and the end that closes the loop */
+    for (guint j = 0; j < MAX_NAMES_IN_MESSAGE / 2; j++)
+      g_string_append_printf (cycle, "%s -> ", (const char *) g_ptr_array_index (stack, start + j));
+    g_string_append_printf (cycle, "… (%u services) -> ", n - 1);
+    for (guint j = stack->len - 3; j < stack->len; j++)
+      g_string_append_printf (cycle, "%s%s", (const char *) g_ptr_array_index (stack, j),
+                              j + 1 < stack->len ? " -> " : "");
+  } else {
+    for (guint j = start; j < stack->len; j++)
+      g_string_append_printf (cycle, "%s%s", (const char *) g_ptr_array_index (stack, j),
+                              j + 1 < stack->len ? " -> " : "");
+  }
+  if (out_closing != NULL)
+    *out_closing = closing;
+  return g_string_free (g_steal_pointer (&cycle), FALSE);
+}
+
+static char **
+file_deps (const char *name, gpointer data)
+{
+  TendServiceConfig *svc = g_hash_table_lookup (data, name);
+  return svc != NULL ? svc->depends_on : NULL;
 }
 
 /* the group and depends-on line of a service that has dependencies */
@@ -555,6 +629,7 @@ static gboolean
 check_dependencies (TendConfig *self, Reader *r, GError **error)
 {
   g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *quoted = NULL;
 
   for (guint i = 0; i < self->services->len; i++) {
     TendServiceConfig *svc = g_ptr_array_index (self->services, i);
@@ -564,22 +639,24 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
     if (svc->depends_on == NULL)
       continue;
     kl = depends_on_line (r, svc->name, &g);
+    g_hash_table_insert (self->depends_on_lines, svc->name, GUINT_TO_POINTER (kl->line));
     for (guint j = 0; svc->depends_on[j] != NULL; j++) {
       const char *dep = svc->depends_on[j];
       if (strcmp (dep, svc->name) == 0) {
         tend_config_set_key_error (error, r, g, kl, "a service cannot depend on itself");
         return FALSE;
       }
-      if (!g_hash_table_contains (self->services_by_name, dep)) {
+      /* a file for `tend start FILE` may name the daemon's services: checked when it is added */
+      if (!g_hash_table_contains (self->services_by_name, dep) && !(self->flags & TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES)) {
         g_autoptr(GString) names = g_string_new (NULL);
-        for (guint k = 0; k < self->services->len; k++) {
-          TendServiceConfig *other = g_ptr_array_index (self->services, k);
-          if (k > 0)
-            g_string_append (names, ", ");
-          g_string_append (names, other->name);
-        }
-        tend_config_set_key_error (error, r, g, kl, "unknown service \"%s\" (services in this file: %s)",
-                       dep, names->str);
+        g_autoptr(GPtrArray) all = g_ptr_array_new ();
+
+        for (guint k = 0; k < self->services->len; k++)
+          g_ptr_array_add (all, ((TendServiceConfig *) g_ptr_array_index (self->services, k))->name);
+        append_names (names, (const char *const *) all->pdata, all->len, ", ");
+        quoted = tend_quote_for_message (dep, -1);
+        tend_config_set_key_error (error, r, g, kl, "unknown service %s (services in this file: %s)", quoted,
+                                   names->str);
         return FALSE;
       }
     }
@@ -591,26 +668,145 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
 
     if (GPOINTER_TO_INT (g_hash_table_lookup (states, svc->name)) != VISIT_NEW)
       continue;
-    if (find_cycle (self->services_by_name, states, stack, svc)) {
-      /* the stack ends with the name that closes the loop; report from its first visit */
-      const char *closing = g_ptr_array_index (stack, stack->len - 1);
-      g_autoptr(GString) cycle = g_string_new (NULL);
+    if (find_cycle (file_deps, self->services_by_name, states, stack, svc->name)) {
+      const char *closing;
+      g_autofree char *cycle = cycle_text (stack, &closing);
       const GroupLines *g;
       const KeyLine *kl = depends_on_line (r, closing, &g);
-      guint start = 0;
 
-      while (strcmp (g_ptr_array_index (stack, start), closing) != 0)
-        start++;
-      for (guint j = start; j < stack->len; j++) {
-        if (j > start)
-          g_string_append (cycle, " -> ");
-        g_string_append (cycle, g_ptr_array_index (stack, j));
-      }
-      tend_config_set_key_error (error, r, g, kl, "dependency cycle: %s", cycle->str);
+      tend_config_set_key_error (error, r, g, kl, "dependency cycle: %s", cycle);
       return FALSE;
     }
   }
   return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Selecting services to add to a running daemon */
+
+typedef struct {
+  TendConfig *self;
+  GHashTable *selected; /* name -> TendServiceConfig */
+  TendConfigLookupFunc lookup;
+  gpointer lookup_data;
+} Union;
+
+/* the graph the daemon will have: the selected services as in this file, the others as they run */
+static char **
+union_deps (const char *name, gpointer data)
+{
+  Union *u = data;
+  TendServiceConfig *svc = g_hash_table_lookup (u->selected, name);
+
+  if (svc != NULL)
+    return svc->depends_on;
+  svc = u->lookup (name, u->lookup_data);
+  return svc != NULL ? svc->depends_on : NULL;
+}
+
+static void
+set_depends_on_error (GError **error, TendConfig *self, const char *service, const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+static void
+set_depends_on_error (GError **error, TendConfig *self, const char *service, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *reason = NULL;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [service:%s] depends-on: %s", self->path,
+               GPOINTER_TO_UINT (g_hash_table_lookup (self->depends_on_lines, service)), service, reason);
+}
+
+GStrv
+tend_config_select_services (TendConfig *self,
+                             const char *const *only,
+                             TendConfigLookupFunc lookup,
+                             gpointer lookup_data,
+                             GError **error)
+{
+  g_autoptr(GHashTable) selected = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) queue = g_ptr_array_new ();
+  g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+  Union u = { self, selected, lookup, lookup_data };
+
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  g_return_val_if_fail (lookup != NULL, NULL);
+
+  if (only == NULL || only[0] == NULL) {
+    for (guint i = 0; i < self->services->len; i++)
+      g_ptr_array_add (queue, g_ptr_array_index (self->services, i));
+  } else {
+    for (guint i = 0; only[i] != NULL; i++) {
+      TendServiceConfig *svc = g_hash_table_lookup (self->services_by_name, only[i]);
+      if (svc == NULL) {
+        g_autofree char *quoted = tend_quote_for_message (only[i], -1);
+        g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "%s has no service named %s", self->path, quoted);
+        return NULL;
+      }
+      g_ptr_array_add (queue, svc);
+    }
+  }
+
+  /* what the selection depends on: the daemon's service of that name, else this file's, pulled in */
+  for (guint i = 0; i < queue->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (queue, i);
+
+    if (!g_hash_table_insert (selected, svc->name, svc))
+      continue;
+    for (guint j = 0; svc->depends_on != NULL && svc->depends_on[j] != NULL; j++) {
+      const char *dep = svc->depends_on[j];
+      TendServiceConfig *in_file = g_hash_table_lookup (self->services_by_name, dep);
+
+      if (g_hash_table_contains (selected, dep) || lookup (dep, lookup_data) != NULL)
+        continue;
+      if (in_file != NULL) {
+        g_ptr_array_add (queue, in_file);
+        continue;
+      }
+      {
+        g_autofree char *quoted = tend_quote_for_message (dep, -1);
+        set_depends_on_error (error, self, svc->name, "unknown service %s (defined neither in this file nor in the daemon)",
+                              quoted);
+      }
+      return NULL;
+    }
+  }
+
+  /* with the daemon's services a new loop may close */
+  for (guint i = 0; i < self->services->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (self->services, i);
+    g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+    if (!g_hash_table_contains (selected, svc->name) ||
+        GPOINTER_TO_INT (g_hash_table_lookup (states, svc->name)) != VISIT_NEW)
+      continue;
+    if (find_cycle (union_deps, &u, states, stack, svc->name)) {
+      g_autofree char *cycle = cycle_text (stack, NULL);
+      const char *in_file = NULL;
+
+      /* reported at a depends-on of this file that is part of the loop */
+      for (guint j = stack->len; j > 0 && in_file == NULL; j--) {
+        const char *name = g_ptr_array_index (stack, j - 1);
+        if (g_hash_table_contains (selected, name) && g_hash_table_contains (self->depends_on_lines, name))
+          in_file = name;
+      }
+      if (in_file == NULL)
+        continue; /* a loop of the daemon's own: not this file's doing */
+      set_depends_on_error (error, self, in_file, "dependency cycle with the daemon's services: %s", cycle);
+      return NULL;
+    }
+  }
+
+  for (guint i = 0; i < self->services->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (self->services, i);
+    if (g_hash_table_contains (selected, svc->name))
+      g_strv_builder_add (names, svc->name);
+  }
+  return g_strv_builder_end (names);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -627,6 +823,7 @@ tend_config_finalize (GObject *object)
   g_ptr_array_unref (self->services);
   g_hash_table_unref (self->plugins_by_name);
   g_ptr_array_unref (self->plugins);
+  g_hash_table_unref (self->depends_on_lines);
   G_OBJECT_CLASS (tend_config_parent_class)->finalize (object);
 }
 
@@ -644,6 +841,7 @@ tend_config_init (TendConfig *self)
   self->services_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) tend_plugin_config_unref);
   self->plugins_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->depends_on_lines = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
 /* every plugin the registry knows, in name order, from its group or its default */
@@ -748,6 +946,18 @@ tend_config_new_from_data (const char *data,
                            TendPluginRegistry *registry,
                            GError **error)
 {
+  return tend_config_new_from_data_full (data, length, display_name, base_dir, TEND_CONFIG_FLAGS_NONE, registry, error);
+}
+
+TendConfig *
+tend_config_new_from_data_full (const char *data,
+                                gssize length,
+                                const char *display_name,
+                                const char *base_dir,
+                                TendConfigFlags flags,
+                                TendPluginRegistry *registry,
+                                GError **error)
+{
   g_autoptr(TendConfig) self = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_lines_free);
@@ -766,6 +976,7 @@ tend_config_new_from_data (const char *data,
 
   self = g_object_new (TEND_TYPE_CONFIG, NULL);
   self->path = g_strdup (display_name != NULL ? display_name : "<data>");
+  self->flags = flags;
   r.path = self->path;
   r.base_dir = dir;
   r.registry = registry;
@@ -793,6 +1004,12 @@ read_text_file (const char *path, char **out_text, gsize *out_len, GError **erro
 TendConfig *
 tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GError **error)
 {
+  return tend_config_new_from_file_full (path, TEND_CONFIG_FLAGS_NONE, registry, error);
+}
+
+TendConfig *
+tend_config_new_from_file_full (const char *path, TendConfigFlags flags, TendPluginRegistry *registry, GError **error)
+{
   g_autofree char *abs_path = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *text = NULL;
@@ -806,7 +1023,7 @@ tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GErro
   if (!read_text_file (abs_path, &text, &len, error))
     return NULL;
   dir = g_path_get_dirname (abs_path);
-  return tend_config_new_from_data (text, (gssize) len, abs_path, dir, registry, error);
+  return tend_config_new_from_data_full (text, (gssize) len, abs_path, dir, flags, registry, error);
 }
 
 TendConfig *

@@ -391,10 +391,16 @@ tend_daemon_add_service (TendDaemon *self,
     escaped = keyfile_escape (value);
     g_string_append_printf (text, "%s=%s\n", key, escaped);
   }
-  config = tend_config_new_from_data (text->str, -1, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
-                                      self->registry, error);
+  config = tend_config_new_from_data_full (text->str, -1, "tend start", workdir != NULL && workdir[0] ? workdir : "/",
+                                           TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES, self->registry, error);
   if (config == NULL)
     return FALSE;
+  {
+    /* --depends-on must name a service the daemon has */
+    g_auto(GStrv) selected = tend_service_manager_select (manager, config, NULL, error);
+    if (selected == NULL)
+      return FALSE;
+  }
   service_config = g_ptr_array_index (tend_config_get_services (config), 0);
   existing = tend_service_manager_lookup (manager, name);
   if (existing != NULL) {
@@ -424,18 +430,16 @@ add_or_start (TendDaemon *self, TendConfig *config, const char *const *only, gbo
   GPtrArray *configs = tend_config_get_services (config);
   g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
 
-  for (guint i = 0; only != NULL && only[i] != NULL; i++) {
-    if (tend_config_lookup_service (config, only[i]) == NULL) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "%s has no service named %s", tend_config_get_path (config),
-                   only[i]);
-      return NULL;
-    }
-  }
+  /* --only and what it depends on; every dependency defined somewhere, no plugin's service replaced */
+  g_auto(GStrv) selected = tend_service_manager_select (manager, config, only, error);
+
+  if (selected == NULL)
+    return NULL;
   for (guint i = 0; i < configs->len; i++) {
     TendServiceConfig *service_config = g_ptr_array_index (configs, i);
     TendService *service = tend_service_manager_lookup (manager, service_config->name);
 
-    if (only != NULL && only[0] != NULL && !g_strv_contains (only, service_config->name))
+    if (!g_strv_contains ((const char *const *) selected, service_config->name))
       continue;
     if (service == NULL) {
       service = tend_service_manager_add (manager, service_config, NULL);
@@ -467,7 +471,7 @@ tend_daemon_start_config (TendDaemon *self, const char *path, const char *const 
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s: the path must be absolute", path);
     return NULL;
   }
-  config = tend_config_new_from_file (path, self->registry, error);
+  config = tend_config_new_from_file_full (path, TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES, self->registry, error);
   if (config == NULL)
     return NULL;
   return add_or_start (self, config, only, start_unless_disabled, config, error);

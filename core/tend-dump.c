@@ -107,7 +107,7 @@ tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_runni
   g_key_file_remove_group (kf, DUMP_GROUP, NULL);
   services = g_key_file_to_data (kf, NULL, NULL);
   /* the same strict reader as for configuration files: a hand-edited dump gets the same checks */
-  config = tend_config_new_from_data (services, -1, path, "/", registry, error);
+  config = tend_config_new_from_data_full (services, -1, path, "/", TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES, registry, error);
   if (config == NULL) {
     g_prefix_error (error, "the dump is damaged, nothing was restored: ");
     return NULL;

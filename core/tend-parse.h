@@ -52,6 +52,20 @@ gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len,
 gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
 /** tend_service_name_is_valid: letters, digits, '-', '_', '.'; not empty, not "." or "..", at most 64 bytes, not "all". */
 gboolean tend_service_name_is_valid (const char *name);
+/**
+ * tend_quote_for_message:
+ * @text as it may be echoed in an error message: in double quotes, control
+ * characters, invisible Unicode and bytes that are not UTF-8 escaped (\n,
+ * \r, \t, \xHH, \uHHHH), and cut after TEND_MESSAGE_QUOTE_MAX characters
+ * with an ellipsis and the full length: "aaa…" (1048576 bytes). Backslashes
+ * and quotes are kept as written, so the text reads as it was typed.
+ * @length: bytes of @text, or -1 when NUL-terminated
+ */
+#define TEND_MESSAGE_QUOTE_MAX 80
+char *tend_quote_for_message (const char *text, gssize length);
+/** tend_shorten_for_message: as tend_quote_for_message(), without the quotes and the length (for names) */
+char *tend_shorten_for_message (const char *text, gssize length);
+
 /** tend_format_duration: "1600ms", "2s", "5m" — the shortest exact form, for messages and dumps. */
 char *tend_format_duration (guint64 ms);
 /** tend_format_size: "200M", "64K", "123" — the shortest exact form. */

@@ -162,6 +162,7 @@ key_range (const TendConfigKey *key, guint64 *min, guint64 *max)
 static char *
 normalize (const TendConfigKey *key, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
   switch (key->type) {
   case TEND_CONFIG_KEY_STRING:
     return g_strdup (value);
@@ -195,8 +196,9 @@ normalize (const TendConfigKey *key, const char *value, GError **error)
   case TEND_CONFIG_KEY_CHOICE:
     if (!choice_is_valid (key->choices, value)) {
       g_autofree char *options = choices_text (key->choices);
+      quoted = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a valid choice: \"%s\" (use %s)", value, options);
+                   "not a valid choice: %s (use %s)", quoted, options);
       return NULL;
     }
     return g_strdup (value);

@@ -425,6 +425,34 @@ tend_service_manager_remove (TendServiceManager *self, const char *name, GError 
   return TRUE;
 }
 
+static TendServiceConfig *
+lookup_config (const char *name, gpointer data)
+{
+  TendService *service = tend_service_manager_lookup (data, name);
+  return service != NULL ? tend_service_get_config (service) : NULL;
+}
+
+GStrv
+tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error)
+{
+  g_auto(GStrv) names = tend_config_select_services (config, only, lookup_config, self, error);
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++) {
+    TendService *service = tend_service_manager_lookup (self, names[i]);
+    TendServiceConfig *service_config = tend_config_lookup_service (config, names[i]);
+
+    /* the same refusal as the daemon's own configuration gets, but as an error: someone is waiting for the answer */
+    if (service != NULL && tend_service_get_owner (service) != NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,
+                   "%s:%u: [service:%s]: the %s plugin runs a service of that name (choose another name)",
+                   tend_config_get_path (config), service_config->source_line, names[i],
+                   tend_service_get_owner (service));
+      return NULL;
+    }
+  }
+  return g_steal_pointer (&names);
+}
+
 void
 tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config)
 {
