@@ -94,6 +94,7 @@ static gboolean
 parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
   g_autofree char *quoted = NULL;
+
   if (!tend_config_env_name_is_valid (value)) {
     quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
@@ -109,6 +110,7 @@ static gboolean
 parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
   g_autofree char *quoted = NULL;
+
   if (!tend_autorestart_from_string (value, &svc->autorestart)) {
     quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
@@ -142,6 +144,18 @@ parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError *
   return TRUE;
 }
 
+/* GLib's message about a command line quotes the whole line: echo it shortened and escaped too */
+static char *
+shell_error_text (const GError *error, const char *command)
+{
+  g_autoptr(GString) text = g_string_new (error->message);
+  g_autofree char *shortened = tend_shorten_for_message (command, -1);
+
+  if (command[0] != '\0' && strcmp (shortened, command) != 0)
+    g_string_replace (text, command, shortened, 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 /*
  * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
  * which SPEC lets fall back to the service's port.
@@ -151,6 +165,7 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
 {
   g_autofree char *quoted = NULL;
   g_autofree char *quoted_value = NULL;
+
   *out_needs_port = FALSE;
   if (g_str_has_prefix (value, "exec:")) {
     g_auto(GStrv) argv = NULL;
@@ -165,9 +180,11 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
       return FALSE;
     }
     if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
+      g_autofree char *reason = shell_error_text (local, command);
+
       quoted = tend_quote_for_message (command, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "cannot split the command %s: %s", quoted, local->message);
+                   "cannot split the command %s: %s", quoted, reason);
       return FALSE;
     }
     return TRUE;
@@ -448,7 +465,9 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     const char *argv[] = { "/bin/sh", "-c", svc->exec, NULL };
     svc->argv = g_strdupv ((char **) argv);
   } else if (!g_shell_parse_argv (svc->exec, NULL, &svc->argv, &local)) {
-    tend_config_set_key_error (error, r, g, exec_line, "cannot split the command line: %s", local->message);
+    g_autofree char *reason = shell_error_text (local, svc->exec);
+
+    tend_config_set_key_error (error, r, g, exec_line, "cannot split the command line: %s", reason);
     return NULL;
   }
 

@@ -69,12 +69,13 @@ tend_config_set_group_error (GError **error, Reader *r, const GroupLines *g, con
 {
   va_list args;
   g_autofree char *reason = NULL;
+  g_autofree char *group = NULL;
 
   va_start (args, format);
   reason = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s]: %s",
-               r->path, g->line, g->name, reason);
+  group = tend_shorten_for_message (g->name, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s]: %s", r->path, g->line, group, reason);
 }
 
 void G_GNUC_PRINTF (5, 6)
@@ -82,12 +83,15 @@ tend_config_set_key_error (GError **error, Reader *r, const GroupLines *g, const
 {
   va_list args;
   g_autofree char *reason = NULL;
+  g_autofree char *group = NULL;
+  g_autofree char *key = NULL;
 
   va_start (args, format);
   reason = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s] %s: %s",
-               r->path, kl->line, g->name, kl->key, reason);
+  group = tend_shorten_for_message (g->name, -1);
+  key = tend_shorten_for_message (kl->key, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s] %s: %s", r->path, kl->line, group, key, reason);
 }
 
 /* wraps a parser's bare reason; SPEC's "text after = is all value" trips people who add "# ..." */
@@ -105,8 +109,8 @@ tend_config_set_value_error (GError **error, Reader *r, const GroupLines *g, con
                  has_comment ? " (comments must be on a line of their own)" : "");
 }
 
-static gboolean
-key_name_is_valid (const char *key)
+gboolean
+tend_config_key_name_is_valid (const char *key)
 {
   for (const char *p = key; *p != '\0'; p++) {
     if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
@@ -148,11 +152,19 @@ tend_config_find_key_line (const GroupLines *g, const char *key)
   return g_hash_table_lookup (g->keys_by_name, key);
 }
 
+/*
+ * Reads the raw text line by line: each group's and key's line, duplicates,
+ * and anything GKeyFile would reject or misread, each with its line number.
+ * @normalized gets the text GKeyFile is given: the same lines, without a
+ * "\r" before the "\n" (files written on Windows), so that GKeyFile, which
+ * knows no CR, sees exactly what was checked here.
+ */
 static gboolean
-prescan (Reader *r, const char *data, gsize length, GError **error)
+prescan (Reader *r, const char *data, gsize length, GString *normalized, GError **error)
 {
   g_autofree char *quoted = NULL;
-  g_autofree char *quoted_key = NULL;
+  g_autofree char *short_group = NULL;
+  g_autofree char *short_key = NULL;
   GroupLines *current = NULL;
   const char *end = data + length;
   guint line_no = 0;
@@ -160,19 +172,31 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
   for (const char *start = data; start < end;) {
     const char *nl = memchr (start, '\n', (gsize) (end - start));
     const char *line_end = nl != NULL ? nl : end;
+    gsize line_len = (gsize) (line_end - start);
     g_autofree char *line = NULL;
     char *text;
     char *eq;
 
     line_no++;
-    if (line_end > start && line_end[-1] == '\r')
-      line = g_strndup (start, (gsize) (line_end - start - 1));
-    else
-      line = g_strndup (start, (gsize) (line_end - start));
-    if (!g_utf8_validate_len (start, (gsize) (line_end - start), NULL)) {
+    if (line_len > 0 && start[line_len - 1] == '\r')
+      line_len--;
+    if (memchr (start, '\0', line_len) != NULL) {
+      set_line_error (error, r, line_no, "a NUL byte (not a text file?)");
+      return FALSE;
+    }
+    if (!g_utf8_validate_len (start, line_len, NULL)) {
       set_line_error (error, r, line_no, "not valid UTF-8 text");
       return FALSE;
     }
+    if (memchr (start, '\r', line_len) != NULL) {
+      quoted = tend_quote_for_message (start, (gssize) line_len);
+      set_line_error (error, r, line_no,
+                      "a carriage return inside a line (only \\r\\n line ends are allowed): %s", quoted);
+      return FALSE;
+    }
+    line = g_strndup (start, line_len);
+    g_string_append_len (normalized, start, (gssize) line_len);
+    g_string_append_c (normalized, '\n');
     start = nl != NULL ? nl + 1 : end;
 
     text = line;
@@ -192,8 +216,8 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       }
       previous = find_group (r, name);
       if (previous != NULL) {
-        set_line_error (error, r, line_no, "[%s]: duplicate group (first at line %u)",
-                        name, previous->line);
+        short_group = tend_shorten_for_message (name, -1);
+        set_line_error (error, r, line_no, "[%s]: duplicate group (first at line %u)", short_group, previous->line);
         return FALSE;
       }
       current = g_new0 (GroupLines, 1);
@@ -209,11 +233,12 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
     eq = strchr (text, '=');
     if (eq == NULL) {
       quoted = tend_quote_for_message (text, -1);
+      short_group = current != NULL ? tend_shorten_for_message (current->name, -1) : NULL;
       if (current == NULL)
         set_line_error (error, r, line_no, "not a key=value line, group header or comment: %s", quoted);
       else
-        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: %s",
-                        current->name, quoted);
+        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: %s", short_group,
+                        quoted);
       return FALSE;
     }
     {
@@ -222,21 +247,23 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       KeyLine *kl;
 
       if (current == NULL) {
-        quoted_key = tend_quote_for_message (key, -1);
+        quoted = tend_quote_for_message (key, -1);
         set_line_error (error, r, line_no,
-                        "key %s is outside any group (add a group header such as [service:NAME] above it)",
-                        quoted_key);
+                        "key %s is outside any group (add a group header such as [service:NAME] above it)", quoted);
         return FALSE;
       }
-      if (!key_name_is_valid (key)) {
-        quoted_key = tend_quote_for_message (key, -1);
-        set_line_error (error, r, line_no, "[%s]: not a valid key name: %s", current->name, quoted_key);
+      if (!tend_config_key_name_is_valid (key)) {
+        quoted = tend_quote_for_message (key, -1);
+        short_group = tend_shorten_for_message (current->name, -1);
+        set_line_error (error, r, line_no, "[%s]: not a valid key name: %s", short_group, quoted);
         return FALSE;
       }
       previous = tend_config_find_key_line (current, key);
       if (previous != NULL) {
-        set_line_error (error, r, line_no, "[%s] %s: duplicate key (first at line %u)",
-                        current->name, key, previous->line);
+        short_key = tend_shorten_for_message (key, -1);
+        short_group = tend_shorten_for_message (current->name, -1);
+        set_line_error (error, r, line_no, "[%s] %s: duplicate key (first at line %u)", short_group, short_key,
+                        previous->line);
         return FALSE;
       }
       kl = g_new0 (KeyLine, 1);
@@ -351,6 +378,7 @@ gboolean
 tend_config_check_user (const char *name, GError **error)
 {
   g_autofree char *quoted = NULL;
+
   if (getpwnam (name) != NULL)
     return TRUE;
   if (all_digits (name) && getpwuid ((uid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
@@ -364,6 +392,7 @@ gboolean
 tend_config_check_group (const char *name, GError **error)
 {
   g_autofree char *quoted = NULL;
+
   if (getgrnam (name) != NULL)
     return TRUE;
   if (all_digits (name) && getgrgid ((gid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
@@ -381,6 +410,7 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
 {
   g_autofree char *quoted = NULL;
   g_autofree char *quoted_dir = NULL;
+
   for (guint i = 0; i < g->keys->len; i++) {
     const KeyLine *kl = g_ptr_array_index (g->keys, i);
     g_autofree char *value = tend_config_fetch_value (r, g, kl, error);
@@ -865,19 +895,62 @@ fill_plugins (TendConfig *self, TendPluginRegistry *registry, GHashTable *from_g
   }
 }
 
+/*
+ * The line on which GKeyFile fails: the shortest prefix of whole lines it
+ * rejects, found by bisection (GKeyFile's own messages carry no line).
+ */
+static guint
+keyfile_error_line (const char *text, gsize length)
+{
+  g_autoptr(GArray) ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+  guint lo = 0;
+  guint hi;
+
+  for (gsize i = 0; i < length; i++) {
+    if (text[i] == '\n') {
+      gsize e = i + 1;
+      g_array_append_val (ends, e);
+    }
+  }
+  if (ends->len == 0 || g_array_index (ends, gsize, ends->len - 1) != length)
+    g_array_append_val (ends, length);
+  /* invariant: the first lo lines load, the first hi do not */
+  hi = ends->len;
+  while (hi - lo > 1) {
+    guint mid = lo + (hi - lo) / 2;
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+
+    if (g_key_file_load_from_data (kf, text, g_array_index (ends, gsize, mid - 1), G_KEY_FILE_NONE, NULL))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return hi;
+}
+
 static gboolean
 read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError **error)
 {
   g_autoptr(GError) local = NULL;
+  g_autoptr(GString) normalized = g_string_sized_new (length + 1);
   g_autoptr(GHashTable) plugin_groups =
     g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) tend_plugin_config_unref);
   const GroupLines *tend_group = NULL;
 
-  if (!prescan (r, data, length, error))
+  /* a byte-order mark, as some Windows editors write, is not part of the text */
+  if (length >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0) {
+    data += 3;
+    length -= 3;
+  }
+  if (!prescan (r, data, length, normalized, error))
     return FALSE;
-  if (!g_key_file_load_from_data (r->kf, data, length, G_KEY_FILE_NONE, &local)) {
-    /* the pre-scan is stricter than GKeyFile, so this is not expected */
-    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: %s", r->path, local->message);
+  if (!g_key_file_load_from_data (r->kf, normalized->str, normalized->len, G_KEY_FILE_NONE, &local)) {
+    /* the pre-scan is stricter than GKeyFile, so this is not expected; still, name the line */
+    guint line = keyfile_error_line (normalized->str, normalized->len);
+    g_auto(GStrv) lines = g_strsplit (normalized->str, "\n", (int) line + 1);
+    g_autofree char *quoted = tend_quote_for_message (g_strv_length (lines) >= line ? lines[line - 1] : "", -1);
+
+    set_line_error (error, r, line, "not a line GKeyFile can read: %s", quoted);
     return FALSE;
   }
 

@@ -79,6 +79,13 @@ TendServiceConfig *tend_config_lookup_service (TendConfig *self, const char *nam
 GPtrArray *tend_config_get_plugins (TendConfig *self);
 TendPluginConfig *tend_config_lookup_plugin (TendConfig *self, const char *name);
 
+/**
+ * tend_config_key_name_is_valid:
+ * A key as the reader accepts it: letters, digits, '-', '_' and '.', not
+ * empty (so never a comment, a group header or a second key=value).
+ */
+gboolean tend_config_key_name_is_valid (const char *key);
+
 /** TendConfigLookupFunc: the running daemon's service of that name, or NULL */
 typedef TendServiceConfig *(*TendConfigLookupFunc) (const char *name, gpointer data);
 /**

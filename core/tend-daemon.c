@@ -334,9 +334,17 @@ keyfile_escape (const char *value)
 static gboolean
 option_is_safe (const char *key, const char *value, GError **error)
 {
-  /* a newline would let a value smuggle in keys or groups of its own */
-  if (strpbrk (key, "\n\r=[]") != NULL || key[0] == '\0' || strpbrk (value, "\n\r") != NULL) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "bad option %s", key);
+  /* a key as the reader takes it, never "#key" (a comment, dropped) or "a=b"; no newline to smuggle in a group */
+  if (!tend_config_key_name_is_valid (key)) {
+    g_autofree char *quoted = tend_quote_for_message (key, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "bad option %s: not a key name (use letters, digits, \"-\", \"_\" and \".\")", quoted);
+    return FALSE;
+  }
+  if (strpbrk (value, "\n\r") != NULL) {
+    g_autofree char *quoted = tend_quote_for_message (value, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "bad option %s: a value holds a line break: %s", key,
+                 quoted);
     return FALSE;
   }
   if (g_str_equal (key, "exec")) {

@@ -103,13 +103,13 @@ scale_decimal (guint64 int_part,
 gboolean
 tend_parse_duration (const char *text, guint64 *out_ms, GError **error)
 {
-  g_autofree char *quoted = NULL;
   static const struct {
     const char *suffix;
     guint64 mult;
   } units[] = {
     { "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
   };
+  g_autofree char *quoted = NULL;
   guint64 int_part, frac, ms = 0;
   guint frac_digits;
   const char *end;
@@ -268,6 +268,7 @@ gboolean
 tend_parse_bool (const char *text, gboolean *out, GError **error)
 {
   g_autofree char *quoted = NULL;
+
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (strcmp (text, "true") == 0 || strcmp (text, "1") == 0) {
@@ -315,9 +316,11 @@ tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GErro
       v = v * 10 + d;
   }
   if (overflow || v < min || v > max) {
+    /* digits only, but maybe a megabyte of them */
+    g_autofree char *digits = tend_shorten_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
                  "out of range: %s (use %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ")",
-                 text, min, max);
+                 digits, min, max);
     return FALSE;
   }
   *out = v;
@@ -554,7 +557,8 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
 
   if (!tend_read_text_file (path, &text, NULL, error))
     return FALSE;
-  lines = g_strsplit (text, "\n", -1);
+  /* as in a configuration file: a leading byte-order mark is not text; "\r\n" is stripped with the blanks */
+  lines = g_strsplit (g_str_has_prefix (text, "\xef\xbb\xbf") ? text + 3 : text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {
     char *line = g_strstrip (lines[i]);
     char *eq;

@@ -163,6 +163,7 @@ static char *
 normalize (const TendConfigKey *key, const char *value, GError **error)
 {
   g_autofree char *quoted = NULL;
+
   switch (key->type) {
   case TEND_CONFIG_KEY_STRING:
     return g_strdup (value);

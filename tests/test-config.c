@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tend-config.h"
+#include "tend-dump.h"
 #include "tend-error.h"
 #include "tend-parse.h"
 
@@ -1072,6 +1073,17 @@ test_env_file (Fixture *fx, gconstpointer data)
   g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
   expected = g_strdup_printf ("test.conf:4: [service:a] env-file: %s: cannot read: %s", missing, g_strerror (ENOENT));
   g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+
+  /* a byte-order mark and CRLF, as a Windows editor writes them */
+  {
+    g_autofree char *windows = write_file (fx, "windows.env", "\xef\xbb\xbfPORT=8000\r\nNAME=x\r\n");
+    g_auto(GStrv) env = NULL;
+
+    g_assert_true (tend_parse_env_file (windows, &env, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstrv (env, ((const char *[]) { "PORT=8000", "NAME=x", NULL }));
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1260,6 +1272,212 @@ test_equal (void)
   g_boxed_free (TEND_TYPE_SERVICE_CONFIG, copy);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* Messages (issue 10): every error names its line; echoed text is escaped and short */
+
+static char *
+read_error (const char *data, gssize length)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = tend_config_new_from_data (data, length, "test.conf", "/srv/app", registry, &error);
+
+  g_assert_null (config);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  return g_strdup (error->message);
+}
+
+static void
+test_carriage_returns (void)
+{
+  g_autoptr(TendConfig) crlf = NULL;
+  g_autoptr(TendConfig) last = NULL;
+  TendServiceConfig *svc;
+
+  /* CRLF line ends, the last line too, with or without its line end */
+  crlf = read_ok ("[tend]\r\ndbus=none\r\n\r\n[plugin:alpha]\r\nretain=3\r\n[service:a]\r\nexec=x y\r\n");
+  g_assert_cmpint (tend_config_get_dbus_mode (crlf), ==, TEND_DBUS_MODE_NONE);
+  g_assert_cmpuint (tend_plugin_config_get_uint (tend_config_lookup_plugin (crlf, "alpha"), "retain"), ==, 3);
+  g_assert_cmpstr (only_service (crlf)->exec, ==, "x y");
+  /* GKeyFile alone rejected "[tend]\r" at the end of a file, with no line number */
+  g_clear_object (&crlf);
+  crlf = read_ok ("[service:a]\nexec=x\n[tend]\r");
+  last = read_ok ("[service:a]\r\nexec=x\r");
+  svc = only_service (last);
+  g_assert_cmpstr (svc->exec, ==, "x");
+
+  /* any other CR is refused, on its line */
+  expect_error ("[service:a]\nexec=x\n[plugin:alpha]\r\r\n",
+                "test.conf:3: a carriage return inside a line (only \\r\\n line ends are allowed): "
+                "\"[plugin:alpha]\\r\"");
+  expect_error ("[service:a]\nexec=a\rb\n",
+                "test.conf:2: a carriage return inside a line (only \\r\\n line ends are allowed): \"exec=a\\rb\"");
+  expect_error ("[service:a]\rexec=x\r",
+                "test.conf:1: a carriage return inside a line (only \\r\\n line ends are allowed): "
+                "\"[service:a]\\rexec=x\"");
+}
+
+static void
+test_byte_order_mark (void)
+{
+  g_autoptr(TendConfig) config = read_ok ("\xef\xbb\xbf[service:a]\nexec=x\n");
+  TendServiceConfig *svc = only_service (config);
+
+  /* a leading BOM is skipped and the lines keep their numbers */
+  g_assert_cmpuint (svc->source_line, ==, 1);
+  g_clear_object (&config);
+  config = read_ok ("\xef\xbb\xbf# comment\r\n[service:a]\r\nexec=x\r\n");
+  g_assert_cmpuint (only_service (config)->source_line, ==, 2);
+  /* anywhere else it is a character like another, shown as such */
+  expect_error ("[service:a]\n\xef\xbb\xbf" "exec=x\n", "test.conf:2: [service:a]: not a valid key name: \"\\ufeffexec\"");
+  expect_error ("\xef\xbb\xbf\xef\xbb\xbf[service:a]\nexec=x\n",
+                "test.conf:1: not a key=value line, group header or comment: \"\\ufeff[service:a]\"");
+}
+
+static void
+test_echo_escaped (void)
+{
+  g_autofree char *message = NULL;
+  g_autoptr(GString) huge_key = g_string_new ("[service:a]\nexec=x\n");
+  g_autoptr(GString) huge_line = g_string_new ("[service:a]\nexec=x\n");
+  g_autoptr(GString) huge_group = g_string_new ("[plugin:");
+  g_autofree char *eighty = g_strnfill (80, 'k');
+
+  /* a 1 MiB key: the message holds 80 characters of it, not the megabyte */
+  g_string_append (huge_key, "x");
+  for (guint i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (huge_key, 'k');
+  g_string_append (huge_key, "=1\n");
+  message = read_error (huge_key->str, -1);
+  g_assert_cmpuint (strlen (message), <, 1000);
+  g_assert_true (g_str_has_prefix (message, "test.conf:3: [service:a] xkkkk"));
+  g_assert_nonnull (strstr (message, "k\u2026: unknown key (known keys: exec,"));
+  g_clear_pointer (&message, g_free);
+
+  /* a 1 MiB line that is not key=value */
+  for (guint i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (huge_line, 'z');
+  message = read_error (huge_line->str, -1);
+  g_assert_cmpuint (strlen (message), <, 1000);
+  g_assert_true (g_str_has_suffix (message, "zzz\u2026\" (1048576 bytes)"));
+  g_clear_pointer (&message, g_free);
+
+  /* a 1 MiB group name */
+  for (guint i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (huge_group, 'g');
+  g_string_append (huge_group, "]\n");
+  message = read_error (huge_group->str, -1);
+  g_assert_cmpuint (strlen (message), <, 1000);
+  g_assert_true (g_str_has_prefix (message, "test.conf:1: [plugin:ggg"));
+  g_clear_pointer (&message, g_free);
+
+  /* control characters: an escape sequence does not reach the terminal */
+  expect_error ("[service:a]\nexec=x\nport=1\x1b[31mred\n",
+                "test.conf:3: [service:a] port: not a number: \"1\\x1b[31mred\"");
+  expect_error ("[service:a]\nexec=x\nkill-signal=\x7fTERM\n",
+                "test.conf:3: [service:a] kill-signal: not a signal: \"\\x7fTERM\" (use a name such as SIGTERM or "
+                "SIGINT, or a number)");
+  expect_error ("[service:a]\nexec=x\nhealth-check=tcp://\xe2\x80\xaeh:1/x\n",
+                "test.conf:3: [service:a] health-check: not a TCP address: \"tcp://\\u202eh:1/x\" (use "
+                "tcp://HOST:PORT)");
+  expect_error ("[service:a]\nexec=x\nlayer=a\tb\nport=\t\n", "test.conf:4: [service:a] port: not a number: \"\"");
+  expect_error ("[service:a]\nexec=x\nport=a\tb\n", "test.conf:3: [service:a] port: not a number: \"a\\tb\"");
+  /* a NUL byte */
+  message = read_error ("[service:a]\nexec=x\0y\n", 21);
+  g_assert_cmpstr (message, ==, "test.conf:2: a NUL byte (not a text file?)");
+  g_clear_pointer (&message, g_free);
+
+  /* GLib's own words about a command line are shortened too */
+  {
+    g_autofree char *data = g_strdup_printf ("[service:a]\nexec=echo '%s\n", eighty);
+    message = read_error (data, -1);
+    g_assert_nonnull (strstr (message, "test.conf:2: [service:a] exec: cannot split the command line: "));
+    g_assert_null (strstr (message, eighty));
+    g_assert_nonnull (strstr (message, "\u2026"));
+  }
+}
+
+/* the list of names in a message is capped, and so is a long dependency loop */
+static void
+test_long_lists (void)
+{
+  g_autoptr(GString) many = g_string_new (NULL);
+  g_autoptr(GString) loop = g_string_new (NULL);
+  g_autofree char *message = NULL;
+
+  for (guint i = 0; i < 50; i++)
+    g_string_append_printf (many, "[service:s%u]\nexec=x\n", i);
+  g_string_append (many, "[service:last]\nexec=x\ndepends-on=nope\n");
+  message = read_error (many->str, -1);
+  g_assert_cmpstr (message, ==,
+                   "test.conf:103: [service:last] depends-on: unknown service \"nope\" (services in this file: s0, "
+                   "s1, s2, s3, s4, s5, s6, s7, s8, s9, \u2026 (51 in all))");
+  g_clear_pointer (&message, g_free);
+
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (loop, "[service:s%u]\nexec=x\ndepends-on=s%u\n", i, (i + 1) % 40);
+  message = read_error (loop->str, -1);
+  g_assert_cmpstr (message, ==,
+                   "test.conf:3: [service:s0] depends-on: dependency cycle: s0 -> s1 -> s2 -> s3 -> s4 -> \u2026 (40 "
+                   "services) -> s38 -> s39 -> s0");
+}
+
+/* a dump's errors name the dump's own lines, not those of a rewritten copy */
+static void
+test_dump_lines (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (fx->dir, "dump.conf", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = NULL;
+  g_auto(GStrv) running = NULL;
+
+  g_assert_true (g_file_set_contents (path,
+                                      "# written by tend save at 2026-01-01T00:00:00Z; restore it with tend resurrect\n"
+                                      "[service:a]\n"
+                                      "exec=x\n"
+                                      "\n"
+                                      "[service:b]\n"
+                                      "exec=y\n"
+                                      "port=99999\n"
+                                      "\n"
+                                      "[tend-dump]\n"
+                                      "version=1\n"
+                                      "running=a;b;\n",
+                                      -1, NULL));
+  config = tend_dump_load (path, registry, &running, &error);
+  g_assert_null (config);
+  expected = g_strdup_printf ("the dump is damaged, nothing was restored: %s:7: [service:b] port: out of range: 99999 "
+                              "(use 1 to 65535)",
+                              path);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+
+  /* [tend-dump] need not be last, CRLF and a BOM are fine, and what follows keeps its line numbers */
+  g_assert_true (g_file_set_contents (path,
+                                      "\xef\xbb\xbf# a dump\r\n"
+                                      "[tend-dump]\r\n"
+                                      "version=1\r\n"
+                                      "running=a;\r\n"
+                                      "[service:a]\r\n"
+                                      "exec=x\r\n"
+                                      "depends-on=main\r\n",
+                                      -1, NULL));
+  config = tend_dump_load (path, registry, &running, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (running, ((const char *[]) { "a", NULL }));
+  g_assert_cmpuint (only_service (config)->source_line, ==, 5);
+  g_clear_object (&config);
+
+  /* cut short: no [tend-dump] */
+  g_assert_true (g_file_set_contents (path, "[service:a]\nexec=x\n", -1, NULL));
+  config = tend_dump_load (path, registry, &running, &error);
+  g_assert_null (config);
+  g_assert_nonnull (strstr (error->message, "the dump is damaged or truncated (no [tend-dump] version=1 at its end)"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1298,6 +1516,11 @@ main (int argc, char **argv)
   g_test_add ("/tend/config/round-trip", Fixture, NULL, fixture_setup, test_round_trip, fixture_teardown);
   g_test_add_func ("/tend/config/round-trip/tricky", test_round_trip_tricky);
   g_test_add_func ("/tend/config/equal", test_equal);
+  g_test_add_func ("/tend/config/messages/carriage-returns", test_carriage_returns);
+  g_test_add_func ("/tend/config/messages/byte-order-mark", test_byte_order_mark);
+  g_test_add_func ("/tend/config/messages/escaped", test_echo_escaped);
+  g_test_add_func ("/tend/config/messages/long-lists", test_long_lists);
+  g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);
 
   return g_test_run ();
 }

@@ -196,6 +196,41 @@ test_plugin_service_name (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* issue 10: an option named "#key" became a comment line and was silently dropped */
+static void
+test_add_service_keys (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *address = NULL;
+  static const struct {
+    const char *options;
+    const char *message;
+  } cases[] = {
+    { "{'#start': 'false'}", "bad option \"#start\": not a key name" },
+    { "{'start=false\\n#': 'x'}", "bad option \"start=false\\n#\": not a key name" },
+    { "{'': 'x'}", "bad option \"\": not a key name" },
+    { "{' start': 'false'}", "bad option \" start\": not a key name" },
+    { "{'[service:x]': 'y'}", "bad option \"[service:x]\": not a key name" },
+    { "{'layer': 'a\\n[service:y]'}", "bad option layer: a value holds a line break" },
+  };
+
+  tend_test_daemon_write_config (d, "[tend]\ndbus=none\n");
+  tend_test_daemon_start (d);
+  address = g_strdup_printf ("unix:path=%s/tendd.sock", d->home);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path", "/org/tend/Tend1", "--method",
+                           "org.tend.Manager1.AddService", "x", "['sleep', '100000']", cases[i].options, "/", NULL };
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint (tend_test_run_program (d, NULL, argv, NULL, &err), !=, 0);
+    if (strstr (err, cases[i].message) == NULL)
+      g_error ("%s: expected %s in: %s", cases[i].options, cases[i].message, err);
+  }
+  /* nothing was added */
+  g_assert_null (service_state (d, "x"));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -205,5 +240,6 @@ main (int argc, char **argv)
   g_test_add_func ("/start-file/changed-dependency", test_changed_dependency_applies);
   g_test_add_func ("/start-file/changed-dependency-reload", test_changed_dependency_reload);
   g_test_add_func ("/start-file/plugin-service-name", test_plugin_service_name);
+  g_test_add_func ("/start-file/add-service-keys", test_add_service_keys);
   return g_test_run ();
 }
