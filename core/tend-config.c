@@ -279,71 +279,86 @@ prescan (Reader *r, const char *data, gsize length, GString *normalized, GError 
 /* ---------------------------------------------------------------------- */
 /* Values */
 
-/* trailing blanks are trimmed before unescaping, so a written "\s" survives */
-static void
-chomp_raw_value (Reader *r, const GroupLines *g, const KeyLine *kl)
+/*
+ * GKeyFile's escapes, read here rather than by g_key_file_get_string(): GLib
+ * 2.74 sets its GError twice ("GError set over the top of a previous
+ * GError") on a value with two bad escapes, such as "\q\". A string knows
+ * \s \n \t \r \\; in a list (@list) "\;" is a literal ';', kept escaped
+ * (with "\\") for tend_parse_env_list(), which reads the same rules.
+ */
+static gboolean
+unescape_value (const char *raw, gboolean list, GString *out)
+{
+  for (const char *p = raw; *p != '\0'; p++) {
+    if (*p != '\\') {
+      g_string_append_c (out, *p);
+      continue;
+    }
+    switch (*++p) {
+    case 's':
+      g_string_append_c (out, ' ');
+      break;
+    case 'n':
+      g_string_append_c (out, '\n');
+      break;
+    case 't':
+      g_string_append_c (out, '\t');
+      break;
+    case 'r':
+      g_string_append_c (out, '\r');
+      break;
+    case '\\':
+      g_string_append (out, list ? "\\\\" : "\\");
+      break;
+    case ';':
+      if (!list)
+        return FALSE;
+      g_string_append (out, "\\;");
+      break;
+    default:
+      /* another letter, or a backslash at the end */
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* the value as written, trailing blanks trimmed before unescaping so that a written "\s" survives */
+static gboolean
+fetch_unescaped (Reader *r, const GroupLines *g, const KeyLine *kl, gboolean list, GString *out, GError **error)
 {
   g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-  gsize len;
 
-  if (raw == NULL)
-    return;
-  len = strlen (raw);
+  g_assert (raw != NULL);
   g_strchomp (raw);
-  if (strlen (raw) != len)
-    g_key_file_set_value (r->kf, g->name, kl->key, raw);
+  if (!unescape_value (raw, list, out)) {
+    g_autofree char *quoted = tend_quote_for_message (raw, -1);
+    tend_config_set_key_error (error, r, g, kl, "bad escape sequence in %s (write \\\\ for a backslash%s)", quoted,
+                               list ? ", \\; for a semicolon" : "");
+    return FALSE;
+  }
+  return TRUE;
 }
 
 char *
 tend_config_fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
-  g_autofree char *quoted = NULL;
-  g_autoptr(GError) local = NULL;
-  g_autofree char *value = NULL;
+  g_autoptr(GString) value = g_string_new (NULL);
 
-  chomp_raw_value (r, g, kl);
-  value = g_key_file_get_string (r->kf, g->name, kl->key, &local);
-  if (local != NULL) {
-    g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-    quoted = tend_quote_for_message (raw, -1);
-    tend_config_set_key_error (error, r, g, kl,
-                   "bad escape sequence in %s (write \\\\ for a backslash)", quoted);
+  if (!fetch_unescaped (r, g, kl, FALSE, value, error))
     return NULL;
-  }
-  return g_steal_pointer (&value);
+  return g_string_free (g_steal_pointer (&value), FALSE);
 }
 
-/*
- * A list value read with GKeyFile's list rules ("\;" is a literal ';'),
- * then re-escaped for tend_parse_env_list(), which uses the same rules.
- */
+/* a list value, items separated by ';', as one string with "\;" and "\\" still escaped */
 char *
 tend_config_fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
-  g_autofree char *quoted = NULL;
-  g_autoptr(GError) local = NULL;
-  g_auto(GStrv) items = NULL;
-  g_autoptr(GString) joined = g_string_new (NULL);
+  g_autoptr(GString) value = g_string_new (NULL);
 
-  chomp_raw_value (r, g, kl);
-  items = g_key_file_get_string_list (r->kf, g->name, kl->key, NULL, &local);
-  if (items == NULL) {
-    g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-    quoted = tend_quote_for_message (raw, -1);
-    tend_config_set_key_error (error, r, g, kl,
-                   "bad escape sequence in %s (write \\\\ for a backslash, \\; for a semicolon)", quoted);
+  if (!fetch_unescaped (r, g, kl, TRUE, value, error))
     return NULL;
-  }
-  for (guint i = 0; items[i] != NULL; i++) {
-    if (i > 0)
-      g_string_append_c (joined, ';');
-    for (const char *p = items[i]; *p != '\0'; p++) {
-      if (*p == ';' || *p == '\\')
-        g_string_append_c (joined, '\\');
-      g_string_append_c (joined, *p);
-    }
-  }
-  return g_string_free (g_steal_pointer (&joined), FALSE);
+  return g_string_free (g_steal_pointer (&value), FALSE);
 }
 
 char *

@@ -440,14 +440,19 @@ add_or_start (TendDaemon *self, TendConfig *config, const char *const *only, gbo
 
   /* --only and what it depends on; every dependency defined somewhere, no plugin's service replaced */
   g_auto(GStrv) selected = tend_service_manager_select (manager, config, only, error);
+  g_autoptr(GHashTable) take = NULL;
 
   if (selected == NULL)
     return NULL;
+  /* by hash: a file may hold 100,000 services */
+  take = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; selected[i] != NULL; i++)
+    g_hash_table_add (take, selected[i]);
   for (guint i = 0; i < configs->len; i++) {
     TendServiceConfig *service_config = g_ptr_array_index (configs, i);
     TendService *service = tend_service_manager_lookup (manager, service_config->name);
 
-    if (!g_strv_contains ((const char *const *) selected, service_config->name))
+    if (!g_hash_table_contains (take, service_config->name))
       continue;
     if (service == NULL) {
       service = tend_service_manager_add (manager, service_config, NULL);
@@ -499,7 +504,7 @@ tend_daemon_save (TendDaemon *self, GError **error)
 static gboolean
 was_running (const char *name, gpointer data)
 {
-  return g_strv_contains ((const char *const *) data, name);
+  return g_hash_table_contains (data, name);
 }
 
 GStrv
@@ -508,11 +513,15 @@ tend_daemon_resurrect (TendDaemon *self, GError **error)
   g_autofree char *path = g_build_filename (self->home, "dump.conf", NULL);
   g_auto(GStrv) running = NULL;
   g_autoptr(TendConfig) config = tend_dump_load (path, self->registry, &running, error);
+  g_autoptr(GHashTable) running_set = NULL;
   GStrv names;
 
   if (config == NULL)
     return NULL;
-  names = add_or_start (self, config, NULL, was_running, running, error);
+  running_set = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; running[i] != NULL; i++)
+    g_hash_table_add (running_set, running[i]);
+  names = add_or_start (self, config, NULL, was_running, running_set, error);
   g_message ("resurrected %u services from %s", tend_config_get_services (config)->len, path);
   return names;
 }

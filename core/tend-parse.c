@@ -507,6 +507,7 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   int saved_errno = 0;
+  gboolean too_large = FALSE;
   struct stat st;
   g_autoptr(GString) buf = g_string_new (NULL);
 
@@ -516,6 +517,9 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
     saved_errno = errno;
   } else if (S_ISDIR (st.st_mode)) {
     saved_errno = EISDIR;
+  } else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || S_ISSOCK (st.st_mode)) {
+    /* env-file=/dev/zero must not read forever */
+    too_large = TRUE;
   } else {
     char chunk[4096];
     for (;;) {
@@ -528,6 +532,10 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
       }
       if (n == 0)
         break;
+      if (buf->len + (gsize) n > TEND_TEXT_FILE_MAX) {
+        too_large = TRUE;
+        break;
+      }
       g_string_append_len (buf, chunk, n);
     }
   }
@@ -536,6 +544,11 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
   if (saved_errno != 0) {
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                  "%s: cannot read: %s", path, g_strerror (saved_errno));
+    return FALSE;
+  }
+  if (too_large) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not a text file of at most %u MiB", path,
+                 (guint) (TEND_TEXT_FILE_MAX >> 20));
     return FALSE;
   }
   if (out_len != NULL)

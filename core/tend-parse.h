@@ -45,8 +45,11 @@ gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
 /**
  * tend_read_text_file:
  * The whole of @path (a directory is an error), with a lower-case message
- * "PATH: cannot read: REASON" in G_FILE_ERROR.
+ * "PATH: cannot read: REASON" in G_FILE_ERROR. A device or socket, or a
+ * file past TEND_TEXT_FILE_MAX bytes, is refused ("not a text file of at
+ * most 64 MiB"): /dev/zero would be read for ever.
  */
+#define TEND_TEXT_FILE_MAX ((gsize) 64 << 20)
 gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);
 /** tend_parse_listen_address: "HOST:PORT" or "[V6]:PORT". */
 gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);

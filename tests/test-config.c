@@ -1075,6 +1075,12 @@ test_env_file (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (error->message, ==, expected);
   g_clear_error (&error);
 
+  /* a device is no env-file: /dev/zero would be read for ever */
+  g_assert_null (read_in (fx, registry, "[service:a]\nexec=x\nenv-file=/dev/zero\n", &error));
+  g_assert_cmpstr (error->message, ==,
+                   "test.conf:3: [service:a] env-file: /dev/zero: not a text file of at most 64 MiB");
+  g_clear_error (&error);
+
   /* a byte-order mark and CRLF, as a Windows editor writes them */
   {
     g_autofree char *windows = write_file (fx, "windows.env", "\xef\xbb\xbfPORT=8000\r\nNAME=x\r\n");
@@ -1286,6 +1292,21 @@ read_error (const char *data, gssize length)
   g_assert_null (config);
   g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
   return g_strdup (error->message);
+}
+
+/* found by fuzz-dump: GLib 2.74 warned "GError set over the top of a previous GError" on two bad escapes */
+static void
+test_double_bad_escape (void)
+{
+  g_log_set_fatal_mask ("GLib", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+  expect_error ("[service:a]\nexec=x\nlayer=a\\;\\\n",
+                "test.conf:3: [service:a] layer: bad escape sequence in \"a\\;\\\" (write \\\\ for a backslash)");
+  expect_error ("[service:a]\nexec=x\nenv=\\q;\\\n",
+                "test.conf:3: [service:a] env: bad escape sequence in \"\\q;\\\" (write \\\\ for a backslash, "
+                "\\; for a semicolon)");
+  expect_error ("[service:a]\nexec=x\nenv=x;\\q\\\n",
+                "test.conf:3: [service:a] env: bad escape sequence in \"x;\\q\\\" (write \\\\ for a backslash, "
+                "\\; for a semicolon)");
 }
 
 static void
@@ -1517,6 +1538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/round-trip/tricky", test_round_trip_tricky);
   g_test_add_func ("/tend/config/equal", test_equal);
   g_test_add_func ("/tend/config/messages/carriage-returns", test_carriage_returns);
+  g_test_add_func ("/tend/config/messages/double-bad-escape", test_double_bad_escape);
   g_test_add_func ("/tend/config/messages/byte-order-mark", test_byte_order_mark);
   g_test_add_func ("/tend/config/messages/escaped", test_echo_escaped);
   g_test_add_func ("/tend/config/messages/long-lists", test_long_lists);
