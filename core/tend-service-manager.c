@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <string.h>
-
 #include "tend-context.h"
 #include "tend-error.h"
 #include "tend-service-manager.h"
@@ -31,8 +29,7 @@ struct _TendServiceManager {
   GHashTable *recheck;    /* TendService, while stopping everything: a dependent of it went idle */
   GHashTable *dependents; /* name → GPtrArray of the TendService whose depends-on names it */
   GHashTable *named;      /* name → GPtrArray of the TendService of that name (one being removed too) */
-  gboolean index_dirty;   /* services or their depends-on changed: rebuild the index */
-  gboolean full_pass;     /* look at every service once: a whole wave, or every waiting instance */
+  gboolean full_wave;     /* stopping everything begins: look at every service once */
 };
 
 static void tend_service_manager_list_model_init (GListModelInterface *iface);
@@ -86,29 +83,29 @@ multimap_add (GHashTable *map, const char *name, TendService *service)
 }
 
 static void
-ensure_index (TendServiceManager *self)
+multimap_remove (GHashTable *map, const char *name, TendService *service)
 {
-  if (!self->index_dirty)
-    return;
-  g_hash_table_remove_all (self->dependents);
-  g_hash_table_remove_all (self->named);
-  for (guint i = 0; i < self->services->len; i++) {
-    TendService *service = g_ptr_array_index (self->services, i);
-    char **deps = tend_service_get_config (service)->depends_on;
+  GPtrArray *list = g_hash_table_lookup (map, name);
 
-    multimap_add (self->named, tend_service_get_name (service), service);
-    for (guint j = 0; deps != NULL && deps[j] != NULL; j++)
-      multimap_add (self->dependents, deps[j], service);
-  }
-  self->index_dirty = FALSE;
+  if (list != NULL && g_ptr_array_remove_fast (list, service) && list->len == 0)
+    g_hash_table_remove (map, name);
 }
 
-/* a service came or went, or a depends-on changed: rebuild the index, look at everything once */
+/* kept up to date service by service: a rebuild on every change would be quadratic again */
 static void
-invalidate_index (TendServiceManager *self)
+index_add (TendServiceManager *self, TendService *service, TendServiceConfig *config)
 {
-  self->index_dirty = TRUE;
-  self->full_pass = TRUE;
+  multimap_add (self->named, config->name, service);
+  for (guint i = 0; config->depends_on != NULL && config->depends_on[i] != NULL; i++)
+    multimap_add (self->dependents, config->depends_on[i], service);
+}
+
+static void
+index_remove (TendServiceManager *self, TendService *service, TendServiceConfig *config)
+{
+  multimap_remove (self->named, config->name, service);
+  for (guint i = 0; config->depends_on != NULL && config->depends_on[i] != NULL; i++)
+    multimap_remove (self->dependents, config->depends_on[i], service);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -158,8 +155,8 @@ drop_services (TendServiceManager *self, GHashTable *dropping)
     g_hash_table_remove (self->asked_to_stop, service);
     g_hash_table_remove (self->changed, service);
     g_hash_table_remove (self->removing, service);
+    index_remove (self, service, tend_service_get_config (service));
   }
-  invalidate_index (self);
   if (dropped->len == 0)
     return;
   g_list_model_items_changed (G_LIST_MODEL (self), first, old_len - first, kept - first);
@@ -192,9 +189,8 @@ stop_next_wave (TendServiceManager *self)
   gpointer service;
 
   self->recheck = g_hash_table_new (NULL, NULL);
-  ensure_index (self);
-  if (self->full_pass) {
-    self->full_pass = FALSE;
+  if (self->full_wave) {
+    self->full_wave = FALSE;
     for (guint i = 0; i < self->services->len; i++)
       try_stop (self, g_ptr_array_index (self->services, i));
     return;
@@ -234,9 +230,11 @@ note_change (TendServiceManager *self, TendService *service, GHashTable *droppin
       for (guint j = 0; named != NULL && j < named->len; j++)
         g_hash_table_add (self->recheck, g_ptr_array_index (named, j));
     }
-  } else if (!self->full_pass) {
+  } else {
     GPtrArray *dependents = g_hash_table_lookup (self->dependents, tend_service_get_name (service));
 
+    /* itself too: its own depends-on may have changed */
+    retry_service (service);
     for (guint i = 0; dependents != NULL && i < dependents->len; i++)
       retry_service (g_ptr_array_index (dependents, i));
   }
@@ -254,7 +252,6 @@ check_pending_cb (gpointer user_data)
 
   self->check_source = 0;
   self->changed = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  ensure_index (self);
   g_hash_table_iter_init (&iter, changed);
   while (g_hash_table_iter_next (&iter, &service, NULL))
     note_change (self, service, dropping);
@@ -267,10 +264,6 @@ check_pending_cb (gpointer user_data)
       g_hash_table_remove_all (self->asked_to_stop);
       g_hash_table_remove_all (self->recheck);
     }
-  } else if (self->full_pass) {
-    self->full_pass = FALSE;
-    for (guint i = 0; i < self->services->len; i++)
-      retry_service (g_ptr_array_index (self->services, i));
   }
 
   drop_services (self, dropping);
@@ -400,9 +393,11 @@ tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, G
   service = tend_service_new (self->context, config);
   g_ptr_array_add (self->services, service);
   g_hash_table_insert (self->by_name, g_strdup (tend_service_get_name (service)), service);
-  /* what waits for this name may start; while stopping everything, it is stopped too */
-  invalidate_index (self);
-  schedule_check (self);
+  index_add (self, service, config);
+  /* what waits for this name may start now; while stopping everything, it is stopped too */
+  if (self->ordered_stop)
+    g_hash_table_add (self->recheck, service);
+  mark_changed (self, service);
   g_list_model_items_changed (G_LIST_MODEL (self), self->services->len - 1, 0, 1);
   tend_context_emit_service_added (self->context, service);
   return service;
@@ -456,13 +451,9 @@ tend_service_manager_select (TendServiceManager *self, TendConfig *config, const
 void
 tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config)
 {
-  char **old_deps = tend_service_get_config (service)->depends_on;
-  g_autofree char *old_text = old_deps != NULL ? g_strjoinv (",", old_deps) : g_strdup ("");
-  g_autofree char *new_text = config->depends_on != NULL ? g_strjoinv (",", config->depends_on) : g_strdup ("");
-
-  if (strcmp (old_text, new_text) != 0)
-    invalidate_index (self);
+  index_remove (self, service, tend_service_get_config (service));
   tend_service_update_config (service, config);
+  index_add (self, service, tend_service_get_config (service));
   /* a changed depends-on may release an instance waiting for a service that is gone from it */
   mark_changed (self, service);
 }
@@ -514,7 +505,7 @@ begin_ordered_stop (TendServiceManager *self)
 {
   self->ordered_stop = TRUE;
   /* one whole wave: independent services all get their signal now, so their kill-timeouts run in parallel */
-  self->full_pass = TRUE;
+  self->full_wave = TRUE;
   stop_next_wave (self);
   schedule_check (self);
 }
