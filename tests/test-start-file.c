@@ -231,6 +231,24 @@ test_add_service_keys (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+/* a reload that lowers instances of a stopped service left an idle instance "retiring" for ever: tend kill hung */
+static void
+test_fewer_instances_then_stop (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+
+  tend_test_daemon_write_config (d, "[tend]\ndbus=none\n\n[service:a]\nexec=sleep 100000\ninstances=3\nstart=false\n"
+                                    "\n[service:b]\nexec=sleep 100000\ninstances=3\n");
+  tend_test_daemon_start (d);
+  assert_state_soon (d, "b", "online");
+  tend_test_daemon_write_config (d, "[tend]\ndbus=none\n\n[service:a]\nexec=sleep 100000\ninstances=1\nstart=false\n"
+                                    "\n[service:b]\nexec=sleep 100000\ninstances=1\n");
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "reload", NULL), ==, 0);
+  assert_state_soon (d, "b", "online");
+  /* tend_test_daemon_stop() asserts that the daemon exits within 30 s */
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,5 +259,6 @@ main (int argc, char **argv)
   g_test_add_func ("/start-file/changed-dependency-reload", test_changed_dependency_reload);
   g_test_add_func ("/start-file/plugin-service-name", test_plugin_service_name);
   g_test_add_func ("/start-file/add-service-keys", test_add_service_keys);
+  g_test_add_func ("/reload/fewer-instances-then-stop", test_fewer_instances_then_stop);
   return g_test_run ();
 }
