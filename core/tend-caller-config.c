@@ -21,8 +21,9 @@ read_cb (gpointer data, GError **error)
   Read *read = data;
 
   if (read->path != NULL)
-    return tend_config_new_from_file (read->path, read->registry, error);
-  return tend_config_new_from_data (read->text, -1, read->display_name, read->base_dir, read->registry, error);
+    return tend_config_new_from_file_full (read->path, TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES, read->registry, error);
+  return tend_config_new_from_data_full (read->text, -1, read->display_name, read->base_dir,
+                                         TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES, read->registry, error);
 }
 
 static TendConfig *

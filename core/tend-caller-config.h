@@ -15,7 +15,9 @@ G_BEGIN_DECLS
  * service nor an error message (which quotes the line it stumbled on) shows
  * what the caller could not read itself. Root and tendd's own user read as
  * tendd. A tendd that is not root cannot take another user's rights: it
- * reads as itself and does not show such a caller its errors.
+ * reads as itself and does not show such a caller its errors. Its
+ * depends-on may name services the daemon already has
+ * (TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES).
  */
 
 TendConfig *tend_caller_config_from_file (const char *path,

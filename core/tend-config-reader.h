@@ -22,7 +22,8 @@ typedef struct {
 typedef struct {
   char *name;
   guint line;
-  GPtrArray *keys; /* KeyLine, file order */
+  GPtrArray *keys;         /* KeyLine, file order */
+  GHashTable *keys_by_name; /* key -> KeyLine (borrowed from keys) */
 } GroupLines;
 
 typedef struct {
@@ -30,7 +31,8 @@ typedef struct {
   const char *base_dir; /* relative paths are resolved against it */
   TendPluginRegistry *registry;
   GKeyFile *kf;
-  GPtrArray *groups; /* GroupLines, file order */
+  GPtrArray *groups;           /* GroupLines, file order */
+  GHashTable *groups_by_name;  /* name -> GroupLines (borrowed from groups) */
 } Reader;
 
 G_GNUC_INTERNAL void tend_config_set_group_error (GError **error, Reader *r, const GroupLines *g, const char *format, ...)

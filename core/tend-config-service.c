@@ -16,8 +16,8 @@ typedef enum {
   SERVICE_KEY_PATH,     /* char *, resolved */
   SERVICE_KEY_BOOL,     /* gboolean */
   SERVICE_KEY_UINT,     /* guint within [min, max] */
-  SERVICE_KEY_DURATION, /* guint64 ms, at least min */
-  SERVICE_KEY_SIZE,     /* guint64 bytes */
+  SERVICE_KEY_DURATION, /* guint64 ms within [min, max] */
+  SERVICE_KEY_SIZE,     /* guint64 bytes within [min, max] */
   SERVICE_KEY_CUSTOM,
 } ServiceKeyKind;
 
@@ -93,10 +93,13 @@ parse_group (Reader *r, TendServiceConfig *svc, const char *value, GError **erro
 static gboolean
 parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
+
   if (!tend_config_env_name_is_valid (value)) {
+    quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
-                 value);
+                 "not a variable name: %s (use letters, digits and _, not starting with a digit)",
+                 quoted);
     return FALSE;
   }
   svc->increment_var = g_strdup (value);
@@ -106,9 +109,12 @@ parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GErro
 static gboolean
 parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
+
   if (!tend_autorestart_from_string (value, &svc->autorestart)) {
+    quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a valid choice: \"%s\" (use true, on-failure or false)", value);
+                 "not a valid choice: %s (use true, on-failure or false)", quoted);
     return FALSE;
   }
   return TRUE;
@@ -123,17 +129,31 @@ parse_kill_signal (Reader *r, TendServiceConfig *svc, const char *value, GError 
 static gboolean
 parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_auto(GStrv) names = tend_parse_name_list (value);
 
   for (guint i = 0; names[i] != NULL; i++) {
     if (!tend_service_name_is_valid (names[i])) {
+      quoted = tend_quote_for_message (names[i], -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a service name: \"%s\"", names[i]);
+                   "not a service name: %s", quoted);
       return FALSE;
     }
   }
   svc->depends_on = names[0] != NULL ? g_steal_pointer (&names) : NULL;
   return TRUE;
+}
+
+/* GLib's message about a command line quotes the whole line: echo it shortened and escaped too */
+static char *
+shell_error_text (const GError *error, const char *command)
+{
+  g_autoptr(GString) text = g_string_new (error->message);
+  g_autofree char *shortened = tend_shorten_for_message (command, -1);
+
+  if (command[0] != '\0' && strcmp (shortened, command) != 0)
+    g_string_replace (text, command, shortened, 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 /*
@@ -143,6 +163,9 @@ parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError *
 static gboolean
 validate_check (const char *value, gboolean *out_needs_port, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_value = NULL;
+
   *out_needs_port = FALSE;
   if (g_str_has_prefix (value, "exec:")) {
     g_auto(GStrv) argv = NULL;
@@ -157,8 +180,11 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
       return FALSE;
     }
     if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
+      g_autofree char *reason = shell_error_text (local, command);
+
+      quoted = tend_quote_for_message (command, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "cannot split the command \"%s\": %s", command, local->message);
+                   "cannot split the command %s: %s", quoted, reason);
       return FALSE;
     }
     return TRUE;
@@ -168,8 +194,9 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
     const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
 
     if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
+      quoted_value = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a URL: \"%s\" (use http://HOST:PORT/PATH)", value);
+                   "not a URL: %s (use http://HOST:PORT/PATH)", quoted_value);
       return FALSE;
     }
     return TRUE;
@@ -179,8 +206,9 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
     guint16 port = 0;
 
     if (address[0] == '\0' || strchr (address, '/') != NULL) {
+      quoted_value = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: \"%s\" (use tcp://HOST:PORT)", value);
+                   "not a TCP address: %s (use tcp://HOST:PORT)", quoted_value);
       return FALSE;
     }
     if (strchr (address, ':') == NULL) {
@@ -188,14 +216,16 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
       return TRUE;
     }
     if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
+      quoted_value = tend_quote_for_message (value, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: \"%s\" (use tcp://HOST:PORT, port 1 to 65535)", value);
+                   "not a TCP address: %s (use tcp://HOST:PORT, port 1 to 65535)", quoted_value);
       return FALSE;
     }
     return TRUE;
   }
+  quoted_value = tend_quote_for_message (value, -1);
   g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a check: \"%s\" (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", value);
+               "not a check: %s (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", quoted_value);
   return FALSE;
 }
 
@@ -222,6 +252,14 @@ parse_ready_check (Reader *r, TendServiceConfig *svc, const char *value, GError 
 }
 
 #define OFFSET(field) G_STRUCT_OFFSET (TendServiceConfig, field)
+/*
+ * The maxima (docs/configuration.md lists them): counts that stay far from
+ * what a guint holds, durations that a timer of guint milliseconds holds with
+ * room to spare, sizes no machine's memory reaches.
+ */
+#define MAX_COUNT 1000000
+#define MAX_MS TEND_DURATION_MAX_MS
+#define MAX_SIZE TEND_SIZE_MAX
 
 static const ServiceKey service_keys[] = {
   { "exec", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_exec },
@@ -234,14 +272,14 @@ static const ServiceKey service_keys[] = {
   { "instances", SERVICE_KEY_UINT, OFFSET (instances), 1, 1024, NULL },
   { "increment-var", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_increment_var },
   { "autorestart", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_autorestart },
-  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, G_MAXUINT, NULL },
-  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, 0, NULL },
-  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, 0, NULL },
-  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, 0, NULL },
-  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, 0, NULL },
-  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, NULL },
+  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, MAX_COUNT, NULL },
+  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, MAX_MS, NULL },
+  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, MAX_MS, NULL },
+  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, MAX_MS, NULL },
+  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, MAX_MS, NULL },
+  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, MAX_SIZE, NULL },
   { "kill-signal", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_kill_signal },
-  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, 0, NULL },
+  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, MAX_MS, NULL },
   { "out-file", SERVICE_KEY_PATH, OFFSET (out_file), 0, 0, NULL },
   { "error-file", SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, NULL },
   { "merge-logs", SERVICE_KEY_BOOL, OFFSET (merge_logs), 0, 0, NULL },
@@ -251,15 +289,18 @@ static const ServiceKey service_keys[] = {
   { "critical", SERVICE_KEY_BOOL, OFFSET (critical), 0, 0, NULL },
   { "depends-on", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_depends_on },
   { "health-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_health_check },
-  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, 0, NULL },
-  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, 0, NULL },
-  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, G_MAXUINT, NULL },
+  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, MAX_MS, NULL },
+  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, MAX_MS, NULL },
+  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, MAX_COUNT, NULL },
   { "ready-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_ready_check },
   { "notify", SERVICE_KEY_BOOL, OFFSET (notify), 0, 0, NULL },
   { "start", SERVICE_KEY_BOOL, OFFSET (start), 0, 0, NULL },
 };
 
 #undef OFFSET
+#undef MAX_COUNT
+#undef MAX_MS
+#undef MAX_SIZE
 
 static const ServiceKey *
 find_service_key (const char *name)
@@ -313,20 +354,10 @@ apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, cons
     *(guint *) field = (guint) v;
     return TRUE;
   }
-  case SERVICE_KEY_DURATION: {
-    guint64 v;
-    if (!tend_parse_duration (value, &v, error))
-      return FALSE;
-    if (v < sk->min) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "out of range: \"%s\" (must be more than 0)", value);
-      return FALSE;
-    }
-    *(guint64 *) field = v;
-    return TRUE;
-  }
+  case SERVICE_KEY_DURATION:
+    return tend_parse_duration_in_range (value, sk->min, sk->max, (guint64 *) field, error);
   case SERVICE_KEY_SIZE:
-    return tend_parse_size (value, (guint64 *) field, error);
+    return tend_parse_size_in_range (value, sk->min, sk->max, (guint64 *) field, error);
   case SERVICE_KEY_CUSTOM:
     return sk->parse (r, svc, value, error);
   default:
@@ -335,9 +366,66 @@ apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, cons
   return FALSE;
 }
 
+/* the value @name gets from env, else from env-file; NULL when only the daemon's environment can tell */
+static char *
+configured_env_value (const TendServiceConfig *svc, const char *name)
+{
+  const char *value = svc->env != NULL ? g_environ_getenv (svc->env, name) : NULL;
+  g_auto(GStrv) file_env = NULL;
+
+  if (value != NULL)
+    return g_strdup (value);
+  if (svc->env_file != NULL && tend_parse_env_file (svc->env_file, &file_env, NULL)) {
+    /* in a .env file a later line wins, as it does when the service starts */
+    for (guint i = g_strv_length (file_env); i > 0; i--) {
+      const char *item = file_env[i - 1];
+      gsize len = strlen (name);
+      if (strncmp (item, name, len) == 0 && item[len] == '=')
+        return g_strdup (item + len + 1);
+    }
+  }
+  return NULL;
+}
+
+/*
+ * increment-var: instance i gets the base value plus i. When the file sets the
+ * base, the whole series is checked now rather than at each start: a number,
+ * at most 4294967295, and for a port (PORT, or a name ending in _PORT) at most
+ * 65535.
+ */
+static gboolean
+check_increment_var (const TendServiceConfig *svc, GError **error)
+{
+  g_autofree char *quoted = NULL;
+  g_autofree char *base_text = configured_env_value (svc, svc->increment_var);
+  const char *name = svc->increment_var;
+  gboolean is_port = strcmp (name, "PORT") == 0 || g_str_has_suffix (name, "_PORT");
+  guint64 limit = is_port ? 65535 : G_MAXUINT32;
+  guint64 base, last;
+
+  if (base_text == NULL)
+    return TRUE;
+  if (!tend_parse_uint (base_text, 0, G_MAXUINT32, &base, NULL)) {
+    quoted = tend_quote_for_message (base_text, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "%s is %s, not a number from 0 to 4294967295", name, quoted);
+    return FALSE;
+  }
+  last = base + MAX (svc->instances, 1) - 1;
+  if (last > limit) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "%s=%" G_GUINT64_FORMAT " with %u instances gives up to %" G_GUINT64_FORMAT ", past %" G_GUINT64_FORMAT
+                 "%s",
+                 name, base, MAX (svc->instances, 1), last, limit, is_port ? " (the largest port)" : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 TendServiceConfig *
 tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
 {
+  g_autofree char *quoted = NULL;
   g_autoptr(TendServiceConfig) svc = tend_service_config_new (name);
   g_autoptr(GError) local = NULL;
   const KeyLine *exec_line;
@@ -377,7 +465,14 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     const char *argv[] = { "/bin/sh", "-c", svc->exec, NULL };
     svc->argv = g_strdupv ((char **) argv);
   } else if (!g_shell_parse_argv (svc->exec, NULL, &svc->argv, &local)) {
-    tend_config_set_key_error (error, r, g, exec_line, "cannot split the command line: %s", local->message);
+    g_autofree char *reason = shell_error_text (local, svc->exec);
+
+    tend_config_set_key_error (error, r, g, exec_line, "cannot split the command line: %s", reason);
+    return NULL;
+  }
+
+  if (svc->increment_var != NULL && !check_increment_var (svc, &local)) {
+    tend_config_set_key_error (error, r, g, tend_config_find_key_line (g, "increment-var"), "%s", local->message);
     return NULL;
   }
 
@@ -391,7 +486,8 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
       continue;
     validate_check (value, &needs_port, NULL);
     if (needs_port && svc->port == 0) {
-      tend_config_set_key_error (error, r, g, kl, "no port in \"%s\" and no port= key (use tcp://HOST:PORT)", value);
+      quoted = tend_quote_for_message (value, -1);
+      tend_config_set_key_error (error, r, g, kl, "no port in %s and no port= key (use tcp://HOST:PORT)", quoted);
       return NULL;
     }
   }

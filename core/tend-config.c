@@ -25,6 +25,8 @@ struct _TendConfig {
   GHashTable *services_by_name;  /* name -> TendServiceConfig (borrowed from services) */
   GPtrArray *plugins;            /* TendPluginConfig, sorted by name */
   GHashTable *plugins_by_name;   /* name -> TendPluginConfig (borrowed from plugins) */
+  TendConfigFlags flags;
+  GHashTable *depends_on_lines;  /* service name -> line of its depends-on key */
 };
 
 G_DEFINE_FINAL_TYPE (TendConfig, tend_config, G_TYPE_OBJECT)
@@ -44,6 +46,7 @@ static void
 group_lines_free (GroupLines *g)
 {
   g_free (g->name);
+  g_hash_table_unref (g->keys_by_name);
   g_ptr_array_unref (g->keys);
   g_free (g);
 }
@@ -66,12 +69,13 @@ tend_config_set_group_error (GError **error, Reader *r, const GroupLines *g, con
 {
   va_list args;
   g_autofree char *reason = NULL;
+  g_autofree char *group = NULL;
 
   va_start (args, format);
   reason = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s]: %s",
-               r->path, g->line, g->name, reason);
+  group = tend_shorten_for_message (g->name, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s]: %s", r->path, g->line, group, reason);
 }
 
 void G_GNUC_PRINTF (5, 6)
@@ -79,12 +83,15 @@ tend_config_set_key_error (GError **error, Reader *r, const GroupLines *g, const
 {
   va_list args;
   g_autofree char *reason = NULL;
+  g_autofree char *group = NULL;
+  g_autofree char *key = NULL;
 
   va_start (args, format);
   reason = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s] %s: %s",
-               r->path, kl->line, g->name, kl->key, reason);
+  group = tend_shorten_for_message (g->name, -1);
+  key = tend_shorten_for_message (kl->key, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [%s] %s: %s", r->path, kl->line, group, key, reason);
 }
 
 /* wraps a parser's bare reason; SPEC's "text after = is all value" trips people who add "# ..." */
@@ -102,8 +109,8 @@ tend_config_set_value_error (GError **error, Reader *r, const GroupLines *g, con
                  has_comment ? " (comments must be on a line of their own)" : "");
 }
 
-static gboolean
-key_name_is_valid (const char *key)
+gboolean
+tend_config_key_name_is_valid (const char *key)
 {
   for (const char *p = key; *p != '\0'; p++) {
     if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
@@ -132,31 +139,32 @@ parse_group_header (const char *line)
   return g_strndup (line + 1, (gsize) (close - line - 1));
 }
 
+/* by hash: a file may hold 100,000 services */
 static GroupLines *
-find_group (GPtrArray *groups, const char *name)
+find_group (Reader *r, const char *name)
 {
-  for (guint i = 0; i < groups->len; i++) {
-    GroupLines *g = g_ptr_array_index (groups, i);
-    if (strcmp (g->name, name) == 0)
-      return g;
-  }
-  return NULL;
+  return g_hash_table_lookup (r->groups_by_name, name);
 }
 
 KeyLine *
 tend_config_find_key_line (const GroupLines *g, const char *key)
 {
-  for (guint i = 0; i < g->keys->len; i++) {
-    KeyLine *kl = g_ptr_array_index (g->keys, i);
-    if (strcmp (kl->key, key) == 0)
-      return kl;
-  }
-  return NULL;
+  return g_hash_table_lookup (g->keys_by_name, key);
 }
 
+/*
+ * Reads the raw text line by line: each group's and key's line, duplicates,
+ * and anything GKeyFile would reject or misread, each with its line number.
+ * @normalized gets the text GKeyFile is given: the same lines, without a
+ * "\r" before the "\n" (files written on Windows), so that GKeyFile, which
+ * knows no CR, sees exactly what was checked here.
+ */
 static gboolean
-prescan (Reader *r, const char *data, gsize length, GError **error)
+prescan (Reader *r, const char *data, gsize length, GString *normalized, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *short_group = NULL;
+  g_autofree char *short_key = NULL;
   GroupLines *current = NULL;
   const char *end = data + length;
   guint line_no = 0;
@@ -164,19 +172,31 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
   for (const char *start = data; start < end;) {
     const char *nl = memchr (start, '\n', (gsize) (end - start));
     const char *line_end = nl != NULL ? nl : end;
+    gsize line_len = (gsize) (line_end - start);
     g_autofree char *line = NULL;
     char *text;
     char *eq;
 
     line_no++;
-    if (line_end > start && line_end[-1] == '\r')
-      line = g_strndup (start, (gsize) (line_end - start - 1));
-    else
-      line = g_strndup (start, (gsize) (line_end - start));
-    if (!g_utf8_validate_len (start, (gsize) (line_end - start), NULL)) {
+    if (line_len > 0 && start[line_len - 1] == '\r')
+      line_len--;
+    if (memchr (start, '\0', line_len) != NULL) {
+      set_line_error (error, r, line_no, "a NUL byte (not a text file?)");
+      return FALSE;
+    }
+    if (!g_utf8_validate_len (start, line_len, NULL)) {
       set_line_error (error, r, line_no, "not valid UTF-8 text");
       return FALSE;
     }
+    if (memchr (start, '\r', line_len) != NULL) {
+      quoted = tend_quote_for_message (start, (gssize) line_len);
+      set_line_error (error, r, line_no,
+                      "a carriage return inside a line (only \\r\\n line ends are allowed): %s", quoted);
+      return FALSE;
+    }
+    line = g_strndup (start, line_len);
+    g_string_append_len (normalized, start, (gssize) line_len);
+    g_string_append_c (normalized, '\n');
     start = nl != NULL ? nl + 1 : end;
 
     text = line;
@@ -190,30 +210,35 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       GroupLines *previous;
 
       if (name == NULL) {
-        set_line_error (error, r, line_no, "not a group header: \"%s\"", text);
+        quoted = tend_quote_for_message (text, -1);
+        set_line_error (error, r, line_no, "not a group header: %s", quoted);
         return FALSE;
       }
-      previous = find_group (r->groups, name);
+      previous = find_group (r, name);
       if (previous != NULL) {
-        set_line_error (error, r, line_no, "[%s]: duplicate group (first at line %u)",
-                        name, previous->line);
+        short_group = tend_shorten_for_message (name, -1);
+        set_line_error (error, r, line_no, "[%s]: duplicate group (first at line %u)", short_group, previous->line);
         return FALSE;
       }
       current = g_new0 (GroupLines, 1);
       current->name = g_steal_pointer (&name);
       current->line = line_no;
       current->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) key_line_free);
+      current->keys_by_name = g_hash_table_new (g_str_hash, g_str_equal);
       g_ptr_array_add (r->groups, current);
+      g_hash_table_insert (r->groups_by_name, current->name, current);
       continue;
     }
 
     eq = strchr (text, '=');
     if (eq == NULL) {
+      quoted = tend_quote_for_message (text, -1);
+      short_group = current != NULL ? tend_shorten_for_message (current->name, -1) : NULL;
       if (current == NULL)
-        set_line_error (error, r, line_no, "not a key=value line, group header or comment: \"%s\"", text);
+        set_line_error (error, r, line_no, "not a key=value line, group header or comment: %s", quoted);
       else
-        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: \"%s\"",
-                        current->name, text);
+        set_line_error (error, r, line_no, "[%s]: not a key=value line, group header or comment: %s", short_group,
+                        quoted);
       return FALSE;
     }
     {
@@ -222,25 +247,30 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
       KeyLine *kl;
 
       if (current == NULL) {
+        quoted = tend_quote_for_message (key, -1);
         set_line_error (error, r, line_no,
-                        "key \"%s\" is outside any group (add a group header such as [service:NAME] above it)",
-                        key);
+                        "key %s is outside any group (add a group header such as [service:NAME] above it)", quoted);
         return FALSE;
       }
-      if (!key_name_is_valid (key)) {
-        set_line_error (error, r, line_no, "[%s]: not a valid key name: \"%s\"", current->name, key);
+      if (!tend_config_key_name_is_valid (key)) {
+        quoted = tend_quote_for_message (key, -1);
+        short_group = tend_shorten_for_message (current->name, -1);
+        set_line_error (error, r, line_no, "[%s]: not a valid key name: %s", short_group, quoted);
         return FALSE;
       }
       previous = tend_config_find_key_line (current, key);
       if (previous != NULL) {
-        set_line_error (error, r, line_no, "[%s] %s: duplicate key (first at line %u)",
-                        current->name, key, previous->line);
+        short_key = tend_shorten_for_message (key, -1);
+        short_group = tend_shorten_for_message (current->name, -1);
+        set_line_error (error, r, line_no, "[%s] %s: duplicate key (first at line %u)", short_group, short_key,
+                        previous->line);
         return FALSE;
       }
       kl = g_new0 (KeyLine, 1);
       kl->key = g_steal_pointer (&key);
       kl->line = line_no;
       g_ptr_array_add (current->keys, kl);
+      g_hash_table_insert (current->keys_by_name, kl->key, kl);
     }
   }
   return TRUE;
@@ -249,67 +279,86 @@ prescan (Reader *r, const char *data, gsize length, GError **error)
 /* ---------------------------------------------------------------------- */
 /* Values */
 
-/* trailing blanks are trimmed before unescaping, so a written "\s" survives */
-static void
-chomp_raw_value (Reader *r, const GroupLines *g, const KeyLine *kl)
+/*
+ * GKeyFile's escapes, read here rather than by g_key_file_get_string(): GLib
+ * 2.74 sets its GError twice ("GError set over the top of a previous
+ * GError") on a value with two bad escapes, such as "\q\". A string knows
+ * \s \n \t \r \\; in a list (@list) "\;" is a literal ';', kept escaped
+ * (with "\\") for tend_parse_env_list(), which reads the same rules.
+ */
+static gboolean
+unescape_value (const char *raw, gboolean list, GString *out)
+{
+  for (const char *p = raw; *p != '\0'; p++) {
+    if (*p != '\\') {
+      g_string_append_c (out, *p);
+      continue;
+    }
+    switch (*++p) {
+    case 's':
+      g_string_append_c (out, ' ');
+      break;
+    case 'n':
+      g_string_append_c (out, '\n');
+      break;
+    case 't':
+      g_string_append_c (out, '\t');
+      break;
+    case 'r':
+      g_string_append_c (out, '\r');
+      break;
+    case '\\':
+      g_string_append (out, list ? "\\\\" : "\\");
+      break;
+    case ';':
+      if (!list)
+        return FALSE;
+      g_string_append (out, "\\;");
+      break;
+    default:
+      /* another letter, or a backslash at the end */
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* the value as written, trailing blanks trimmed before unescaping so that a written "\s" survives */
+static gboolean
+fetch_unescaped (Reader *r, const GroupLines *g, const KeyLine *kl, gboolean list, GString *out, GError **error)
 {
   g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-  gsize len;
 
-  if (raw == NULL)
-    return;
-  len = strlen (raw);
+  g_assert (raw != NULL);
   g_strchomp (raw);
-  if (strlen (raw) != len)
-    g_key_file_set_value (r->kf, g->name, kl->key, raw);
+  if (!unescape_value (raw, list, out)) {
+    g_autofree char *quoted = tend_quote_for_message (raw, -1);
+    tend_config_set_key_error (error, r, g, kl, "bad escape sequence in %s (write \\\\ for a backslash%s)", quoted,
+                               list ? ", \\; for a semicolon" : "");
+    return FALSE;
+  }
+  return TRUE;
 }
 
 char *
 tend_config_fetch_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  g_autofree char *value = NULL;
+  g_autoptr(GString) value = g_string_new (NULL);
 
-  chomp_raw_value (r, g, kl);
-  value = g_key_file_get_string (r->kf, g->name, kl->key, &local);
-  if (local != NULL) {
-    g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-    tend_config_set_key_error (error, r, g, kl,
-                   "bad escape sequence in \"%s\" (write \\\\ for a backslash)", raw);
+  if (!fetch_unescaped (r, g, kl, FALSE, value, error))
     return NULL;
-  }
-  return g_steal_pointer (&value);
+  return g_string_free (g_steal_pointer (&value), FALSE);
 }
 
-/*
- * A list value read with GKeyFile's list rules ("\;" is a literal ';'),
- * then re-escaped for tend_parse_env_list(), which uses the same rules.
- */
+/* a list value, items separated by ';', as one string with "\;" and "\\" still escaped */
 char *
 tend_config_fetch_list_value (Reader *r, const GroupLines *g, const KeyLine *kl, GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  g_auto(GStrv) items = NULL;
-  g_autoptr(GString) joined = g_string_new (NULL);
+  g_autoptr(GString) value = g_string_new (NULL);
 
-  chomp_raw_value (r, g, kl);
-  items = g_key_file_get_string_list (r->kf, g->name, kl->key, NULL, &local);
-  if (items == NULL) {
-    g_autofree char *raw = g_key_file_get_value (r->kf, g->name, kl->key, NULL);
-    tend_config_set_key_error (error, r, g, kl,
-                   "bad escape sequence in \"%s\" (write \\\\ for a backslash, \\; for a semicolon)", raw);
+  if (!fetch_unescaped (r, g, kl, TRUE, value, error))
     return NULL;
-  }
-  for (guint i = 0; items[i] != NULL; i++) {
-    if (i > 0)
-      g_string_append_c (joined, ';');
-    for (const char *p = items[i]; *p != '\0'; p++) {
-      if (*p == ';' || *p == '\\')
-        g_string_append_c (joined, '\\');
-      g_string_append_c (joined, *p);
-    }
-  }
-  return g_string_free (g_steal_pointer (&joined), FALSE);
+  return g_string_free (g_steal_pointer (&value), FALSE);
 }
 
 char *
@@ -343,22 +392,28 @@ all_digits (const char *text)
 gboolean
 tend_config_check_user (const char *name, GError **error)
 {
+  g_autofree char *quoted = NULL;
+
   if (getpwnam (name) != NULL)
     return TRUE;
   if (all_digits (name) && getpwuid ((uid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
     return TRUE;
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown user: \"%s\"", name);
+  quoted = tend_quote_for_message (name, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown user: %s", quoted);
   return FALSE;
 }
 
 gboolean
 tend_config_check_group (const char *name, GError **error)
 {
+  g_autofree char *quoted = NULL;
+
   if (getgrnam (name) != NULL)
     return TRUE;
   if (all_digits (name) && getgrgid ((gid_t) g_ascii_strtoull (name, NULL, 10)) != NULL)
     return TRUE;
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown group: \"%s\"", name);
+  quoted = tend_quote_for_message (name, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "unknown group: %s", quoted);
   return FALSE;
 }
 
@@ -368,6 +423,9 @@ tend_config_check_group (const char *name, GError **error)
 static gboolean
 read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_dir = NULL;
+
   for (guint i = 0; i < g->keys->len; i++) {
     const KeyLine *kl = g_ptr_array_index (g->keys, i);
     g_autofree char *value = tend_config_fetch_value (r, g, kl, error);
@@ -377,8 +435,9 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
       return FALSE;
     if (strcmp (kl->key, "dbus") == 0) {
       if (!tend_dbus_mode_from_string (value, &self->dbus_mode)) {
+        quoted = tend_quote_for_message (value, -1);
         g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                     "not a valid choice: \"%s\" (use auto, system, session or none)", value);
+                     "not a valid choice: %s (use auto, system, session or none)", quoted);
       }
     } else if (strcmp (kl->key, "admin-group") == 0) {
       if (value[0] == '\0')
@@ -390,7 +449,8 @@ read_tend_group (TendConfig *self, Reader *r, const GroupLines *g, GError **erro
       if (dir == NULL) {
         g_set_error_literal (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
       } else if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "not a directory: \"%s\"", dir);
+        quoted_dir = tend_quote_for_message (dir, -1);
+        g_set_error (&local, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "not a directory: %s", quoted_dir);
       } else {
         self->plugin_dir = g_steal_pointer (&dir);
         /* before the plugin groups are checked, so they may name its plugins */
@@ -490,25 +550,109 @@ typedef enum {
   VISIT_DONE,
 } VisitState;
 
-static gboolean
-find_cycle (GHashTable *by_name, GHashTable *states, GPtrArray *stack, TendServiceConfig *svc)
-{
-  g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_ACTIVE));
-  g_ptr_array_add (stack, svc->name);
-  for (guint i = 0; svc->depends_on != NULL && svc->depends_on[i] != NULL; i++) {
-    TendServiceConfig *dep = g_hash_table_lookup (by_name, svc->depends_on[i]);
-    VisitState state = GPOINTER_TO_INT (g_hash_table_lookup (states, svc->depends_on[i]));
+/* what a service depends on, by name: NULL when it has no dependency or does not exist */
+typedef char **(*DepsFunc) (const char *name, gpointer data);
 
+/*
+ * Depth-first search without recursion: a chain of 100,000 services, each
+ * depending on the next, must not overflow the stack. @stack gets the names
+ * on the path, ending with the one that closes the loop.
+ */
+typedef struct {
+  const char *name;
+  char **deps;
+  guint next;
+} Frame;
+
+static gboolean
+find_cycle (DepsFunc get_deps, gpointer data, GHashTable *states, GPtrArray *stack, const char *root)
+{
+  g_autoptr(GArray) frames = g_array_new (FALSE, FALSE, sizeof (Frame));
+  Frame first = { root, get_deps (root, data), 0 };
+
+  g_array_append_val (frames, first);
+  g_hash_table_insert (states, (gpointer) root, GINT_TO_POINTER (VISIT_ACTIVE));
+  g_ptr_array_add (stack, (gpointer) root);
+  while (frames->len > 0) {
+    Frame *top = &g_array_index (frames, Frame, frames->len - 1);
+    const char *dep;
+    VisitState state;
+
+    if (top->deps == NULL || top->deps[top->next] == NULL) {
+      g_hash_table_insert (states, (gpointer) top->name, GINT_TO_POINTER (VISIT_DONE));
+      g_ptr_array_remove_index (stack, stack->len - 1);
+      g_array_set_size (frames, frames->len - 1);
+      continue;
+    }
+    dep = top->deps[top->next++];
+    state = GPOINTER_TO_INT (g_hash_table_lookup (states, dep));
     if (state == VISIT_ACTIVE) {
-      g_ptr_array_add (stack, svc->depends_on[i]);
+      g_ptr_array_add (stack, (gpointer) dep);
       return TRUE;
     }
-    if (state == VISIT_NEW && find_cycle (by_name, states, stack, dep))
-      return TRUE;
+    if (state == VISIT_NEW) {
+      Frame next = { dep, get_deps (dep, data), 0 };
+
+      g_hash_table_insert (states, (gpointer) dep, GINT_TO_POINTER (VISIT_ACTIVE));
+      g_ptr_array_add (stack, (gpointer) dep);
+      g_array_append_val (frames, next);
+    }
   }
-  g_ptr_array_remove_index (stack, stack->len - 1);
-  g_hash_table_insert (states, svc->name, GINT_TO_POINTER (VISIT_DONE));
   return FALSE;
+}
+
+#define MAX_NAMES_IN_MESSAGE 10
+
+/* "a, b, c" with at most MAX_NAMES_IN_MESSAGE names, then "and N more" */
+static void
+append_names (GString *out, const char *const *names, guint n, const char *separator)
+{
+  for (guint i = 0; i < n; i++) {
+    if (i == MAX_NAMES_IN_MESSAGE) {
+      g_string_append_printf (out, "%s… (%u in all)", separator, n);
+      return;
+    }
+    if (i > 0)
+      g_string_append (out, separator);
+    g_string_append (out, names[i]);
+  }
+}
+
+/* "a -> b -> a" from the stack of find_cycle(), from the first visit of the closing name */
+static char *
+cycle_text (GPtrArray *stack, const char **out_closing)
+{
+  const char *closing = g_ptr_array_index (stack, stack->len - 1);
+  g_autoptr(GString) cycle = g_string_new (NULL);
+  guint start = 0;
+  guint n;
+
+  while (strcmp (g_ptr_array_index (stack, start), closing) != 0)
+    start++;
+  n = stack->len - start;
+  if (n > MAX_NAMES_IN_MESSAGE) {
+    /* the start, and the end that closes the loop */
+    for (guint j = 0; j < MAX_NAMES_IN_MESSAGE / 2; j++)
+      g_string_append_printf (cycle, "%s -> ", (const char *) g_ptr_array_index (stack, start + j));
+    g_string_append_printf (cycle, "… (%u services) -> ", n - 1);
+    for (guint j = stack->len - 3; j < stack->len; j++)
+      g_string_append_printf (cycle, "%s%s", (const char *) g_ptr_array_index (stack, j),
+                              j + 1 < stack->len ? " -> " : "");
+  } else {
+    for (guint j = start; j < stack->len; j++)
+      g_string_append_printf (cycle, "%s%s", (const char *) g_ptr_array_index (stack, j),
+                              j + 1 < stack->len ? " -> " : "");
+  }
+  if (out_closing != NULL)
+    *out_closing = closing;
+  return g_string_free (g_steal_pointer (&cycle), FALSE);
+}
+
+static char **
+file_deps (const char *name, gpointer data)
+{
+  TendServiceConfig *svc = g_hash_table_lookup (data, name);
+  return svc != NULL ? svc->depends_on : NULL;
 }
 
 /* the group and depends-on line of a service that has dependencies */
@@ -516,7 +660,7 @@ static const KeyLine *
 depends_on_line (Reader *r, const char *service, const GroupLines **out_group)
 {
   g_autofree char *group_name = g_strconcat ("service:", service, NULL);
-  const GroupLines *g = find_group (r->groups, group_name);
+  const GroupLines *g = find_group (r, group_name);
   const KeyLine *kl;
 
   g_assert (g != NULL);
@@ -530,6 +674,7 @@ static gboolean
 check_dependencies (TendConfig *self, Reader *r, GError **error)
 {
   g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *quoted = NULL;
 
   for (guint i = 0; i < self->services->len; i++) {
     TendServiceConfig *svc = g_ptr_array_index (self->services, i);
@@ -539,22 +684,24 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
     if (svc->depends_on == NULL)
       continue;
     kl = depends_on_line (r, svc->name, &g);
+    g_hash_table_insert (self->depends_on_lines, svc->name, GUINT_TO_POINTER (kl->line));
     for (guint j = 0; svc->depends_on[j] != NULL; j++) {
       const char *dep = svc->depends_on[j];
       if (strcmp (dep, svc->name) == 0) {
         tend_config_set_key_error (error, r, g, kl, "a service cannot depend on itself");
         return FALSE;
       }
-      if (!g_hash_table_contains (self->services_by_name, dep)) {
+      /* a file for `tend start FILE` may name the daemon's services: checked when it is added */
+      if (!g_hash_table_contains (self->services_by_name, dep) && !(self->flags & TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES)) {
         g_autoptr(GString) names = g_string_new (NULL);
-        for (guint k = 0; k < self->services->len; k++) {
-          TendServiceConfig *other = g_ptr_array_index (self->services, k);
-          if (k > 0)
-            g_string_append (names, ", ");
-          g_string_append (names, other->name);
-        }
-        tend_config_set_key_error (error, r, g, kl, "unknown service \"%s\" (services in this file: %s)",
-                       dep, names->str);
+        g_autoptr(GPtrArray) all = g_ptr_array_new ();
+
+        for (guint k = 0; k < self->services->len; k++)
+          g_ptr_array_add (all, ((TendServiceConfig *) g_ptr_array_index (self->services, k))->name);
+        append_names (names, (const char *const *) all->pdata, all->len, ", ");
+        quoted = tend_quote_for_message (dep, -1);
+        tend_config_set_key_error (error, r, g, kl, "unknown service %s (services in this file: %s)", quoted,
+                                   names->str);
         return FALSE;
       }
     }
@@ -566,26 +713,145 @@ check_dependencies (TendConfig *self, Reader *r, GError **error)
 
     if (GPOINTER_TO_INT (g_hash_table_lookup (states, svc->name)) != VISIT_NEW)
       continue;
-    if (find_cycle (self->services_by_name, states, stack, svc)) {
-      /* the stack ends with the name that closes the loop; report from its first visit */
-      const char *closing = g_ptr_array_index (stack, stack->len - 1);
-      g_autoptr(GString) cycle = g_string_new (NULL);
+    if (find_cycle (file_deps, self->services_by_name, states, stack, svc->name)) {
+      const char *closing;
+      g_autofree char *cycle = cycle_text (stack, &closing);
       const GroupLines *g;
       const KeyLine *kl = depends_on_line (r, closing, &g);
-      guint start = 0;
 
-      while (strcmp (g_ptr_array_index (stack, start), closing) != 0)
-        start++;
-      for (guint j = start; j < stack->len; j++) {
-        if (j > start)
-          g_string_append (cycle, " -> ");
-        g_string_append (cycle, g_ptr_array_index (stack, j));
-      }
-      tend_config_set_key_error (error, r, g, kl, "dependency cycle: %s", cycle->str);
+      tend_config_set_key_error (error, r, g, kl, "dependency cycle: %s", cycle);
       return FALSE;
     }
   }
   return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Selecting services to add to a running daemon */
+
+typedef struct {
+  TendConfig *self;
+  GHashTable *selected; /* name -> TendServiceConfig */
+  TendConfigLookupFunc lookup;
+  gpointer lookup_data;
+} Union;
+
+/* the graph the daemon will have: the selected services as in this file, the others as they run */
+static char **
+union_deps (const char *name, gpointer data)
+{
+  Union *u = data;
+  TendServiceConfig *svc = g_hash_table_lookup (u->selected, name);
+
+  if (svc != NULL)
+    return svc->depends_on;
+  svc = u->lookup (name, u->lookup_data);
+  return svc != NULL ? svc->depends_on : NULL;
+}
+
+static void
+set_depends_on_error (GError **error, TendConfig *self, const char *service, const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+static void
+set_depends_on_error (GError **error, TendConfig *self, const char *service, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *reason = NULL;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s:%u: [service:%s] depends-on: %s", self->path,
+               GPOINTER_TO_UINT (g_hash_table_lookup (self->depends_on_lines, service)), service, reason);
+}
+
+GStrv
+tend_config_select_services (TendConfig *self,
+                             const char *const *only,
+                             TendConfigLookupFunc lookup,
+                             gpointer lookup_data,
+                             GError **error)
+{
+  g_autoptr(GHashTable) selected = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) queue = g_ptr_array_new ();
+  g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+  Union u = { self, selected, lookup, lookup_data };
+
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+  g_return_val_if_fail (lookup != NULL, NULL);
+
+  if (only == NULL || only[0] == NULL) {
+    for (guint i = 0; i < self->services->len; i++)
+      g_ptr_array_add (queue, g_ptr_array_index (self->services, i));
+  } else {
+    for (guint i = 0; only[i] != NULL; i++) {
+      TendServiceConfig *svc = g_hash_table_lookup (self->services_by_name, only[i]);
+      if (svc == NULL) {
+        g_autofree char *quoted = tend_quote_for_message (only[i], -1);
+        g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "%s has no service named %s", self->path, quoted);
+        return NULL;
+      }
+      g_ptr_array_add (queue, svc);
+    }
+  }
+
+  /* what the selection depends on: the daemon's service of that name, else this file's, pulled in */
+  for (guint i = 0; i < queue->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (queue, i);
+
+    if (!g_hash_table_insert (selected, svc->name, svc))
+      continue;
+    for (guint j = 0; svc->depends_on != NULL && svc->depends_on[j] != NULL; j++) {
+      const char *dep = svc->depends_on[j];
+      TendServiceConfig *in_file = g_hash_table_lookup (self->services_by_name, dep);
+
+      if (g_hash_table_contains (selected, dep) || lookup (dep, lookup_data) != NULL)
+        continue;
+      if (in_file != NULL) {
+        g_ptr_array_add (queue, in_file);
+        continue;
+      }
+      {
+        g_autofree char *quoted = tend_quote_for_message (dep, -1);
+        set_depends_on_error (error, self, svc->name, "unknown service %s (defined neither in this file nor in the daemon)",
+                              quoted);
+      }
+      return NULL;
+    }
+  }
+
+  /* with the daemon's services a new loop may close */
+  for (guint i = 0; i < self->services->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (self->services, i);
+    g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+
+    if (!g_hash_table_contains (selected, svc->name) ||
+        GPOINTER_TO_INT (g_hash_table_lookup (states, svc->name)) != VISIT_NEW)
+      continue;
+    if (find_cycle (union_deps, &u, states, stack, svc->name)) {
+      g_autofree char *cycle = cycle_text (stack, NULL);
+      const char *in_file = NULL;
+
+      /* reported at a depends-on of this file that is part of the loop */
+      for (guint j = stack->len; j > 0 && in_file == NULL; j--) {
+        const char *name = g_ptr_array_index (stack, j - 1);
+        if (g_hash_table_contains (selected, name) && g_hash_table_contains (self->depends_on_lines, name))
+          in_file = name;
+      }
+      if (in_file == NULL)
+        continue; /* a loop of the daemon's own: not this file's doing */
+      set_depends_on_error (error, self, in_file, "dependency cycle with the daemon's services: %s", cycle);
+      return NULL;
+    }
+  }
+
+  for (guint i = 0; i < self->services->len; i++) {
+    TendServiceConfig *svc = g_ptr_array_index (self->services, i);
+    if (g_hash_table_contains (selected, svc->name))
+      g_strv_builder_add (names, svc->name);
+  }
+  return g_strv_builder_end (names);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -602,6 +868,7 @@ tend_config_finalize (GObject *object)
   g_ptr_array_unref (self->services);
   g_hash_table_unref (self->plugins_by_name);
   g_ptr_array_unref (self->plugins);
+  g_hash_table_unref (self->depends_on_lines);
   G_OBJECT_CLASS (tend_config_parent_class)->finalize (object);
 }
 
@@ -619,6 +886,7 @@ tend_config_init (TendConfig *self)
   self->services_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) tend_plugin_config_unref);
   self->plugins_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->depends_on_lines = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
 /* every plugin the registry knows, in name order, from its group or its default */
@@ -642,19 +910,62 @@ fill_plugins (TendConfig *self, TendPluginRegistry *registry, GHashTable *from_g
   }
 }
 
+/*
+ * The line on which GKeyFile fails: the shortest prefix of whole lines it
+ * rejects, found by bisection (GKeyFile's own messages carry no line).
+ */
+static guint
+keyfile_error_line (const char *text, gsize length)
+{
+  g_autoptr(GArray) ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+  guint lo = 0;
+  guint hi;
+
+  for (gsize i = 0; i < length; i++) {
+    if (text[i] == '\n') {
+      gsize e = i + 1;
+      g_array_append_val (ends, e);
+    }
+  }
+  if (ends->len == 0 || g_array_index (ends, gsize, ends->len - 1) != length)
+    g_array_append_val (ends, length);
+  /* invariant: the first lo lines load, the first hi do not */
+  hi = ends->len;
+  while (hi - lo > 1) {
+    guint mid = lo + (hi - lo) / 2;
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+
+    if (g_key_file_load_from_data (kf, text, g_array_index (ends, gsize, mid - 1), G_KEY_FILE_NONE, NULL))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return hi;
+}
+
 static gboolean
 read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError **error)
 {
   g_autoptr(GError) local = NULL;
+  g_autoptr(GString) normalized = g_string_sized_new (length + 1);
   g_autoptr(GHashTable) plugin_groups =
     g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) tend_plugin_config_unref);
   const GroupLines *tend_group = NULL;
 
-  if (!prescan (r, data, length, error))
+  /* a byte-order mark, as some Windows editors write, is not part of the text */
+  if (length >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0) {
+    data += 3;
+    length -= 3;
+  }
+  if (!prescan (r, data, length, normalized, error))
     return FALSE;
-  if (!g_key_file_load_from_data (r->kf, data, length, G_KEY_FILE_NONE, &local)) {
-    /* the pre-scan is stricter than GKeyFile, so this is not expected */
-    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: %s", r->path, local->message);
+  if (!g_key_file_load_from_data (r->kf, normalized->str, normalized->len, G_KEY_FILE_NONE, &local)) {
+    /* the pre-scan is stricter than GKeyFile, so this is not expected; still, name the line */
+    guint line = keyfile_error_line (normalized->str, normalized->len);
+    g_auto(GStrv) lines = g_strsplit (normalized->str, "\n", (int) line + 1);
+    g_autofree char *quoted = tend_quote_for_message (g_strv_length (lines) >= line ? lines[line - 1] : "", -1);
+
+    set_line_error (error, r, line, "not a line GKeyFile can read: %s", quoted);
     return FALSE;
   }
 
@@ -723,9 +1034,22 @@ tend_config_new_from_data (const char *data,
                            TendPluginRegistry *registry,
                            GError **error)
 {
+  return tend_config_new_from_data_full (data, length, display_name, base_dir, TEND_CONFIG_FLAGS_NONE, registry, error);
+}
+
+TendConfig *
+tend_config_new_from_data_full (const char *data,
+                                gssize length,
+                                const char *display_name,
+                                const char *base_dir,
+                                TendConfigFlags flags,
+                                TendPluginRegistry *registry,
+                                GError **error)
+{
   g_autoptr(TendConfig) self = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_lines_free);
+  g_autoptr(GHashTable) groups_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *dir = NULL;
   Reader r = { 0 };
 
@@ -740,11 +1064,13 @@ tend_config_new_from_data (const char *data,
 
   self = g_object_new (TEND_TYPE_CONFIG, NULL);
   self->path = g_strdup (display_name != NULL ? display_name : "<data>");
+  self->flags = flags;
   r.path = self->path;
   r.base_dir = dir;
   r.registry = registry;
   r.kf = kf;
   r.groups = groups;
+  r.groups_by_name = groups_by_name;
   if (!read_config (self, &r, data, (gsize) length, error))
     return NULL;
   return g_steal_pointer (&self);
@@ -766,6 +1092,12 @@ read_text_file (const char *path, char **out_text, gsize *out_len, GError **erro
 TendConfig *
 tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GError **error)
 {
+  return tend_config_new_from_file_full (path, TEND_CONFIG_FLAGS_NONE, registry, error);
+}
+
+TendConfig *
+tend_config_new_from_file_full (const char *path, TendConfigFlags flags, TendPluginRegistry *registry, GError **error)
+{
   g_autofree char *abs_path = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *text = NULL;
@@ -779,7 +1111,7 @@ tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GErro
   if (!read_text_file (abs_path, &text, &len, error))
     return NULL;
   dir = g_path_get_dirname (abs_path);
-  return tend_config_new_from_data (text, (gssize) len, abs_path, dir, registry, error);
+  return tend_config_new_from_data_full (text, (gssize) len, abs_path, dir, flags, registry, error);
 }
 
 TendConfig *

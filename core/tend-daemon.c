@@ -339,9 +339,17 @@ keyfile_escape (const char *value)
 static gboolean
 option_is_safe (const char *key, const char *value, GError **error)
 {
-  /* a newline would let a value smuggle in keys or groups of its own */
-  if (strpbrk (key, "\n\r=[]") != NULL || key[0] == '\0' || strpbrk (value, "\n\r") != NULL) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "bad option %s", key);
+  /* a key as the reader takes it, never "#key" (a comment, dropped) or "a=b"; no newline to smuggle in a group */
+  if (!tend_config_key_name_is_valid (key)) {
+    g_autofree char *quoted = tend_quote_for_message (key, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "bad option %s: not a key name (use letters, digits, \"-\", \"_\" and \".\")", quoted);
+    return FALSE;
+  }
+  if (strpbrk (value, "\n\r") != NULL) {
+    g_autofree char *quoted = tend_quote_for_message (value, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "bad option %s: a value holds a line break: %s", key,
+                 quoted);
     return FALSE;
   }
   if (g_str_equal (key, "exec")) {
@@ -406,6 +414,12 @@ tend_daemon_add_service (TendDaemon *self,
                                          self->registry, caller, error);
   if (config == NULL)
     return FALSE;
+  {
+    /* --depends-on must name a service the daemon has */
+    g_auto(GStrv) selected = tend_service_manager_select (manager, config, NULL, error);
+    if (selected == NULL)
+      return FALSE;
+  }
   service_config = g_ptr_array_index (tend_config_get_services (config), 0);
   existing = tend_service_manager_lookup (manager, name);
   if (existing != NULL) {
@@ -435,24 +449,27 @@ add_or_start (TendDaemon *self, TendConfig *config, const char *const *only, gbo
   GPtrArray *configs = tend_config_get_services (config);
   g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
 
-  for (guint i = 0; only != NULL && only[i] != NULL; i++) {
-    if (tend_config_lookup_service (config, only[i]) == NULL) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_NOT_FOUND, "%s has no service named %s", tend_config_get_path (config),
-                   only[i]);
-      return NULL;
-    }
-  }
+  /* --only and what it depends on; every dependency defined somewhere, no plugin's service replaced */
+  g_auto(GStrv) selected = tend_service_manager_select (manager, config, only, error);
+  g_autoptr(GHashTable) take = NULL;
+
+  if (selected == NULL)
+    return NULL;
+  /* by hash: a file may hold 100,000 services */
+  take = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; selected[i] != NULL; i++)
+    g_hash_table_add (take, selected[i]);
   for (guint i = 0; i < configs->len; i++) {
     TendServiceConfig *service_config = g_ptr_array_index (configs, i);
     TendService *service = tend_service_manager_lookup (manager, service_config->name);
 
-    if (only != NULL && only[0] != NULL && !g_strv_contains (only, service_config->name))
+    if (!g_hash_table_contains (take, service_config->name))
       continue;
     if (service == NULL) {
       service = tend_service_manager_add (manager, service_config, NULL);
       tend_service_set_ad_hoc (service, TRUE);
     } else {
-      tend_service_update_config (service, service_config);
+      tend_service_manager_update_service (manager, service, service_config);
     }
     if (should_start (service_config->name, data)) {
       tend_service_start (service);
@@ -498,7 +515,7 @@ tend_daemon_save (TendDaemon *self, GError **error)
 static gboolean
 was_running (const char *name, gpointer data)
 {
-  return g_strv_contains ((const char *const *) data, name);
+  return g_hash_table_contains (data, name);
 }
 
 GStrv
@@ -507,11 +524,15 @@ tend_daemon_resurrect (TendDaemon *self, GError **error)
   g_autofree char *path = g_build_filename (self->home, "dump.conf", NULL);
   g_auto(GStrv) running = NULL;
   g_autoptr(TendConfig) config = tend_dump_load (path, self->registry, &running, error);
+  g_autoptr(GHashTable) running_set = NULL;
   GStrv names;
 
   if (config == NULL)
     return NULL;
-  names = add_or_start (self, config, NULL, was_running, running, error);
+  running_set = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; running[i] != NULL; i++)
+    g_hash_table_add (running_set, running[i]);
+  names = add_or_start (self, config, NULL, was_running, running_set, error);
   g_message ("resurrected %u services from %s", tend_config_get_services (config)->len, path);
   return names;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "tend-dump.h"
 #include "tend-error.h"
@@ -61,12 +62,71 @@ tend_dump_save (TendServiceManager *manager, const char *path, GError **error)
 }
 
 static gboolean
-is_blank (const char *text)
+is_blank (const char *text, gsize length)
 {
-  for (; *text != '\0'; text++) {
-    if (!g_ascii_isspace (*text))
+  for (gsize i = 0; i < length; i++) {
+    if (!g_ascii_isspace (text[i]))
       return FALSE;
   }
+  return TRUE;
+}
+
+/* @line (without its newline) is the header [@group], blanks and a CR allowed around it */
+static gboolean
+is_group_header (const char *line, gsize length, const char *group)
+{
+  gsize n = strlen (group);
+
+  while (length > 0 && g_ascii_isspace (*line)) {
+    line++;
+    length--;
+  }
+  while (length > 0 && g_ascii_isspace (line[length - 1]))
+    length--;
+  return length == n + 2 && line[0] == '[' && memcmp (line + 1, group, n) == 0 && line[n + 1] == ']';
+}
+
+/*
+ * Splits the dump into its [tend-dump] group (@out_dump) and the rest
+ * (@out_services), where the group's lines are left empty: the services are
+ * read from the text as it is on disk, so an error names the dump's real
+ * line. FALSE when there is no [tend-dump] group.
+ */
+static gboolean
+split_dump (const char *contents, gsize length, GString **out_services, char **out_dump)
+{
+  g_autoptr(GString) services = g_string_sized_new (length);
+  g_autoptr(GString) dump = g_string_new (NULL);
+  const char *end = contents + length;
+  gboolean found = FALSE;
+  gboolean inside = FALSE;
+
+  for (const char *start = contents; start < end;) {
+    const char *nl = memchr (start, '\n', (gsize) (end - start));
+    const char *line_end = nl != NULL ? nl + 1 : end;
+    gsize len = (gsize) ((nl != NULL ? nl : end) - start);
+    const char *p = start;
+
+    while (p < start + len && g_ascii_isspace (*p))
+      p++;
+    if (p < start + len && *p == '[')
+      inside = !found && is_group_header (start, len, DUMP_GROUP);
+    found = found || inside;
+    if (inside) {
+      /* for GKeyFile, which knows no CR */
+      g_string_append_len (dump, start, (gssize) (len > 0 && start[len - 1] == '\r' ? len - 1 : len));
+      g_string_append_c (dump, '\n');
+      if (nl != NULL)
+        g_string_append_c (services, '\n');
+    } else {
+      g_string_append_len (services, start, (gssize) (line_end - start));
+    }
+    start = line_end;
+  }
+  if (!found)
+    return FALSE;
+  *out_services = g_steal_pointer (&services);
+  *out_dump = g_string_free (g_steal_pointer (&dump), FALSE);
   return TRUE;
 }
 
@@ -77,26 +137,25 @@ tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_runni
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) running = NULL;
-  g_autofree char *services = NULL;
+  g_autoptr(GString) services = NULL;
+  g_autofree char *dump = NULL;
   g_autoptr(TendConfig) config = NULL;
   gsize length = 0;
-  int version;
+  int version = 0;
 
   if (!g_file_get_contents (path, &contents, &length, &local_error)) {
     g_set_error (error, TEND_ERROR, local_error->code == G_FILE_ERROR_NOENT ? TEND_ERROR_NOT_FOUND : TEND_ERROR_CONFIG,
                  "cannot read the dump: %s (tend save writes it)", local_error->message);
     return NULL;
   }
-  if (is_blank (contents)) {
+  if (is_blank (contents, length)) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: the dump is empty; nothing was restored", path);
     return NULL;
   }
-  if (!g_key_file_load_from_data (kf, contents, length, G_KEY_FILE_NONE, &local_error)) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "%s: the dump is damaged (%s); nothing was restored", path,
-                 local_error->message);
-    return NULL;
-  }
-  version = g_key_file_get_integer (kf, DUMP_GROUP, "version", NULL);
+  /* tend save writes [tend-dump] last: without it (or with another version) the file was cut short */
+  if (split_dump (contents, length, &services, &dump) &&
+      g_key_file_load_from_data (kf, dump, (gsize) -1, G_KEY_FILE_NONE, NULL))
+    version = g_key_file_get_integer (kf, DUMP_GROUP, "version", NULL);
   if (version != DUMP_VERSION) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,
                  "%s: the dump is damaged or truncated (no [%s] version=%d at its end); nothing was restored", path,
@@ -104,10 +163,9 @@ tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_runni
     return NULL;
   }
   running = g_key_file_get_string_list (kf, DUMP_GROUP, "running", NULL, NULL);
-  g_key_file_remove_group (kf, DUMP_GROUP, NULL);
-  services = g_key_file_to_data (kf, NULL, NULL);
   /* the same strict reader as for configuration files: a hand-edited dump gets the same checks */
-  config = tend_config_new_from_data (services, -1, path, "/", registry, error);
+  config = tend_config_new_from_data_full (services->str, (gssize) services->len, path, "/", TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES,
+                                           registry, error);
   if (config == NULL) {
     g_prefix_error (error, "the dump is damaged, nothing was restored: ");
     return NULL;

@@ -109,6 +109,7 @@ tend_parse_duration (const char *text, guint64 *out_ms, GError **error)
   } units[] = {
     { "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 }, { "h", 60 * 60 * 1000 },
   };
+  g_autofree char *quoted = NULL;
   guint64 int_part, frac, ms = 0;
   guint frac_digits;
   const char *end;
@@ -117,13 +118,15 @@ tend_parse_duration (const char *text, guint64 *out_ms, GError **error)
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (text[0] == '-') {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a duration: \"%s\" (must not be negative)", text);
+                 "not a duration: %s (must not be negative)", quoted);
     return FALSE;
   }
   if (!parse_decimal (text, &int_part, &frac, &frac_digits, &end, &overflow)) {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a duration: \"%s\" (" DURATION_HINT ")", text);
+                 "not a duration: %s (" DURATION_HINT ")", quoted);
     return FALSE;
   }
   for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
@@ -132,21 +135,44 @@ tend_parse_duration (const char *text, guint64 *out_ms, GError **error)
     if (!overflow &&
         !scale_decimal (int_part, frac, frac_digits, units[i].mult, &ms, &inexact, &overflow) &&
         inexact) {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a duration: \"%s\" (finer than a millisecond)", text);
+                   "not a duration: %s (finer than a millisecond)", quoted);
       return FALSE;
     }
     if (overflow) {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "duration too large: \"%s\"", text);
+                   "duration too large: %s", quoted);
       return FALSE;
     }
     *out_ms = ms;
     return TRUE;
   }
+  quoted = tend_quote_for_message (text, -1);
   g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a duration: \"%s\" (" DURATION_HINT ")", text);
+               "not a duration: %s (" DURATION_HINT ")", quoted);
   return FALSE;
+}
+
+gboolean
+tend_parse_duration_in_range (const char *text, guint64 min_ms, guint64 max_ms, guint64 *out_ms, GError **error)
+{
+  g_autofree char *quoted = NULL;
+  guint64 ms;
+
+  if (!tend_parse_duration (text, &ms, error))
+    return FALSE;
+  if (ms < min_ms || ms > max_ms) {
+    g_autofree char *min_text = tend_format_duration (min_ms);
+    g_autofree char *max_text = tend_format_duration (max_ms);
+    quoted = tend_quote_for_message (text, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "out of range: %s (use %s to %s)", quoted,
+                 min_ms == 0 ? "0" : min_text, max_text);
+    return FALSE;
+  }
+  *out_ms = ms;
+  return TRUE;
 }
 
 static gboolean
@@ -179,6 +205,7 @@ size_suffix (const char *suffix, guint64 *mult)
 gboolean
 tend_parse_size (const char *text, guint64 *out_bytes, GError **error)
 {
+  g_autofree char *quoted = NULL;
   guint64 int_part, frac, bytes = 0, mult;
   guint frac_digits;
   const char *end;
@@ -187,26 +214,50 @@ tend_parse_size (const char *text, guint64 *out_bytes, GError **error)
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (text[0] == '-') {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a size: \"%s\" (must not be negative)", text);
+                 "not a size: %s (must not be negative)", quoted);
     return FALSE;
   }
   if (!parse_decimal (text, &int_part, &frac, &frac_digits, &end, &overflow) ||
       !size_suffix (end, &mult)) {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a size: \"%s\" (" SIZE_HINT ")", text);
+                 "not a size: %s (" SIZE_HINT ")", quoted);
     return FALSE;
   }
   if (!overflow)
     scale_decimal (int_part, frac, frac_digits, mult, &bytes, &inexact, &overflow);
   if (inexact) {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a size: \"%s\" (not a whole number of bytes)", text);
+                 "not a size: %s (not a whole number of bytes)", quoted);
     return FALSE;
   }
   if (overflow) {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "size too large: \"%s\"", text);
+                 "size too large: %s", quoted);
+    return FALSE;
+  }
+  *out_bytes = bytes;
+  return TRUE;
+}
+
+gboolean
+tend_parse_size_in_range (const char *text, guint64 min, guint64 max, guint64 *out_bytes, GError **error)
+{
+  g_autofree char *quoted = NULL;
+  guint64 bytes;
+
+  if (!tend_parse_size (text, &bytes, error))
+    return FALSE;
+  if (bytes < min || bytes > max) {
+    g_autofree char *min_text = tend_format_size (min);
+    g_autofree char *max_text = tend_format_size (max);
+    quoted = tend_quote_for_message (text, -1);
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "out of range: %s (use %s to %s)", quoted,
+                 min_text, max_text);
     return FALSE;
   }
   *out_bytes = bytes;
@@ -216,6 +267,8 @@ tend_parse_size (const char *text, guint64 *out_bytes, GError **error)
 gboolean
 tend_parse_bool (const char *text, gboolean *out, GError **error)
 {
+  g_autofree char *quoted = NULL;
+
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (strcmp (text, "true") == 0 || strcmp (text, "1") == 0) {
@@ -226,14 +279,16 @@ tend_parse_bool (const char *text, gboolean *out, GError **error)
     *out = FALSE;
     return TRUE;
   }
+  quoted = tend_quote_for_message (text, -1);
   g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a boolean: \"%s\" (use true or false)", text);
+               "not a boolean: %s (use true or false)", quoted);
   return FALSE;
 }
 
 gboolean
 tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GError **error)
 {
+  g_autofree char *quoted = NULL;
   guint64 v = 0;
   gboolean overflow = FALSE;
 
@@ -241,15 +296,17 @@ tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GErro
 
   /* digits only: strtoull would take "+5", " 5" and "-1" (as a huge number) */
   if (text[0] == '\0') {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a number: \"%s\"", text);
+                 "not a number: %s", quoted);
     return FALSE;
   }
   for (const char *p = text; *p != '\0'; p++) {
     guint d;
     if (!g_ascii_isdigit (*p)) {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a number: \"%s\"", text);
+                   "not a number: %s", quoted);
       return FALSE;
     }
     d = (guint) (*p - '0');
@@ -259,9 +316,11 @@ tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GErro
       v = v * 10 + d;
   }
   if (overflow || v < min || v > max) {
+    /* digits only, but maybe a megabyte of them */
+    g_autofree char *digits = tend_shorten_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
                  "out of range: %s (use %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ")",
-                 text, min, max);
+                 digits, min, max);
     return FALSE;
   }
   *out = v;
@@ -307,6 +366,7 @@ static const struct {
 gboolean
 tend_parse_signal (const char *text, int *out_signum, GError **error)
 {
+  g_autofree char *quoted = NULL;
   const char *name = text;
 
   g_return_val_if_fail (text != NULL, FALSE);
@@ -328,8 +388,9 @@ tend_parse_signal (const char *text, int *out_signum, GError **error)
       }
     }
   }
+  quoted = tend_quote_for_message (text, -1);
   g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a signal: \"%s\" (use a name such as SIGTERM or SIGINT, or a number)", text);
+               "not a signal: %s (use a name such as SIGTERM or SIGINT, or a number)", quoted);
   return FALSE;
 }
 
@@ -362,21 +423,25 @@ env_name_is_valid (const char *name)
 static char *
 parse_env_item (const char *item, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_key = NULL;
   const char *eq = strchr (item, '=');
   g_autofree char *key = NULL;
   g_autofree char *value = NULL;
 
   if (eq == NULL) {
+    quoted = tend_quote_for_message (item, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not KEY=VALUE: \"%s\"", item);
+                 "not KEY=VALUE: %s", quoted);
     return NULL;
   }
   key = g_strstrip (g_strndup (item, (gsize) (eq - item)));
   value = g_strstrip (g_strdup (eq + 1));
   if (!env_name_is_valid (key)) {
+    quoted_key = tend_quote_for_message (key, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not a variable name: \"%s\" (use letters, digits and _, not starting with a digit)",
-                 key);
+                 "not a variable name: %s (use letters, digits and _, not starting with a digit)",
+                 quoted_key);
     return NULL;
   }
   return g_strconcat (key, "=", value, NULL);
@@ -442,6 +507,7 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   int saved_errno = 0;
+  gboolean too_large = FALSE;
   struct stat st;
   g_autoptr(GString) buf = g_string_new (NULL);
 
@@ -451,6 +517,9 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
     saved_errno = errno;
   } else if (S_ISDIR (st.st_mode)) {
     saved_errno = EISDIR;
+  } else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || S_ISSOCK (st.st_mode)) {
+    /* env-file=/dev/zero must not read forever */
+    too_large = TRUE;
   } else {
     char chunk[4096];
     for (;;) {
@@ -463,6 +532,10 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
       }
       if (n == 0)
         break;
+      if (buf->len + (gsize) n > TEND_TEXT_FILE_MAX) {
+        too_large = TRUE;
+        break;
+      }
       g_string_append_len (buf, chunk, n);
     }
   }
@@ -471,6 +544,11 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
   if (saved_errno != 0) {
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                  "%s: cannot read: %s", path, g_strerror (saved_errno));
+    return FALSE;
+  }
+  if (too_large) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not a text file of at most %u MiB", path,
+                 (guint) (TEND_TEXT_FILE_MAX >> 20));
     return FALSE;
   }
   if (out_len != NULL)
@@ -482,6 +560,8 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
 gboolean
 tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
 {
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_key = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -490,7 +570,8 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
 
   if (!tend_read_text_file (path, &text, NULL, error))
     return FALSE;
-  lines = g_strsplit (text, "\n", -1);
+  /* as in a configuration file: a leading byte-order mark is not text; "\r\n" is stripped with the blanks */
+  lines = g_strsplit (g_str_has_prefix (text, "\xef\xbb\xbf") ? text + 3 : text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {
     char *line = g_strstrip (lines[i]);
     char *eq;
@@ -504,14 +585,16 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
       line = g_strchug (line + 6);
     eq = strchr (line, '=');
     if (eq == NULL) {
+      quoted = tend_quote_for_message (line, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "%s:%u: not KEY=VALUE: \"%s\"", path, i + 1, line);
+                   "%s:%u: not KEY=VALUE: %s", path, i + 1, quoted);
       return FALSE;
     }
     key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
     if (!env_name_is_valid (key)) {
+      quoted_key = tend_quote_for_message (key, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "%s:%u: not a variable name: \"%s\"", path, i + 1, key);
+                   "%s:%u: not a variable name: %s", path, i + 1, quoted_key);
       return FALSE;
     }
     value = g_strstrip (eq + 1);
@@ -538,6 +621,7 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
 gboolean
 tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error)
 {
+  g_autofree char *quoted = NULL;
   const char *colon;
   g_autofree char *host = NULL;
   guint64 port;
@@ -547,8 +631,9 @@ tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port,
   if (text[0] == '[') {
     const char *close = strchr (text, ']');
     if (close == NULL || close == text + 1 || close[1] != ':') {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not HOST:PORT: \"%s\" (an IPv6 address is written [ADDRESS]:PORT)", text);
+                   "not HOST:PORT: %s (an IPv6 address is written [ADDRESS]:PORT)", quoted);
       return FALSE;
     }
     host = g_strndup (text + 1, (gsize) (close - text - 1));
@@ -556,27 +641,31 @@ tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port,
   } else {
     colon = strrchr (text, ':');
     if (colon == NULL || colon == text) {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not HOST:PORT: \"%s\"", text);
+                   "not HOST:PORT: %s", quoted);
       return FALSE;
     }
     host = g_strndup (text, (gsize) (colon - text));
     if (strchr (host, ':') != NULL) {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not HOST:PORT: \"%s\" (an IPv6 address is written [ADDRESS]:PORT)", text);
+                   "not HOST:PORT: %s (an IPv6 address is written [ADDRESS]:PORT)", quoted);
       return FALSE;
     }
   }
   for (const char *p = host; *p != '\0'; p++) {
     if (g_ascii_isspace (*p) || *p == '/' || *p == '[' || *p == ']' || *p == '@') {
+      quoted = tend_quote_for_message (text, -1);
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not HOST:PORT: \"%s\" (bad host name)", text);
+                   "not HOST:PORT: %s (bad host name)", quoted);
       return FALSE;
     }
   }
   if (!tend_parse_uint (colon + 1, 0, 65535, &port, NULL)) {
+    quoted = tend_quote_for_message (text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                 "not HOST:PORT: \"%s\" (the port is a number from 0 to 65535)", text);
+                 "not HOST:PORT: %s (the port is a number from 0 to 65535)", quoted);
     return FALSE;
   }
   if (out_host != NULL)
@@ -602,6 +691,85 @@ tend_service_name_is_valid (const char *name)
       return FALSE;
   }
   return TRUE;
+}
+
+/*
+ * Escapes @text into @out up to @max columns; TRUE when all of it fit. A
+ * message goes to a terminal, a log or a D-Bus string: nothing in it may
+ * move the cursor, hide text or be invalid UTF-8.
+ */
+static gboolean
+append_escaped (GString *out, const char *text, gsize length, guint max)
+{
+  const char *p = text;
+  const char *end = text + length;
+  guint columns = 0;
+
+  while (p < end) {
+    gunichar c = g_utf8_get_char_validated (p, (gssize) (end - p));
+    char escaped[16];
+    gsize step;
+    guint width;
+
+    if (c == (gunichar) -1 || c == (gunichar) -2) {
+      g_snprintf (escaped, sizeof escaped, "\\x%02x", (guint) (guchar) *p);
+      step = 1;
+    } else {
+      step = (gsize) (g_utf8_next_char (p) - p);
+      if (c == '\n')
+        strcpy (escaped, "\\n");
+      else if (c == '\r')
+        strcpy (escaped, "\\r");
+      else if (c == '\t')
+        strcpy (escaped, "\\t");
+      else if (c < 0x20 || c == 0x7f)
+        g_snprintf (escaped, sizeof escaped, "\\x%02x", c);
+      else if (c >= 0x80 && (!g_unichar_isprint (c) || g_unichar_type (c) == G_UNICODE_FORMAT))
+        g_snprintf (escaped, sizeof escaped, c > 0xffff ? "\\U%08x" : "\\u%04x", c);
+      else
+        escaped[0] = '\0';
+    }
+    width = escaped[0] != '\0' ? (guint) strlen (escaped) : 1;
+    if (columns + width > max)
+      return FALSE;
+    if (escaped[0] != '\0')
+      g_string_append (out, escaped);
+    else
+      g_string_append_len (out, p, (gssize) step);
+    columns += width;
+    p += step;
+  }
+  return TRUE;
+}
+
+char *
+tend_quote_for_message (const char *text, gssize length)
+{
+  GString *out = g_string_new ("\"");
+  gsize len;
+
+  if (text == NULL)
+    text = "";
+  len = length < 0 ? strlen (text) : (gsize) length;
+  if (append_escaped (out, text, len, TEND_MESSAGE_QUOTE_MAX))
+    g_string_append_c (out, '"');
+  else
+    g_string_append_printf (out, "\u2026\" (%" G_GSIZE_FORMAT " bytes)", len);
+  return g_string_free (out, FALSE);
+}
+
+char *
+tend_shorten_for_message (const char *text, gssize length)
+{
+  GString *out = g_string_new (NULL);
+  gsize len;
+
+  if (text == NULL)
+    text = "";
+  len = length < 0 ? strlen (text) : (gsize) length;
+  if (!append_escaped (out, text, len, TEND_MESSAGE_QUOTE_MAX))
+    g_string_append (out, "\u2026");
+  return g_string_free (out, FALSE);
 }
 
 char *

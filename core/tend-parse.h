@@ -12,10 +12,22 @@ G_BEGIN_DECLS
  * context.
  */
 
+/**
+ * The largest duration and size any key takes, unless its own range is
+ * smaller: 24 h (timers take milliseconds in a guint, 49 days, and a signed
+ * int in places, 24 days) and 1024G.
+ */
+#define TEND_DURATION_MAX_MS (G_GUINT64_CONSTANT (24) * 60 * 60 * 1000)
+#define TEND_SIZE_MAX (G_GUINT64_CONSTANT (1024) << 30)
+
 /** tend_parse_duration: "250ms", "10s", "5m", "1h", "1.5s"; a bare number is milliseconds. */
 gboolean tend_parse_duration (const char *text, guint64 *out_ms, GError **error);
+/** tend_parse_duration_in_range: tend_parse_duration(), then "out of range: TEXT (use MIN to MAX)" */
+gboolean tend_parse_duration_in_range (const char *text, guint64 min_ms, guint64 max_ms, guint64 *out_ms, GError **error);
 /** tend_parse_size: "512", "64K", "50M", "1G" (powers of 1024, case-insensitive, optional trailing "B"). */
 gboolean tend_parse_size (const char *text, guint64 *out_bytes, GError **error);
+/** tend_parse_size_in_range: tend_parse_size(), then "out of range: TEXT (use MIN to MAX)" */
+gboolean tend_parse_size_in_range (const char *text, guint64 min, guint64 max, guint64 *out_bytes, GError **error);
 /** tend_parse_bool: exactly "true" or "false" (also "1"/"0", as GKeyFile). */
 gboolean tend_parse_bool (const char *text, gboolean *out, GError **error);
 /** tend_parse_uint: a decimal number within [min, max]. */
@@ -33,13 +45,30 @@ gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
 /**
  * tend_read_text_file:
  * The whole of @path (a directory is an error), with a lower-case message
- * "PATH: cannot read: REASON" in G_FILE_ERROR.
+ * "PATH: cannot read: REASON" in G_FILE_ERROR. A device or socket, or a
+ * file past TEND_TEXT_FILE_MAX bytes, is refused ("not a text file of at
+ * most 64 MiB"): /dev/zero would be read for ever.
  */
+#define TEND_TEXT_FILE_MAX ((gsize) 64 << 20)
 gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);
 /** tend_parse_listen_address: "HOST:PORT" or "[V6]:PORT". */
 gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
 /** tend_service_name_is_valid: letters, digits, '-', '_', '.'; not empty, not "." or "..", at most 64 bytes, not "all". */
 gboolean tend_service_name_is_valid (const char *name);
+/**
+ * tend_quote_for_message:
+ * @text as it may be echoed in an error message: in double quotes, control
+ * characters, invisible Unicode and bytes that are not UTF-8 escaped (\n,
+ * \r, \t, \xHH, \uHHHH), and cut after TEND_MESSAGE_QUOTE_MAX characters
+ * with an ellipsis and the full length: "aaa…" (1048576 bytes). Backslashes
+ * and quotes are kept as written, so the text reads as it was typed.
+ * @length: bytes of @text, or -1 when NUL-terminated
+ */
+#define TEND_MESSAGE_QUOTE_MAX 80
+char *tend_quote_for_message (const char *text, gssize length);
+/** tend_shorten_for_message: as tend_quote_for_message(), without the quotes and the length (for names) */
+char *tend_shorten_for_message (const char *text, gssize length);
+
 /** tend_format_duration: "1600ms", "2s", "5m" — the shortest exact form, for messages and dumps. */
 char *tend_format_duration (guint64 ms);
 /** tend_format_size: "200M", "64K", "123" — the shortest exact form. */

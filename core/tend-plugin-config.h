@@ -26,6 +26,12 @@ typedef enum {
  * TendConfigKey:
  * One row of a plugin's key table: its name, kind, default (as it would be
  * written in the file; NULL for none), allowed choices and a one-line doc.
+ *
+ * For a UINT, DURATION or SIZE key, @choices may give the range the plugin
+ * can use, "MIN..MAX" written as values of the key are ("100ms..1h",
+ * "0..10000"). Without it a value may be 0 to 4294967295, 0 to 24h
+ * (TEND_DURATION_MAX_MS) or 0 to 1024G (TEND_SIZE_MAX), so that a getter's
+ * guint64 always fits the guint of a count or of a timer's milliseconds.
  */
 typedef struct {
   const char *name;

@@ -11,13 +11,25 @@ struct _TendServiceManager {
   TendContext *context; /* owns us */
   GPtrArray *services;  /* TendService, the model's items, in order of addition */
   GHashTable *by_name;  /* name → TendService, without those being removed */
-  GPtrArray *removing;  /* TendService stopping before they are dropped */
+  GHashTable *removing; /* TendService (a reference) stopping before it is dropped */
   GPtrArray *stop_tasks; /* GTask waiting for every service to be idle */
   GHashTable *asked_to_stop; /* TendService, while stopping everything */
   gboolean ordered_stop;      /* stopping everything, dependents first (stop all, shutdown) */
   guint next_id;
   guint check_source;
   gulong state_handler;
+
+  /*
+   * With 100,000 services nothing may walk every service on every state
+   * change: a check looks at the services that changed and, through an index
+   * by name, at those that depend on them or that they depend on.
+   */
+  GHashTable *changed;    /* TendService (a reference) whose state changed since the last check */
+  GHashTable *busy;       /* TendService that were not idle at their last change */
+  GHashTable *recheck;    /* TendService, while stopping everything: a dependent of it went idle */
+  GHashTable *dependents; /* name → GPtrArray of the TendService whose depends-on names it */
+  GHashTable *named;      /* name → GPtrArray of the TendService of that name (one being removed too) */
+  gboolean full_wave;     /* stopping everything begins: look at every service once */
 };
 
 static void tend_service_manager_list_model_init (GListModelInterface *iface);
@@ -55,65 +67,176 @@ tend_service_manager_list_model_init (GListModelInterface *iface)
   iface->get_item = list_get_item;
 }
 
-static gboolean
-all_idle (TendServiceManager *self)
+/* ---------------------------------------------------------------------- */
+/* The index by name */
+
+static void
+multimap_add (GHashTable *map, const char *name, TendService *service)
 {
-  for (guint i = 0; i < self->services->len; i++) {
-    if (!tend_service_is_idle (g_ptr_array_index (self->services, i)))
-      return FALSE;
+  GPtrArray *list = g_hash_table_lookup (map, name);
+
+  if (list == NULL) {
+    list = g_ptr_array_new ();
+    g_hash_table_insert (map, g_strdup (name), list);
   }
-  return TRUE;
+  g_ptr_array_add (list, service);
 }
 
 static void
-drop_service (TendServiceManager *self, TendService *service)
+multimap_remove (GHashTable *map, const char *name, TendService *service)
 {
-  guint position;
-  /* the array's reference goes with the row; this one keeps @service alive for the listeners */
-  g_autoptr(TendService) keep G_GNUC_UNUSED = g_object_ref (service);
+  GPtrArray *list = g_hash_table_lookup (map, name);
 
-  if (!g_ptr_array_find (self->services, service, &position))
-    return;
-  g_ptr_array_remove_index (self->services, position);
-  g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
-  tend_context_emit_service_removed (self->context, service);
+  if (list != NULL && g_ptr_array_remove_fast (list, service) && list->len == 0)
+    g_hash_table_remove (map, name);
 }
 
-static gboolean
-depends_on (TendService *service, const char *name)
+/* kept up to date service by service: a rebuild on every change would be quadratic again */
+static void
+index_add (TendServiceManager *self, TendService *service, TendServiceConfig *config)
 {
-  char **deps = tend_service_get_config (service)->depends_on;
-  return deps != NULL && g_strv_contains ((const char *const *) deps, name);
+  multimap_add (self->named, config->name, service);
+  for (guint i = 0; config->depends_on != NULL && config->depends_on[i] != NULL; i++)
+    multimap_add (self->dependents, config->depends_on[i], service);
+}
+
+static void
+index_remove (TendServiceManager *self, TendService *service, TendServiceConfig *config)
+{
+  multimap_remove (self->named, config->name, service);
+  for (guint i = 0; config->depends_on != NULL && config->depends_on[i] != NULL; i++)
+    multimap_remove (self->dependents, config->depends_on[i], service);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Checks, from an idle */
+
+static gboolean
+all_idle (TendServiceManager *self)
+{
+  if (g_hash_table_size (self->busy) > 0)
+    return FALSE;
+  /* the busy set follows state changes; one full look before declaring everything idle */
+  for (guint i = 0; i < self->services->len; i++) {
+    TendService *service = g_ptr_array_index (self->services, i);
+    if (!tend_service_is_idle (service))
+      g_hash_table_add (self->busy, service);
+  }
+  return g_hash_table_size (self->busy) == 0;
+}
+
+/* Removes the services of @dropping from the model in one pass, not with a memmove each. */
+static void
+drop_services (TendServiceManager *self, GHashTable *dropping)
+{
+  g_autoptr(GPtrArray) dropped = g_ptr_array_new_with_free_func (g_object_unref);
+  guint old_len = self->services->len;
+  guint first = old_len;
+  guint kept = 0;
+
+  if (g_hash_table_size (dropping) == 0)
+    return;
+  for (guint i = 0; i < old_len; i++) {
+    TendService *service = g_ptr_array_index (self->services, i);
+
+    if (g_hash_table_contains (dropping, service)) {
+      first = MIN (first, i);
+      g_ptr_array_add (dropped, service); /* takes over the model's reference */
+      continue;
+    }
+    self->services->pdata[kept++] = service;
+  }
+  self->services->len = kept;
+  for (guint i = 0; i < dropped->len; i++) {
+    TendService *service = g_ptr_array_index (dropped, i);
+
+    g_hash_table_remove (self->busy, service);
+    g_hash_table_remove (self->recheck, service);
+    g_hash_table_remove (self->asked_to_stop, service);
+    g_hash_table_remove (self->changed, service);
+    g_hash_table_remove (self->removing, service);
+    index_remove (self, service, tend_service_get_config (service));
+  }
+  if (dropped->len == 0)
+    return;
+  g_list_model_items_changed (G_LIST_MODEL (self), first, old_len - first, kept - first);
+  for (guint i = 0; i < dropped->len; i++)
+    tend_context_emit_service_removed (self->context, g_ptr_array_index (dropped, i));
 }
 
 /* Stopping everything: a service goes once nothing still running depends on it. */
 static void
-stop_next_wave (TendServiceManager *self)
+try_stop (TendServiceManager *self, TendService *service)
 {
-  for (guint i = 0; i < self->services->len; i++) {
-    TendService *service = g_ptr_array_index (self->services, i);
-    gboolean needed = FALSE;
+  GPtrArray *dependents = g_hash_table_lookup (self->dependents, tend_service_get_name (service));
 
-    if (g_hash_table_contains (self->asked_to_stop, service))
-      continue;
-    for (guint j = 0; j < self->services->len && !needed; j++) {
-      TendService *other = g_ptr_array_index (self->services, j);
-      needed = other != service && !tend_service_is_idle (other) && depends_on (other, tend_service_get_name (service));
-    }
-    if (!needed) {
-      g_hash_table_add (self->asked_to_stop, service);
-      tend_service_stop (service);
-    }
+  if (g_hash_table_contains (self->asked_to_stop, service))
+    return;
+  for (guint i = 0; dependents != NULL && i < dependents->len; i++) {
+    TendService *other = g_ptr_array_index (dependents, i);
+    if (other != service && !tend_service_is_idle (other))
+      return;
   }
+  g_hash_table_add (self->asked_to_stop, service);
+  tend_service_stop (service);
 }
 
 static void
-retry_waiting (TendServiceManager *self)
+stop_next_wave (TendServiceManager *self)
 {
-  for (guint i = 0; i < self->services->len; i++) {
-    GPtrArray *instances = tend_service_get_instances (g_ptr_array_index (self->services, i));
-    for (guint j = 0; j < instances->len; j++)
-      tend_instance_retry_start (g_ptr_array_index (instances, j));
+  g_autoptr(GHashTable) recheck = g_steal_pointer (&self->recheck);
+  GHashTableIter iter;
+  gpointer service;
+
+  self->recheck = g_hash_table_new (NULL, NULL);
+  if (self->full_wave) {
+    self->full_wave = FALSE;
+    for (guint i = 0; i < self->services->len; i++)
+      try_stop (self, g_ptr_array_index (self->services, i));
+    return;
+  }
+  g_hash_table_iter_init (&iter, recheck);
+  while (g_hash_table_iter_next (&iter, &service, NULL))
+    try_stop (self, service);
+}
+
+static void
+retry_service (TendService *service)
+{
+  GPtrArray *instances = tend_service_get_instances (service);
+
+  for (guint j = 0; j < instances->len; j++)
+    tend_instance_retry_start (g_ptr_array_index (instances, j));
+}
+
+/* What @service's change means: it may unblock services waiting for it, or, going idle, its own dependencies. */
+static void
+note_change (TendServiceManager *self, TendService *service, GHashTable *dropping)
+{
+  gboolean idle = tend_service_is_idle (service);
+
+  if (idle)
+    g_hash_table_remove (self->busy, service);
+  else
+    g_hash_table_add (self->busy, service);
+  if (idle && g_hash_table_contains (self->removing, service))
+    g_hash_table_add (dropping, service);
+
+  if (self->ordered_stop) {
+    char **deps = tend_service_get_config (service)->depends_on;
+
+    for (guint i = 0; idle && deps != NULL && deps[i] != NULL; i++) {
+      GPtrArray *named = g_hash_table_lookup (self->named, deps[i]);
+      for (guint j = 0; named != NULL && j < named->len; j++)
+        g_hash_table_add (self->recheck, g_ptr_array_index (named, j));
+    }
+  } else {
+    GPtrArray *dependents = g_hash_table_lookup (self->dependents, tend_service_get_name (service));
+
+    /* itself too: its own depends-on may have changed */
+    retry_service (service);
+    for (guint i = 0; dependents != NULL && i < dependents->len; i++)
+      retry_service (g_ptr_array_index (dependents, i));
   }
 }
 
@@ -122,27 +245,28 @@ static void
 check_pending_cb (gpointer user_data)
 {
   TendServiceManager *self = user_data;
+  g_autoptr(GHashTable) changed = g_steal_pointer (&self->changed);
+  g_autoptr(GHashTable) dropping = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer service;
 
   self->check_source = 0;
+  self->changed = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  g_hash_table_iter_init (&iter, changed);
+  while (g_hash_table_iter_next (&iter, &service, NULL))
+    note_change (self, service, dropping);
+
   if (self->ordered_stop) {
     stop_next_wave (self);
     if (self->stop_tasks->len == 0 && g_hash_table_size (self->asked_to_stop) == self->services->len) {
       /* every service got its stop: `stop all` is done asking */
       self->ordered_stop = FALSE;
       g_hash_table_remove_all (self->asked_to_stop);
-    }
-  } else {
-    retry_waiting (self);
-  }
-  for (guint i = 0; i < self->removing->len;) {
-    TendService *service = g_ptr_array_index (self->removing, i);
-    if (tend_service_is_idle (service)) {
-      drop_service (self, service);
-      g_ptr_array_remove_index (self->removing, i);
-    } else {
-      i++;
+      g_hash_table_remove_all (self->recheck);
     }
   }
+
+  drop_services (self, dropping);
   if (self->stop_tasks->len > 0 && all_idle (self)) {
     g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->stop_tasks);
     self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -152,25 +276,19 @@ check_pending_cb (gpointer user_data)
   }
 }
 
-static gboolean
-any_waiting (TendServiceManager *self)
-{
-  for (guint i = 0; i < self->services->len; i++) {
-    GPtrArray *instances = tend_service_get_instances (g_ptr_array_index (self->services, i));
-    for (guint j = 0; j < instances->len; j++) {
-      if (tend_instance_is_waiting_for_dependencies (g_ptr_array_index (instances, j)))
-        return TRUE;
-    }
-  }
-  return FALSE;
-}
-
 static void
 schedule_check (TendServiceManager *self)
 {
-  if (self->check_source == 0 &&
-      (self->removing->len > 0 || self->stop_tasks->len > 0 || self->ordered_stop || any_waiting (self)))
+  if (self->check_source == 0)
     self->check_source = g_idle_add_once (check_pending_cb, self);
+}
+
+static void
+mark_changed (TendServiceManager *self, TendService *service)
+{
+  if (!g_hash_table_contains (self->changed, service))
+    g_hash_table_add (self->changed, g_object_ref (service));
+  schedule_check (self);
 }
 
 static void
@@ -182,7 +300,7 @@ state_changed_cb (TendContext *context,
                   const char *reason,
                   gpointer user_data)
 {
-  schedule_check (TEND_SERVICE_MANAGER (user_data));
+  mark_changed (TEND_SERVICE_MANAGER (user_data), service);
 }
 
 static void
@@ -194,6 +312,7 @@ tend_service_manager_dispose (GObject *object)
   if (self->state_handler != 0 && self->context != NULL)
     g_signal_handler_disconnect (self->context, self->state_handler);
   self->state_handler = 0;
+  g_hash_table_remove_all (self->changed);
   G_OBJECT_CLASS (tend_service_manager_parent_class)->dispose (object);
 }
 
@@ -202,8 +321,13 @@ tend_service_manager_finalize (GObject *object)
 {
   TendServiceManager *self = TEND_SERVICE_MANAGER (object);
 
+  g_hash_table_unref (self->dependents);
+  g_hash_table_unref (self->named);
+  g_hash_table_unref (self->recheck);
+  g_hash_table_unref (self->busy);
+  g_hash_table_unref (self->changed);
+  g_hash_table_unref (self->removing);
   g_ptr_array_unref (self->services);
-  g_ptr_array_unref (self->removing);
   g_ptr_array_unref (self->stop_tasks);
   g_hash_table_unref (self->by_name);
   g_hash_table_unref (self->asked_to_stop);
@@ -223,11 +347,16 @@ static void
 tend_service_manager_init (TendServiceManager *self)
 {
   self->services = g_ptr_array_new_with_free_func (g_object_unref);
-  self->removing = g_ptr_array_new_with_free_func (g_object_unref);
+  self->removing = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   /* the keys are copies: a reload replaces a service's config, and with it the name's memory */
   self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->asked_to_stop = g_hash_table_new (NULL, NULL);
+  self->changed = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->busy = g_hash_table_new (NULL, NULL);
+  self->recheck = g_hash_table_new (NULL, NULL);
+  self->dependents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->named = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
 }
 
 TendServiceManager *
@@ -264,6 +393,11 @@ tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, G
   service = tend_service_new (self->context, config);
   g_ptr_array_add (self->services, service);
   g_hash_table_insert (self->by_name, g_strdup (tend_service_get_name (service)), service);
+  index_add (self, service, config);
+  /* what waits for this name may start now; while stopping everything, it is stopped too */
+  if (self->ordered_stop)
+    g_hash_table_add (self->recheck, service);
+  mark_changed (self, service);
   g_list_model_items_changed (G_LIST_MODEL (self), self->services->len - 1, 0, 1);
   tend_context_emit_service_added (self->context, service);
   return service;
@@ -279,10 +413,49 @@ tend_service_manager_remove (TendServiceManager *self, const char *name, GError 
     return FALSE;
   }
   g_hash_table_remove (self->by_name, name);
-  g_ptr_array_add (self->removing, g_object_ref (service));
+  g_hash_table_add (self->removing, g_object_ref (service));
   tend_service_stop (service);
-  schedule_check (self);
+  /* an idle service sends no state change: look at it anyway */
+  mark_changed (self, service);
   return TRUE;
+}
+
+static TendServiceConfig *
+lookup_config (const char *name, gpointer data)
+{
+  TendService *service = tend_service_manager_lookup (data, name);
+  return service != NULL ? tend_service_get_config (service) : NULL;
+}
+
+GStrv
+tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error)
+{
+  g_auto(GStrv) names = tend_config_select_services (config, only, lookup_config, self, error);
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++) {
+    TendService *service = tend_service_manager_lookup (self, names[i]);
+    TendServiceConfig *service_config = tend_config_lookup_service (config, names[i]);
+
+    /* the same refusal as the daemon's own configuration gets, but as an error: someone is waiting for the answer */
+    if (service != NULL && tend_service_get_owner (service) != NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,
+                   "%s:%u: [service:%s]: the %s plugin runs a service of that name (choose another name)",
+                   tend_config_get_path (config), service_config->source_line, names[i],
+                   tend_service_get_owner (service));
+      return NULL;
+    }
+  }
+  return g_steal_pointer (&names);
+}
+
+void
+tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config)
+{
+  index_remove (self, service, tend_service_get_config (service));
+  tend_service_update_config (service, config);
+  index_add (self, service, tend_service_get_config (service));
+  /* a changed depends-on may release an instance waiting for a service that is gone from it */
+  mark_changed (self, service);
 }
 
 void
@@ -317,7 +490,7 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
     if (service != NULL) {
       /* a configured service takes over an ad hoc one of the same name */
       tend_service_set_ad_hoc (service, FALSE);
-      tend_service_update_config (service, service_config);
+      tend_service_manager_update_service (self, service, service_config);
       continue;
     }
     service = tend_service_manager_add (self, service_config, NULL);
@@ -326,6 +499,16 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
   }
 }
 
+
+static void
+begin_ordered_stop (TendServiceManager *self)
+{
+  self->ordered_stop = TRUE;
+  /* one whole wave: independent services all get their signal now, so their kill-timeouts run in parallel */
+  self->full_wave = TRUE;
+  stop_next_wave (self);
+  schedule_check (self);
+}
 
 void
 tend_service_manager_stop_all_async (TendServiceManager *self,
@@ -337,10 +520,7 @@ tend_service_manager_stop_all_async (TendServiceManager *self,
 
   g_task_set_source_tag (task, tend_service_manager_stop_all_async);
   g_ptr_array_add (self->stop_tasks, task);
-  self->ordered_stop = TRUE;
-  /* independent services all get their signal now, so their kill-timeouts run in parallel */
-  stop_next_wave (self);
-  schedule_check (self);
+  begin_ordered_stop (self);
 }
 
 gboolean
@@ -374,15 +554,14 @@ tend_service_manager_act (TendServiceManager *self, const char *name, const char
 
   if (g_strcmp0 (name, "all") == 0 && g_str_equal (action, "stop")) {
     /* dependents first, as at shutdown */
-    self->ordered_stop = TRUE;
-    stop_next_wave (self);
-    schedule_check (self);
+    begin_ordered_stop (self);
     return TRUE;
   }
   if (self->ordered_stop && self->stop_tasks->len == 0 && !g_str_equal (action, "stop")) {
     /* a start or restart overrides a `stop all` still under way */
     self->ordered_stop = FALSE;
     g_hash_table_remove_all (self->asked_to_stop);
+    g_hash_table_remove_all (self->recheck);
   }
   if (g_strcmp0 (name, "all") == 0) {
     g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);

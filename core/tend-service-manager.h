@@ -26,6 +26,22 @@ TendService *tend_service_manager_lookup (TendServiceManager *self, const char *
 guint tend_service_manager_allocate_id (TendServiceManager *self);
 /** tend_service_manager_add: adds a service for @config; fails when the name exists */
 TendService *tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, GError **error);
+/**
+ * tend_service_manager_update_service:
+ * Gives @service a new configuration (restarting it when it runs, see
+ * tend_service_update_config()) and looks again at what waits for a
+ * dependency, so that a changed depends-on takes effect at once.
+ */
+void tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config);
+/**
+ * tend_service_manager_select:
+ * The names of the services of @config (read with
+ * TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES) to add to or update in this daemon:
+ * @only (all when NULL or empty) and what they depend on that only the file
+ * defines (tend_config_select_services()). Refuses, with FILE:LINE, a name
+ * that a plugin's own service has (cloudflared).
+ */
+GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);
 /** tend_service_manager_remove: stops the service, then forgets it once its processes are gone */
 gboolean tend_service_manager_remove (TendServiceManager *self, const char *name, GError **error);
 /**

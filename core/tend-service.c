@@ -263,6 +263,7 @@ tend_service_update_config (TendService *self, TendServiceConfig *config)
 {
   gboolean was_running = tend_service_get_wants_running (self);
   guint count = MAX (config->instances, 1);
+  guint at;
 
   if (tend_service_config_equal (self->config, config))
     return;
@@ -273,6 +274,13 @@ tend_service_update_config (TendService *self, TendServiceConfig *config)
     TendInstance *extra = g_ptr_array_steal_index (self->instances, self->instances->len - 1);
     g_ptr_array_add (self->retiring, extra);
     tend_instance_stop (extra);
+    /*
+     * One that was idle already sends no state change, so nothing would drop
+     * it from retiring, and the service would never be idle again (tend kill
+     * waited for ever after a reload lowered instances of a stopped service).
+     */
+    if (tend_instance_is_idle (extra) && g_ptr_array_find (self->retiring, extra, &at))
+      g_idle_add_once (g_object_unref, g_ptr_array_steal_index (self->retiring, at));
   }
   for (guint i = 0; i < self->instances->len; i++)
     tend_instance_set_config (g_ptr_array_index (self->instances, i), config);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tend-config.h"
+#include "tend-dump.h"
 #include "tend-error.h"
 #include "tend-parse.h"
 
@@ -29,6 +30,9 @@ static const TendConfigKey alpha_keys[] = {
   { "tags", TEND_CONFIG_KEY_LIST, NULL, NULL, "a list" },
   { "listen", TEND_CONFIG_KEY_LISTEN_LIST, "127.0.0.1:9615", NULL, "addresses" },
   { "token-file", TEND_CONFIG_KEY_PATH, NULL, NULL, "a path" },
+  { "period", TEND_CONFIG_KEY_DURATION, "1s", "100ms..1h", "a duration with a range" },
+  { "count", TEND_CONFIG_KEY_UINT, "1", "1..10", "a number with a range" },
+  { "quota", TEND_CONFIG_KEY_SIZE, NULL, "1K..1M", "a size with a range" },
   { NULL },
 };
 
@@ -376,8 +380,8 @@ test_service_bad_values (void)
     { "exp-backoff-restart-delay=1.5", "exp-backoff-restart-delay: not a duration: \"1.5\" (finer than a millisecond)" },
     { "max-backoff=99999999999999999999h", "max-backoff: duration too large: \"99999999999999999999h\"" },
     { "kill-timeout=soon", "kill-timeout: not a duration: \"soon\" (use a number with ms, s, m or h)" },
-    { "health-interval=0", "health-interval: out of range: \"0\" (must be more than 0)" },
-    { "health-timeout=0s", "health-timeout: out of range: \"0s\" (must be more than 0)" },
+    { "health-interval=0", "health-interval: out of range: \"0\" (use 1ms to 24h)" },
+    { "health-timeout=0s", "health-timeout: out of range: \"0s\" (use 1ms to 24h)" },
     { "max-memory-restart=200X", "max-memory-restart: not a size: \"200X\" (use a number with K, M or G)" },
     { "max-memory-restart=-1M", "max-memory-restart: not a size: \"-1M\" (must not be negative)" },
     { "max-memory-restart=99999999999G", "max-memory-restart: size too large: \"99999999999G\"" },
@@ -390,11 +394,11 @@ test_service_bad_values (void)
     { "instances=1025", "instances: out of range: 1025 (use 1 to 1024)" },
     { "instances=two", "instances: not a number: \"two\"" },
     { "max-restarts=-1", "max-restarts: not a number: \"-1\"" },
-    { "max-restarts=4294967296", "max-restarts: out of range: 4294967296 (use 0 to 4294967295)" },
+    { "max-restarts=4294967296", "max-restarts: out of range: 4294967296 (use 0 to 1000000)" },
     { "port=0", "port: out of range: 0 (use 1 to 65535)" },
     { "port=65536", "port: out of range: 65536 (use 1 to 65535)" },
     { "port=http", "port: not a number: \"http\"" },
-    { "health-retries=0", "health-retries: out of range: 0 (use 1 to 4294967295)" },
+    { "health-retries=0", "health-retries: out of range: 0 (use 1 to 1000000)" },
     { "kill-signal=SIGFOO", "kill-signal: not a signal: \"SIGFOO\" (use a name such as SIGTERM or SIGINT, or a number)" },
     { "env=A=1;oops", "env: not KEY=VALUE: \"oops\"" },
     { "env=1A=x", "env: not a variable name: \"1A\" (use letters, digits and _, not starting with a digit)" },
@@ -432,6 +436,91 @@ test_service_bad_values (void)
     g_autofree char *expected = g_strdup_printf ("test.conf:3: [service:a] %s", cases[i].reason);
     expect_error (data, expected);
   }
+}
+
+/* issue 10: a value past what its use holds wrapped round (4294967296s became 0, 4294967297ms 1 ms) */
+static void
+test_service_ranges (void)
+{
+  static const BadKey cases[] = {
+    { "min-uptime=4294967296s", "min-uptime: out of range: \"4294967296s\" (use 0 to 24h)" },
+    { "restart-delay=4294967297ms", "restart-delay: out of range: \"4294967297ms\" (use 0 to 24h)" },
+    { "exp-backoff-restart-delay=25h", "exp-backoff-restart-delay: out of range: \"25h\" (use 0 to 24h)" },
+    { "max-backoff=1441m", "max-backoff: out of range: \"1441m\" (use 0 to 24h)" },
+    { "kill-timeout=86400001", "kill-timeout: out of range: \"86400001\" (use 0 to 24h)" },
+    { "health-interval=4294967296s", "health-interval: out of range: \"4294967296s\" (use 1ms to 24h)" },
+    { "health-timeout=24.5h", "health-timeout: out of range: \"24.5h\" (use 1ms to 24h)" },
+    { "max-memory-restart=1025G", "max-memory-restart: out of range: \"1025G\" (use 0 to 1024G)" },
+    { "max-memory-restart=17179869184G", "max-memory-restart: size too large: \"17179869184G\"" },
+    { "max-restarts=1000001", "max-restarts: out of range: 1000001 (use 0 to 1000000)" },
+    { "health-retries=1000001", "health-retries: out of range: 1000001 (use 1 to 1000000)" },
+    { "instances=4294967297", "instances: out of range: 4294967297 (use 1 to 1024)" },
+    { "port=4294967297", "port: out of range: 4294967297 (use 1 to 65535)" },
+  };
+  g_autoptr(TendConfig) config = NULL;
+  TendServiceConfig *svc;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *data = g_strdup_printf ("[service:a]\nexec=/bin/true\n%s\n", cases[i].line);
+    g_autofree char *expected = g_strdup_printf ("test.conf:3: [service:a] %s", cases[i].reason);
+    expect_error (data, expected);
+  }
+
+  /* the maxima themselves are fine */
+  config = read_ok ("[service:a]\nexec=/bin/true\nmin-uptime=24h\nrestart-delay=86400000\n"
+                    "exp-backoff-restart-delay=1440m\nmax-backoff=86400s\nkill-timeout=24h\n"
+                    "health-interval=24h\nhealth-timeout=24h\nmax-memory-restart=1024G\n"
+                    "max-restarts=1000000\nhealth-retries=1000000\n");
+  svc = only_service (config);
+  g_assert_cmpuint (svc->kill_timeout_ms, ==, 86400000);
+  g_assert_cmpuint (svc->max_memory_restart, ==, G_GUINT64_CONSTANT (1024) << 30);
+  g_assert_cmpuint (svc->max_restarts, ==, 1000000);
+}
+
+/* the series of an increment-var is checked when the file sets its base */
+static void
+test_increment_var_range (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *env_file = g_build_filename (fx->dir, "app.env", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = NULL;
+
+  expect_error ("[service:a]\nexec=x\nenv=PORT=65534\ninstances=3\nincrement-var=PORT\n",
+                "test.conf:5: [service:a] increment-var: PORT=65534 with 3 instances gives up to 65536, past 65535 "
+                "(the largest port)");
+  expect_error ("[service:a]\nexec=x\nincrement-var=API_PORT\ninstances=2\nenv=API_PORT=65535\n",
+                "test.conf:3: [service:a] increment-var: API_PORT=65535 with 2 instances gives up to 65536, past "
+                "65535 (the largest port)");
+  expect_error ("[service:a]\nexec=x\nenv=N=4294967295\ninstances=2\nincrement-var=N\n",
+                "test.conf:5: [service:a] increment-var: N=4294967295 with 2 instances gives up to 4294967296, past "
+                "4294967295");
+  expect_error ("[service:a]\nexec=x\nenv=PORT=http\nincrement-var=PORT\n",
+                "test.conf:4: [service:a] increment-var: PORT is \"http\", not a number from 0 to 4294967295");
+  config = read_ok ("[service:a]\nexec=x\nenv=PORT=65533\ninstances=3\nincrement-var=PORT\n");
+  g_clear_object (&config);
+  config = read_ok ("[service:a]\nexec=x\nenv=N=4294967294;PORTS=x\ninstances=2\nincrement-var=N\n");
+  g_clear_object (&config);
+  /* a base only the daemon's environment has is checked at each start */
+  config = read_ok ("[service:a]\nexec=x\ninstances=3\nincrement-var=PORT\n");
+  g_clear_object (&config);
+
+  /* from the env-file too, and env wins over it */
+  g_assert_true (g_file_set_contents (env_file, "PORT=1\nPORT=65535\n", -1, NULL));
+  text = g_strdup_printf ("[service:a]\nexec=x\nenv-file=%s\ninstances=2\nincrement-var=PORT\n", env_file);
+  config = read_in (fx, registry, text, &error);
+  g_assert_null (config);
+  g_assert_cmpstr (error->message, ==,
+                   "test.conf:5: [service:a] increment-var: PORT=65535 with 2 instances gives up to 65536, past 65535 "
+                   "(the largest port)");
+  g_clear_error (&error);
+  g_free (text);
+  text = g_strdup_printf ("[service:a]\nexec=x\nenv-file=%s\nenv=PORT=8000\ninstances=2\nincrement-var=PORT\n",
+                          env_file);
+  config = read_in (fx, registry, text, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
 }
 
 static void
@@ -691,9 +780,20 @@ test_plugins_errors (void)
     { "listen=127.0.0.1:1;x:99999", "listen: not HOST:PORT: \"x:99999\" (the port is a number from 0 to 65535)" },
     { "listen=", "listen: empty list (use HOST:PORT, separated by ';')" },
     { "token-file=", "token-file: empty path" },
+    /* without a range of its own, a key takes what a guint count or timer holds */
+    { "interval=4294967296s", "interval: out of range: \"4294967296s\" (use 0 to 24h)" },
+    { "interval=4294967297ms", "interval: out of range: \"4294967297ms\" (use 0 to 24h)" },
+    { "retain=4294967296", "retain: out of range: 4294967296 (use 0 to 4294967295)" },
+    { "max-size=1025G", "max-size: out of range: \"1025G\" (use 0 to 1024G)" },
+    /* and with one */
+    { "period=50ms", "period: out of range: \"50ms\" (use 100ms to 1h)" },
+    { "period=61m", "period: out of range: \"61m\" (use 100ms to 1h)" },
+    { "count=0", "count: out of range: 0 (use 1 to 10)" },
+    { "count=11", "count: out of range: 11 (use 1 to 10)" },
+    { "quota=2M", "quota: out of range: \"2M\" (use 1K to 1M)" },
     { "port=1",
       "port: unknown key (known keys: enabled, name, verbose, retain, interval, max-size, mode, tags, listen, "
-      "token-file)" },
+      "token-file, period, count, quota)" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -895,6 +995,54 @@ test_registry_modules (void)
   g_assert_true (tend_plugin_registry_lookup (registry, "process") == info);
 }
 
+/* the shipped plugins give their numeric keys the ranges they can use */
+static void
+test_registry_module_ranges (void)
+{
+  static const struct {
+    const char *text;
+    const char *message;
+  } cases[] = {
+    { "[plugin:health]\nsample-interval=4294967296s\n",
+      "x.conf:2: [plugin:health] sample-interval: out of range: \"4294967296s\" (use 100ms to 1h)" },
+    { "[plugin:health]\nsample-interval=0\n",
+      "x.conf:2: [plugin:health] sample-interval: out of range: \"0\" (use 100ms to 1h)" },
+    { "[plugin:logrotate]\nretain=10001\n",
+      "x.conf:2: [plugin:logrotate] retain: out of range: 10001 (use 0 to 10000)" },
+    { "[plugin:logrotate]\nmax-size=2048G\n",
+      "x.conf:2: [plugin:logrotate] max-size: out of range: \"2048G\" (use 0 to 1024G)" },
+    { "[plugin:cloudflared]\nreconnect-timeout=4294967297ms\n",
+      "x.conf:2: [plugin:cloudflared] reconnect-timeout: out of range: \"4294967297ms\" (use 100ms to 24h)" },
+    { "[plugin:cloudflared]\nhook-timeout=0\n",
+      "x.conf:2: [plugin:cloudflared] hook-timeout: out of range: \"0\" (use 100ms to 24h)" },
+  };
+  const char *dir = g_getenv ("TEND_PLUGIN_DIR");
+  g_autofree char *health = dir != NULL ? g_build_filename (dir, "tend-health.so", NULL) : NULL;
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_autoptr(TendConfig) ok = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (health == NULL || !g_file_test (health, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no plugins built");
+    return;
+  }
+  tend_plugin_registry_scan_dir (registry, dir);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(TendConfig) config = tend_config_new_from_data (cases[i].text, -1, "x.conf", "/", registry, &error);
+
+    g_assert_null (config);
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+    g_assert_cmpstr (error->message, ==, cases[i].message);
+    g_clear_error (&error);
+  }
+  ok = tend_config_new_from_data ("[plugin:health]\nsample-interval=100ms\n[plugin:logrotate]\nretain=10000\n"
+                                  "[plugin:cloudflared]\nreconnect-timeout=24h\n",
+                                  -1, "x.conf", "/", registry, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tend_plugin_config_get_duration (tend_config_lookup_plugin (ok, "health"), "sample-interval"), ==,
+                    100);
+}
+
 /* ---------------------------------------------------------------------- */
 /* env-file */
 
@@ -925,6 +1073,23 @@ test_env_file (Fixture *fx, gconstpointer data)
   g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
   expected = g_strdup_printf ("test.conf:4: [service:a] env-file: %s: cannot read: %s", missing, g_strerror (ENOENT));
   g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+
+  /* a device is no env-file: /dev/zero would be read for ever */
+  g_assert_null (read_in (fx, registry, "[service:a]\nexec=x\nenv-file=/dev/zero\n", &error));
+  g_assert_cmpstr (error->message, ==,
+                   "test.conf:3: [service:a] env-file: /dev/zero: not a text file of at most 64 MiB");
+  g_clear_error (&error);
+
+  /* a byte-order mark and CRLF, as a Windows editor writes them */
+  {
+    g_autofree char *windows = write_file (fx, "windows.env", "\xef\xbb\xbfPORT=8000\r\nNAME=x\r\n");
+    g_auto(GStrv) env = NULL;
+
+    g_assert_true (tend_parse_env_file (windows, &env, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstrv (env, ((const char *[]) { "PORT=8000", "NAME=x", NULL }));
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1113,6 +1278,227 @@ test_equal (void)
   g_boxed_free (TEND_TYPE_SERVICE_CONFIG, copy);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* Messages (issue 10): every error names its line; echoed text is escaped and short */
+
+static char *
+read_error (const char *data, gssize length)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = tend_config_new_from_data (data, length, "test.conf", "/srv/app", registry, &error);
+
+  g_assert_null (config);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  return g_strdup (error->message);
+}
+
+/* found by fuzz-dump: GLib 2.74 warned "GError set over the top of a previous GError" on two bad escapes */
+static void
+test_double_bad_escape (void)
+{
+  g_log_set_fatal_mask ("GLib", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+  expect_error ("[service:a]\nexec=x\nlayer=a\\;\\\n",
+                "test.conf:3: [service:a] layer: bad escape sequence in \"a\\;\\\" (write \\\\ for a backslash)");
+  expect_error ("[service:a]\nexec=x\nenv=\\q;\\\n",
+                "test.conf:3: [service:a] env: bad escape sequence in \"\\q;\\\" (write \\\\ for a backslash, "
+                "\\; for a semicolon)");
+  expect_error ("[service:a]\nexec=x\nenv=x;\\q\\\n",
+                "test.conf:3: [service:a] env: bad escape sequence in \"x;\\q\\\" (write \\\\ for a backslash, "
+                "\\; for a semicolon)");
+}
+
+static void
+test_carriage_returns (void)
+{
+  g_autoptr(TendConfig) crlf = NULL;
+  g_autoptr(TendConfig) last = NULL;
+  TendServiceConfig *svc;
+
+  /* CRLF line ends, the last line too, with or without its line end */
+  crlf = read_ok ("[tend]\r\ndbus=none\r\n\r\n[plugin:alpha]\r\nretain=3\r\n[service:a]\r\nexec=x y\r\n");
+  g_assert_cmpint (tend_config_get_dbus_mode (crlf), ==, TEND_DBUS_MODE_NONE);
+  g_assert_cmpuint (tend_plugin_config_get_uint (tend_config_lookup_plugin (crlf, "alpha"), "retain"), ==, 3);
+  g_assert_cmpstr (only_service (crlf)->exec, ==, "x y");
+  /* GKeyFile alone rejected "[tend]\r" at the end of a file, with no line number */
+  g_clear_object (&crlf);
+  crlf = read_ok ("[service:a]\nexec=x\n[tend]\r");
+  last = read_ok ("[service:a]\r\nexec=x\r");
+  svc = only_service (last);
+  g_assert_cmpstr (svc->exec, ==, "x");
+
+  /* any other CR is refused, on its line */
+  expect_error ("[service:a]\nexec=x\n[plugin:alpha]\r\r\n",
+                "test.conf:3: a carriage return inside a line (only \\r\\n line ends are allowed): "
+                "\"[plugin:alpha]\\r\"");
+  expect_error ("[service:a]\nexec=a\rb\n",
+                "test.conf:2: a carriage return inside a line (only \\r\\n line ends are allowed): \"exec=a\\rb\"");
+  expect_error ("[service:a]\rexec=x\r",
+                "test.conf:1: a carriage return inside a line (only \\r\\n line ends are allowed): "
+                "\"[service:a]\\rexec=x\"");
+}
+
+static void
+test_byte_order_mark (void)
+{
+  g_autoptr(TendConfig) config = read_ok ("\xef\xbb\xbf[service:a]\nexec=x\n");
+  TendServiceConfig *svc = only_service (config);
+
+  /* a leading BOM is skipped and the lines keep their numbers */
+  g_assert_cmpuint (svc->source_line, ==, 1);
+  g_clear_object (&config);
+  config = read_ok ("\xef\xbb\xbf# comment\r\n[service:a]\r\nexec=x\r\n");
+  g_assert_cmpuint (only_service (config)->source_line, ==, 2);
+  /* anywhere else it is a character like another, shown as such */
+  expect_error ("[service:a]\n\xef\xbb\xbf" "exec=x\n", "test.conf:2: [service:a]: not a valid key name: \"\\ufeffexec\"");
+  expect_error ("\xef\xbb\xbf\xef\xbb\xbf[service:a]\nexec=x\n",
+                "test.conf:1: not a key=value line, group header or comment: \"\\ufeff[service:a]\"");
+}
+
+static void
+test_echo_escaped (void)
+{
+  g_autofree char *message = NULL;
+  g_autoptr(GString) huge_key = g_string_new ("[service:a]\nexec=x\n");
+  g_autoptr(GString) huge_line = g_string_new ("[service:a]\nexec=x\n");
+  g_autoptr(GString) huge_group = g_string_new ("[plugin:");
+  g_autofree char *eighty = g_strnfill (80, 'k');
+
+  /* a 1 MiB key: the message holds 80 characters of it, not the megabyte */
+  g_string_append (huge_key, "x");
+  for (guint i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (huge_key, 'k');
+  g_string_append (huge_key, "=1\n");
+  message = read_error (huge_key->str, -1);
+  g_assert_cmpuint (strlen (message), <, 1000);
+  g_assert_true (g_str_has_prefix (message, "test.conf:3: [service:a] xkkkk"));
+  g_assert_nonnull (strstr (message, "k\u2026: unknown key (known keys: exec,"));
+  g_clear_pointer (&message, g_free);
+
+  /* a 1 MiB line that is not key=value */
+  for (guint i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (huge_line, 'z');
+  message = read_error (huge_line->str, -1);
+  g_assert_cmpuint (strlen (message), <, 1000);
+  g_assert_true (g_str_has_suffix (message, "zzz\u2026\" (1048576 bytes)"));
+  g_clear_pointer (&message, g_free);
+
+  /* a 1 MiB group name */
+  for (guint i = 0; i < 1024 * 1024; i++)
+    g_string_append_c (huge_group, 'g');
+  g_string_append (huge_group, "]\n");
+  message = read_error (huge_group->str, -1);
+  g_assert_cmpuint (strlen (message), <, 1000);
+  g_assert_true (g_str_has_prefix (message, "test.conf:1: [plugin:ggg"));
+  g_clear_pointer (&message, g_free);
+
+  /* control characters: an escape sequence does not reach the terminal */
+  expect_error ("[service:a]\nexec=x\nport=1\x1b[31mred\n",
+                "test.conf:3: [service:a] port: not a number: \"1\\x1b[31mred\"");
+  expect_error ("[service:a]\nexec=x\nkill-signal=\x7fTERM\n",
+                "test.conf:3: [service:a] kill-signal: not a signal: \"\\x7fTERM\" (use a name such as SIGTERM or "
+                "SIGINT, or a number)");
+  expect_error ("[service:a]\nexec=x\nhealth-check=tcp://\xe2\x80\xaeh:1/x\n",
+                "test.conf:3: [service:a] health-check: not a TCP address: \"tcp://\\u202eh:1/x\" (use "
+                "tcp://HOST:PORT)");
+  expect_error ("[service:a]\nexec=x\nlayer=a\tb\nport=\t\n", "test.conf:4: [service:a] port: not a number: \"\"");
+  expect_error ("[service:a]\nexec=x\nport=a\tb\n", "test.conf:3: [service:a] port: not a number: \"a\\tb\"");
+  /* a NUL byte */
+  message = read_error ("[service:a]\nexec=x\0y\n", 21);
+  g_assert_cmpstr (message, ==, "test.conf:2: a NUL byte (not a text file?)");
+  g_clear_pointer (&message, g_free);
+
+  /* GLib's own words about a command line are shortened too */
+  {
+    g_autofree char *data = g_strdup_printf ("[service:a]\nexec=echo '%s\n", eighty);
+    message = read_error (data, -1);
+    g_assert_nonnull (strstr (message, "test.conf:2: [service:a] exec: cannot split the command line: "));
+    g_assert_null (strstr (message, eighty));
+    g_assert_nonnull (strstr (message, "\u2026"));
+  }
+}
+
+/* the list of names in a message is capped, and so is a long dependency loop */
+static void
+test_long_lists (void)
+{
+  g_autoptr(GString) many = g_string_new (NULL);
+  g_autoptr(GString) loop = g_string_new (NULL);
+  g_autofree char *message = NULL;
+
+  for (guint i = 0; i < 50; i++)
+    g_string_append_printf (many, "[service:s%u]\nexec=x\n", i);
+  g_string_append (many, "[service:last]\nexec=x\ndepends-on=nope\n");
+  message = read_error (many->str, -1);
+  g_assert_cmpstr (message, ==,
+                   "test.conf:103: [service:last] depends-on: unknown service \"nope\" (services in this file: s0, "
+                   "s1, s2, s3, s4, s5, s6, s7, s8, s9, \u2026 (51 in all))");
+  g_clear_pointer (&message, g_free);
+
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (loop, "[service:s%u]\nexec=x\ndepends-on=s%u\n", i, (i + 1) % 40);
+  message = read_error (loop->str, -1);
+  g_assert_cmpstr (message, ==,
+                   "test.conf:3: [service:s0] depends-on: dependency cycle: s0 -> s1 -> s2 -> s3 -> s4 -> \u2026 (40 "
+                   "services) -> s38 -> s39 -> s0");
+}
+
+/* a dump's errors name the dump's own lines, not those of a rewritten copy */
+static void
+test_dump_lines (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (fx->dir, "dump.conf", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = NULL;
+  g_auto(GStrv) running = NULL;
+
+  g_assert_true (g_file_set_contents (path,
+                                      "# written by tend save at 2026-01-01T00:00:00Z; restore it with tend resurrect\n"
+                                      "[service:a]\n"
+                                      "exec=x\n"
+                                      "\n"
+                                      "[service:b]\n"
+                                      "exec=y\n"
+                                      "port=99999\n"
+                                      "\n"
+                                      "[tend-dump]\n"
+                                      "version=1\n"
+                                      "running=a;b;\n",
+                                      -1, NULL));
+  config = tend_dump_load (path, registry, &running, &error);
+  g_assert_null (config);
+  expected = g_strdup_printf ("the dump is damaged, nothing was restored: %s:7: [service:b] port: out of range: 99999 "
+                              "(use 1 to 65535)",
+                              path);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+
+  /* [tend-dump] need not be last, CRLF and a BOM are fine, and what follows keeps its line numbers */
+  g_assert_true (g_file_set_contents (path,
+                                      "\xef\xbb\xbf# a dump\r\n"
+                                      "[tend-dump]\r\n"
+                                      "version=1\r\n"
+                                      "running=a;\r\n"
+                                      "[service:a]\r\n"
+                                      "exec=x\r\n"
+                                      "depends-on=main\r\n",
+                                      -1, NULL));
+  config = tend_dump_load (path, registry, &running, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (running, ((const char *[]) { "a", NULL }));
+  g_assert_cmpuint (only_service (config)->source_line, ==, 5);
+  g_clear_object (&config);
+
+  /* cut short: no [tend-dump] */
+  g_assert_true (g_file_set_contents (path, "[service:a]\nexec=x\n", -1, NULL));
+  config = tend_dump_load (path, registry, &running, &error);
+  g_assert_null (config);
+  g_assert_nonnull (strstr (error->message, "the dump is damaged or truncated (no [tend-dump] version=1 at its end)"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1123,6 +1509,9 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/service/values", test_service_values);
   g_test_add_func ("/tend/config/service/paths", test_service_paths);
   g_test_add_func ("/tend/config/service/bad-values", test_service_bad_values);
+  g_test_add_func ("/tend/config/service/ranges", test_service_ranges);
+  g_test_add ("/tend/config/service/increment-var-range", Fixture, NULL, fixture_setup, test_increment_var_range,
+              fixture_teardown);
   g_test_add_func ("/tend/config/service/exec", test_service_exec);
   g_test_add_func ("/tend/config/service/names", test_service_names);
   g_test_add_func ("/tend/config/service/depends-on", test_depends_on);
@@ -1143,10 +1532,17 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/registry/default-dirs", test_registry_default_dirs);
   g_test_add_func ("/tend/config/registry/default-dirs/subprocess", test_registry_default_dirs_subprocess);
   g_test_add_func ("/tend/config/registry/modules", test_registry_modules);
+  g_test_add_func ("/tend/config/registry/module-ranges", test_registry_module_ranges);
   g_test_add ("/tend/config/file", Fixture, NULL, fixture_setup, test_from_file, fixture_teardown);
   g_test_add ("/tend/config/round-trip", Fixture, NULL, fixture_setup, test_round_trip, fixture_teardown);
   g_test_add_func ("/tend/config/round-trip/tricky", test_round_trip_tricky);
   g_test_add_func ("/tend/config/equal", test_equal);
+  g_test_add_func ("/tend/config/messages/carriage-returns", test_carriage_returns);
+  g_test_add_func ("/tend/config/messages/double-bad-escape", test_double_bad_escape);
+  g_test_add_func ("/tend/config/messages/byte-order-mark", test_byte_order_mark);
+  g_test_add_func ("/tend/config/messages/escaped", test_echo_escaped);
+  g_test_add_func ("/tend/config/messages/long-lists", test_long_lists);
+  g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);
 
   return g_test_run ();
 }

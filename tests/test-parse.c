@@ -444,6 +444,108 @@ test_service_name (void)
 }
 
 static void
+test_ranges (void)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 v = 7;
+
+  g_assert_true (tend_parse_duration_in_range ("24h", 0, TEND_DURATION_MAX_MS, &v, &error));
+  g_assert_cmpuint (v, ==, 86400000);
+  g_assert_false (tend_parse_duration_in_range ("4294967296s", 0, TEND_DURATION_MAX_MS, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"4294967296s\" (use 0 to 24h)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_duration_in_range ("4294967297ms", 0, TEND_DURATION_MAX_MS, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"4294967297ms\" (use 0 to 24h)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_duration_in_range ("99ms", 100, 3600000, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"99ms\" (use 100ms to 1h)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_duration_in_range ("5x", 0, 10, &v, &error));
+  g_assert_cmpstr (error->message, ==, "not a duration: \"5x\" (use a number with ms, s, m or h)");
+  g_clear_error (&error);
+  g_assert_cmpuint (v, ==, 86400000);
+
+  g_assert_true (tend_parse_size_in_range ("1024G", 0, TEND_SIZE_MAX, &v, &error));
+  g_assert_cmpuint (v, ==, TEND_SIZE_MAX);
+  g_assert_false (tend_parse_size_in_range ("1025G", 0, TEND_SIZE_MAX, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"1025G\" (use 0 to 1024G)");
+  g_clear_error (&error);
+  g_assert_false (tend_parse_size_in_range ("1", 1024, 2048, &v, &error));
+  g_assert_cmpstr (error->message, ==, "out of range: \"1\" (use 1K to 2K)");
+  g_clear_error (&error);
+}
+
+static void
+test_quote_for_message (void)
+{
+  static const struct {
+    const char *text;
+    gssize length;
+    const char *quoted;
+  } cases[] = {
+    { "plain", -1, "\"plain\"" },
+    { "", -1, "\"\"" },
+    { "tab\there", -1, "\"tab\\there\"" },
+    { "a\r\nb", -1, "\"a\\r\\nb\"" },
+    { "\x1b[31mred", -1, "\"\\x1b[31mred\"" },
+    { "del\x7f", -1, "\"del\\x7f\"" },
+    { "nul\0after", 9, "\"nul\\x00after\"" },
+    /* not UTF-8: byte by byte */
+    { "bad\xff\xfe", -1, "\"bad\\xff\\xfe\"" },
+    { "cut\xe2\x82", -1, "\"cut\\xe2\\x82\"" },
+    /* printable Unicode stays, invisible and control Unicode is shown */
+    { "caf\xc3\xa9 \xe2\x82\xac", -1, "\"caf\xc3\xa9 \xe2\x82\xac\"" },
+    { "\xe2\x80\xaertl", -1, "\"\\u202ertl\"" },
+    { "\xef\xbb\xbf" "bom", -1, "\"\\ufeffbom\"" },
+    { "\xc2\x85next", -1, "\"\\u0085next\"" },
+    /* backslashes and quotes read as typed */
+    { "a\\qb \"x\"", -1, "\"a\\qb \"x\"\"" },
+  };
+  g_autofree char *long_text = g_strnfill (1024 * 1024, 'k');
+  g_autofree char *eighty = g_strnfill (80, 'k');
+  g_autofree char *seventy_nine = g_strnfill (79, 'k');
+  g_autofree char *quoted = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *controls = g_strnfill (100, '\x01');
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *q = tend_quote_for_message (cases[i].text, cases[i].length);
+    g_assert_cmpstr (q, ==, cases[i].quoted);
+    g_assert_true (g_utf8_validate (q, -1, NULL));
+  }
+
+  /* a megabyte: 80 characters, an ellipsis and the length */
+  quoted = tend_quote_for_message (long_text, -1);
+  expected = g_strdup_printf ("\"%s\u2026\" (1048576 bytes)", eighty);
+  g_assert_cmpstr (quoted, ==, expected);
+  g_clear_pointer (&quoted, g_free);
+  g_clear_pointer (&expected, g_free);
+  /* exactly 80 fit */
+  quoted = tend_quote_for_message (long_text, 80);
+  expected = g_strdup_printf ("\"%s\"", eighty);
+  g_assert_cmpstr (quoted, ==, expected);
+  g_clear_pointer (&quoted, g_free);
+  g_clear_pointer (&expected, g_free);
+  /* an escape counts with its length and is never cut in half */
+  quoted = tend_quote_for_message (controls, -1);
+  g_assert_true (g_str_has_prefix (quoted, "\"\\x01\\x01"));
+  g_assert_true (g_str_has_suffix (quoted, "\\x01\u2026\" (100 bytes)"));
+  g_assert_cmpuint (strlen (quoted), ==, 1 + 20 * 4 + strlen ("\u2026\" (100 bytes)"));
+  g_clear_pointer (&quoted, g_free);
+
+  /* without quotes, for names */
+  quoted = tend_shorten_for_message (long_text, -1);
+  expected = g_strdup_printf ("%s\u2026", eighty);
+  g_assert_cmpstr (quoted, ==, expected);
+  g_clear_pointer (&quoted, g_free);
+  quoted = tend_shorten_for_message (seventy_nine, -1);
+  g_assert_cmpstr (quoted, ==, seventy_nine);
+  g_clear_pointer (&quoted, g_free);
+  quoted = tend_shorten_for_message ("a\nb", -1);
+  g_assert_cmpstr (quoted, ==, "a\\nb");
+}
+
+static void
 test_format (void)
 {
   static const struct {
@@ -514,6 +616,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/parse/duration/bad", test_duration_bad);
   g_test_add_func ("/tend/parse/size/good", test_size_good);
   g_test_add_func ("/tend/parse/size/bad", test_size_bad);
+  g_test_add_func ("/tend/parse/ranges", test_ranges);
+  g_test_add_func ("/tend/parse/quote-for-message", test_quote_for_message);
   g_test_add_func ("/tend/parse/bool", test_bool);
   g_test_add_func ("/tend/parse/uint", test_uint);
   g_test_add_func ("/tend/parse/signal", test_signal);

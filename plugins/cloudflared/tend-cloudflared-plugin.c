@@ -904,9 +904,9 @@ static const TendConfigKey cloudflared_keys[] = {
     N_("A named tunnel's token, run instead of a quick tunnel; given in the environment, never on the command line") },
   { "on-url-change", TEND_CONFIG_KEY_STRING, NULL, NULL,
     N_("A shell command run with TUNNEL_URL and TUNNEL_OLD_URL set when the public URL changes") },
-  { "reconnect-timeout", TEND_CONFIG_KEY_DURATION, "60s", NULL,
+  { "reconnect-timeout", TEND_CONFIG_KEY_DURATION, "60s", "100ms..24h",
     N_("Restart cloudflared when it has had no connection to Cloudflare for this long") },
-  { "hook-timeout", TEND_CONFIG_KEY_DURATION, "30s", NULL,
+  { "hook-timeout", TEND_CONFIG_KEY_DURATION, "30s", "100ms..24h",
     N_("How long on-url-change may run before it is killed with its process group") },
   { NULL },
 };

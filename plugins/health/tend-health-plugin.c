@@ -260,7 +260,7 @@ tend_health_plugin_init (TendHealthPlugin *self)
 }
 
 static const TendConfigKey health_keys[] = {
-  { "sample-interval", TEND_CONFIG_KEY_DURATION, "2s", NULL, N_("How often CPU and memory of every service are sampled") },
+  { "sample-interval", TEND_CONFIG_KEY_DURATION, "2s", "100ms..1h", N_("How often CPU and memory of every service are sampled") },
   { NULL },
 };
 

@@ -699,7 +699,7 @@ tend_logrotate_plugin_init (TendLogrotatePlugin *self)
 
 static const TendConfigKey logrotate_keys[] = {
   { "max-size", TEND_CONFIG_KEY_SIZE, "50M", NULL, N_("rotate a log file when it passes this size (0: never on size)") },
-  { "retain", TEND_CONFIG_KEY_UINT, "7", NULL, N_("rotated files kept per log") },
+  { "retain", TEND_CONFIG_KEY_UINT, "7", "0..10000", N_("rotated files kept per log") },
   { "compress", TEND_CONFIG_KEY_BOOL, "true", NULL, N_("gzip rotated files") },
   { "interval", TEND_CONFIG_KEY_CHOICE, "daily", "never|hourly|daily|weekly", N_("rotate on time as well") },
   { NULL },
