@@ -185,6 +185,62 @@ test_escape_and_time (void)
   g_assert_cmpstr (when, ==, "2026-11-30T10:00:00Z");
 }
 
+static char *
+to_json (JsonNode *node)
+{
+  gsize length = 0;
+  char *text = tend_http_json_to_data (node, &length);
+
+  g_assert_cmpuint (length, ==, strlen (text));
+  return text;
+}
+
+/* Figures are written to the millisecond, in the shortest form that reads back the same. */
+static void
+test_json_numbers (void)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "uptime_seconds");
+  /* what rounding to milliseconds by multiplying gives: 51.048000000000002 */
+  json_builder_add_double_value (b, 51048 * 0.001);
+  json_builder_set_member_name (b, "cpu_percent");
+  json_builder_add_double_value (b, 0.1 + 0.2);
+  json_builder_set_member_name (b, "whole");
+  json_builder_add_double_value (b, 2.0);
+  json_builder_set_member_name (b, "tiny");
+  json_builder_add_double_value (b, -0.0001);
+  json_builder_set_member_name (b, "fine");
+  json_builder_add_double_value (b, 1.23456);
+  json_builder_set_member_name (b, "big");
+  json_builder_add_double_value (b, 1796032800.1234567);
+  json_builder_set_member_name (b, "int");
+  json_builder_add_int_value (b, -42);
+  json_builder_set_member_name (b, "s");
+  json_builder_add_string_value (b, "a\"b\\c\n\x01\xc3\xa9");
+  json_builder_set_member_name (b, "list");
+  json_builder_begin_array (b);
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_add_null_value (b);
+  json_builder_begin_object (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = to_json (root);
+  g_assert_cmpstr (text, ==,
+                   "{\"uptime_seconds\":51.048,\"cpu_percent\":0.3,\"whole\":2.0,\"tiny\":0.0,\"fine\":1.235,"
+                   "\"big\":1796032800.123,\"int\":-42,\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",\"list\":[true,null,{}]}");
+  /* and it is JSON */
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -194,5 +250,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/unit/tail-large", test_tail_large);
   g_test_add_func ("/tend/http/unit/token", test_token);
   g_test_add_func ("/tend/http/unit/escape-and-time", test_escape_and_time);
+  g_test_add_func ("/tend/http/unit/json-numbers", test_json_numbers);
   return g_test_run ();
 }

@@ -257,12 +257,23 @@ api_start (const char *http_keys, const char *services)
   return api;
 }
 
+/* Figures with a fraction are written to the millisecond at most, never as 51.048000000000002. */
+static void
+assert_short_numbers (const char *body)
+{
+  g_autoptr(GRegex) long_fraction = g_regex_new ("[0-9]\\.[0-9]{4,}", 0, 0, NULL);
+
+  if (g_regex_match (long_fraction, body, 0, NULL))
+    g_error ("a number with more than three decimals: %s", body);
+}
+
 static JsonNode *
 health (Api *api)
 {
   g_autoptr(Reply) r = api_call (api, "GET", "/api/health/system");
 
   g_assert_cmpuint (r->status, ==, 200);
+  assert_short_numbers (r->body);
   return reply_json (r);
 }
 
