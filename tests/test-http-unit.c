@@ -3,8 +3,10 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tend-error.h"
 #include "tend-http-api.h"
@@ -171,6 +173,90 @@ test_token (void)
   remove_temp (path);
 }
 
+/* Loads @path, expects the refusal @code with a message naming the file and saying @reason. */
+static void
+assert_token_refused (const char *path, int code, const char *reason)
+{
+  TendHttpToken token;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tend_http_token_load (path, &token, NULL, &error));
+  g_assert_error (error, TEND_ERROR, code);
+  g_assert_false (token.set);
+  if (strstr (error->message, path) == NULL || strstr (error->message, reason) == NULL)
+    g_error ("expected \"%s\" and \"%s\" in: %s", path, reason, error->message);
+}
+
+/* A FIFO would block an open() for reading until a writer comes: never. */
+static void
+test_token_fifo (void)
+{
+  if (g_test_subprocess ()) {
+    g_autofree char *path = write_temp ("token", NULL, 0);
+    g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+    assert_token_refused (path, TEND_ERROR_PERMISSION_DENIED, "is not a regular file (a FIFO)");
+    remove_temp (path);
+    return;
+  }
+  /* in a child with a deadline, so that a hang fails the test instead of stalling it */
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_token_not_regular (void)
+{
+  g_autofree char *path = write_temp ("real", "s3cr3t\n", -1);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *link = g_build_filename (dir, "link", NULL);
+  g_autofree char *subdir = g_build_filename (dir, "sub", NULL);
+  g_autofree char *dangling = g_build_filename (dir, "dangling", NULL);
+  TendHttpToken token;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (chmod (path, 0600), ==, 0);
+  g_assert_true (tend_http_token_load (path, &token, NULL, &error));
+  g_assert_no_error (error);
+
+  /* a symbolic link, even to a good file: whoever can change the link chooses the token */
+  g_assert_cmpint (symlink (path, link), ==, 0);
+  assert_token_refused (link, TEND_ERROR_PERMISSION_DENIED, "is a symbolic link");
+  /* a dangling one is not "missing": nothing is created through it */
+  g_assert_cmpint (symlink ("/nonexistent/token", dangling), ==, 0);
+  assert_token_refused (dangling, TEND_ERROR_PERMISSION_DENIED, "is a symbolic link");
+  g_assert_false (g_file_test ("/nonexistent/token", G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (g_mkdir (subdir, 0700), ==, 0);
+  assert_token_refused (subdir, TEND_ERROR_PERMISSION_DENIED, "is not a regular file (a directory)");
+
+  /* readable by everyone */
+  g_assert_cmpint (chmod (path, 0604), ==, 0);
+  assert_token_refused (path, TEND_ERROR_PERMISSION_DENIED, "readable or writable by group or others (mode 0604)");
+
+  g_unlink (link);
+  g_unlink (dangling);
+  g_rmdir (subdir);
+  remove_temp (path);
+}
+
+/* Mode 0600 is not enough: the file must be ours, or its owner can change the token. */
+static void
+test_token_other_owner (void)
+{
+  g_autofree char *path = NULL;
+  struct passwd *nobody = getpwnam ("nobody");
+
+  if (geteuid () != 0 || nobody == NULL) {
+    g_test_skip ("giving a file to nobody needs root (CI runs as root)");
+    return;
+  }
+  path = write_temp ("token", "s3cr3t\n", -1);
+  g_assert_cmpint (chmod (path, 0600), ==, 0);
+  g_assert_cmpint (chown (path, nobody->pw_uid, nobody->pw_gid), ==, 0);
+  assert_token_refused (path, TEND_ERROR_PERMISSION_DENIED, "is owned by nobody");
+  remove_temp (path);
+}
+
 static void
 test_escape_and_time (void)
 {
@@ -249,6 +335,9 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/unit/tail-missing", test_tail_missing);
   g_test_add_func ("/tend/http/unit/tail-large", test_tail_large);
   g_test_add_func ("/tend/http/unit/token", test_token);
+  g_test_add_func ("/tend/http/unit/token-fifo", test_token_fifo);
+  g_test_add_func ("/tend/http/unit/token-not-regular", test_token_not_regular);
+  g_test_add_func ("/tend/http/unit/token-other-owner", test_token_other_owner);
   g_test_add_func ("/tend/http/unit/escape-and-time", test_escape_and_time);
   g_test_add_func ("/tend/http/unit/json-numbers", test_json_numbers);
   return g_test_run ();

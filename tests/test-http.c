@@ -1050,6 +1050,17 @@ test_token_file (void)
   g_assert_true (tend_test_daemon_wait_exit (d, WAIT_MS));
   g_assert_cmpint (d->exit_status, !=, 0);
   g_assert_true (tend_test_daemon_log_contains (d, "refusing to listen on 0.0.0.0:0 without a token"));
+
+  /* a FIFO: refused at once, the daemon does not wait for a writer */
+  g_assert_cmpint (g_unlink (token_path), ==, 0);
+  g_assert_cmpint (mkfifo (token_path, 0600), ==, 0);
+  tend_test_daemon_spawn (d, NULL);
+  g_assert_true (tend_test_daemon_wait_exit (d, WAIT_MS));
+  g_assert_cmpint (d->exit_status, !=, 0);
+  {
+    g_autofree char *why = g_strdup_printf ("the token file %s is not a regular file (a FIFO)", token_path);
+    g_assert_true (tend_test_daemon_log_contains (d, why));
+  }
   left = tend_test_daemon_leftovers (d);
   g_assert_cmpuint (left->len, ==, 0);
 }
