@@ -1065,6 +1065,37 @@ test_token_file (void)
   g_assert_cmpuint (left->len, ==, 0);
 }
 
+/* Bad keys are refused with the file and line, by the configuration reader; a host name is never looked up. */
+static void
+test_config_errors (void)
+{
+  static const char *const cases[][2] = {
+    { "max-connections=0", "max-connections: out of range: 0 (use 1 to 65535)" },
+    { "max-connections=65536", "max-connections: out of range: 65536 (use 1 to 65535)" },
+    { "listen=127.0.0.1:0;api.example.invalid:9615",
+      "listen: not an IP address or localhost: \"api.example.invalid\" (a host name would need a DNS look-up; listen "
+      "on the address it stands for)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+    g_autofree char *config = g_strdup_printf ("[tend]\ndbus=none\n\n[plugin:http]\n%s\n%s", cases[i][0],
+                                               g_str_has_prefix (cases[i][0], "listen") ? "" : "listen=127.0.0.1:0\n");
+    g_autofree char *expected = NULL;
+
+    tend_test_daemon_write_config (d, config);
+    expected = g_strdup_printf ("%s:5: [plugin:http] %s", d->config, cases[i][1]);
+    tend_test_daemon_spawn (d, NULL);
+    g_assert_true (tend_test_daemon_wait_exit (d, WAIT_MS));
+    g_assert_cmpint (d->exit_status, !=, 0);
+    if (!tend_test_daemon_log_contains (d, expected)) {
+      g_autofree char *log = NULL;
+      g_file_get_contents (d->log, &log, NULL, NULL);
+      g_error ("expected \"%s\" in:\n%s", expected, log);
+    }
+  }
+}
+
 static void
 test_reload (void)
 {
@@ -1183,6 +1214,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/slow-client", test_slow_client);
   g_test_add_func ("/tend/http/public-read", test_public_read);
   g_test_add_func ("/tend/http/token-file", test_token_file);
+  g_test_add_func ("/tend/http/config-errors", test_config_errors);
   g_test_add_func ("/tend/http/reload", test_reload);
   g_test_add_func ("/tend/http/tunnel", test_tunnel);
   return g_test_run ();

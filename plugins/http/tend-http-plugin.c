@@ -686,11 +686,7 @@ plugin_setup (TendPlugin *plugin, TendContext *context, TendPluginConfig *config
                        : g_build_filename (tend_context_get_home (context), "api-token", NULL);
   self->public_read = tend_plugin_config_get_bool (config, "public-read");
   self->allow_origins = tend_plugin_config_get_list (config, "allow-origin");
-  if (max_connections == 0 || max_connections > 65535) {
-    g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG, "max-connections must be between 1 and 65535, not %" G_GUINT64_FORMAT,
-                 max_connections);
-    return FALSE;
-  }
+  /* the key table's range (1-65535) is checked by the configuration reader, with the file and line */
   self->max_connections = (guint) max_connections;
   self->request_timeout_ms = tend_plugin_config_get_duration (config, "request-timeout");
   return TRUE;
@@ -859,14 +855,14 @@ tend_http_plugin_init (TendHttpPlugin *self)
 
 static const TendConfigKey http_keys[] = {
   { "listen", TEND_CONFIG_KEY_LISTEN_LIST, "127.0.0.1:9615", NULL,
-    N_("Addresses to serve the API on, HOST:PORT separated by ';' (port 0: any free port)") },
+    N_("Addresses to serve the API on, HOST:PORT separated by ';'; HOST is an IP address or localhost (port 0: any free port)") },
   { "token-file", TEND_CONFIG_KEY_PATH, NULL, NULL,
     N_("The file holding the bearer token (default: $TEND_HOME/api-token; created when missing)") },
   { "public-read", TEND_CONFIG_KEY_BOOL, "false", NULL,
     N_("true: GET /api/health/system and GET /metrics need no token") },
   { "allow-origin", TEND_CONFIG_KEY_LIST, NULL, NULL,
     N_("Browser origins allowed to call the API (CORS), e.g. https://dash.example.com; none by default") },
-  { "max-connections", TEND_CONFIG_KEY_UINT, "64", NULL, N_("Concurrent connections; more are refused with 503") },
+  { "max-connections", TEND_CONFIG_KEY_UINT, "64", "1-65535", N_("Concurrent connections; more are refused with 503") },
   { "request-timeout", TEND_CONFIG_KEY_DURATION, "10s", NULL,
     N_("Time a connection gets for each complete request, idle keep-alive time included") },
   { NULL },

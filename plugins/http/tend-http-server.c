@@ -491,10 +491,13 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
 
 /* ---- listening ---- */
 
+/*
+ * Never a DNS look-up: it would block the main loop, and the configuration
+ * reader accepts nothing else (an IP address, or localhost).
+ */
 static GList *
 resolve (const char *host, GError **error)
 {
-  g_autoptr(GResolver) resolver = NULL;
   GInetAddress *literal = g_inet_address_new_from_string (host);
 
   if (literal != NULL)
@@ -502,8 +505,8 @@ resolve (const char *host, GError **error)
   if (g_ascii_strcasecmp (host, "localhost") == 0)
     return g_list_append (g_list_prepend (NULL, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)),
                           g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6));
-  resolver = g_resolver_get_default ();
-  return g_resolver_lookup_by_name (resolver, host, NULL, error);
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address or localhost");
+  return NULL;
 }
 
 static GSocket *

@@ -48,12 +48,12 @@ typedef void (*TendHttpStreamClosed) (SoupServerMessage *msg, gpointer user_data
  */
 TendHttpServer *tend_http_server_new (guint max_connections, guint64 request_timeout_ms, gsize max_body,
                                       TendHttpHandler handler, gpointer user_data);
-/** tend_http_host_is_loopback: resolves @host (as tend_http_server_listen would) and says whether every address is a loopback one */
+/** tend_http_host_is_loopback: whether every address @host stands for (as tend_http_server_listen takes it) is a loopback one */
 gboolean tend_http_host_is_loopback (const char *host, gboolean *out_loopback, GError **error);
 /**
  * tend_http_server_listen:
- * Binds HOST:PORT (an address, or a name resolved now: "localhost" gives
- * 127.0.0.1 and ::1 on one port). Port 0: a free port.
+ * Binds HOST:PORT: an IP address, or "localhost" (127.0.0.1 and ::1 on one
+ * port); never a name to look up. Port 0: a free port.
  */
 gboolean tend_http_server_listen (TendHttpServer *self, const char *host, guint16 port, GError **error);
 /** tend_http_server_get_addresses: the bound addresses, "127.0.0.1:PORT" or "[::1]:PORT" */
