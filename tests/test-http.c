@@ -915,6 +915,54 @@ test_events (void)
   g_assert_true (tend_test_wait (no_event_streams, api->d, WAIT_MS));
 }
 
+/*
+ * An event stream stays open past request-timeout, also when its request was
+ * already waiting when the connection was accepted (as curl -N sends it): the
+ * deadline must not be armed again once the stream has begun.
+ */
+static void
+test_events_outlive_timeout (void)
+{
+  g_autoptr(Api) api = api_start ("request-timeout=1s\n", "[service:web]\nexec=sleep 100000\n");
+  g_autoptr(GString) raw = g_string_new (NULL);
+  g_autoptr(GString) body = g_string_new (NULL);
+  Stream s = { NULL, raw, body, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = NULL;
+  g_autofree char *event = NULL;
+  gint64 start;
+  guint events = 0;
+
+  wait_health (api, "HEALTHY", 1, NULL, NULL);
+  request = g_strdup_printf ("GET /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", api->token);
+  /* the daemon stopped: the kernel takes the connection and the request before tendd accepts it */
+  g_assert_cmpint (kill (api->d->pid, SIGSTOP), ==, 0);
+  s.conn = connect_to (api->port);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (s.conn)), request, strlen (request), NULL,
+                             NULL, &error);
+  g_assert_cmpint (kill (api->d->pid, SIGCONT), ==, 0);
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (s.conn), 10);
+  start = g_get_monotonic_time ();
+  event = stream_read_event (&s, (const char *const[]) { ": connected", NULL });
+  g_assert_true (g_str_has_prefix (s.head, "HTTP/1.1 200"));
+
+  /* three times request-timeout, events arriving all along */
+  while (g_get_monotonic_time () - start < 3500 * 1000) {
+    g_autoptr(Reply) r = api_call (api, "POST", "/api/control/restart/web");
+
+    g_assert_cmpuint (r->status, ==, 200);
+    g_clear_pointer (&event, g_free);
+    event = stream_read_event (&s, (const char *const[]) { "\"name\":\"web\"", "\"state\":\"online\"", NULL });
+    events++;
+    g_usleep (300 * 1000);
+  }
+  g_assert_cmpuint (events, >=, 3);
+  g_assert_cmpuint (event_streams (api->d), ==, 1);
+  g_clear_object (&s.conn);
+  g_free (s.head);
+}
+
 static gboolean
 peer_closed (GSocket *socket)
 {
@@ -1211,6 +1259,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/metrics", test_metrics);
   g_test_add_func ("/tend/http/logs", test_logs);
   g_test_add_func ("/tend/http/events", test_events);
+  g_test_add_func ("/tend/http/events-outlive-timeout", test_events_outlive_timeout);
   g_test_add_func ("/tend/http/slow-client", test_slow_client);
   g_test_add_func ("/tend/http/public-read", test_public_read);
   g_test_add_func ("/tend/http/token-file", test_token_file);

@@ -478,6 +478,12 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
   conn->stream = g_object_ref (connection);
   conn->remote = format_address (G_INET_SOCKET_ADDRESS (remote));
   g_hash_table_add (self->conns, conn);
+  /*
+   * Armed first: libsoup reads a request that is already waiting at once,
+   * inside soup_server_accept_iostream, and may begin an event stream
+   * there, which must then stay exempt from the deadline.
+   */
+  conn_arm_deadline (conn);
   conn->server = new_connection_server (self, conn, &error);
   if (conn->server == NULL ||
       !soup_server_accept_iostream (conn->server, G_IO_STREAM (connection), local, remote, &error)) {
@@ -485,7 +491,6 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
     conn_teardown (conn);
     return TRUE;
   }
-  conn_arm_deadline (conn);
   return TRUE;
 }
 
