@@ -11,6 +11,7 @@
 #include "tend-error.h"
 #include "tend-http-api.h"
 #include "tend-http-auth.h"
+#include "tend-http-head.h"
 
 static char *
 write_temp (const char *name, const char *contents, gssize length)
@@ -271,6 +272,119 @@ test_escape_and_time (void)
   g_assert_cmpstr (when, ==, "2026-11-30T10:00:00Z");
 }
 
+static TendHttpHeadResult
+scan (const char *data, TendHttpHead *head)
+{
+  return tend_http_head_scan (data, strlen (data), NULL, head);
+}
+
+/* Where a head ends (as libsoup finds it) and what follows it. */
+static void
+test_head_ok (void)
+{
+  static const char get[] = "GET /api/tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /next";
+  static const char lf[] = "GET / HTTP/1.0\nHost: x\n\nrest";
+  static const char leading[] = "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  TendHttpHead head;
+
+  g_assert_cmpint (scan (get, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, strlen (get) - strlen ("GET /next"));
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_NONE);
+  g_assert_cmpint (scan (lf, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, strlen (lf) - 4);
+  /* empty lines before the request line are skipped, as libsoup does */
+  g_assert_cmpint (scan (leading, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, strlen (leading));
+
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\ncontent-LENGTH:\t 0012 \t\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_LENGTH);
+  g_assert_cmpuint (head.body_length, ==, 12);
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_NONE);
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", &head), ==,
+                   TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.body_length, ==, G_MAXINT64);
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_CHUNKED);
+  /* header values may hold obs-text and tabs */
+  g_assert_cmpint (scan ("GET / HTTP/1.1\r\nX-Name: caf\xc3\xa9\tok\r\nX-Empty:\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+}
+
+static void
+test_head_incomplete (void)
+{
+  static const char whole[] = "GET /api/health/system HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\r\n\r\n";
+  g_autofree char *huge = NULL;
+  TendHttpHead head;
+  gsize resume = 0;
+
+  g_assert_cmpint (scan ("", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (scan ("GET / HTTP/1.1\r\nHost: x\r\n", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (scan ("GET / HTTP/1.1\r\nHost: x\r\n\r", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  /* libsoup reads on after "\r\n\r\n" at the very start: so do we */
+  g_assert_cmpint (scan ("\r\n\r\n", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (scan ("\n\n", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+
+  /* a byte at a time, going on where the last scan stopped: the same end */
+  for (gsize n = 1; n < sizeof whole - 1; n++)
+    g_assert_cmpint (tend_http_head_scan (whole, n, &resume, &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (tend_http_head_scan (whole, sizeof whole - 1, &resume, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, sizeof whole - 1);
+
+  /* too long, complete or not */
+  huge = g_strnfill (TEND_HTTP_HEAD_MAX, 'a');
+  memcpy (huge, "GET / HTTP/1.1\r\nX: ", 19);
+  g_assert_cmpint (scan (huge, &head), ==, TEND_HTTP_HEAD_REFUSED);
+  g_assert_cmpuint (head.status, ==, 431);
+  g_assert_cmpstr (head.message, ==, "Request header too large");
+}
+
+static void
+test_head_refused (void)
+{
+  static const char *const cases[][2] = {
+    { "\r\n\r\n\r\n", "Bad request: no request line" },
+    { "GET /\r\n\r\n", "Bad request: malformed request line" },
+    { "GET  / HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / HTTP/1.1 \r\n\r\n", "Bad request: malformed request line" },
+    { "GET\t/ HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "G(T / HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET /\x7f HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / http/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / HTTP/1.1\rX\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / HTTP/2.0\r\n\r\n", "HTTP version not supported" },
+    { "GET / HTTP/1.2\r\n\r\n", "HTTP version not supported" },
+    { "GET / HTTP/1.1\r\n Host: x\r\n\r\n", "Bad request: folded header line" },
+    { "GET / HTTP/1.1\r\nHost x\r\n\r\n", "Bad request: header line without a colon" },
+    { "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "Bad request: invalid header name" },
+    { "GET / HTTP/1.1\r\n: x\r\n\r\n", "Bad request: invalid header name" },
+    { "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", "Bad request: control character in a header value" },
+    { "GET / HTTP/1.1\r\nX: a\r\r\n\r\n", "Bad request: control character in a header value" },
+    { "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", "Bad request: more than one Content-Length" },
+    { "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "GET / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "GET / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\ntransfer-encoding: chunked\r\n\r\n",
+      "Bad request: more than one Transfer-Encoding" },
+    { "GET / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", "Bad request: Transfer-Encoding other than chunked" },
+    { "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
+      "Bad request: both Transfer-Encoding and Content-Length" },
+    { "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "Bad request: Transfer-Encoding in an HTTP/1.0 request" },
+  };
+  TendHttpHead head;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    if (scan (cases[i][0], &head) != TEND_HTTP_HEAD_REFUSED)
+      g_error ("not refused: %s", cases[i][0]);
+    g_assert_cmpstr (head.message, ==, cases[i][1]);
+    g_assert_cmpuint (head.status, ==, g_str_has_prefix (cases[i][1], "HTTP version") ? 505 : 400);
+  }
+  /* a NUL, which libsoup would drop from the name */
+  g_assert_cmpint (tend_http_head_scan ("GET / HTTP/1.1\r\nTransfer-En\0coding: chunked\r\n\r\n", 47, NULL, &head), ==,
+                   TEND_HTTP_HEAD_REFUSED);
+  g_assert_cmpstr (head.message, ==, "Bad request: invalid header name");
+}
+
 static char *
 to_json (JsonNode *node)
 {
@@ -340,5 +454,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/unit/token-other-owner", test_token_other_owner);
   g_test_add_func ("/tend/http/unit/escape-and-time", test_escape_and_time);
   g_test_add_func ("/tend/http/unit/json-numbers", test_json_numbers);
+  g_test_add_func ("/tend/http/unit/head-ok", test_head_ok);
+  g_test_add_func ("/tend/http/unit/head-incomplete", test_head_incomplete);
+  g_test_add_func ("/tend/http/unit/head-refused", test_head_refused);
   return g_test_run ();
 }

@@ -806,6 +806,7 @@ plugin_add_status (TendPlugin *plugin, GVariantDict *status)
   g_variant_dict_insert (status, "requests", "t", tend_http_server_get_n_requests (self->server));
   g_variant_dict_insert (status, "refused-connections", "t", tend_http_server_get_n_refused (self->server));
   g_variant_dict_insert (status, "timed-out-connections", "t", tend_http_server_get_n_timed_out (self->server));
+  g_variant_dict_insert (status, "bad-requests", "t", tend_http_server_get_n_bad_requests (self->server));
   g_variant_dict_insert (status, "unauthorized", "t", self->n_unauthorized);
 }
 
