@@ -153,23 +153,34 @@ conn_arm_deadline (Conn *conn)
 /*
  * The socket is readable while no request is being read: either the next
  * request begins (libsoup reads it), or the client closed or reset the
- * connection, which libsoup 3.2.3 does not notice between requests.
+ * connection, which libsoup 3.2.3 does not notice between requests. On a
+ * stream nothing the client sends can be a request (the answer never ends):
+ * it is read and dropped, so that its closing is still seen.
  */
 static gboolean
 watch_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   Conn *conn = user_data;
-  char byte;
-  ssize_t n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  char scratch[4096];
+  ssize_t n;
 
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+  if (conn->streaming) {
+    for (guint i = 0; i < 16; i++) {
+      n = recv (g_socket_get_fd (socket), scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n <= 0)
+        break;
+    }
+  } else {
+    n = recv (g_socket_get_fd (socket), scratch, 1, MSG_PEEK | MSG_DONTWAIT);
+  }
+  if ((n < 0 && (errno == EAGAIN || errno == EINTR)) || (n > 0 && conn->streaming))
     return G_SOURCE_CONTINUE;
   g_clear_pointer (&conn->watch, g_source_unref);
   if (n <= 0) {
     g_debug ("the client at %s closed its connection", conn->remote);
     conn_teardown (conn);
   }
-  /* n > 0: a request for libsoup, or (on a stream) bytes we ignore from now on */
+  /* n > 0: a request for libsoup */
   return G_SOURCE_REMOVE;
 }
 
