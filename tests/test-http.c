@@ -1235,9 +1235,7 @@ test_smuggling (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases) + 2; i++) {
     g_autoptr(GString) request = g_string_new (NULL);
     g_autoptr(GString) answer = NULL;
-    g_autofree char *head = NULL;
     g_autoptr(Reply) r = g_new0 (Reply, 1);
-    g_autoptr(JsonNode) node = NULL;
     g_autofree char *connection = NULL;
     const char *expected;
     const char *end;

@@ -430,8 +430,8 @@ static void
 handle_reload (TendHttpRouter *self, SoupServerMessage *msg, const char *remote)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(TendHttpRouter) keep = g_object_ref (self);
-  g_autoptr(TendHttpServer) keep_server = g_object_ref (self->server);
+  g_autoptr(TendHttpRouter) keep G_GNUC_UNUSED = g_object_ref (self);
+  g_autoptr(TendHttpServer) keep_server G_GNUC_UNUSED = g_object_ref (self->server);
 
   g_message ("reload requested over HTTP by %s", remote);
   /* may stop and unload this very plugin; the references keep the router and the server until we answer */
