@@ -11,8 +11,10 @@
  * the connection must be released.
  *
  * Requests with "Authorization: Bearer fuzz-token" pass authentication.
- * Beyond the sanitizers, it checks that every answer is HTTP/1.1 with a known
- * status, and that a connection is never kept once the client is gone.
+ * Beyond the sanitizers, it checks that a head the gate lets through is framed
+ * by libsoup as by the gate (the defence against request smuggling), that
+ * every answer has a known status, and that a connection is never kept once
+ * its client is gone.
  */
 #include "config.h"
 
@@ -30,6 +32,7 @@
 
 #include "tend-context.h"
 #include "tend-http-auth.h"
+#include "tend-http-head.h"
 #include "tend-http-router.h"
 #include "tend-http-server.h"
 #include "tend-service-config.h"
@@ -177,6 +180,64 @@ check_answers (const GString *received)
   }
 }
 
+/*
+ * The point of the gate: when it lets a head through, libsoup must read the
+ * same body framing from it (none, N bytes, or chunked), never another one.
+ */
+static void
+check_framing_agrees (const char *data, size_t size)
+{
+  g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  g_autofree char *method = NULL;
+  g_autofree char *path = NULL;
+  TendHttpHead head, piecewise;
+  TendHttpHeadResult result, piecewise_result = TEND_HTTP_HEAD_INCOMPLETE;
+  SoupEncoding encoding;
+  gsize resume = 0;
+  gsize text;
+  gboolean same;
+
+  result = tend_http_head_scan (data, size, NULL, &head);
+  /* as the gate scans a head that arrives in pieces: the same verdict */
+  for (gsize n = 0; n < size && piecewise_result == TEND_HTTP_HEAD_INCOMPLETE; n += 1 + n / 4)
+    piecewise_result = tend_http_head_scan (data, n, &resume, &piecewise);
+  if (piecewise_result == TEND_HTTP_HEAD_INCOMPLETE)
+    piecewise_result = tend_http_head_scan (data, size, &resume, &piecewise);
+  if (piecewise_result != result ||
+      (result == TEND_HTTP_HEAD_OK && (piecewise.length != head.length || piecewise.body != head.body))) {
+    fprintf (stderr, "fuzz-http-request: scanning in pieces gives another verdict (%d, not %d)\n", piecewise_result,
+             result);
+    abort ();
+  }
+  if (result != TEND_HTTP_HEAD_OK)
+    return;
+  /* the head libsoup parses: without its last line, "\n" or "\r\n" */
+  text = data[head.length - 2] == '\n' ? head.length - 1 : head.length - 2;
+  if (soup_headers_parse_request (data, (int) text, headers, &method, &path, NULL) != SOUP_STATUS_OK)
+    return; /* libsoup answers it itself, and closes */
+  encoding = soup_message_headers_get_encoding (headers);
+  switch (head.body) {
+  case TEND_HTTP_BODY_CHUNKED:
+    same = encoding == SOUP_ENCODING_CHUNKED;
+    break;
+  case TEND_HTTP_BODY_LENGTH:
+    same = encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+           (guint64) soup_message_headers_get_content_length (headers) == head.body_length;
+    break;
+  case TEND_HTTP_BODY_NONE:
+  default:
+    same = encoding == SOUP_ENCODING_NONE ||
+           (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length (headers) == 0);
+    break;
+  }
+  if (!same) {
+    fprintf (stderr, "fuzz-http-request: the gate and libsoup frame this head differently (gate %d/%" G_GUINT64_FORMAT
+             ", libsoup %d/%" G_GINT64_FORMAT ")\n",
+             head.body, head.body_length, encoding, (gint64) soup_message_headers_get_content_length (headers));
+    abort ();
+  }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -191,6 +252,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size > FUZZ_MAX_INPUT)
     return 0;
+  check_framing_agrees ((const char *) data, size);
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
     perror ("socketpair");
     abort ();
