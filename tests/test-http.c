@@ -1271,6 +1271,22 @@ test_smuggling (void)
     assert_error_reply (r, 400, expected);
   }
 
+  /*
+   * Expect: 100-continue, answered early (no token: 401): libsoup does not
+   * read that body, and must not take it for the next request either
+   */
+  {
+    g_autoptr(GString) request = g_string_new (NULL);
+    g_autoptr(GString) answer = NULL;
+
+    g_string_append_printf (request, "POST /api/control/start/web HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                            "Content-Length: %zu\r\n\r\n%s", strlen (hidden), hidden);
+    answer = exchange (api->port, request->str, request->len);
+    if (count_answers (answer->str) != 1 || !g_str_has_prefix (answer->str, "HTTP/1.1 401 "))
+      g_error ("Expect: 100-continue: not exactly one 401:\n%s", answer->str);
+    g_assert_nonnull (strstr (answer->str, "\r\nConnection: close\r\n"));
+  }
+
   /* neither the requests nor what they hid ran */
   g_assert_false (tend_test_daemon_log_contains (api->d, "requested over HTTP"));
   doc = health (api);

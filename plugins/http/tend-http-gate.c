@@ -284,7 +284,9 @@ tend_http_gate_forget (TendHttpGate *self)
 }
 
 gboolean
-tend_http_gate_must_close (TendHttpGate *self)
+tend_http_gate_in_body (TendHttpGate *self, gboolean *chunked)
 {
-  return self->state == GATE_BODY_CHUNKED;
+  if (chunked != NULL)
+    *chunked = self->state == GATE_BODY_CHUNKED;
+  return self->state == GATE_BODY_CHUNKED || self->state == GATE_BODY_LENGTH;
 }

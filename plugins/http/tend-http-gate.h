@@ -15,7 +15,7 @@ G_BEGIN_DECLS
  * tend_http_head_scan(). A head with a Content-Length is followed by exactly
  * that many bytes, then the gate waits for the next head; after a chunked
  * head everything passes, and the connection must close after its answer
- * (tend_http_gate_must_close). A refused head is never given to libsoup:
+ * (tend_http_gate_in_body). A refused head is never given to libsoup:
  * the gate calls @refused, from inside libsoup's read, and gives nothing
  * more, so whoever owns the connection answers and closes it.
  */
@@ -29,7 +29,12 @@ typedef void (*TendHttpGateRefused) (TendHttpGate *gate, const TendHttpHead *hea
 TendHttpGate *tend_http_gate_new (GInputStream *base, TendHttpGateRefused refused, gpointer user_data);
 /** tend_http_gate_forget: @refused is not called any more (its connection is gone) */
 void tend_http_gate_forget (TendHttpGate *self);
-/** tend_http_gate_must_close: a chunked body began: nothing after it may be read as a request */
-gboolean tend_http_gate_must_close (TendHttpGate *self);
+/**
+ * tend_http_gate_in_body:
+ * The last head handed over announced a body that has not been handed over
+ * whole yet (a chunked body is never known to be whole: the gate does not
+ * parse chunks). @chunked: (out) (optional): it is chunked.
+ */
+gboolean tend_http_gate_in_body (TendHttpGate *self, gboolean *chunked);
 
 G_END_DECLS

@@ -328,11 +328,20 @@ conn_teardown (Conn *conn)
 
 /* ---- libsoup's signals ---- */
 
-/* after a chunked body, nothing on the connection may be read as a request */
+/*
+ * What follows a body may be read as the next request only once the gate has
+ * handed that body over whole. Not after a chunked body (the gate does not
+ * parse chunks), nor after an answer given before the body was read: libsoup
+ * never reads the body of a request it answered early with "Expect:
+ * 100-continue", and would take it for the next request. @done: the answer
+ * is out; anything of the body still unread then means close.
+ */
 static void
-close_after_chunked (Conn *conn, SoupServerMessage *msg)
+close_unless_framed (Conn *conn, SoupServerMessage *msg, gboolean done)
 {
-  if (tend_http_gate_must_close (conn->gate))
+  gboolean chunked = FALSE;
+
+  if (tend_http_gate_in_body (conn->gate, &chunked) && (chunked || done || soup_server_message_get_status (msg) != 0))
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
 }
 
@@ -345,7 +354,7 @@ got_headers_cb (SoupServerMessage *msg, gpointer user_data)
 
   if (info != NULL)
     info->started = g_get_monotonic_time ();
-  close_after_chunked (conn, msg);
+  close_unless_framed (conn, msg, FALSE);
 }
 
 static void
@@ -424,8 +433,8 @@ request_done (Conn *conn, SoupServerMessage *msg, gboolean aborted)
   gint64 started = info != NULL ? info->started : g_get_monotonic_time ();
 
   conn->self->n_requests++;
-  /* libsoup decides on keep-alive from the answer's headers once this returns; say close again */
-  close_after_chunked (conn, msg);
+  /* libsoup decides on keep-alive from the answer's headers once this returns */
+  close_unless_framed (conn, msg, TRUE);
   g_debug ("%s %s %u %.3f ms from %s%s", soup_server_message_get_method (msg), uri != NULL ? g_uri_get_path (uri) : "?",
            soup_server_message_get_status (msg), (double) (g_get_monotonic_time () - started) / 1000.0, conn->remote,
            aborted ? " (aborted)" : "");
