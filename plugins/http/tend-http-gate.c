@@ -23,6 +23,7 @@ struct _TendHttpGate {
   gsize scanned;     /* where the search for the end of the head goes on */
   gsize head_left;   /* bytes of a checked head still to hand over */
   TendHttpHead head; /* the last head checked */
+  guint64 n_heads;   /* heads handed over whole */
   guint64 body_left;
   gboolean eof;
 
@@ -64,6 +65,7 @@ take (TendHttpGate *self, void *buffer, gsize count)
 static void
 head_done (TendHttpGate *self)
 {
+  self->n_heads++;
   self->scanned = 0;
   switch (self->head.body) {
   case TEND_HTTP_BODY_LENGTH:
@@ -281,6 +283,12 @@ tend_http_gate_forget (TendHttpGate *self)
 {
   self->refused = NULL;
   self->user_data = NULL;
+}
+
+guint64
+tend_http_gate_get_n_heads (TendHttpGate *self)
+{
+  return self->n_heads;
 }
 
 gboolean

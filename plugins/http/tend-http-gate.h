@@ -29,6 +29,8 @@ typedef void (*TendHttpGateRefused) (TendHttpGate *gate, const TendHttpHead *hea
 TendHttpGate *tend_http_gate_new (GInputStream *base, TendHttpGateRefused refused, gpointer user_data);
 /** tend_http_gate_forget: @refused is not called any more (its connection is gone) */
 void tend_http_gate_forget (TendHttpGate *self);
+/** tend_http_gate_get_n_heads: the heads checked and handed over whole so far */
+guint64 tend_http_gate_get_n_heads (TendHttpGate *self);
 /**
  * tend_http_gate_in_body:
  * The last head handed over announced a body that has not been handed over

@@ -43,6 +43,7 @@ struct _Conn {
   /* a head the gate refused: answered by us, then the connection closes */
   guint refused_status;
   const char *refused_message;
+  guint64 heads_parsed; /* the gate's head count when libsoup last parsed a request */
   /* a stream (server-sent events) */
   gboolean streaming;
   TendHttpStreamClosed stream_closed;
@@ -80,6 +81,7 @@ struct _TendHttpServer {
   guint64 n_refused;
   guint64 n_timed_out;
   guint64 n_bad_requests;
+  guint64 n_unchecked;
 };
 
 G_DEFINE_FINAL_TYPE (TendHttpServer, tend_http_server, G_TYPE_OBJECT)
@@ -345,6 +347,34 @@ close_unless_framed (Conn *conn, SoupServerMessage *msg, gboolean done)
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
 }
 
+/*
+ * Every request libsoup parses must be a head the gate checked and handed
+ * over. One that is not came from bytes the gate handed over as a body:
+ * libsoup and the gate disagree on the framing, which is how requests are
+ * smuggled. It is answered 400 and the connection closed, so the handler
+ * (which runs once the body is read, and only without a status) never sees it.
+ */
+static gboolean
+check_head_was_checked (Conn *conn, SoupServerMessage *msg)
+{
+  static const char body[] = "{\"status\":\"ERROR\",\"message\":\"Bad request: ambiguous framing\"}";
+  guint64 heads = tend_http_gate_get_n_heads (conn->gate);
+
+  if (heads > conn->heads_parsed) {
+    conn->heads_parsed = heads;
+    return TRUE;
+  }
+  conn->self->n_unchecked++;
+  conn->self->n_bad_requests++;
+  g_warning ("refusing a request from %s that did not come as a request head (a body read as a request)",
+             conn->remote);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, body, sizeof body - 1);
+  return FALSE;
+}
+
 /* Runs after libsoup's own got-headers handler (and so after the early handlers). */
 static void
 got_headers_cb (SoupServerMessage *msg, gpointer user_data)
@@ -354,7 +384,8 @@ got_headers_cb (SoupServerMessage *msg, gpointer user_data)
 
   if (info != NULL)
     info->started = g_get_monotonic_time ();
-  close_unless_framed (conn, msg, FALSE);
+  if (check_head_was_checked (conn, msg))
+    close_unless_framed (conn, msg, FALSE);
 }
 
 static void
@@ -907,6 +938,12 @@ guint64
 tend_http_server_get_n_bad_requests (TendHttpServer *self)
 {
   return self->n_bad_requests;
+}
+
+guint64
+tend_http_server_get_n_unchecked_requests (TendHttpServer *self)
+{
+  return self->n_unchecked;
 }
 
 /* ---- object ---- */

@@ -101,6 +101,12 @@ guint64 tend_http_server_get_n_refused (TendHttpServer *self);
 guint64 tend_http_server_get_n_timed_out (TendHttpServer *self);
 /** tend_http_server_get_n_bad_requests: request heads refused before libsoup saw them (ambiguous framing and the like) */
 guint64 tend_http_server_get_n_bad_requests (TendHttpServer *self);
+/**
+ * tend_http_server_get_n_unchecked_requests: requests libsoup parsed from
+ * bytes the gate had not checked as a head (0 unless the gate and libsoup
+ * disagree on a body's framing; such requests are refused). For tests.
+ */
+guint64 tend_http_server_get_n_unchecked_requests (TendHttpServer *self);
 
 /**
  * tend_http_server_serve_connection:
