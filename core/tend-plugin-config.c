@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #include "tend-error.h"
@@ -156,6 +157,19 @@ key_range (const TendConfigKey *key, guint64 *min, guint64 *max)
 }
 
 /*
+ * What a listening socket can be bound to without looking a name up: an IP
+ * address, or localhost (127.0.0.1 and ::1). A DNS look-up would block the
+ * daemon's start, and a name may stand for an address that is not this host's.
+ */
+static gboolean
+listen_host_is_valid (const char *host)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+
+  return address != NULL || g_ascii_strcasecmp (host, "localhost") == 0;
+}
+
+/*
  * Turns a value into the canonical text the getters read back, so that
  * "50M" and "52428800" compare equal and the getters never parse junk.
  */
@@ -215,8 +229,16 @@ normalize (const TendConfigKey *key, const char *value, GError **error)
       return NULL;
     }
     for (guint i = 0; items[i] != NULL; i++) {
-      if (!tend_parse_listen_address (items[i], NULL, NULL, error))
+      g_autofree char *host = NULL;
+      if (!tend_parse_listen_address (items[i], &host, NULL, error))
         return NULL;
+      if (!listen_host_is_valid (host)) {
+        g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                     "not an IP address or localhost: \"%s\" (a host name would need a DNS look-up; "
+                     "listen on the address it stands for)",
+                     host);
+        return NULL;
+      }
     }
     return g_strjoinv (";", items);
   }

@@ -13,19 +13,19 @@ G_BEGIN_DECLS
 typedef enum {
   TEND_CONFIG_KEY_STRING,
   TEND_CONFIG_KEY_BOOL,
-  TEND_CONFIG_KEY_UINT,
+  TEND_CONFIG_KEY_UINT,        /* digits; @choices may give a range, "MIN..MAX" */
   TEND_CONFIG_KEY_DURATION,
   TEND_CONFIG_KEY_SIZE,
   TEND_CONFIG_KEY_CHOICE,      /* one of @choices, '|' separated */
   TEND_CONFIG_KEY_LIST,        /* ';' or ',' separated, items trimmed */
-  TEND_CONFIG_KEY_LISTEN_LIST, /* list of HOST:PORT */
+  TEND_CONFIG_KEY_LISTEN_LIST, /* list of HOST:PORT; HOST an IP address or localhost, never a name to look up */
   TEND_CONFIG_KEY_PATH,        /* resolved against the config file's folder */
 } TendConfigKeyType;
 
 /**
  * TendConfigKey:
  * One row of a plugin's key table: its name, kind, default (as it would be
- * written in the file; NULL for none), allowed choices and a one-line doc.
+ * written in the file; NULL for none), allowed choices (CHOICE: "a|b|c") and a one-line doc.
  *
  * For a UINT, DURATION or SIZE key, @choices may give the range the plugin
  * can use, "MIN..MAX" written as values of the key are ("100ms..1h",

@@ -24,6 +24,7 @@ static const TendConfigKey alpha_keys[] = {
   { "name", TEND_CONFIG_KEY_STRING, "anon", NULL, "a string" },
   { "verbose", TEND_CONFIG_KEY_BOOL, "false", NULL, "a bool" },
   { "retain", TEND_CONFIG_KEY_UINT, "7", NULL, "a number" },
+  { "workers", TEND_CONFIG_KEY_UINT, "4", "1..64", "a number in a range" },
   { "interval", TEND_CONFIG_KEY_DURATION, "2s", NULL, "a duration" },
   { "max-size", TEND_CONFIG_KEY_SIZE, "50M", NULL, "a size" },
   { "mode", TEND_CONFIG_KEY_CHOICE, "daily", "never|hourly|daily|weekly", "a choice" },
@@ -711,11 +712,12 @@ test_plugins_values (void)
                                           "name=hello world\n"
                                           "verbose=true\n"
                                           "retain=12\n"
+                                          "workers=64\n"
                                           "interval=1.5s\n"
                                           "max-size=1G\n"
                                           "mode=weekly\n"
                                           "tags= a , b;c\n"
-                                          "listen=127.0.0.1:0;[::1]:9000\n"
+                                          "listen=127.0.0.1:0;[::1]:9000;LocalHost:1;[::]:2;0.0.0.0:3\n"
                                           "token-file=secret/token\n");
   g_autoptr(TendConfig) defaults = read_ok ("[plugin:alpha]\n");
   TendPluginConfig *pc = tend_config_lookup_plugin (config, "alpha");
@@ -732,7 +734,9 @@ test_plugins_values (void)
   g_assert_cmpuint (tend_plugin_config_get_size (pc, "max-size"), ==, G_GUINT64_CONSTANT (1) << 30);
   g_assert_cmpstr (tend_plugin_config_get_string (pc, "mode"), ==, "weekly");
   g_assert_cmpstrv (tags, ((const char *[]) { "a", "b", "c", NULL }));
-  g_assert_cmpstrv (listen, ((const char *[]) { "127.0.0.1:0", "[::1]:9000", NULL }));
+  g_assert_cmpstrv (listen,
+                    ((const char *[]) { "127.0.0.1:0", "[::1]:9000", "LocalHost:1", "[::]:2", "0.0.0.0:3", NULL }));
+  g_assert_cmpuint (tend_plugin_config_get_uint (pc, "workers"), ==, 64);
   g_assert_cmpstr (tend_plugin_config_get_string (pc, "token-file"), ==, "/srv/app/secret/token");
   g_assert_true (tend_plugin_config_has_key (pc, "retain"));
   g_assert_false (tend_plugin_config_has_key (pc, "enabled"));
@@ -779,6 +783,12 @@ test_plugins_errors (void)
     { "listen=nohost", "listen: not HOST:PORT: \"nohost\"" },
     { "listen=127.0.0.1:1;x:99999", "listen: not HOST:PORT: \"x:99999\" (the port is a number from 0 to 65535)" },
     { "listen=", "listen: empty list (use HOST:PORT, separated by ';')" },
+    /* no DNS look-up at start: a name is refused while the file is read, with its line */
+    { "listen=127.0.0.1:1;db.internal:9000",
+      "listen: not an IP address or localhost: \"db.internal\" (a host name would need a DNS look-up; listen on the "
+      "address it stands for)" },
+    { "workers=0", "workers: out of range: 0 (use 1 to 64)" },
+    { "workers=65", "workers: out of range: 65 (use 1 to 64)" },
     { "token-file=", "token-file: empty path" },
     /* without a range of its own, a key takes what a guint count or timer holds */
     { "interval=4294967296s", "interval: out of range: \"4294967296s\" (use 0 to 24h)" },
@@ -792,8 +802,8 @@ test_plugins_errors (void)
     { "count=11", "count: out of range: 11 (use 1 to 10)" },
     { "quota=2M", "quota: out of range: \"2M\" (use 1K to 1M)" },
     { "port=1",
-      "port: unknown key (known keys: enabled, name, verbose, retain, interval, max-size, mode, tags, listen, "
-      "token-file, period, count, quota)" },
+      "port: unknown key (known keys: enabled, name, verbose, retain, workers, interval, max-size, mode, tags, "
+      "listen, token-file, period, count, quota)" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "tend-error.h"
 #include "tend-http-api.h"
 #include "tend-http-auth.h"
+#include "tend-http-head.h"
 
 static char *
 write_temp (const char *name, const char *contents, gssize length)
@@ -190,6 +192,90 @@ test_token (void)
   remove_temp (path);
 }
 
+/* Loads @path, expects the refusal @code with a message naming the file and saying @reason. */
+static void
+assert_token_refused (const char *path, int code, const char *reason)
+{
+  TendHttpToken token;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tend_http_token_load (path, &token, NULL, &error));
+  g_assert_error (error, TEND_ERROR, code);
+  g_assert_false (token.set);
+  if (strstr (error->message, path) == NULL || strstr (error->message, reason) == NULL)
+    g_error ("expected \"%s\" and \"%s\" in: %s", path, reason, error->message);
+}
+
+/* A FIFO would block an open() for reading until a writer comes: never. */
+static void
+test_token_fifo (void)
+{
+  if (g_test_subprocess ()) {
+    g_autofree char *path = write_temp ("token", NULL, 0);
+    g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+    assert_token_refused (path, TEND_ERROR_PERMISSION_DENIED, "is not a regular file (a FIFO)");
+    remove_temp (path);
+    return;
+  }
+  /* in a child with a deadline, so that a hang fails the test instead of stalling it */
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_token_not_regular (void)
+{
+  g_autofree char *path = write_temp ("real", "s3cr3t\n", -1);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *link = g_build_filename (dir, "link", NULL);
+  g_autofree char *subdir = g_build_filename (dir, "sub", NULL);
+  g_autofree char *dangling = g_build_filename (dir, "dangling", NULL);
+  TendHttpToken token;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (chmod (path, 0600), ==, 0);
+  g_assert_true (tend_http_token_load (path, &token, NULL, &error));
+  g_assert_no_error (error);
+
+  /* a symbolic link, even to a good file: whoever can change the link chooses the token */
+  g_assert_cmpint (symlink (path, link), ==, 0);
+  assert_token_refused (link, TEND_ERROR_PERMISSION_DENIED, "is a symbolic link");
+  /* a dangling one is not "missing": nothing is created through it */
+  g_assert_cmpint (symlink ("/nonexistent/token", dangling), ==, 0);
+  assert_token_refused (dangling, TEND_ERROR_PERMISSION_DENIED, "is a symbolic link");
+  g_assert_false (g_file_test ("/nonexistent/token", G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (g_mkdir (subdir, 0700), ==, 0);
+  assert_token_refused (subdir, TEND_ERROR_PERMISSION_DENIED, "is not a regular file (a directory)");
+
+  /* readable by everyone */
+  g_assert_cmpint (chmod (path, 0604), ==, 0);
+  assert_token_refused (path, TEND_ERROR_PERMISSION_DENIED, "readable or writable by group or others (mode 0604)");
+
+  g_unlink (link);
+  g_unlink (dangling);
+  g_rmdir (subdir);
+  remove_temp (path);
+}
+
+/* Mode 0600 is not enough: the file must be ours, or its owner can change the token. */
+static void
+test_token_other_owner (void)
+{
+  g_autofree char *path = NULL;
+  struct passwd *nobody = getpwnam ("nobody");
+
+  if (geteuid () != 0 || nobody == NULL) {
+    g_test_skip ("giving a file to nobody needs root (CI runs as root)");
+    return;
+  }
+  path = write_temp ("token", "s3cr3t\n", -1);
+  g_assert_cmpint (chmod (path, 0600), ==, 0);
+  g_assert_cmpint (chown (path, nobody->pw_uid, nobody->pw_gid), ==, 0);
+  assert_token_refused (path, TEND_ERROR_PERMISSION_DENIED, "is owned by nobody");
+  remove_temp (path);
+}
+
 static void
 test_escape_and_time (void)
 {
@@ -204,6 +290,175 @@ test_escape_and_time (void)
   g_assert_cmpstr (when, ==, "2026-11-30T10:00:00Z");
 }
 
+static TendHttpHeadResult
+scan (const char *data, TendHttpHead *head)
+{
+  return tend_http_head_scan (data, strlen (data), NULL, head);
+}
+
+/* Where a head ends (as libsoup finds it) and what follows it. */
+static void
+test_head_ok (void)
+{
+  static const char get[] = "GET /api/tunnel HTTP/1.1\r\nHost: x\r\n\r\nGET /next";
+  static const char lf[] = "GET / HTTP/1.0\nHost: x\n\nrest";
+  static const char leading[] = "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  TendHttpHead head;
+
+  g_assert_cmpint (scan (get, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, strlen (get) - strlen ("GET /next"));
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_NONE);
+  g_assert_cmpint (scan (lf, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, strlen (lf) - 4);
+  /* empty lines before the request line are skipped, as libsoup does */
+  g_assert_cmpint (scan (leading, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, strlen (leading));
+
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\ncontent-LENGTH:\t 0012 \t\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_LENGTH);
+  g_assert_cmpuint (head.body_length, ==, 12);
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_NONE);
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\nContent-Length: 9223372036854775807\r\n\r\n", &head), ==,
+                   TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.body_length, ==, G_MAXINT64);
+  g_assert_cmpint (scan ("POST /x HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpint (head.body, ==, TEND_HTTP_BODY_CHUNKED);
+  /* header values may hold obs-text and tabs */
+  g_assert_cmpint (scan ("GET / HTTP/1.1\r\nX-Name: caf\xc3\xa9\tok\r\nX-Empty:\r\n\r\n", &head), ==, TEND_HTTP_HEAD_OK);
+}
+
+static void
+test_head_incomplete (void)
+{
+  static const char whole[] = "GET /api/health/system HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\r\n\r\n";
+  g_autofree char *huge = NULL;
+  TendHttpHead head;
+  gsize resume = 0;
+
+  g_assert_cmpint (scan ("", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (scan ("GET / HTTP/1.1\r\nHost: x\r\n", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (scan ("GET / HTTP/1.1\r\nHost: x\r\n\r", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  /* libsoup reads on after "\r\n\r\n" at the very start: so do we */
+  g_assert_cmpint (scan ("\r\n\r\n", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (scan ("\n\n", &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+
+  /* a byte at a time, going on where the last scan stopped: the same end */
+  for (gsize n = 1; n < sizeof whole - 1; n++)
+    g_assert_cmpint (tend_http_head_scan (whole, n, &resume, &head), ==, TEND_HTTP_HEAD_INCOMPLETE);
+  g_assert_cmpint (tend_http_head_scan (whole, sizeof whole - 1, &resume, &head), ==, TEND_HTTP_HEAD_OK);
+  g_assert_cmpuint (head.length, ==, sizeof whole - 1);
+
+  /* too long, complete or not */
+  huge = g_strnfill (TEND_HTTP_HEAD_MAX, 'a');
+  memcpy (huge, "GET / HTTP/1.1\r\nX: ", 19);
+  g_assert_cmpint (scan (huge, &head), ==, TEND_HTTP_HEAD_REFUSED);
+  g_assert_cmpuint (head.status, ==, 431);
+  g_assert_cmpstr (head.message, ==, "Request header too large");
+}
+
+static void
+test_head_refused (void)
+{
+  static const char *const cases[][2] = {
+    { "\r\n\r\n\r\n", "Bad request: no request line" },
+    { "GET /\r\n\r\n", "Bad request: malformed request line" },
+    { "GET  / HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / HTTP/1.1 \r\n\r\n", "Bad request: malformed request line" },
+    { "GET\t/ HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "G(T / HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET /\x7f HTTP/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / http/1.1\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / HTTP/1.1\rX\r\n\r\n", "Bad request: malformed request line" },
+    { "GET / HTTP/2.0\r\n\r\n", "HTTP version not supported" },
+    { "GET / HTTP/1.2\r\n\r\n", "HTTP version not supported" },
+    { "GET / HTTP/1.1\r\n Host: x\r\n\r\n", "Bad request: folded header line" },
+    { "GET / HTTP/1.1\r\nHost x\r\n\r\n", "Bad request: header line without a colon" },
+    { "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "Bad request: invalid header name" },
+    { "GET / HTTP/1.1\r\n: x\r\n\r\n", "Bad request: invalid header name" },
+    { "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n", "Bad request: control character in a header value" },
+    { "GET / HTTP/1.1\r\nX: a\r\r\n\r\n", "Bad request: control character in a header value" },
+    { "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", "Bad request: more than one Content-Length" },
+    { "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "GET / HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "GET / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\ntransfer-encoding: chunked\r\n\r\n",
+      "Bad request: more than one Transfer-Encoding" },
+    { "GET / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", "Bad request: Transfer-Encoding other than chunked" },
+    { "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
+      "Bad request: both Transfer-Encoding and Content-Length" },
+    { "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "Bad request: Transfer-Encoding in an HTTP/1.0 request" },
+  };
+  TendHttpHead head;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    if (scan (cases[i][0], &head) != TEND_HTTP_HEAD_REFUSED)
+      g_error ("not refused: %s", cases[i][0]);
+    g_assert_cmpstr (head.message, ==, cases[i][1]);
+    g_assert_cmpuint (head.status, ==, g_str_has_prefix (cases[i][1], "HTTP version") ? 505 : 400);
+  }
+  /* a NUL, which libsoup would drop from the name */
+  g_assert_cmpint (tend_http_head_scan ("GET / HTTP/1.1\r\nTransfer-En\0coding: chunked\r\n\r\n", 47, NULL, &head), ==,
+                   TEND_HTTP_HEAD_REFUSED);
+  g_assert_cmpstr (head.message, ==, "Bad request: invalid header name");
+}
+
+static char *
+to_json (JsonNode *node)
+{
+  gsize length = 0;
+  char *text = tend_http_json_to_data (node, &length);
+
+  g_assert_cmpuint (length, ==, strlen (text));
+  return text;
+}
+
+/* Figures are written to the millisecond, in the shortest form that reads back the same. */
+static void
+test_json_numbers (void)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "uptime_seconds");
+  /* what rounding to milliseconds by multiplying gives: 51.048000000000002 */
+  json_builder_add_double_value (b, 51048 * 0.001);
+  json_builder_set_member_name (b, "cpu_percent");
+  json_builder_add_double_value (b, 0.1 + 0.2);
+  json_builder_set_member_name (b, "whole");
+  json_builder_add_double_value (b, 2.0);
+  json_builder_set_member_name (b, "tiny");
+  json_builder_add_double_value (b, -0.0001);
+  json_builder_set_member_name (b, "fine");
+  json_builder_add_double_value (b, 1.23456);
+  json_builder_set_member_name (b, "big");
+  json_builder_add_double_value (b, 1796032800.1234567);
+  json_builder_set_member_name (b, "int");
+  json_builder_add_int_value (b, -42);
+  json_builder_set_member_name (b, "s");
+  json_builder_add_string_value (b, "a\"b\\c\n\x01\xc3\xa9");
+  json_builder_set_member_name (b, "list");
+  json_builder_begin_array (b);
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_add_null_value (b);
+  json_builder_begin_object (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = to_json (root);
+  g_assert_cmpstr (text, ==,
+                   "{\"uptime_seconds\":51.048,\"cpu_percent\":0.3,\"whole\":2.0,\"tiny\":0.0,\"fine\":1.235,"
+                   "\"big\":1796032800.123,\"int\":-42,\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",\"list\":[true,null,{}]}");
+  /* and it is JSON */
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -213,6 +468,13 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/unit/tail-refuses-link", test_tail_refuses_link);
   g_test_add_func ("/tend/http/unit/tail-large", test_tail_large);
   g_test_add_func ("/tend/http/unit/token", test_token);
+  g_test_add_func ("/tend/http/unit/token-fifo", test_token_fifo);
+  g_test_add_func ("/tend/http/unit/token-not-regular", test_token_not_regular);
+  g_test_add_func ("/tend/http/unit/token-other-owner", test_token_other_owner);
   g_test_add_func ("/tend/http/unit/escape-and-time", test_escape_and_time);
+  g_test_add_func ("/tend/http/unit/json-numbers", test_json_numbers);
+  g_test_add_func ("/tend/http/unit/head-ok", test_head_ok);
+  g_test_add_func ("/tend/http/unit/head-incomplete", test_head_incomplete);
+  g_test_add_func ("/tend/http/unit/head-refused", test_head_refused);
   return g_test_run ();
 }

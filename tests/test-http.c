@@ -260,12 +260,23 @@ api_start (const char *http_keys, const char *services)
   return api;
 }
 
+/* Figures with a fraction are written to the millisecond at most, never as 51.048000000000002. */
+static void
+assert_short_numbers (const char *body)
+{
+  g_autoptr(GRegex) long_fraction = g_regex_new ("[0-9]\\.[0-9]{4,}", 0, 0, NULL);
+
+  if (g_regex_match (long_fraction, body, 0, NULL))
+    g_error ("a number with more than three decimals: %s", body);
+}
+
 static JsonNode *
 health (Api *api)
 {
   g_autoptr(Reply) r = api_call (api, "GET", "/api/health/system");
 
   g_assert_cmpuint (r->status, ==, 200);
+  assert_short_numbers (r->body);
   return reply_json (r);
 }
 
@@ -900,11 +911,69 @@ test_events (void)
   g_assert_true (json_object_has_member (o, "reason"));
   g_assert_true (g_str_has_suffix (json_object_get_string_member (o, "time"), "Z"));
 
-  /* the client goes away: the stream is dropped at once, not at the next keep-alive */
+  /*
+   * the client goes away, after bytes that mean nothing on a stream (more
+   * than the server reads ahead): the stream is dropped at once, not at the
+   * next keep-alive comment (15 s)
+   */
+  {
+    g_autofree char *junk = g_strnfill (64 * 1024, 'a');
+    g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (s.conn)), junk, strlen (junk), NULL, NULL,
+                               &error);
+    g_assert_no_error (error);
+  }
   g_io_stream_close (G_IO_STREAM (s.conn), NULL, NULL);
   g_clear_object (&s.conn);
   g_free (s.head);
-  g_assert_true (tend_test_wait (no_event_streams, api->d, WAIT_MS));
+  g_assert_true (tend_test_wait (no_event_streams, api->d, 5000));
+}
+
+/*
+ * An event stream stays open past request-timeout, also when its request was
+ * already waiting when the connection was accepted (as curl -N sends it): the
+ * deadline must not be armed again once the stream has begun.
+ */
+static void
+test_events_outlive_timeout (void)
+{
+  g_autoptr(Api) api = api_start ("request-timeout=1s\n", "[service:web]\nexec=sleep 100000\n");
+  g_autoptr(GString) raw = g_string_new (NULL);
+  g_autoptr(GString) body = g_string_new (NULL);
+  Stream s = { NULL, raw, body, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = NULL;
+  g_autofree char *event = NULL;
+  gint64 start;
+  guint events = 0;
+
+  wait_health (api, "HEALTHY", 1, NULL, NULL);
+  request = g_strdup_printf ("GET /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", api->token);
+  /* the daemon stopped: the kernel takes the connection and the request before tendd accepts it */
+  g_assert_cmpint (kill (api->d->pid, SIGSTOP), ==, 0);
+  s.conn = connect_to (api->port);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (s.conn)), request, strlen (request), NULL,
+                             NULL, &error);
+  g_assert_cmpint (kill (api->d->pid, SIGCONT), ==, 0);
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (s.conn), 10);
+  start = g_get_monotonic_time ();
+  event = stream_read_event (&s, (const char *const[]) { ": connected", NULL });
+  g_assert_true (g_str_has_prefix (s.head, "HTTP/1.1 200"));
+
+  /* three times request-timeout, events arriving all along */
+  while (g_get_monotonic_time () - start < 3500 * 1000) {
+    g_autoptr(Reply) r = api_call (api, "POST", "/api/control/restart/web");
+
+    g_assert_cmpuint (r->status, ==, 200);
+    g_clear_pointer (&event, g_free);
+    event = stream_read_event (&s, (const char *const[]) { "\"name\":\"web\"", "\"state\":\"online\"", NULL });
+    events++;
+    g_usleep (300 * 1000);
+  }
+  g_assert_cmpuint (events, >=, 3);
+  g_assert_cmpuint (event_streams (api->d), ==, 1);
+  g_clear_object (&s.conn);
+  g_free (s.head);
 }
 
 static gboolean
@@ -1042,8 +1111,231 @@ test_token_file (void)
   g_assert_true (tend_test_daemon_wait_exit (d, WAIT_MS));
   g_assert_cmpint (d->exit_status, !=, 0);
   g_assert_true (tend_test_daemon_log_contains (d, "refusing to listen on 0.0.0.0:0 without a token"));
+
+  /* a FIFO: refused at once, the daemon does not wait for a writer */
+  g_assert_cmpint (g_unlink (token_path), ==, 0);
+  g_assert_cmpint (mkfifo (token_path, 0600), ==, 0);
+  tend_test_daemon_spawn (d, NULL);
+  g_assert_true (tend_test_daemon_wait_exit (d, WAIT_MS));
+  g_assert_cmpint (d->exit_status, !=, 0);
+  {
+    g_autofree char *why = g_strdup_printf ("the token file %s is not a regular file (a FIFO)", token_path);
+    g_assert_true (tend_test_daemon_log_contains (d, why));
+  }
   left = tend_test_daemon_leftovers (d);
   g_assert_cmpuint (left->len, ==, 0);
+}
+
+/* Bad keys are refused with the file and line, by the configuration reader; a host name is never looked up. */
+static void
+test_config_errors (void)
+{
+  static const char *const cases[][2] = {
+    { "max-connections=0", "max-connections: out of range: 0 (use 1 to 65535)" },
+    { "max-connections=65536", "max-connections: out of range: 65536 (use 1 to 65535)" },
+    { "listen=127.0.0.1:0;api.example.invalid:9615",
+      "listen: not an IP address or localhost: \"api.example.invalid\" (a host name would need a DNS look-up; listen "
+      "on the address it stands for)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+    g_autofree char *config = g_strdup_printf ("[tend]\ndbus=none\n\n[plugin:http]\n%s\n%s", cases[i][0],
+                                               g_str_has_prefix (cases[i][0], "listen") ? "" : "listen=127.0.0.1:0\n");
+    g_autofree char *expected = NULL;
+
+    tend_test_daemon_write_config (d, config);
+    expected = g_strdup_printf ("%s:5: [plugin:http] %s", d->config, cases[i][1]);
+    tend_test_daemon_spawn (d, NULL);
+    g_assert_true (tend_test_daemon_wait_exit (d, WAIT_MS));
+    g_assert_cmpint (d->exit_status, !=, 0);
+    if (!tend_test_daemon_log_contains (d, expected)) {
+      g_autofree char *log = NULL;
+      g_file_get_contents (d->log, &log, NULL, NULL);
+      g_error ("expected \"%s\" in:\n%s", expected, log);
+    }
+  }
+}
+
+/* Sends @request in one write, then reads until the server closes the connection (asserts it does). */
+static GString *
+exchange (guint16 port, const char *request, gsize length)
+{
+  g_autoptr(GSocketConnection) conn = connect_to (port);
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  GString *data = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  char buf[4096];
+  gssize n;
+
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 10);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request, length, NULL, NULL, &error);
+  g_assert_no_error (error);
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, &error)) > 0)
+    g_string_append_len (data, buf, n);
+  /* the end of the stream, not a time-out or a reset */
+  g_assert_no_error (error);
+  return data;
+}
+
+static guint
+count_answers (const char *data)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (data, "HTTP/1.1 "); p != NULL; p = strstr (p + 1, "HTTP/1.1 "))
+    n++;
+  return n;
+}
+
+/*
+ * Request smuggling: a head whose body length can be read two ways is
+ * answered 400 once, the connection is closed, and neither the request nor
+ * what its body hides (here a POST that would stop the service) is run.
+ */
+static void
+test_smuggling (void)
+{
+  g_autoptr(Api) api = api_start (NULL, "[service:web]\nexec=sleep 100000\n");
+  static const struct {
+    const char *framing; /* header lines, the empty line, and what the front end may take for a body */
+    const char *message;
+  } cases[] = {
+    { "Content-Length: 80\r\nContent-Length: 0\r\n\r\n", "Bad request: more than one Content-Length" },
+    { "Content-Length: 0\r\nContent-Length: 0\r\n\r\n", "Bad request: more than one Content-Length" },
+    { "Content-Length: -1\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Content-Length: +0\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Content-Length: 0 0\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Content-Length: 0, 0\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Content-Length: 0x0\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Content-Length: 18446744073709551616\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Content-Length: 9223372036854775808\r\n\r\n", "Bad request: invalid Content-Length" },
+    { "Transfer-Encoding: chunked\r\nContent-Length: 200\r\n\r\n0\r\n\r\n",
+      "Bad request: both Transfer-Encoding and Content-Length" },
+    { "Content-Length: 200\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "Bad request: both Transfer-Encoding and Content-Length" },
+    { "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "Bad request: more than one Transfer-Encoding" },
+    { "Transfer-Encoding: identity\r\n\r\n", "Bad request: Transfer-Encoding other than chunked" },
+    { "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "Bad request: Transfer-Encoding other than chunked" },
+    { "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+      "Bad request: Transfer-Encoding other than chunked" },
+    /* lines libsoup skips or joins, which a proxy may read otherwise */
+    { "Content-Length: 0\r\nTransfer-Encoding : chunked\r\n\r\n", "Bad request: invalid header name" },
+    { "Content-Length: 0\r\nTransfer-Encoding\r\n\r\n", "Bad request: header line without a colon" },
+    { "Content-Length: 0\r\nX-Pad: a\r\n Transfer-Encoding: chunked\r\n\r\n", "Bad request: folded header line" },
+    { "Content-Length: 0\r\nX-Pad: a\rTransfer-Encoding: chunked\r\n\r\n",
+      "Bad request: control character in a header value" },
+  };
+  static const char smuggled[] = "POST /api/control/stop/web HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+  g_autofree char *hidden = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  JsonObject *web;
+
+  wait_health (api, "HEALTHY", 1, "web", "LIVE");
+  hidden = g_strdup_printf (smuggled, api->token);
+  for (guint i = 0; i < G_N_ELEMENTS (cases) + 2; i++) {
+    g_autoptr(GString) request = g_string_new (NULL);
+    g_autoptr(GString) answer = NULL;
+    g_autoptr(Reply) r = g_new0 (Reply, 1);
+    g_autofree char *connection = NULL;
+    const char *expected;
+    const char *end;
+
+    if (i < G_N_ELEMENTS (cases)) {
+      g_string_append_printf (request, "POST /api/control/start/web HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n%s%s",
+                              api->token, cases[i].framing, hidden);
+      expected = cases[i].message;
+    } else if (i == G_N_ELEMENTS (cases)) {
+      /* chunked in HTTP/1.0, which has no chunked */
+      g_string_append_printf (request, "POST /api/control/start/web HTTP/1.0\r\nAuthorization: Bearer %s\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s", api->token, hidden);
+      expected = "Bad request: Transfer-Encoding in an HTTP/1.0 request";
+    } else {
+      /* a NUL in a header, which libsoup would remove */
+      g_string_append_printf (request, "POST /api/control/start/web HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                              "Content-Length: 0\r\nTransfer-Enc", api->token);
+      g_string_append_len (request, "\0", 1);
+      g_string_append_printf (request, "oding: chunked\r\n\r\n%s", hidden);
+      expected = "Bad request: invalid header name";
+    }
+    answer = exchange (api->port, request->str, request->len);
+    if (count_answers (answer->str) != 1)
+      g_error ("case %u: not exactly one answer:\n%s", i, answer->str);
+    end = strstr (answer->str, "\r\n\r\n");
+    g_assert_nonnull (end);
+    r->head = g_strndup (answer->str, (gsize) (end - answer->str));
+    r->body = g_strdup (end + 4);
+    g_assert_true (g_str_has_prefix (r->head, "HTTP/1.1 400 "));
+    r->status = 400;
+    connection = reply_header (r, "Connection");
+    g_assert_cmpstr (connection, ==, "close");
+    assert_error_reply (r, 400, expected);
+  }
+
+  /*
+   * Expect: 100-continue, answered early (no token: 401): libsoup does not
+   * read that body, and must not take it for the next request either
+   */
+  {
+    g_autoptr(GString) request = g_string_new (NULL);
+    g_autoptr(GString) answer = NULL;
+
+    g_string_append_printf (request, "POST /api/control/start/web HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                            "Content-Length: %zu\r\n\r\n%s", strlen (hidden), hidden);
+    answer = exchange (api->port, request->str, request->len);
+    if (count_answers (answer->str) != 1 || !g_str_has_prefix (answer->str, "HTTP/1.1 401 "))
+      g_error ("Expect: 100-continue: not exactly one 401:\n%s", answer->str);
+    g_assert_nonnull (strstr (answer->str, "\r\nConnection: close\r\n"));
+  }
+
+  /* neither the requests nor what they hid ran */
+  g_assert_false (tend_test_daemon_log_contains (api->d, "requested over HTTP"));
+  doc = health (api);
+  web = json_object_get_object_member (json_object_get_object_member (json_node_get_object (doc), "components"), "web");
+  g_assert_cmpstr (json_object_get_string_member (web, "status"), ==, "LIVE");
+  g_assert_cmpint (json_object_get_int_member (web, "restart_count"), ==, 0);
+  {
+    g_autoptr(JsonNode) root = NULL;
+    JsonObject *status = live_status (api->d, &root);
+    g_assert_cmpint (json_object_get_int_member (status, "bad-requests"), ==, G_N_ELEMENTS (cases) + 2);
+  }
+}
+
+/* What is framed one way only still works: pipelined requests, a body by length (keep-alive), a chunked one (then close). */
+static void
+test_framing_ok (void)
+{
+  g_autoptr(Api) api = api_start (NULL, NULL);
+  g_autofree char *two = g_strdup_printf (
+    "GET /api/tunnel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+    "\r\nGET /api/tunnel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n",
+    api->token, api->token);
+  g_autofree char *by_length = g_strdup_printf (
+    "GET /api/tunnel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\ncontent-length:  2 \r\n\r\n{}"
+    "GET /api/tunnel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n",
+    api->token, api->token);
+  g_autofree char *chunked = g_strdup_printf (
+    "GET /api/tunnel HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nTransfer-Encoding: Chunked\r\n\r\n"
+    "2\r\n{}\r\n0\r\n\r\n"
+    "POST /api/control/stop/web HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+    api->token, api->token);
+  g_autoptr(GString) a = exchange (api->port, two, strlen (two));
+  g_autoptr(GString) b = exchange (api->port, by_length, strlen (by_length));
+  g_autoptr(GString) c = exchange (api->port, chunked, strlen (chunked));
+
+  g_assert_cmpuint (count_answers (a->str), ==, 2);
+  g_assert_true (g_str_has_prefix (a->str, "HTTP/1.1 200 "));
+  g_assert_nonnull (strstr (a->str + 1, "HTTP/1.1 200 "));
+  g_assert_cmpuint (count_answers (b->str), ==, 2);
+  g_assert_true (g_str_has_prefix (b->str, "HTTP/1.1 200 "));
+  g_assert_nonnull (strstr (b->str + 1, "HTTP/1.1 200 "));
+  /* after a chunked body the connection closes: what follows is never read */
+  g_assert_cmpuint (count_answers (c->str), ==, 1);
+  g_assert_true (g_str_has_prefix (c->str, "HTTP/1.1 200 "));
+  g_assert_nonnull (strstr (c->str, "Connection: close\r\n"));
+  g_assert_false (tend_test_daemon_log_contains (api->d, "requested over HTTP"));
 }
 
 static void
@@ -1161,9 +1453,13 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/http/metrics", test_metrics);
   g_test_add_func ("/tend/http/logs", test_logs);
   g_test_add_func ("/tend/http/events", test_events);
+  g_test_add_func ("/tend/http/events-outlive-timeout", test_events_outlive_timeout);
   g_test_add_func ("/tend/http/slow-client", test_slow_client);
   g_test_add_func ("/tend/http/public-read", test_public_read);
   g_test_add_func ("/tend/http/token-file", test_token_file);
+  g_test_add_func ("/tend/http/config-errors", test_config_errors);
+  g_test_add_func ("/tend/http/smuggling", test_smuggling);
+  g_test_add_func ("/tend/http/framing-ok", test_framing_ok);
   g_test_add_func ("/tend/http/reload", test_reload);
   g_test_add_func ("/tend/http/tunnel", test_tunnel);
   return g_test_run ();

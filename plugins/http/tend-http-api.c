@@ -488,11 +488,138 @@ tend_http_tail_lines (const char *path, uid_t owner, guint n, gsize max_bytes, G
   return g_strv_builder_end (builder);
 }
 
+/*
+ * Milliseconds are the finest unit any figure of the API needs, and the
+ * shortest text that reads back as the same double keeps 51.048 from being
+ * written 51.048000000000002 (json-glib writes every double with %.17g).
+ */
+static void
+append_json_double (GString *out, double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (value)) {
+    g_string_append (out, "null");
+    return;
+  }
+  if (fabs (value) < 1e15)
+    value = round (value * 1000.0) / 1000.0;
+  if (value == 0.0)
+    value = 0.0; /* no "-0" */
+  for (int precision = 15; precision <= 17; precision++) {
+    char format[8];
+    g_snprintf (format, sizeof format, "%%.%dg", precision);
+    g_ascii_formatd (buf, sizeof buf, format, value);
+    if (g_ascii_strtod (buf, NULL) == value)
+      break;
+  }
+  g_string_append (out, buf);
+  /* a double stays a double for typed readers: 2.0, not 2 */
+  if (strpbrk (buf, ".eE") == NULL)
+    g_string_append (out, ".0");
+}
+
+static void
+append_json_string (GString *out, const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++) {
+    guchar c = (guchar) *p;
+    switch (c) {
+    case '"':
+      g_string_append (out, "\\\"");
+      break;
+    case '\\':
+      g_string_append (out, "\\\\");
+      break;
+    case '\n':
+      g_string_append (out, "\\n");
+      break;
+    case '\r':
+      g_string_append (out, "\\r");
+      break;
+    case '\t':
+      g_string_append (out, "\\t");
+      break;
+    default:
+      if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_json (GString *out, JsonNode *node)
+{
+  switch (node != NULL ? json_node_get_node_type (node) : JSON_NODE_NULL) {
+  case JSON_NODE_OBJECT: {
+    JsonObjectIter iter;
+    const char *name;
+    JsonNode *member;
+    gboolean first = TRUE;
+
+    g_string_append_c (out, '{');
+    json_object_iter_init_ordered (&iter, json_node_get_object (node));
+    while (json_object_iter_next_ordered (&iter, &name, &member)) {
+      if (!first)
+        g_string_append_c (out, ',');
+      first = FALSE;
+      append_json_string (out, name);
+      g_string_append_c (out, ':');
+      append_json (out, member);
+    }
+    g_string_append_c (out, '}');
+    break;
+  }
+  case JSON_NODE_ARRAY: {
+    JsonArray *array = json_node_get_array (node);
+    guint n = json_array_get_length (array);
+
+    g_string_append_c (out, '[');
+    for (guint i = 0; i < n; i++) {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_json (out, json_array_get_element (array, i));
+    }
+    g_string_append_c (out, ']');
+    break;
+  }
+  case JSON_NODE_VALUE:
+    switch (json_node_get_value_type (node)) {
+    case G_TYPE_INT64:
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+      break;
+    case G_TYPE_DOUBLE:
+      append_json_double (out, json_node_get_double (node));
+      break;
+    case G_TYPE_BOOLEAN:
+      g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+      break;
+    case G_TYPE_STRING:
+      append_json_string (out, json_node_get_string (node));
+      break;
+    default:
+      g_string_append (out, "null");
+      break;
+    }
+    break;
+  case JSON_NODE_NULL:
+  default:
+    g_string_append (out, "null");
+    break;
+  }
+}
+
 char *
 tend_http_json_to_data (JsonNode *node, gsize *out_length)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  GString *out = g_string_sized_new (256);
 
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, out_length);
+  append_json (out, node);
+  if (out_length != NULL)
+    *out_length = out->len;
+  return g_string_free (out, FALSE);
 }

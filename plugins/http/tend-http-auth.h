@@ -21,8 +21,11 @@ typedef struct {
  * tend_http_token_load:
  * Reads the token in @path (surrounding whitespace stripped). A missing file
  * is created first: 32 random bytes as 64 hex digits and a newline, mode
- * 0600. A file that group or others may read or write is refused, and so is
- * an empty one. @out_created: (nullable) TRUE when the file was just written.
+ * 0600. Refused with TEND_ERROR_PERMISSION_DENIED: a symbolic link, anything
+ * but a regular file (a FIFO is never waited on), a file owned by another
+ * user than ours, one that group or others may read or write. Refused with
+ * TEND_ERROR_FAILED: an unreadable or empty file. @out_created: (nullable)
+ * TRUE when the file was just written.
  */
 gboolean tend_http_token_load (const char *path, TendHttpToken *out, gboolean *out_created, GError **error);
 

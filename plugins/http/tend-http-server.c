@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tend-error.h"
+#include "tend-http-gate.h"
 #include "tend-http-server.h"
 
 /* A stream whose client reads nothing is cut off past this much unread output. */
@@ -28,6 +29,8 @@ struct _Conn {
   gint ref_count;
   TendHttpServer *self; /* unowned: every connection ends before the server is finalized */
   GSocketConnection *stream;
+  TendHttpGate *gate; /* what libsoup reads: checked request heads */
+  GIOStream *io;      /* the gate and the socket's output: what libsoup is given */
   SoupServer *server;
   char *remote;
   guint deadline;             /* no complete request in time: close */
@@ -37,6 +40,10 @@ struct _Conn {
   gboolean busy;              /* the request is read; its answer is being made */
   gboolean doomed;            /* close at the next check */
   gboolean gone;
+  /* a head the gate refused: answered by us, then the connection closes */
+  guint refused_status;
+  const char *refused_message;
+  guint64 heads_parsed; /* the gate's head count when libsoup last parsed a request */
   /* a stream (server-sent events) */
   gboolean streaming;
   TendHttpStreamClosed stream_closed;
@@ -73,6 +80,8 @@ struct _TendHttpServer {
   guint64 n_requests;
   guint64 n_refused;
   guint64 n_timed_out;
+  guint64 n_bad_requests;
+  guint64 n_unchecked;
 };
 
 G_DEFINE_FINAL_TYPE (TendHttpServer, tend_http_server, G_TYPE_OBJECT)
@@ -101,6 +110,8 @@ conn_unref (Conn *conn)
 {
   if (!g_atomic_int_dec_and_test (&conn->ref_count))
     return;
+  g_clear_object (&conn->io);
+  g_clear_object (&conn->gate);
   g_clear_object (&conn->stream);
   g_free (conn->remote);
   g_free (conn);
@@ -144,23 +155,34 @@ conn_arm_deadline (Conn *conn)
 /*
  * The socket is readable while no request is being read: either the next
  * request begins (libsoup reads it), or the client closed or reset the
- * connection, which libsoup 3.2.3 does not notice between requests.
+ * connection, which libsoup 3.2.3 does not notice between requests. On a
+ * stream nothing the client sends can be a request (the answer never ends):
+ * it is read and dropped, so that its closing is still seen.
  */
 static gboolean
 watch_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   Conn *conn = user_data;
-  char byte;
-  ssize_t n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  char scratch[4096];
+  ssize_t n;
 
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+  if (conn->streaming) {
+    for (guint i = 0; i < 16; i++) {
+      n = recv (g_socket_get_fd (socket), scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n <= 0)
+        break;
+    }
+  } else {
+    n = recv (g_socket_get_fd (socket), scratch, 1, MSG_PEEK | MSG_DONTWAIT);
+  }
+  if ((n < 0 && (errno == EAGAIN || errno == EINTR)) || (n > 0 && conn->streaming))
     return G_SOURCE_CONTINUE;
   g_clear_pointer (&conn->watch, g_source_unref);
   if (n <= 0) {
     g_debug ("the client at %s closed its connection", conn->remote);
     conn_teardown (conn);
   }
-  /* n > 0: a request for libsoup, or (on a stream) bytes we ignore from now on */
+  /* n > 0: a request for libsoup */
   return G_SOURCE_REMOVE;
 }
 
@@ -189,6 +211,48 @@ conn_end_stream (Conn *conn)
     closed (conn->current, conn->stream_data);
 }
 
+static const char *
+reason_phrase (guint status)
+{
+  switch (status) {
+  case 431:
+    return "Request Header Fields Too Large";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Bad Request";
+  }
+}
+
+/*
+ * The answer to a head the gate refused, written by us: libsoup never saw
+ * the head, and must not read a byte after it. Then our side of the stream
+ * ends, and what the client sent after the head is read and dropped, so that
+ * closing does not reset the connection before the client reads the answer.
+ */
+static void
+conn_answer_refused (Conn *conn)
+{
+  GSocket *socket = g_socket_connection_get_socket (conn->stream);
+  g_autofree char *body =
+    g_strdup_printf ("{\"status\":\"ERROR\",\"message\":\"%s\"}", conn->refused_message);
+  g_autofree char *answer =
+    g_strdup_printf ("HTTP/1.1 %u %s\r\nServer: tend\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+                     conn->refused_status, reason_phrase (conn->refused_status), strlen (body), body);
+  char scratch[4096];
+
+  conn->self->n_bad_requests++;
+  g_debug ("refusing a request from %s: %u %s", conn->remote, conn->refused_status, conn->refused_message);
+  /* best effort, never blocking: the socket buffer takes this easily */
+  g_socket_send_with_blocking (socket, answer, strlen (answer), FALSE, NULL, NULL);
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+  for (guint i = 0; i < 64; i++) {
+    if (g_socket_receive_with_blocking (socket, scratch, sizeof scratch, FALSE, NULL, NULL) <= 0)
+      break;
+  }
+}
+
 static gboolean
 check_cb (gpointer user_data)
 {
@@ -197,7 +261,12 @@ check_cb (gpointer user_data)
   conn->check = 0;
   if (conn->gone)
     return G_SOURCE_REMOVE;
-  if (conn->doomed || g_io_stream_is_closed (G_IO_STREAM (conn->stream)) ||
+  if (conn->refused_status != 0) {
+    conn_answer_refused (conn);
+    conn_teardown (conn);
+    return G_SOURCE_REMOVE;
+  }
+  if (conn->doomed || g_io_stream_is_closed (conn->io) ||
       (conn->self->stopping && !conn->busy && !conn->streaming)) {
     conn_teardown (conn);
     return G_SOURCE_REMOVE;
@@ -244,11 +313,15 @@ conn_teardown (Conn *conn)
   conn_clear_watch (conn);
   conn_end_stream (conn);
   conn_release_current (conn);
+  /* libsoup may hold the gate a little longer; it must not call back into a freed connection */
+  tend_http_gate_forget (conn->gate);
   if (conn->server != NULL) {
     g_signal_handlers_disconnect_by_data (conn->server, conn);
     soup_server_disconnect (conn->server);
     g_clear_object (&conn->server);
   }
+  if (!g_io_stream_is_closed (conn->io))
+    g_io_stream_close (conn->io, NULL, NULL);
   if (!g_io_stream_is_closed (G_IO_STREAM (conn->stream)))
     g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
   g_hash_table_remove (self->conns, conn);
@@ -257,13 +330,62 @@ conn_teardown (Conn *conn)
 
 /* ---- libsoup's signals ---- */
 
+/*
+ * What follows a body may be read as the next request only once the gate has
+ * handed that body over whole. Not after a chunked body (the gate does not
+ * parse chunks), nor after an answer given before the body was read: libsoup
+ * never reads the body of a request it answered early with "Expect:
+ * 100-continue", and would take it for the next request. @done: the answer
+ * is out; anything of the body still unread then means close.
+ */
+static void
+close_unless_framed (Conn *conn, SoupServerMessage *msg, gboolean done)
+{
+  gboolean chunked = FALSE;
+
+  if (tend_http_gate_in_body (conn->gate, &chunked) && (chunked || done || soup_server_message_get_status (msg) != 0))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+}
+
+/*
+ * Every request libsoup parses must be a head the gate checked and handed
+ * over. One that is not came from bytes the gate handed over as a body:
+ * libsoup and the gate disagree on the framing, which is how requests are
+ * smuggled. It is answered 400 and the connection closed, so the handler
+ * (which runs once the body is read, and only without a status) never sees it.
+ */
+static gboolean
+check_head_was_checked (Conn *conn, SoupServerMessage *msg)
+{
+  static const char body[] = "{\"status\":\"ERROR\",\"message\":\"Bad request: ambiguous framing\"}";
+  guint64 heads = tend_http_gate_get_n_heads (conn->gate);
+
+  if (heads > conn->heads_parsed) {
+    conn->heads_parsed = heads;
+    return TRUE;
+  }
+  conn->self->n_unchecked++;
+  conn->self->n_bad_requests++;
+  g_warning ("refusing a request from %s that did not come as a request head (a body read as a request)",
+             conn->remote);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control", "no-store");
+  soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, body, sizeof body - 1);
+  return FALSE;
+}
+
+/* Runs after libsoup's own got-headers handler (and so after the early handlers). */
 static void
 got_headers_cb (SoupServerMessage *msg, gpointer user_data)
 {
+  Conn *conn = user_data;
   MsgInfo *info = msg_info (msg);
 
   if (info != NULL)
     info->started = g_get_monotonic_time ();
+  if (check_head_was_checked (conn, msg))
+    close_unless_framed (conn, msg, FALSE);
 }
 
 static void
@@ -342,6 +464,8 @@ request_done (Conn *conn, SoupServerMessage *msg, gboolean aborted)
   gint64 started = info != NULL ? info->started : g_get_monotonic_time ();
 
   conn->self->n_requests++;
+  /* libsoup decides on keep-alive from the answer's headers once this returns */
+  close_unless_framed (conn, msg, TRUE);
   g_debug ("%s %s %u %.3f ms from %s%s", soup_server_message_get_method (msg), uri != NULL ? g_uri_get_path (uri) : "?",
            soup_server_message_get_status (msg), (double) (g_get_monotonic_time () - started) / 1000.0, conn->remote,
            aborted ? " (aborted)" : "");
@@ -450,25 +574,29 @@ refuse (TendHttpServer *self, GSocketConnection *connection)
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
 }
 
-static gboolean
-incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer user_data)
+static void
+gate_refused_cb (TendHttpGate *gate, const TendHttpHead *head, gpointer user_data)
 {
-  TendHttpServer *self = user_data;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  Conn *conn = user_data;
+
+  /* inside libsoup's read: answered from our own source */
+  conn->refused_status = head->status;
+  conn->refused_message = head->message;
+  conn_schedule_check (conn);
+}
+
+static void
+serve (TendHttpServer *self, GSocketConnection *connection, GSocketAddress *local, GInetSocketAddress *remote)
+{
   g_autoptr(GError) error = NULL;
   Conn *conn;
 
-  if (local == NULL || remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)) {
-    g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-    return TRUE;
-  }
   if (self->stopping || g_hash_table_size (self->conns) >= self->max_connections) {
-    g_autofree char *who = format_address (G_INET_SOCKET_ADDRESS (remote));
+    g_autofree char *who = format_address (remote);
     g_debug ("refusing a connection from %s: %u connections open (max-connections)", who,
              g_hash_table_size (self->conns));
     refuse (self, connection);
-    return TRUE;
+    return;
   }
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
 
@@ -476,25 +604,59 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
   conn->ref_count = 1;
   conn->self = self;
   conn->stream = g_object_ref (connection);
-  conn->remote = format_address (G_INET_SOCKET_ADDRESS (remote));
+  conn->gate = tend_http_gate_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)), gate_refused_cb, conn);
+  conn->io = g_simple_io_stream_new (G_INPUT_STREAM (conn->gate),
+                                     g_io_stream_get_output_stream (G_IO_STREAM (connection)));
+  conn->remote = format_address (remote);
   g_hash_table_add (self->conns, conn);
+  /*
+   * Armed first: libsoup reads a request that is already waiting at once,
+   * inside soup_server_accept_iostream, and may begin an event stream
+   * there, which must then stay exempt from the deadline.
+   */
+  conn_arm_deadline (conn);
   conn->server = new_connection_server (self, conn, &error);
   if (conn->server == NULL ||
-      !soup_server_accept_iostream (conn->server, G_IO_STREAM (connection), local, remote, &error)) {
+      !soup_server_accept_iostream (conn->server, conn->io, local, G_SOCKET_ADDRESS (remote), &error)) {
     g_warning ("cannot serve the connection from %s: %s", conn->remote, error != NULL ? error->message : "?");
     conn_teardown (conn);
+  }
+}
+
+static gboolean
+incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer user_data)
+{
+  TendHttpServer *self = user_data;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+
+  if (local == NULL || remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote)) {
+    g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
     return TRUE;
   }
-  conn_arm_deadline (conn);
+  serve (self, connection, local, G_INET_SOCKET_ADDRESS (remote));
   return TRUE;
+}
+
+void
+tend_http_server_serve_connection (TendHttpServer *self, GSocketConnection *connection, GSocketAddress *local,
+                                   GInetSocketAddress *remote)
+{
+  g_return_if_fail (TEND_IS_HTTP_SERVER (self));
+  g_return_if_fail (G_IS_SOCKET_CONNECTION (connection));
+  g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (remote));
+  serve (self, connection, local, remote);
 }
 
 /* ---- listening ---- */
 
+/*
+ * Never a DNS look-up: it would block the main loop, and the configuration
+ * reader accepts nothing else (an IP address, or localhost).
+ */
 static GList *
 resolve (const char *host, GError **error)
 {
-  g_autoptr(GResolver) resolver = NULL;
   GInetAddress *literal = g_inet_address_new_from_string (host);
 
   if (literal != NULL)
@@ -502,8 +664,8 @@ resolve (const char *host, GError **error)
   if (g_ascii_strcasecmp (host, "localhost") == 0)
     return g_list_append (g_list_prepend (NULL, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)),
                           g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6));
-  resolver = g_resolver_get_default ();
-  return g_resolver_lookup_by_name (resolver, host, NULL, error);
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address or localhost");
+  return NULL;
 }
 
 static GSocket *
@@ -770,6 +932,18 @@ guint64
 tend_http_server_get_n_timed_out (TendHttpServer *self)
 {
   return self->n_timed_out;
+}
+
+guint64
+tend_http_server_get_n_bad_requests (TendHttpServer *self)
+{
+  return self->n_bad_requests;
+}
+
+guint64
+tend_http_server_get_n_unchecked_requests (TendHttpServer *self)
+{
+  return self->n_unchecked;
 }
 
 /* ---- object ---- */

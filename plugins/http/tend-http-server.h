@@ -15,6 +15,12 @@ G_BEGIN_DECLS
  * are cut off), a body size limit, a request log, and streams (server-sent
  * events) that notice a client that went away and never queue without bound.
  *
+ * libsoup reads each connection through a TendHttpGate, which hands it one
+ * checked request head at a time: a head whose body length could be read two
+ * ways (two Content-Length, Transfer-Encoding with Content-Length, a length
+ * with a sign, ...) is answered 400 here and the connection closed, so the
+ * rest of its body is never taken for a second request.
+ *
  * Each connection gets its own SoupServer. libsoup 3.2.3 never releases a
  * keep-alive connection whose client closes it between two requests (the
  * socket stays in CLOSE-WAIT for the life of the server), and it only keeps a
@@ -48,12 +54,12 @@ typedef void (*TendHttpStreamClosed) (SoupServerMessage *msg, gpointer user_data
  */
 TendHttpServer *tend_http_server_new (guint max_connections, guint64 request_timeout_ms, gsize max_body,
                                       TendHttpHandler handler, gpointer user_data);
-/** tend_http_host_is_loopback: resolves @host (as tend_http_server_listen would) and says whether every address is a loopback one */
+/** tend_http_host_is_loopback: whether every address @host stands for (as tend_http_server_listen takes it) is a loopback one */
 gboolean tend_http_host_is_loopback (const char *host, gboolean *out_loopback, GError **error);
 /**
  * tend_http_server_listen:
- * Binds HOST:PORT (an address, or a name resolved now: "localhost" gives
- * 127.0.0.1 and ::1 on one port). Port 0: a free port.
+ * Binds HOST:PORT: an IP address, or "localhost" (127.0.0.1 and ::1 on one
+ * port); never a name to look up. Port 0: a free port.
  */
 gboolean tend_http_server_listen (TendHttpServer *self, const char *host, guint16 port, GError **error);
 /** tend_http_server_get_addresses: the bound addresses, "127.0.0.1:PORT" or "[::1]:PORT" */
@@ -93,5 +99,22 @@ guint tend_http_server_get_n_connections (TendHttpServer *self);
 guint64 tend_http_server_get_n_requests (TendHttpServer *self);
 guint64 tend_http_server_get_n_refused (TendHttpServer *self);
 guint64 tend_http_server_get_n_timed_out (TendHttpServer *self);
+/** tend_http_server_get_n_bad_requests: request heads refused before libsoup saw them (ambiguous framing and the like) */
+guint64 tend_http_server_get_n_bad_requests (TendHttpServer *self);
+/**
+ * tend_http_server_get_n_unchecked_requests: requests libsoup parsed from
+ * bytes the gate had not checked as a head (0 unless the gate and libsoup
+ * disagree on a body's framing; such requests are refused). For tests.
+ */
+guint64 tend_http_server_get_n_unchecked_requests (TendHttpServer *self);
+
+/**
+ * tend_http_server_serve_connection:
+ * Serves a connection accepted elsewhere (a test's or a fuzzer's socket
+ * pair) as if it came in on a listening socket. @remote: the address the
+ * request log and the handler are told.
+ */
+void tend_http_server_serve_connection (TendHttpServer *self, GSocketConnection *connection, GSocketAddress *local,
+                                        GInetSocketAddress *remote);
 
 G_END_DECLS
