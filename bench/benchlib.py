@@ -373,7 +373,7 @@ class TendDaemon(Daemon):
 
     def cli(self, *args, timeout=60):
         """Run `tend --home HOME ARGS...` (retried for a few seconds if the binary cannot be
-        executed: on a shared machine someone may be relinking build/core/tend)."""
+        executed: on a shared machine someone may be relinking build/core/cli/tend)."""
         for attempt in range(10):
             try:
                 return run([self.tend_cli, "--home", self.home] + list(args),

@@ -7,9 +7,9 @@ found by executable).  Once every service is online everywhere, the status comma
 are timed end to end (fork + exec of the client, connect, answer, exit):
 
   floor                      /bin/true
-  tend help                  build/core/tend help   (client start-up only, no daemon contact)
-  tend status --json         build/core/tend --home HOME status --json
-  tend status                build/core/tend --home HOME status
+  tend help                  build/core/cli/tend help   (client start-up only, no daemon contact)
+  tend status --json         build/core/cli/tend --home HOME status --json
+  tend status                build/core/cli/tend --home HOME status
   pm2 jlist                  pm2 jlist               (PM2_HOME=ours)
   supervisorctl status       supervisorctl -c CONF status
 
@@ -124,7 +124,7 @@ def main():
     ap.add_argument("--method", choices=("hyperfine", "python"),
                     help="hyperfine (default when installed) or python")
     ap.add_argument("--out", help="also write the Markdown report to this file")
-    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "tendd"))
+    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "daemon", "tendd"))
     ap.add_argument("--plugin-dir", default=os.environ.get("TEND_PLUGIN_DIR",
                                                           os.path.join(REPO, "build", "plugins")))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")

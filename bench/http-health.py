@@ -83,7 +83,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="wrk -t (default 2)")
     ap.add_argument("--paths", default="/api/health/system,/api/components,/metrics", help="comma list of paths to load")
     ap.add_argument("--out", help="also write the Markdown report to this file")
-    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "tendd"))
+    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "daemon", "tendd"))
     ap.add_argument("--plugin-dir", default=os.environ.get("TEND_PLUGIN_DIR",
                                                           os.path.join(REPO, "build", "plugins")))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")

@@ -204,7 +204,7 @@ def main():
                     help="idle processes started outside the supervisors first (default 0)")
     ap.add_argument("--no-perf", action="store_true", help="do not use perf stat")
     ap.add_argument("--out", help="also write the Markdown report to this file")
-    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "tendd"))
+    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "daemon", "tendd"))
     ap.add_argument("--plugin-dir", default=os.environ.get("TEND_PLUGIN_DIR",
                                                           os.path.join(REPO, "build", "plugins")))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")

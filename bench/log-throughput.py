@@ -598,7 +598,7 @@ def main():
     ap.add_argument("--no-rotation", action="store_true")
     ap.add_argument("--no-pm2-logrotate", action="store_true", help="do not install pm2-logrotate")
     ap.add_argument("--out", help="also write the Markdown report to this file")
-    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "tendd"))
+    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "daemon", "tendd"))
     ap.add_argument("--plugin-dir", default=os.environ.get("TEND_PLUGIN_DIR",
                                                           os.path.join(REPO, "build", "plugins")))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")

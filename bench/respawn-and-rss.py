@@ -299,7 +299,7 @@ def main():
     ap.add_argument("--no-floor", action="store_true", help="skip the shell-loop floor")
     ap.add_argument("--no-rss", action="store_true", help="skip the RSS phase")
     ap.add_argument("--no-respawn", action="store_true", help="skip the respawn phase")
-    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "tendd"))
+    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "daemon", "tendd"))
     ap.add_argument("--plugin-dir", default=os.environ.get("TEND_PLUGIN_DIR",
                                                           os.path.join(REPO, "build", "plugins")))
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (for debugging)")

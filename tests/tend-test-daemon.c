@@ -230,7 +230,7 @@ tend_test_daemon_write_config (TendTestDaemon *d, const char *text)
 void
 tend_test_daemon_spawn (TendTestDaemon *d, const char *const *args)
 {
-  g_autofree char *tendd = g_build_filename (build_dir (), "..", "core", "tendd", NULL);
+  g_autofree char *tendd = g_build_filename (build_dir (), "..", "core", "daemon", "tendd", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_auto(GStrv) env = g_get_environ ();
   g_autoptr(GError) error = NULL;
@@ -576,7 +576,7 @@ static char **
 cli_argv (TendTestDaemon *d, const char *const *args)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autofree char *tend = g_build_filename (build_dir (), "..", "core", "tend", NULL);
+  g_autofree char *tend = g_build_filename (build_dir (), "..", "core", "cli", "tend", NULL);
 
   g_strv_builder_add (builder, tend);
   g_strv_builder_add (builder, "--home");

@@ -86,7 +86,7 @@ gboolean tend_test_wait_pid_gone (pid_t pid, guint timeout_ms);
 
 /**
  * tend_test_run_cli:
- * Runs build/core/tend --home d->home ARG... (NULL-terminated) with the test's
+ * Runs build/core/cli/tend --home d->home ARG... (NULL-terminated) with the test's
  * environment (TEND_PLUGIN_DIR) minus TEND_HOME, for at most 60 s (asserts),
  * and returns its exit status (asserts it exited). @out_stdout and
  * @out_stderr (nullable) get what it printed.

@@ -801,7 +801,7 @@ test_concurrent_autostart (void)
 static char *
 run_on_tty (TendTestDaemon *d, gboolean no_color, const char *const *args)
 {
-  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GString) got = g_string_new (NULL);
   g_auto(GStrv) env = g_get_environ ();
@@ -953,7 +953,7 @@ test_bash_completion (void)
   g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *completion = g_build_filename (g_getenv ("TEND_TEST_SRCDIR"), "..", "data", "tend.bash-completion",
                                                   NULL);
-  g_autofree char *core = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", NULL);
+  g_autofree char *core = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", NULL);
   g_autofree char *script = NULL;
   g_autofree char *out = NULL;
   g_autofree char *bash = g_find_program_in_path ("bash");

@@ -179,7 +179,7 @@ test_detach (void)
 {
   g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *record = tend_test_daemon_path (d, "record");
-  g_autofree char *tendd = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tendd", NULL);
+  g_autofree char *tendd = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "daemon", "tendd", NULL);
   g_autofree char *pidfile = NULL;
   g_autofree char *pid_text = NULL;
   g_autofree char *daemon_log = NULL;

@@ -251,7 +251,7 @@ test_access_denied (void)
   const char *get_argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "gdbus", "call",
                              "--address", address, "--dest", "org.tend.Tend1", "--object-path", "/org/tend/Tend1",
                              "--method", "org.freedesktop.DBus.Properties.Get", "org.tend.Manager1", "Version", NULL };
-  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
   const char *cli_version_argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", tend, "version",
                                      NULL };
   const char *cli_status_argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", tend, "--home",

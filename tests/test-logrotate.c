@@ -577,7 +577,7 @@ static void
 test_daemon_log (void)
 {
   g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
-  g_autofree char *tendd = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tendd", NULL);
+  g_autofree char *tendd = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "daemon", "tendd", NULL);
   g_autofree char *pidfile = NULL;
   g_autofree char *pid_text = NULL;
   g_autofree char *own_log = NULL;

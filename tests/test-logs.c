@@ -376,7 +376,7 @@ test_cli_follow_across_rotation (void)
   g_autofree char *followed = tend_test_daemon_path (d, "followed");
   g_autofree char *folder = NULL;
   g_autofree char *conf = NULL;
-  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
   g_auto(GStrv) lines = NULL;
   g_autoptr(GError) error = NULL;
   FollowWait wait;
@@ -425,7 +425,7 @@ test_cli_follow_timestamps (void)
   g_autofree char *followed = tend_test_daemon_path (d, "followed");
   g_autofree char *conf = NULL;
   g_autofree char *log = NULL;
-  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
   g_autoptr(GRegex) stamped =
       g_regex_new ("^(\\d{4})-(\\d\\d)-(\\d\\d) (\\d\\d):(\\d\\d):(\\d\\d) ticker \\| tick \\d+$", 0, 0, NULL);
   g_auto(GStrv) lines = NULL;

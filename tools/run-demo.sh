@@ -21,4 +21,4 @@ export TEND_HOME="$home"
 export TEND_PLUGIN_DIR="$PWD/$builddir/plugins"
 
 echo "tend demo: logs go to $home/logs/ (tail -f $home/logs/*.log), web on http://127.0.0.1:8090/; press Ctrl-C to stop."
-exec "$builddir/core/tendd" --foreground --home "$home" --config data/examples/demo.conf
+exec "$builddir/core/daemon/tendd" --foreground --home "$home" --config data/examples/demo.conf

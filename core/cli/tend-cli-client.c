@@ -96,7 +96,10 @@ is_executable (const char *path)
   return path != NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR) && access (path, X_OK) == 0;
 }
 
-/* $TEND_TENDD, then beside this program (the build tree, or a relocated install), then sbindir, then PATH. */
+/*
+ * $TEND_TENDD, then beside this program (a relocated install), then in the
+ * build tree's core/daemon/ when this is core/cli/tend, then sbindir, then PATH.
+ */
 static char *
 find_tendd (void)
 {
@@ -109,8 +112,11 @@ find_tendd (void)
   if (self != NULL) {
     g_autofree char *dir = g_path_get_dirname (self);
     g_autofree char *beside = g_build_filename (dir, "tendd", NULL);
+    g_autofree char *build_tree = g_build_filename (dir, "..", "daemon", "tendd", NULL);
     if (is_executable (beside))
       return g_steal_pointer (&beside);
+    if (is_executable (build_tree))
+      return g_canonicalize_filename (build_tree, NULL);
   }
   if (is_executable (installed))
     return g_steal_pointer (&installed);
