@@ -282,7 +282,7 @@ def main():
     ap.add_argument("--settle", type=float, default=3.0, help="quiet seconds before each reading (default 3)")
     ap.add_argument("--tolerance", type=float, default=0.05, help="allowed growth (default 0.05: 5 %%)")
     ap.add_argument("--timeout", type=int, default=1800, help="longest crash part, seconds (default 1800)")
-    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "tendd"))
+    ap.add_argument("--tendd", default=os.path.join(REPO, "build", "core", "daemon", "tendd"))
     ap.add_argument("--plugin-dir", default=os.environ.get("TEND_PLUGIN_DIR", os.path.join(REPO, "build", "plugins")))
     ap.add_argument("--heap", action="store_true",
                     help="also read glibc's heap bytes in use (gdb attaches to tendd to call malloc_stats())")

@@ -417,7 +417,7 @@ test_adhoc_cwd_and_shell (void)
   g_autofree char *work = tend_test_daemon_path (d, "work");
   g_autofree char *script = g_build_filename (work, "script.sh", NULL);
   g_autofree char *ran = g_build_filename (work, "ran-here", NULL);
-  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "tend", NULL);
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
   g_autofree char *both_log = g_build_filename (d->home, "logs", "both-out.log", NULL);
   g_autofree char *words_log = g_build_filename (d->home, "logs", "words-out.log", NULL);
   g_autofree char *real_work = NULL;
