@@ -319,7 +319,10 @@ class TendDaemon(Daemon):
         super().__init__(ctx)
         self.tendd = tendd
         self.plugin_dir = plugin_dir
-        self.tend_cli = os.path.join(os.path.dirname(tendd), "tend")
+        # an install keeps both in one folder; the build tree has core/daemon/tendd and core/cli/tend
+        beside = os.path.join(os.path.dirname(tendd), "tend")
+        build_tree = os.path.join(os.path.dirname(tendd), "..", "cli", "tend")
+        self.tend_cli = beside if os.path.exists(beside) else os.path.normpath(build_tree)
         self.proc = None
         self.out = None
         self.home = None
