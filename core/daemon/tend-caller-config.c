@@ -26,6 +26,24 @@ read_cb (gpointer data, GError **error)
                                          TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES, read->registry, error);
 }
 
+/*
+ * Every later read of the services' env-files (each start, reload, resurrect)
+ * is made with the caller's rights too, unless user= names whose: the
+ * services remember who added them. The configs are new, shared with no one.
+ */
+static TendConfig *
+mark_added_by (TendConfig *config, uid_t caller)
+{
+  GPtrArray *services;
+
+  if (config == NULL)
+    return NULL;
+  services = tend_config_get_services (config);
+  for (guint i = 0; i < services->len; i++)
+    ((TendServiceConfig *) g_ptr_array_index (services, i))->added_by_uid = caller;
+  return config;
+}
+
 static TendConfig *
 read_as (Read *read, uid_t caller, GError **error)
 {
@@ -36,8 +54,8 @@ read_as (Read *read, uid_t caller, GError **error)
   if (caller == 0 || caller == geteuid ())
     return read_cb (read, error);
   if (geteuid () == 0)
-    return tend_as_user_run (caller, read_cb, read, error);
-  config = read_cb (read, &local_error);
+    return mark_added_by (tend_as_user_run (caller, read_cb, read, error), caller);
+  config = mark_added_by (read_cb (read, &local_error), caller);
   if (config == NULL) {
     g_message ("%s, for uid %u: %s", name, (unsigned) caller, local_error->message);
     g_set_error (error, TEND_ERROR, TEND_ERROR_CONFIG,

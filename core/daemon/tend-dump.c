@@ -164,8 +164,9 @@ tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_runni
   }
   running = g_key_file_get_string_list (kf, DUMP_GROUP, "running", NULL, NULL);
   /* the same strict reader as for configuration files: a hand-edited dump gets the same checks */
-  config = tend_config_new_from_data_full (services->str, (gssize) services->len, path, "/", TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES,
-                                           registry, error);
+  /* TEND_CONFIG_FLAGS_DUMP: added-by=UID, who added a service over D-Bus, is believed from tendd's own file only */
+  config = tend_config_new_from_data_full (services->str, (gssize) services->len, path, "/",
+                                           TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES | TEND_CONFIG_FLAGS_DUMP, registry, error);
   if (config == NULL) {
     g_prefix_error (error, "the dump is damaged, nothing was restored: ");
     return NULL;

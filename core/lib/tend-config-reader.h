@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "tend-config.h"
 #include "tend-plugin-registry.h"
 #include "tend-service-config.h"
 
@@ -29,6 +30,7 @@ typedef struct {
 typedef struct {
   const char *path;     /* for messages */
   const char *base_dir; /* relative paths are resolved against it */
+  TendConfigFlags flags;
   TendPluginRegistry *registry;
   GKeyFile *kf;
   GPtrArray *groups;           /* GroupLines, file order */

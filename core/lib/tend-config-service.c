@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tend-config-reader.h"
+#include "tend-env-file.h"
 #include "tend-error.h"
 #include "tend-parse.h"
 
@@ -57,18 +58,12 @@ parse_env (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 static gboolean
 parse_env_file (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
 {
-  g_autofree char *path = NULL;
-  g_auto(GStrv) env = NULL;
-
   if (value[0] == '\0') {
     g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
     return FALSE;
   }
-  path = tend_config_resolve_path (r, value);
-  /* checked now so a typo fails the read, but loaded at each start so edits apply */
-  if (!tend_parse_env_file (path, &env, error))
-    return FALSE;
-  svc->env_file = g_steal_pointer (&path);
+  /* read once the whole group is known (user= says whose rights read it): tend_config_read_service_group() */
+  svc->env_file = tend_config_resolve_path (r, value);
   return TRUE;
 }
 
@@ -366,22 +361,28 @@ apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, cons
   return FALSE;
 }
 
-/* the value @name gets from env, else from env-file; NULL when only the daemon's environment can tell */
+/*
+ * The value @name gets from env, else from the env-file's items @file_env;
+ * NULL when only the daemon's environment can tell. @out_from_file: it came
+ * from the file, whose content no message may quote.
+ */
 static char *
-configured_env_value (const TendServiceConfig *svc, const char *name)
+configured_env_value (const TendServiceConfig *svc, char **file_env, const char *name, gboolean *out_from_file)
 {
   const char *value = svc->env != NULL ? g_environ_getenv (svc->env, name) : NULL;
-  g_auto(GStrv) file_env = NULL;
 
+  *out_from_file = FALSE;
   if (value != NULL)
     return g_strdup (value);
-  if (svc->env_file != NULL && tend_parse_env_file (svc->env_file, &file_env, NULL)) {
+  if (file_env != NULL) {
     /* in a .env file a later line wins, as it does when the service starts */
     for (guint i = g_strv_length (file_env); i > 0; i--) {
       const char *item = file_env[i - 1];
       gsize len = strlen (name);
-      if (strncmp (item, name, len) == 0 && item[len] == '=')
+      if (strncmp (item, name, len) == 0 && item[len] == '=') {
+        *out_from_file = TRUE;
         return g_strdup (item + len + 1);
+      }
     }
   }
   return NULL;
@@ -394,10 +395,11 @@ configured_env_value (const TendServiceConfig *svc, const char *name)
  * 65535.
  */
 static gboolean
-check_increment_var (const TendServiceConfig *svc, GError **error)
+check_increment_var (const TendServiceConfig *svc, char **file_env, GError **error)
 {
   g_autofree char *quoted = NULL;
-  g_autofree char *base_text = configured_env_value (svc, svc->increment_var);
+  gboolean from_file;
+  g_autofree char *base_text = configured_env_value (svc, file_env, svc->increment_var, &from_file);
   const char *name = svc->increment_var;
   gboolean is_port = strcmp (name, "PORT") == 0 || g_str_has_suffix (name, "_PORT");
   guint64 limit = is_port ? 65535 : G_MAXUINT32;
@@ -405,6 +407,12 @@ check_increment_var (const TendServiceConfig *svc, GError **error)
 
   if (base_text == NULL)
     return TRUE;
+  /* the env-file's values are its owner's: named, never shown */
+  if (!tend_parse_uint (base_text, 0, G_MAXUINT32, &base, NULL) && from_file) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "%s in the env-file is not a number from 0 to 4294967295", name);
+    return FALSE;
+  }
   if (!tend_parse_uint (base_text, 0, G_MAXUINT32, &base, NULL)) {
     quoted = tend_quote_for_message (base_text, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
@@ -412,6 +420,12 @@ check_increment_var (const TendServiceConfig *svc, GError **error)
     return FALSE;
   }
   last = base + MAX (svc->instances, 1) - 1;
+  if (last > limit && from_file) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                 "%s in the env-file with %u instances goes past %" G_GUINT64_FORMAT "%s", name,
+                 MAX (svc->instances, 1), limit, is_port ? " (the largest port)" : "");
+    return FALSE;
+  }
   if (last > limit) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
                  "%s=%" G_GUINT64_FORMAT " with %u instances gives up to %" G_GUINT64_FORMAT ", past %" G_GUINT64_FORMAT
@@ -422,12 +436,32 @@ check_increment_var (const TendServiceConfig *svc, GError **error)
   return TRUE;
 }
 
+/* a dump's added-by=UID: who added the service over D-Bus, whose rights read its env-file */
+static gboolean
+read_added_by (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceConfig *svc, GError **error)
+{
+  g_autofree char *value = tend_config_fetch_value (r, g, kl, error);
+  g_autoptr(GError) local = NULL;
+  guint64 uid;
+
+  if (value == NULL)
+    return FALSE;
+  /* (uid_t) -1 means "nobody in particular", so it is not a uid one may save */
+  if (!tend_parse_uint (value, 0, G_MAXUINT32 - 1, &uid, &local)) {
+    tend_config_set_value_error (error, r, g, kl, value, local);
+    return FALSE;
+  }
+  svc->added_by_uid = (uid_t) uid;
+  return TRUE;
+}
+
 TendServiceConfig *
 tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
 {
   g_autofree char *quoted = NULL;
   g_autoptr(TendServiceConfig) svc = tend_service_config_new (name);
   g_autoptr(GError) local = NULL;
+  g_auto(GStrv) file_env = NULL;
   const KeyLine *exec_line;
   const char *check_keys[] = { "health-check", "ready-check" };
 
@@ -439,6 +473,11 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     const ServiceKey *sk = find_service_key (kl->key);
     g_autofree char *value = NULL;
 
+    if (sk == NULL && strcmp (kl->key, "added-by") == 0 && (r->flags & TEND_CONFIG_FLAGS_DUMP)) {
+      if (!read_added_by (r, g, kl, svc, error))
+        return NULL;
+      continue;
+    }
     if (sk == NULL) {
       g_autofree char *known = service_keys_text ();
       tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
@@ -471,7 +510,12 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     return NULL;
   }
 
-  if (svc->increment_var != NULL && !check_increment_var (svc, &local)) {
+  /* checked now so a typo fails the read, with the rights it will be read with at each start */
+  if (svc->env_file != NULL && !tend_env_file_read (svc, &file_env, &local)) {
+    tend_config_set_key_error (error, r, g, tend_config_find_key_line (g, "env-file"), "%s", local->message);
+    return NULL;
+  }
+  if (svc->increment_var != NULL && !check_increment_var (svc, file_env, &local)) {
     tend_config_set_key_error (error, r, g, tend_config_find_key_line (g, "increment-var"), "%s", local->message);
     return NULL;
   }

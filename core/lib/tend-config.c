@@ -1067,6 +1067,7 @@ tend_config_new_from_data_full (const char *data,
   self->flags = flags;
   r.path = self->path;
   r.base_dir = dir;
+  r.flags = flags;
   r.registry = registry;
   r.kf = kf;
   r.groups = groups;

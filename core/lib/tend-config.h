@@ -26,10 +26,14 @@ G_DECLARE_FINAL_TYPE (TendConfig, tend_config, TEND, CONFIG, GObject)
  *   file does not define (a file for `tend start FILE`, an ad hoc service, a
  *   dump): tend_config_select_services() checks it against the daemon.
  *   Without it such a name is an error, as in the daemon's own configuration.
+ * @TEND_CONFIG_FLAGS_DUMP: the file is `tend save`'s dump, written by tendd in
+ *   its home: a service may carry `added-by=UID` (who added it over D-Bus,
+ *   whose rights read its env-file). No other file may say so.
  */
 typedef enum {
   TEND_CONFIG_FLAGS_NONE = 0,
   TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES = 1 << 0,
+  TEND_CONFIG_FLAGS_DUMP = 1 << 1,
 } TendConfigFlags;
 
 /**

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tend-context.h"
+#include "tend-env-file.h"
 #include "tend-error.h"
 #include "tend-instance.h"
 #include "tend-log-capture.h"
@@ -448,7 +449,8 @@ tend_instance_build_environment (TendInstance *self, GError **error)
   }
   if (config->env_file != NULL) {
     g_auto(GStrv) file_env = NULL;
-    if (!tend_parse_env_file (config->env_file, &file_env, error)) {
+    /* with the rights of whose file it is, never root's for a user's link; lines never quoted */
+    if (!tend_env_file_read (config, &file_env, error)) {
       g_prefix_error (error, "env-file: ");
       return NULL;
     }
@@ -474,8 +476,9 @@ tend_instance_build_environment (TendInstance *self, GError **error)
       return NULL;
     }
     if (!g_ascii_string_to_unsigned (base, 10, 0, G_MAXUINT32, &value, NULL)) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_SPAWN, "increment-var %s is not a number: \"%s\"",
-                   config->increment_var, base);
+      /* the value may be an env-file's secret and this message everyone's (status-message): named, not shown */
+      g_set_error (error, TEND_ERROR, TEND_ERROR_SPAWN, "increment-var %s is not a number from 0 to 4294967295",
+                   config->increment_var);
       return NULL;
     }
     text = g_strdup_printf ("%" G_GUINT64_FORMAT, value + self->index);

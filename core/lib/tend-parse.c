@@ -502,12 +502,33 @@ tend_parse_name_list (const char *text)
   return g_strv_builder_end (builder);
 }
 
+/* what a file that is not a regular one is, for the message */
+static const char *
+file_kind (mode_t mode)
+{
+  if (S_ISDIR (mode))
+    return "a directory";
+  if (S_ISFIFO (mode))
+    return "a FIFO";
+  if (S_ISSOCK (mode))
+    return "a socket";
+  if (S_ISCHR (mode) || S_ISBLK (mode))
+    return "a device";
+  return "not a regular file";
+}
+
 gboolean
 tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /*
+   * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer,
+   * and tendd's main thread with it. O_NOCTTY: a terminal never becomes ours.
+   * Once fstat() has shown a regular file, the flag changes nothing.
+   */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   int saved_errno = 0;
   gboolean too_large = FALSE;
+  const char *not_regular = NULL;
   struct stat st;
   g_autoptr(GString) buf = g_string_new (NULL);
 
@@ -517,11 +538,14 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
     saved_errno = errno;
   } else if (S_ISDIR (st.st_mode)) {
     saved_errno = EISDIR;
-  } else if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) || S_ISSOCK (st.st_mode)) {
-    /* env-file=/dev/zero must not read forever */
-    too_large = TRUE;
+  } else if (!S_ISREG (st.st_mode)) {
+    /* a FIFO would wait for a writer, /dev/zero would be read for ever */
+    not_regular = file_kind (st.st_mode);
   } else {
     char chunk[4096];
+    int flags = fcntl (fd, F_GETFL);
+    if (flags >= 0)
+      fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
     for (;;) {
       ssize_t n = read (fd, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR)
@@ -546,6 +570,10 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
                  "%s: cannot read: %s", path, g_strerror (saved_errno));
     return FALSE;
   }
+  if (not_regular != NULL) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not a regular file but %s", path, not_regular);
+    return FALSE;
+  }
   if (too_large) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: not a text file of at most %u MiB", path,
                  (guint) (TEND_TEXT_FILE_MAX >> 20));
@@ -560,8 +588,6 @@ tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError *
 gboolean
 tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
 {
-  g_autofree char *quoted = NULL;
-  g_autofree char *quoted_key = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -585,16 +611,13 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
       line = g_strchug (line + 6);
     eq = strchr (line, '=');
     if (eq == NULL) {
-      quoted = tend_quote_for_message (line, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "%s:%u: not KEY=VALUE: %s", path, i + 1, quoted);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s:%u: not KEY=VALUE", path, i + 1);
       return FALSE;
     }
     key = g_strstrip (g_strndup (line, (gsize) (eq - line)));
     if (!env_name_is_valid (key)) {
-      quoted_key = tend_quote_for_message (key, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "%s:%u: not a variable name: %s", path, i + 1, quoted_key);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s:%u: not a variable name before =", path,
+                   i + 1);
       return FALSE;
     }
     value = g_strstrip (eq + 1);
@@ -602,8 +625,7 @@ tend_parse_env_file (const char *path, GStrv *out_env, GError **error)
     if (len > 0 && (value[0] == '"' || value[0] == '\'')) {
       /* quotes only group; no escapes are processed inside them */
       if (len < 2 || value[len - 1] != value[0]) {
-        g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                     "%s:%u: %s: unmatched quote", path, i + 1, key);
+        g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "%s:%u: unmatched quote", path, i + 1);
         return FALSE;
       }
       value[len - 1] = '\0';

@@ -40,14 +40,22 @@ const char *tend_signal_to_string (int signum);
 gboolean tend_parse_env_list (const char *text, GStrv *out_env, GError **error);
 /** tend_parse_name_list: "a, b;c" (comma, semicolon or space separated) into a trimmed vector. */
 GStrv tend_parse_name_list (const char *text);
-/** tend_parse_env_file: KEY=VALUE lines (# comments, blank lines, optional "export ", quotes stripped). */
+/**
+ * tend_parse_env_file:
+ * KEY=VALUE lines (# comments, blank lines, optional "export ", quotes
+ * stripped), read with the calling thread's rights (tend_env_file_read()
+ * picks them for a service). An error names PATH:LINE and what is wrong,
+ * never the line's text: it may reach every local user (a service's status
+ * message) while the file's content is the file owner's.
+ */
 gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
 /**
  * tend_read_text_file:
  * The whole of @path (a directory is an error), with a lower-case message
- * "PATH: cannot read: REASON" in G_FILE_ERROR. A device or socket, or a
- * file past TEND_TEXT_FILE_MAX bytes, is refused ("not a text file of at
- * most 64 MiB"): /dev/zero would be read for ever.
+ * "PATH: cannot read: REASON" in G_FILE_ERROR. Only a regular file is read
+ * (symlinks followed): a FIFO, device or socket is refused without waiting
+ * ("PATH: not a regular file but a FIFO"; the open does not block), as is a
+ * file past TEND_TEXT_FILE_MAX bytes ("not a text file of at most 64 MiB").
  */
 #define TEND_TEXT_FILE_MAX ((gsize) 64 << 20)
 gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);

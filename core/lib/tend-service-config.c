@@ -39,6 +39,7 @@ tend_service_config_new (const char *name)
   self->health_timeout_ms = DEFAULT_HEALTH_TIMEOUT_MS;
   self->health_retries = DEFAULT_HEALTH_RETRIES;
   self->start = TRUE;
+  self->added_by_uid = (uid_t) -1;
   return self;
 }
 
@@ -209,6 +210,8 @@ tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf)
     set_string (kf, group, "env-file", self->env_file);
   if (self->user != NULL)
     set_string (kf, group, "user", self->user);
+  if (self->added_by_uid != (uid_t) -1)
+    g_key_file_set_uint64 (kf, group, "added-by", self->added_by_uid);
   if (self->group != NULL)
     set_string (kf, group, "group", self->group);
   if (self->instances != DEFAULT_INSTANCES)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <sys/types.h>
 
 #include "tend-enums.h"
 
@@ -59,6 +60,16 @@ typedef struct {
   /* where it was defined, for messages; NULL/0 for ad hoc services */
   char *source_file;
   guint source_line;
+
+  /*
+   * The D-Bus caller that added it (StartConfig, AddService) when that was
+   * neither root nor tendd's own user, else (uid_t) -1. Its env-file is read
+   * with that caller's rights unless user= says whose (tend_env_file_read()).
+   * Ignored by tend_service_config_equal(): it says who may read, not what
+   * runs, and the same service added again by another admin is still the
+   * same service. Saved in the dump (added-by=UID) so resurrect keeps it.
+   */
+  uid_t added_by_uid;
 } TendServiceConfig;
 
 GType tend_service_config_get_type (void);
@@ -68,12 +79,14 @@ GType tend_service_config_get_type (void);
 TendServiceConfig *tend_service_config_new (const char *name);
 TendServiceConfig *tend_service_config_ref (TendServiceConfig *self);
 void tend_service_config_unref (TendServiceConfig *self);
-/** tend_service_config_equal: TRUE when running @a or @b would be the same (source position ignored). */
+/** tend_service_config_equal: TRUE when running @a or @b would be the same (source position and added_by_uid ignored). */
 gboolean tend_service_config_equal (const TendServiceConfig *a, const TendServiceConfig *b);
 /**
  * tend_service_config_to_key_file:
  * Writes @self as a `[service:NAME]` group of @kf with only non-default keys,
- * so that reading it back gives an equal config (used by `tend save`).
+ * so that reading it back gives an equal config (used by `tend save`), and
+ * added-by=UID when added_by_uid is set, which only a reader given
+ * TEND_CONFIG_FLAGS_DUMP accepts.
  */
 void tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tend-env-file.h"
 #include "tend-health-checks.h"
 #include "tend-health-probe.h"
 #include "tend-parse.h"
@@ -83,7 +84,8 @@ make_probe (TendServiceConfig *config, const char *spec)
     g_auto(GStrv) file_env = NULL;
     g_autoptr(GError) file_error = NULL;
 
-    if (tend_parse_env_file (config->env_file, &file_env, &file_error)) {
+    /* with the same rights as when the service starts: never root's for a user's link */
+    if (tend_env_file_read (config, &file_env, &file_error)) {
       for (guint i = 0; file_env[i] != NULL; i++) {
         g_auto(GStrv) kv = g_strsplit (file_env[i], "=", 2);
         env = g_environ_setenv (env, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
