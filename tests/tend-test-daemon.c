@@ -92,10 +92,23 @@ tend_test_helper (const char *name)
   return g_build_filename (src, "helpers", name, NULL);
 }
 
+guint
+tend_test_scaled_ms (guint ms)
+{
+  static guint factor;
+
+  if (factor == 0) {
+    const char *env = g_getenv ("TEND_TEST_TIME_FACTOR");
+    guint64 v = env != NULL ? g_ascii_strtoull (env, NULL, 10) : 1;
+    factor = v >= 1 && v <= 20 ? (guint) v : 1;
+  }
+  return ms * factor;
+}
+
 gboolean
 tend_test_wait (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) tend_test_scaled_ms (timeout_ms) * 1000;
 
   while (!cond (data)) {
     if (g_get_monotonic_time () > deadline)
@@ -286,7 +299,7 @@ tend_test_daemon_start (TendTestDaemon *d)
   char buf[256];
 
   tend_test_daemon_spawn (d, NULL);
-  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  deadline = g_get_monotonic_time () + (gint64) tend_test_scaled_ms (20000) * 1000;
   for (;;) {
     struct pollfd pfd = { .fd = d->notify_fd, .events = POLLIN };
     ssize_t n;
@@ -305,7 +318,7 @@ tend_test_daemon_start (TendTestDaemon *d)
       g_error ("tendd exited before it was ready (status %d):\n%s", d->exit_status, out ? out : "");
     }
     if (g_get_monotonic_time () > deadline)
-      g_error ("tendd did not send READY=1 within 20 s");
+      g_error ("tendd did not send READY=1 within %u s", tend_test_scaled_ms (20));
   }
 }
 
@@ -628,7 +641,7 @@ spawn_cli (TendTestDaemon *d, const char *const *env, const char *const *args, i
 int
 tend_test_wait_cli (GPid pid, guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) tend_test_scaled_ms (timeout_ms) * 1000;
   int status;
 
   for (;;) {
@@ -685,10 +698,15 @@ tend_test_run_program (TendTestDaemon *d, const char *const *env, const char *co
   }
   if (status < 0)
     g_error ("%s did not end within %d s; stderr: %s", argv[0], CLI_TIMEOUT_MS / 1000, err);
-  if (out_stdout != NULL)
+  /* a caller may reuse its variables from one call to the next: what they held goes */
+  if (out_stdout != NULL) {
+    g_free (*out_stdout);
     *out_stdout = g_steal_pointer (&out);
-  if (out_stderr != NULL)
+  }
+  if (out_stderr != NULL) {
+    g_free (*out_stderr);
     *out_stderr = g_steal_pointer (&err);
+  }
   return status;
 }
 

@@ -67,7 +67,13 @@ void tend_test_track_pid (pid_t pid);
 void tend_test_untrack_pid (pid_t pid);
 /** tend_test_helper: absolute path of tests/helpers/@name */
 char *tend_test_helper (const char *name);
-/** tend_test_wait: polls @cond every 10 ms for up to @timeout_ms */
+/**
+ * tend_test_scaled_ms: @ms times $TEND_TEST_TIME_FACTOR (1 to 20; default 1),
+ * which a slow build (the sanitizer run) sets; every deadline of the fixture
+ * goes through it
+ */
+guint tend_test_scaled_ms (guint ms);
+/** tend_test_wait: polls @cond every 10 ms for up to @timeout_ms (scaled) */
 gboolean tend_test_wait (gboolean (*cond) (gpointer), gpointer data, guint timeout_ms);
 /** tend_test_read_lines: the file's lines (empty vector when missing) */
 GStrv tend_test_read_lines (const char *path);
@@ -89,7 +95,8 @@ gboolean tend_test_wait_pid_gone (pid_t pid, guint timeout_ms);
  * Runs build/core/cli/tend --home d->home ARG... (NULL-terminated) with the test's
  * environment (TEND_PLUGIN_DIR) minus TEND_HOME, for at most 60 s (asserts),
  * and returns its exit status (asserts it exited). @out_stdout and
- * @out_stderr (nullable) get what it printed.
+ * @out_stderr (nullable; NULL or an earlier answer, which is freed) get what
+ * it printed.
  */
 int tend_test_run_cli (TendTestDaemon *d, char **out_stdout, char **out_stderr, const char *arg, ...)
     G_GNUC_NULL_TERMINATED;

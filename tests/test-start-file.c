@@ -22,6 +22,7 @@ write_file (TendTestDaemon *d, const char *name, const char *text, char **out_pa
 
   g_file_set_contents (path, text, -1, &error);
   g_assert_no_error (error);
+  g_free (*out_path);
   *out_path = g_steal_pointer (&path);
 }
 

@@ -213,7 +213,7 @@ step_asan() {
   ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=20:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1" \
     LSAN_OPTIONS="suppressions=$top/tools/sanitizers/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:print_stacktrace=1" \
-    G_SLICE=always-malloc \
+    G_SLICE=always-malloc TEND_TEST_TIME_FACTOR=3 \
     run_suite asan "$dir" --timeout-multiplier 3
 
   reports="$(find "$logs" -type f | sort)"
