@@ -446,7 +446,6 @@ int
 tend_cli_cmd_flush (TendCli *cli, int argc, char **argv)
 {
   const char *name = argc > 1 ? argv[1] : "all";
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   int status;
 
@@ -457,8 +456,7 @@ tend_cli_cmd_flush (TendCli *cli, int argc, char **argv)
   status = tend_cli_connect (cli, FALSE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Flush", g_variant_new ("(s)", name), "()", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_flush_sync (cli->manager, name, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return tend_cli_report_error (error);
   if (g_str_equal (name, "all"))
     g_print ("%s\n", _("emptied the logs of every service"));

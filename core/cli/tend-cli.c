@@ -160,15 +160,21 @@ check_names (GPtrArray *names, gboolean *out_all)
   return TEND_CLI_EXIT_OK;
 }
 
-/* Calls Manager1.@method(name) for each name in turn; stops at the first error. */
+typedef gboolean (*NameCall) (TendDbusManager1 *proxy,
+                              const char *name,
+                              GDBusCallFlags flags,
+                              int timeout_ms,
+                              GCancellable *cancellable,
+                              GError **error);
+
+/* Calls @call (Manager1.Stop, Restart or Delete) for each name in turn; stops at the first error. */
 static int
-call_for_each (TendCli *cli, const char *method, GPtrArray *names)
+call_for_each (TendCli *cli, NameCall call, GPtrArray *names)
 {
   for (guint i = 0; i < names->len; i++) {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) reply = tend_cli_call (cli, method, g_variant_new ("(s)", (const char *) names->pdata[i]),
-                                               "()", &error);
-    if (reply == NULL)
+
+    if (!call (cli->manager, g_ptr_array_index (names, i), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
       return tend_cli_report_error (error);
   }
   return TEND_CLI_EXIT_OK;
@@ -181,18 +187,18 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
   g_autoptr(GVariant) before = NULL;
   gboolean all;
   int status;
-  const char *method;
+  NameCall call;
   TendCliWaitGoal goal;
 
   PARSE_ARGS (FALSE, TRUE, 1, G_MAXUINT);
   if (strcmp (argv[0], "stop") == 0) {
-    method = "Stop";
+    call = tend_dbus_manager1_call_stop_sync;
     goal = TEND_CLI_WAIT_STOPPED;
   } else if (strcmp (argv[0], "restart") == 0) {
-    method = "Restart";
+    call = tend_dbus_manager1_call_restart_sync;
     goal = TEND_CLI_WAIT_RUNNING;
   } else {
-    method = "Delete";
+    call = tend_dbus_manager1_call_delete_sync;
     goal = TEND_CLI_WAIT_GONE;
   }
   status = check_names (args.positional, &all);
@@ -208,7 +214,7 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
     if (before == NULL)
       return tend_cli_report_error (error);
   }
-  status = call_for_each (cli, method, args.positional);
+  status = call_for_each (cli, call, args.positional);
   if (status != TEND_CLI_EXIT_OK)
     return status;
   g_ptr_array_add (args.positional, NULL);
@@ -220,37 +226,24 @@ cmd_reload (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
   int status;
 
   PARSE_ARGS (FALSE, FALSE, 0, 0);
   status = tend_cli_connect (cli, FALSE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Reload", NULL, "()", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_reload_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return tend_cli_report_error (error);
   g_print (_("configuration reloaded\n"));
   return TEND_CLI_EXIT_OK;
 }
 
-/* The reading verbs: ask the daemon (started if need be), print the answer as JSON or as text. */
+/* The reading verbs: the answer as JSON or as text; @value NULL: the call failed with @error. */
 static int
-show (TendCli *cli, const char *method, GVariant *parameters, const char *reply_type, gboolean json,
-      void (*print) (GVariant *value))
+show (GVariant *value, const GError *error, gboolean json, void (*print) (GVariant *value))
 {
-  g_autoptr(GVariant) owned_parameters = parameters != NULL ? g_variant_ref_sink (parameters) : NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) value = NULL;
-  int status = tend_cli_connect (cli, TRUE);
-
-  if (status != TEND_CLI_EXIT_OK)
-    return status;
-  reply = tend_cli_call (cli, method, owned_parameters, reply_type, &error);
-  if (reply == NULL)
+  if (value == NULL)
     return tend_cli_report_error (error);
-  value = g_variant_get_child_value (reply, 0);
   if (json) {
     g_autoptr(JsonNode) node = json_gvariant_serialize (value);
     tend_cli_print_json (node);
@@ -265,21 +258,36 @@ cmd_status (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
 
+  g_autoptr(GVariant) list = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
   PARSE_ARGS (TRUE, FALSE, 0, 0);
-  return show (cli, "ListServices", NULL, "(aa{sv})", args.json, tend_cli_print_status);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  list = tend_cli_list_services (cli, &error);
+  return show (list, error, args.json, tend_cli_print_status);
 }
 
 static int
 cmd_describe (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
+  g_autoptr(GVariant) service = NULL;
+  g_autoptr(GError) error = NULL;
   const char *name;
+  int status;
 
   PARSE_ARGS (TRUE, FALSE, 1, 1);
   name = g_ptr_array_index (args.positional, 0);
   if (!tend_service_name_is_valid (name))
     return tend_cli_usage_error (_("invalid service name “%s”"), name);
-  return show (cli, "Describe", g_variant_new ("(s)", name), "(a{sv})", args.json, tend_cli_print_describe);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  tend_dbus_manager1_call_describe_sync (cli->manager, name, G_DBUS_CALL_FLAGS_NONE, -1, &service, NULL, &error);
+  return show (service, error, args.json, tend_cli_print_describe);
 }
 
 static int
@@ -287,18 +295,15 @@ cmd_save (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  const char *path;
+  g_autofree char *path = NULL;
   int status;
 
   PARSE_ARGS (FALSE, FALSE, 0, 0);
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Save", NULL, "(s)", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_save_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &path, NULL, &error))
     return tend_cli_report_error (error);
-  g_variant_get (reply, "(&s)", &path);
   g_print (_("saved to %s\n"), path);
   return TEND_CLI_EXIT_OK;
 }
@@ -308,24 +313,21 @@ cmd_resurrect (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autofree const char **names = NULL;
+  g_auto(GStrv) names = NULL;
   int status;
 
   PARSE_ARGS (FALSE, TRUE, 0, 0);
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Resurrect", NULL, "(as)", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_resurrect_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &names, NULL, &error))
     return tend_cli_report_error (error);
-  g_variant_get (reply, "(^a&s)", &names);
   if (names[0] == NULL) {
     g_print (_("nothing to resurrect: every saved service is already here\n"));
     return TEND_CLI_EXIT_OK;
   }
   /* those saved as stopped come back stopped, and are reported so */
-  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, args.wait_s);
+  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, NULL, args.wait_s);
 }
 
 static gboolean
@@ -345,7 +347,6 @@ cmd_kill (TendCli *cli, int argc, char **argv)
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) pid_value = NULL;
-  g_autoptr(GVariant) reply = NULL;
   gint64 deadline;
   pid_t pid;
 
@@ -365,11 +366,11 @@ cmd_kill (TendCli *cli, int argc, char **argv)
     return tend_cli_report_error (error);
   }
   pid = (pid_t) g_variant_get_uint32 (pid_value);
-  reply = tend_cli_call (cli, "Kill", NULL, "()", &error);
   /* the daemon may close the connection as it goes, before its reply arrives: only its refusal counts */
-  if (reply == NULL && g_dbus_error_is_remote_error (error))
+  if (!tend_dbus_manager1_call_kill_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error) &&
+      g_dbus_error_is_remote_error (error))
     return tend_cli_report_error (error);
-  g_clear_object (&cli->connection);
+  tend_cli_disconnect (cli);
 
   deadline = g_get_monotonic_time () + KILL_WAIT_S * G_USEC_PER_SEC;
   while (pid_alive (pid)) {
@@ -386,8 +387,16 @@ cmd_plugins (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
 
+  g_autoptr(GVariant) plugins = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
   PARSE_ARGS (TRUE, FALSE, 0, 0);
-  return show (cli, "ListPlugins", NULL, "(aa{sv})", args.json, tend_cli_print_plugins);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  tend_dbus_manager1_call_list_plugins_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &plugins, NULL, &error);
+  return show (plugins, error, args.json, tend_cli_print_plugins);
 }
 
 static int
@@ -597,7 +606,7 @@ main (int argc, char **argv)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autofree char *home = NULL;
-  TendCli cli = { NULL, NULL, NULL };
+  TendCli cli = { NULL, NULL, NULL, NULL };
   const Verb *verb;
   gboolean after_dashes = FALSE;
   int status;
@@ -652,7 +661,7 @@ main (int argc, char **argv)
 
   status = verb->run (&cli, (int) args->len - 1, (char **) args->pdata);
 
-  g_clear_object (&cli.connection);
+  tend_cli_disconnect (&cli);
   g_free (cli.home);
   g_free (cli.socket_path);
   return status;
