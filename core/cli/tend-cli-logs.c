@@ -356,13 +356,16 @@ merge_new_sources (GPtrArray *sources, GPtrArray *fresh)
 }
 
 static gboolean
-parse_lines (const char *text, guint *out)
+lines_option_cb (const char *option_name, const char *text, gpointer data, GError **error)
 {
+  LogOptions *options = data;
   guint64 value;
 
-  if (!g_ascii_string_to_unsigned (text, 10, 0, 1000000, &value, NULL))
+  if (!g_ascii_string_to_unsigned (text, 10, 0, 1000000, &value, NULL)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--lines takes a number, not \"%s\""), text);
     return FALSE;
-  *out = (guint) value;
+  }
+  options->lines = (guint) value;
   return TRUE;
 }
 
@@ -372,34 +375,33 @@ tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
   LogOptions options = { .lines = DEFAULT_LINES, .color = tend_cli_use_color () };
   g_autoptr(GPtrArray) sources = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) positional = NULL;
   const char *name = NULL;
   gboolean have_daemon;
+  int status;
+  const GOptionEntry entries[] = {
+    { "lines", 'n', 0, G_OPTION_ARG_CALLBACK, (gpointer) lines_option_cb,
+      N_("Show the last N lines of each file (default 15)"), N_("N") },
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &options.follow, N_("Go on showing what is written, until interrupted"),
+      NULL },
+    { "err", 0, 0, G_OPTION_ARG_NONE, &options.only_err, N_("Only the error stream"), NULL },
+    { "out", 0, 0, G_OPTION_ARG_NONE, &options.only_out, N_("Only the output stream"), NULL },
+    { "timestamps", 0, 0, G_OPTION_ARG_NONE, &options.timestamps,
+      N_("Prefix the time of reading to lines that arrive while following"), NULL },
+    { "no-timestamps", 0, G_OPTION_FLAG_REVERSE | G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &options.timestamps, NULL,
+      NULL },
+    { NULL },
+  };
 
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (g_str_equal (arg, "--follow") || g_str_equal (arg, "-f"))
-      options.follow = TRUE;
-    else if (g_str_equal (arg, "--err"))
-      options.only_err = TRUE;
-    else if (g_str_equal (arg, "--out"))
-      options.only_out = TRUE;
-    else if (g_str_equal (arg, "--timestamps"))
-      options.timestamps = TRUE;
-    else if (g_str_equal (arg, "--no-timestamps"))
-      options.timestamps = FALSE;
-    else if ((g_str_equal (arg, "--lines") || g_str_equal (arg, "-n")) && i + 1 < argc) {
-      if (!parse_lines (argv[++i], &options.lines))
-        return tend_cli_usage_error (_("--lines takes a number, not \"%s\""), argv[i]);
-    } else if (g_str_has_prefix (arg, "--lines=")) {
-      if (!parse_lines (arg + strlen ("--lines="), &options.lines))
-        return tend_cli_usage_error (_("--lines takes a number, not \"%s\""), arg + strlen ("--lines="));
-    } else if (arg[0] == '-')
-      return tend_cli_usage_error (_("unknown option %s for logs"), arg);
-    else if (name == NULL)
-      name = arg;
-    else
-      return tend_cli_usage_error ("%s", _("logs takes one service name"));
-  }
+  status = tend_cli_parse_options ("logs", "[NAME|all]", _("show the last lines of the logs, and follow them with --follow"),
+                                   entries, &options, argc, argv, &positional);
+  if (status == TEND_CLI_HELP_SHOWN)
+    return TEND_CLI_EXIT_OK;
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  if (positional->len > 1)
+    return tend_cli_usage_error ("%s", _("logs takes one service name"));
+  name = positional->len > 0 ? g_ptr_array_index (positional, 0) : NULL;
   if (options.only_err && options.only_out)
     return tend_cli_usage_error ("%s", _("--err and --out exclude each other"));
 
@@ -445,14 +447,20 @@ tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
 int
 tend_cli_cmd_flush (TendCli *cli, int argc, char **argv)
 {
-  const char *name = argc > 1 ? argv[1] : "all";
+  g_autoptr(GPtrArray) positional = NULL;
   g_autoptr(GError) error = NULL;
+  const char *name;
   int status;
 
-  if (argc > 2)
+  status = tend_cli_parse_options ("flush", "[NAME|all]", _("empty the log files of one or every service"), NULL, NULL,
+                                   argc, argv, &positional);
+  if (status == TEND_CLI_HELP_SHOWN)
+    return TEND_CLI_EXIT_OK;
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  if (positional->len > 1)
     return tend_cli_usage_error ("%s", _("flush takes at most one service name"));
-  if (name[0] == '-')
-    return tend_cli_usage_error (_("unknown option %s for flush"), name);
+  name = positional->len > 0 ? g_ptr_array_index (positional, 0) : "all";
   status = tend_cli_connect (cli, FALSE);
   if (status != TEND_CLI_EXIT_OK)
     return status;

@@ -268,6 +268,10 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
       g_ptr_array_add (positional, (gpointer) arg);
       continue;
     }
+    if (strcmp (arg, "-h") == 0) {
+      print_start_help ();
+      return TEND_CLI_EXIT_OK;
+    }
     if (!g_str_has_prefix (arg, "--") || arg[2] == '\0')
       return tend_cli_usage_error (_("unknown option for start: %s"), arg);
     equals = strchr (arg, '=');

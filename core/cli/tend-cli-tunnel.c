@@ -80,21 +80,21 @@ tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv)
   guint32 connections = 0;
   gint64 since = 0;
   gboolean json = FALSE;
+  g_autoptr(GPtrArray) positional = NULL;
   int status;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL },
+  };
 
-  for (int i = 1; i < argc; i++) {
-    if (strcmp (argv[i], "--json") == 0) {
-      json = TRUE;
-    } else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
-      g_print (_("Usage: tend [--home DIR] %s\n\n%s\n"), "tunnel [--json]",
-               _("the public URL and the state of the cloudflared tunnel"));
-      return TEND_CLI_EXIT_OK;
-    } else if (argv[i][0] == '-') {
-      return tend_cli_usage_error (_("unknown option for %s: %s"), "tunnel", argv[i]);
-    } else {
-      return tend_cli_usage_error (_("unexpected argument: %s"), argv[i]);
-    }
-  }
+  status = tend_cli_parse_options ("tunnel", "", _("the public URL and the state of the cloudflared tunnel"), entries,
+                                   NULL, argc, argv, &positional);
+  if (status == TEND_CLI_HELP_SHOWN)
+    return TEND_CLI_EXIT_OK;
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  if (positional->len > 0)
+    return tend_cli_usage_error (_("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 0));
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;

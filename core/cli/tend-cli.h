@@ -38,6 +38,29 @@ typedef struct {
 int tend_cli_fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /** tend_cli_usage_error: prints the message and a hint on stderr; returns TEND_CLI_EXIT_USAGE */
 int tend_cli_usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* Returned by tend_cli_parse_options when it printed the verb's help. */
+#define TEND_CLI_HELP_SHOWN (-1)
+/**
+ * tend_cli_parse_options:
+ * @verb: the command ("logs")
+ * @params: what follows the options in the usage line ("[NAME]")
+ * @summary: (nullable): translated
+ * @entries: (nullable): the verb's options, NULL-terminated; --help is added
+ * @user_data: for the entries' callbacks
+ * @argv: the verb's arguments, argv[0] the verb
+ * @out_positional: the arguments that are not options (argv's own strings)
+ * Parses the verb's options with a GOptionContext. Returns TEND_CLI_EXIT_OK,
+ * TEND_CLI_EXIT_USAGE (message printed) or TEND_CLI_HELP_SHOWN (usage printed
+ * on stdout).
+ */
+int tend_cli_parse_options (const char *verb,
+                            const char *params,
+                            const char *summary,
+                            const GOptionEntry *entries,
+                            gpointer user_data,
+                            int argc,
+                            char **argv,
+                            GPtrArray **out_positional);
 /** tend_cli_parse_wait: a --wait value in seconds ("15", "2.5"); FALSE when it is not one */
 gboolean tend_cli_parse_wait (const char *text, double *out_seconds);
 
