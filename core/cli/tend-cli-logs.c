@@ -5,18 +5,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tend-cli.h"
 
 #define DEFAULT_LINES 15
-/* how often a followed file is looked at; the list of files is refreshed every few rounds */
-#define FOLLOW_POLL_MS 200
-#define REFRESH_ROUNDS 10
+/*
+ * Following wakes on inotify events of the folders of the followed files
+ * (appends, a flush's truncation, a rotation's rename and new file). At this
+ * pace it also asks the daemon for services added meanwhile, and looks at
+ * every file anyway: a safety net for a folder it could not watch.
+ */
+#define FOLLOW_REFRESH_MS 2000
+#define FOLLOW_EVENTS (IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB)
 
 /* One log file followed: who writes it and where we are in it. */
 typedef struct {
@@ -369,6 +376,94 @@ lines_option_cb (const char *option_name, const char *text, gpointer data, GErro
   return TRUE;
 }
 
+typedef struct {
+  int inotify_fd;           /* -1: no inotify, the timer alone */
+  GHashTable *folders;      /* the folders watched */
+  gboolean dirty;           /* something changed in a watched folder */
+  gboolean refresh;         /* time for the safety net */
+} Follow;
+
+/* Watches the folder of every source not watched yet (a folder that does not exist yet is tried again later). */
+static void
+watch_folders (Follow *follow, GPtrArray *sources)
+{
+  for (guint i = 0; follow->inotify_fd >= 0 && i < sources->len; i++) {
+    LogSource *source = g_ptr_array_index (sources, i);
+    g_autofree char *folder = g_path_get_dirname (source->path);
+
+    if (g_hash_table_contains (follow->folders, folder))
+      continue;
+    if (inotify_add_watch (follow->inotify_fd, folder, FOLLOW_EVENTS | IN_ONLYDIR) < 0) {
+      g_debug ("cannot watch %s: %s", folder, g_strerror (errno));
+      continue;
+    }
+    g_hash_table_add (follow->folders, g_steal_pointer (&folder));
+  }
+}
+
+static gboolean
+inotify_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  Follow *follow = user_data;
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+
+  /* which file does not matter: every followed file is looked at (an lstat and an fstat each) */
+  while (read (fd, buf, sizeof buf) > 0)
+    ;
+  follow->dirty = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+refresh_cb (gpointer user_data)
+{
+  Follow *follow = user_data;
+
+  follow->refresh = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Prints what is appended to @sources until interrupted. */
+static int
+follow (TendCli *cli, const char *name, const LogOptions *options, GPtrArray *sources, gboolean have_daemon)
+{
+  g_autoptr(GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Follow state = { inotify_init1 (IN_NONBLOCK | IN_CLOEXEC), folders, TRUE, FALSE };
+
+  if (state.inotify_fd < 0)
+    g_debug ("no inotify (%s): looking every %d ms", g_strerror (errno), FOLLOW_REFRESH_MS);
+  else
+    g_unix_fd_add (state.inotify_fd, G_IO_IN, inotify_ready_cb, &state);
+  g_timeout_add (FOLLOW_REFRESH_MS, refresh_cb, &state);
+  watch_folders (&state, sources);
+
+  for (;;) {
+    if (state.refresh) {
+      g_autoptr(GPtrArray) fresh = NULL;
+      g_autoptr(GError) refresh_error = NULL;
+
+      state.refresh = FALSE;
+      state.dirty = TRUE;
+      if (have_daemon || tend_cli_try_connect (cli, NULL)) {
+        have_daemon = TRUE;
+        fresh = sources_from_daemon (cli, name, options, &refresh_error);
+      }
+      if (fresh != NULL) {
+        merge_new_sources (sources, fresh);
+        watch_folders (&state, sources);
+      }
+    }
+    if (state.dirty) {
+      state.dirty = FALSE;
+      for (guint i = 0; i < sources->len; i++)
+        follow_once (g_ptr_array_index (sources, i), options);
+      fflush (stdout);
+    }
+    g_main_context_iteration (NULL, TRUE);
+  }
+  return TEND_CLI_EXIT_OK;
+}
+
 int
 tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
 {
@@ -425,23 +520,7 @@ tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
   if (!options.follow)
     return TEND_CLI_EXIT_OK;
 
-  for (guint round = 1;; round++) {
-    for (guint i = 0; i < sources->len; i++)
-      follow_once (g_ptr_array_index (sources, i), &options);
-    fflush (stdout);
-    if (round % REFRESH_ROUNDS == 0) {
-      g_autoptr(GPtrArray) fresh = NULL;
-      g_autoptr(GError) refresh_error = NULL;
-      if (have_daemon || tend_cli_try_connect (cli, NULL)) {
-        have_daemon = TRUE;
-        fresh = sources_from_daemon (cli, name, &options, &refresh_error);
-      }
-      if (fresh != NULL)
-        merge_new_sources (sources, fresh);
-    }
-    g_usleep (FOLLOW_POLL_MS * 1000);
-  }
-  return TEND_CLI_EXIT_OK;
+  return follow (cli, name, &options, sources, have_daemon);
 }
 
 int
