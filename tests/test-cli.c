@@ -231,6 +231,43 @@ test_help_and_usage (void)
   g_assert_false (g_file_test (d->home, G_FILE_TEST_EXISTS));
 }
 
+/* Every verb answers --help (and help VERB) with its usage, exit 0; a bad option is a usage error. */
+static void
+test_verb_help (void)
+{
+  g_autoptr(TendTestDaemon) d = daemon_not_started ();
+  /* every verb of tend-cli.c's table but the hidden _names */
+  const char *verbs[] = { "start", "stop", "restart", "reload", "delete", "status", "ls",
+                          "list", "describe", "logs", "flush", "save", "resurrect", "kill",
+                          "plugins", "tunnel", "api-token", "version", "help" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++) {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *usage = g_strdup_printf ("tend %s", verbs[i]);
+    g_autofree char *bad_out = NULL;
+    g_autofree char *bad_err = NULL;
+
+    g_test_message ("tend %s --help", verbs[i]);
+    g_assert_cmpint (tend_test_run_cli (d, &out, &err, verbs[i], "--help", NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "Usage"));
+    g_assert_nonnull (strstr (out, usage));
+    g_assert_cmpstr (err, ==, "");
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (tend_test_run_cli (d, &out, NULL, verbs[i], "-h", NULL), ==, 0);
+    g_assert_nonnull (strstr (out, usage));
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (tend_test_run_cli (d, &out, NULL, "help", verbs[i], NULL), ==, 0);
+    g_assert_nonnull (strstr (out, usage));
+
+    g_assert_cmpint (tend_test_run_cli (d, &bad_out, &bad_err, verbs[i], "--no-such-option", NULL), ==, 2);
+    g_assert_nonnull (strstr (bad_err, "--no-such-option"));
+    g_assert_cmpstr (bad_out, ==, "");
+  }
+  /* asking for help started nothing */
+  g_assert_false (g_file_test (d->home, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_no_daemon (void)
 {
@@ -991,6 +1028,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/help-and-usage", test_help_and_usage);
+  g_test_add_func ("/cli/verb-help", test_verb_help);
   g_test_add_func ("/cli/no-daemon", test_no_daemon);
   g_test_add_func ("/cli/status-empty-and-version", test_status_empty_and_version);
   g_test_add_func ("/cli/adhoc-options", test_adhoc_options);

@@ -39,7 +39,6 @@ connect_timeout_cb (gpointer user_data)
 gboolean
 tend_cli_try_connect (TendCli *cli, GError **error)
 {
-  g_autoptr(GMainContext) context = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GSource) timeout = NULL;
   g_autofree char *escaped = NULL;
@@ -49,24 +48,24 @@ tend_cli_try_connect (TendCli *cli, GError **error)
   if (cli->connection != NULL)
     return TRUE;
   /*
-   * The asynchronous form, in a private context, so that a timeout bounds the
-   * handshake: a daemon that accepts but never answers cannot hang the client.
-   * (A socket timeout would also cut idle reads of the connection later.)
+   * The asynchronous form, so that a timeout bounds the handshake: a daemon
+   * that accepts but never answers cannot hang the client. (A socket timeout
+   * would also cut idle reads of the connection later.) In the default main
+   * context, where the client waits for signals: the connection's "closed"
+   * is delivered in the context it was made in. Whatever else is attached
+   * there (the wait's and logs --follow's sources) only sets flags.
    */
-  context = g_main_context_new ();
   cancellable = g_cancellable_new ();
   timeout = g_timeout_source_new_seconds (CONNECT_TIMEOUT_S);
   escaped = g_dbus_address_escape_value (cli->socket_path);
   address = g_strconcat ("unix:path=", escaped, NULL);
-  g_main_context_push_thread_default (context);
   g_source_set_callback (timeout, connect_timeout_cb, cancellable, NULL);
-  g_source_attach (timeout, context);
+  g_source_attach (timeout, NULL);
   g_dbus_connection_new_for_address (address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, cancellable,
                                      connect_cb, &data);
   while (!data.done)
-    g_main_context_iteration (context, TRUE);
+    g_main_context_iteration (NULL, TRUE);
   g_source_destroy (timeout);
-  g_main_context_pop_thread_default (context);
 
   if (data.connection == NULL) {
     if (g_error_matches (data.error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
@@ -78,8 +77,29 @@ tend_cli_try_connect (TendCli *cli, GError **error)
   }
   /* a daemon that goes away (tend kill) is not a reason for this process to die */
   g_dbus_connection_set_exit_on_close (data.connection, FALSE);
+  /*
+   * Peer to peer: no bus name, nothing to auto-start. Properties are asked
+   * for when needed rather than loaded for every command. The proxy is made
+   * in this thread's default context, where its signals are delivered.
+   */
+  cli->manager = tend_dbus_manager1_proxy_new_sync (data.connection,
+                                                    G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                                                        G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                    NULL, TEND_CLI_OBJECT_PATH, NULL, error);
+  if (cli->manager == NULL) {
+    g_object_unref (data.connection);
+    return FALSE;
+  }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (cli->manager), CALL_TIMEOUT_MS);
   cli->connection = data.connection;
   return TRUE;
+}
+
+void
+tend_cli_disconnect (TendCli *cli)
+{
+  g_clear_object (&cli->manager);
+  g_clear_object (&cli->connection);
 }
 
 gboolean
@@ -210,24 +230,21 @@ tend_cli_connect (TendCli *cli, gboolean autostart)
 }
 
 GVariant *
-tend_cli_call (TendCli *cli, const char *method, GVariant *parameters, const char *reply_type, GError **error)
-{
-  return g_dbus_connection_call_sync (cli->connection, NULL, TEND_CLI_OBJECT_PATH, TEND_CLI_MANAGER_INTERFACE, method,
-                                      parameters, reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
-                                      G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
-}
-
-GVariant *
 tend_cli_get_property (TendCli *cli, const char *property, GError **error)
 {
   g_autoptr(GVariant) reply = NULL;
   GVariant *value = NULL;
 
-  reply = g_dbus_connection_call_sync (cli->connection, NULL, TEND_CLI_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                       "Get", g_variant_new ("(ss)", TEND_CLI_MANAGER_INTERFACE, property),
-                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+  /* through the proxy, by the method's full name: the proxy caches no property (DO_NOT_LOAD_PROPERTIES) */
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (cli->manager), "org.freedesktop.DBus.Properties.Get",
+                                  g_variant_new ("(ss)", TEND_CLI_MANAGER_INTERFACE, property), G_DBUS_CALL_FLAGS_NONE,
+                                  -1, NULL, error);
   if (reply == NULL)
     return NULL;
+  if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(v)"))) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("tendd answered %s with the wrong type"), property);
+    return NULL;
+  }
   g_variant_get (reply, "(v)", &value);
   return value;
 }
@@ -235,11 +252,11 @@ tend_cli_get_property (TendCli *cli, const char *property, GError **error)
 GVariant *
 tend_cli_list_services (TendCli *cli, GError **error)
 {
-  g_autoptr(GVariant) reply = tend_cli_call (cli, "ListServices", NULL, "(aa{sv})", error);
+  GVariant *instances = NULL;
 
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_list_services_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &instances, NULL, error))
     return NULL;
-  return g_variant_get_child_value (reply, 0);
+  return instances;
 }
 
 static gboolean

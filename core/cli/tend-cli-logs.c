@@ -5,18 +5,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tend-cli.h"
 
 #define DEFAULT_LINES 15
-/* how often a followed file is looked at; the list of files is refreshed every few rounds */
-#define FOLLOW_POLL_MS 200
-#define REFRESH_ROUNDS 10
+/*
+ * Following wakes on inotify events of the folders of the followed files
+ * (appends, a flush's truncation, a rotation's rename and new file). At this
+ * pace it also asks the daemon for services added meanwhile, and looks at
+ * every file anyway: a safety net for a folder it could not watch.
+ */
+#define FOLLOW_REFRESH_MS 2000
+#define FOLLOW_EVENTS (IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB)
 
 /* One log file followed: who writes it and where we are in it. */
 typedef struct {
@@ -356,14 +363,105 @@ merge_new_sources (GPtrArray *sources, GPtrArray *fresh)
 }
 
 static gboolean
-parse_lines (const char *text, guint *out)
+lines_option_cb (const char *option_name, const char *text, gpointer data, GError **error)
 {
+  LogOptions *options = data;
   guint64 value;
 
-  if (!g_ascii_string_to_unsigned (text, 10, 0, 1000000, &value, NULL))
+  if (!g_ascii_string_to_unsigned (text, 10, 0, 1000000, &value, NULL)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--lines takes a number, not \"%s\""), text);
     return FALSE;
-  *out = (guint) value;
+  }
+  options->lines = (guint) value;
   return TRUE;
+}
+
+typedef struct {
+  int inotify_fd;           /* -1: no inotify, the timer alone */
+  GHashTable *folders;      /* the folders watched */
+  gboolean dirty;           /* something changed in a watched folder */
+  gboolean refresh;         /* time for the safety net */
+} Follow;
+
+/* Watches the folder of every source not watched yet (a folder that does not exist yet is tried again later). */
+static void
+watch_folders (Follow *follow, GPtrArray *sources)
+{
+  for (guint i = 0; follow->inotify_fd >= 0 && i < sources->len; i++) {
+    LogSource *source = g_ptr_array_index (sources, i);
+    g_autofree char *folder = g_path_get_dirname (source->path);
+
+    if (g_hash_table_contains (follow->folders, folder))
+      continue;
+    if (inotify_add_watch (follow->inotify_fd, folder, FOLLOW_EVENTS | IN_ONLYDIR) < 0) {
+      g_debug ("cannot watch %s: %s", folder, g_strerror (errno));
+      continue;
+    }
+    g_hash_table_add (follow->folders, g_steal_pointer (&folder));
+  }
+}
+
+static gboolean
+inotify_ready_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  Follow *follow = user_data;
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+
+  /* which file does not matter: every followed file is looked at (an lstat and an fstat each) */
+  while (read (fd, buf, sizeof buf) > 0)
+    ;
+  follow->dirty = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+refresh_cb (gpointer user_data)
+{
+  Follow *follow = user_data;
+
+  follow->refresh = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Prints what is appended to @sources until interrupted. */
+static int
+follow (TendCli *cli, const char *name, const LogOptions *options, GPtrArray *sources, gboolean have_daemon)
+{
+  g_autoptr(GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Follow state = { inotify_init1 (IN_NONBLOCK | IN_CLOEXEC), folders, TRUE, FALSE };
+
+  if (state.inotify_fd < 0)
+    g_debug ("no inotify (%s): looking every %d ms", g_strerror (errno), FOLLOW_REFRESH_MS);
+  else
+    g_unix_fd_add (state.inotify_fd, G_IO_IN, inotify_ready_cb, &state);
+  g_timeout_add (FOLLOW_REFRESH_MS, refresh_cb, &state);
+  watch_folders (&state, sources);
+
+  for (;;) {
+    if (state.refresh) {
+      g_autoptr(GPtrArray) fresh = NULL;
+      g_autoptr(GError) refresh_error = NULL;
+
+      state.refresh = FALSE;
+      state.dirty = TRUE;
+      if (have_daemon || tend_cli_try_connect (cli, NULL)) {
+        have_daemon = TRUE;
+        fresh = sources_from_daemon (cli, name, options, &refresh_error);
+      }
+      if (fresh != NULL) {
+        merge_new_sources (sources, fresh);
+        watch_folders (&state, sources);
+      }
+    }
+    if (state.dirty) {
+      state.dirty = FALSE;
+      for (guint i = 0; i < sources->len; i++)
+        follow_once (g_ptr_array_index (sources, i), options);
+      fflush (stdout);
+    }
+    g_main_context_iteration (NULL, TRUE);
+  }
+  return TEND_CLI_EXIT_OK;
 }
 
 int
@@ -372,34 +470,33 @@ tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
   LogOptions options = { .lines = DEFAULT_LINES, .color = tend_cli_use_color () };
   g_autoptr(GPtrArray) sources = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) positional = NULL;
   const char *name = NULL;
   gboolean have_daemon;
+  int status;
+  const GOptionEntry entries[] = {
+    { "lines", 'n', 0, G_OPTION_ARG_CALLBACK, (gpointer) lines_option_cb,
+      N_("Show the last N lines of each file (default 15)"), N_("N") },
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &options.follow, N_("Go on showing what is written, until interrupted"),
+      NULL },
+    { "err", 0, 0, G_OPTION_ARG_NONE, &options.only_err, N_("Only the error stream"), NULL },
+    { "out", 0, 0, G_OPTION_ARG_NONE, &options.only_out, N_("Only the output stream"), NULL },
+    { "timestamps", 0, 0, G_OPTION_ARG_NONE, &options.timestamps,
+      N_("Prefix the time of reading to lines that arrive while following"), NULL },
+    { "no-timestamps", 0, G_OPTION_FLAG_REVERSE | G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &options.timestamps, NULL,
+      NULL },
+    { NULL },
+  };
 
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (g_str_equal (arg, "--follow") || g_str_equal (arg, "-f"))
-      options.follow = TRUE;
-    else if (g_str_equal (arg, "--err"))
-      options.only_err = TRUE;
-    else if (g_str_equal (arg, "--out"))
-      options.only_out = TRUE;
-    else if (g_str_equal (arg, "--timestamps"))
-      options.timestamps = TRUE;
-    else if (g_str_equal (arg, "--no-timestamps"))
-      options.timestamps = FALSE;
-    else if ((g_str_equal (arg, "--lines") || g_str_equal (arg, "-n")) && i + 1 < argc) {
-      if (!parse_lines (argv[++i], &options.lines))
-        return tend_cli_usage_error (_("--lines takes a number, not \"%s\""), argv[i]);
-    } else if (g_str_has_prefix (arg, "--lines=")) {
-      if (!parse_lines (arg + strlen ("--lines="), &options.lines))
-        return tend_cli_usage_error (_("--lines takes a number, not \"%s\""), arg + strlen ("--lines="));
-    } else if (arg[0] == '-')
-      return tend_cli_usage_error (_("unknown option %s for logs"), arg);
-    else if (name == NULL)
-      name = arg;
-    else
-      return tend_cli_usage_error ("%s", _("logs takes one service name"));
-  }
+  status = tend_cli_parse_options ("logs", "[NAME|all]", _("show the last lines of the logs, and follow them with --follow"),
+                                   entries, &options, argc, argv, &positional);
+  if (status == TEND_CLI_HELP_SHOWN)
+    return TEND_CLI_EXIT_OK;
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  if (positional->len > 1)
+    return tend_cli_usage_error ("%s", _("logs takes one service name"));
+  name = positional->len > 0 ? g_ptr_array_index (positional, 0) : NULL;
   if (options.only_err && options.only_out)
     return tend_cli_usage_error ("%s", _("--err and --out exclude each other"));
 
@@ -423,42 +520,30 @@ tend_cli_cmd_logs (TendCli *cli, int argc, char **argv)
   if (!options.follow)
     return TEND_CLI_EXIT_OK;
 
-  for (guint round = 1;; round++) {
-    for (guint i = 0; i < sources->len; i++)
-      follow_once (g_ptr_array_index (sources, i), &options);
-    fflush (stdout);
-    if (round % REFRESH_ROUNDS == 0) {
-      g_autoptr(GPtrArray) fresh = NULL;
-      g_autoptr(GError) refresh_error = NULL;
-      if (have_daemon || tend_cli_try_connect (cli, NULL)) {
-        have_daemon = TRUE;
-        fresh = sources_from_daemon (cli, name, &options, &refresh_error);
-      }
-      if (fresh != NULL)
-        merge_new_sources (sources, fresh);
-    }
-    g_usleep (FOLLOW_POLL_MS * 1000);
-  }
-  return TEND_CLI_EXIT_OK;
+  return follow (cli, name, &options, sources, have_daemon);
 }
 
 int
 tend_cli_cmd_flush (TendCli *cli, int argc, char **argv)
 {
-  const char *name = argc > 1 ? argv[1] : "all";
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GPtrArray) positional = NULL;
   g_autoptr(GError) error = NULL;
+  const char *name;
   int status;
 
-  if (argc > 2)
+  status = tend_cli_parse_options ("flush", "[NAME|all]", _("empty the log files of one or every service"), NULL, NULL,
+                                   argc, argv, &positional);
+  if (status == TEND_CLI_HELP_SHOWN)
+    return TEND_CLI_EXIT_OK;
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  if (positional->len > 1)
     return tend_cli_usage_error ("%s", _("flush takes at most one service name"));
-  if (name[0] == '-')
-    return tend_cli_usage_error (_("unknown option %s for flush"), name);
+  name = positional->len > 0 ? g_ptr_array_index (positional, 0) : "all";
   status = tend_cli_connect (cli, FALSE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Flush", g_variant_new ("(s)", name), "()", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_flush_sync (cli->manager, name, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return tend_cli_report_error (error);
   if (g_str_equal (name, "all"))
     g_print ("%s\n", _("emptied the logs of every service"));

@@ -177,8 +177,7 @@ start_config (TendCli *cli, const char *path, const char *only, double wait_s)
 {
   g_auto(GStrv) only_names = only != NULL ? tend_parse_name_list (only) : g_new0 (char *, 1);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autofree const char **names = NULL;
+  g_auto(GStrv) names = NULL;
   int status;
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
@@ -186,15 +185,14 @@ start_config (TendCli *cli, const char *path, const char *only, double wait_s)
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "StartConfig", g_variant_new ("(s^as)", path, only_names), "(as)", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_start_config_sync (cli->manager, path, (const char *const *) only_names,
+                                                  G_DBUS_CALL_FLAGS_NONE, -1, &names, NULL, &error))
     return tend_cli_report_error (error);
-  g_variant_get (reply, "(^a&s)", &names);
   if (names[0] == NULL) {
     g_print (_("%s: no services to start\n"), path);
     return TEND_CLI_EXIT_OK;
   }
-  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
 }
 
 static int
@@ -208,9 +206,8 @@ start_names (TendCli *cli, GPtrArray *names, double wait_s)
   for (guint i = 0; i < names->len; i++) {
     const char *name = g_ptr_array_index (names, i);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) reply = tend_cli_call (cli, "Start", g_variant_new ("(s)", name), "()", &error);
 
-    if (reply == NULL)
+    if (!tend_dbus_manager1_call_start_sync (cli->manager, name, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
       return tend_cli_report_error (error);
     all = all || g_str_equal (name, "all");
   }
@@ -222,7 +219,6 @@ static int
 start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashTable *options, double wait_s)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
   g_autofree char *cwd = g_get_current_dir ();
   GVariantBuilder builder;
   GHashTableIter iter;
@@ -239,9 +235,8 @@ start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashT
   /* without --cwd the service runs where the command was typed (as with PM2), not in the daemon's folder */
   if (!g_hash_table_contains (options, "cwd"))
     g_variant_builder_add (&builder, "{ss}", "cwd", cwd);
-  reply = tend_cli_call (cli, "AddService", g_variant_new ("(s^asa{ss}s)", name, command, &builder, cwd), "()",
-                         &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_add_service_sync (cli->manager, name, command, g_variant_builder_end (&builder), cwd,
+                                                 G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return tend_cli_report_error (error);
   return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
 }
@@ -272,6 +267,10 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
     if (arg[0] != '-' || arg[1] == '\0') {
       g_ptr_array_add (positional, (gpointer) arg);
       continue;
+    }
+    if (strcmp (arg, "-h") == 0) {
+      print_start_help ();
+      return TEND_CLI_EXIT_OK;
     }
     if (!g_str_has_prefix (arg, "--") || arg[2] == '\0')
       return tend_cli_usage_error (_("unknown option for start: %s"), arg);

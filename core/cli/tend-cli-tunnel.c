@@ -73,33 +73,48 @@ int
 tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusProxy) tunnel = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) props = NULL;
   const char *state = "stopped", *url = "", *message = "";
   guint32 connections = 0;
   gint64 since = 0;
   gboolean json = FALSE;
+  g_autoptr(GPtrArray) positional = NULL;
   int status;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL },
+  };
 
-  for (int i = 1; i < argc; i++) {
-    if (strcmp (argv[i], "--json") == 0) {
-      json = TRUE;
-    } else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0) {
-      g_print (_("Usage: tend [--home DIR] %s\n\n%s\n"), "tunnel [--json]",
-               _("the public URL and the state of the cloudflared tunnel"));
-      return TEND_CLI_EXIT_OK;
-    } else if (argv[i][0] == '-') {
-      return tend_cli_usage_error (_("unknown option for %s: %s"), "tunnel", argv[i]);
-    } else {
-      return tend_cli_usage_error (_("unexpected argument: %s"), argv[i]);
-    }
-  }
+  status = tend_cli_parse_options ("tunnel", "", _("the public URL and the state of the cloudflared tunnel"), entries,
+                                   NULL, argc, argv, &positional);
+  if (status == TEND_CLI_HELP_SHOWN)
+    return TEND_CLI_EXIT_OK;
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  if (positional->len > 0)
+    return tend_cli_usage_error (_("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 0));
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = g_dbus_connection_call_sync (cli->connection, NULL, TUNNEL_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                                       g_variant_new ("(s)", TUNNEL_INTERFACE), G_VARIANT_TYPE ("(a{sv})"),
-                                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
+  /*
+   * A plain proxy, not a generated one: Tunnel1 is the cloudflared plugin's
+   * interface, not the core's. Its properties are asked for at once (GetAll),
+   * so that a missing plugin is an answer rather than an empty cache.
+   */
+  tunnel = g_dbus_proxy_new_sync (cli->connection,
+                                  G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
+                                      G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                  NULL, NULL, TUNNEL_PATH, TUNNEL_INTERFACE, NULL, &error);
+  if (tunnel != NULL)
+    reply = g_dbus_proxy_call_sync (tunnel, "org.freedesktop.DBus.Properties.GetAll",
+                                    g_variant_new ("(s)", TUNNEL_INTERFACE), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
+                                    NULL, &error);
+  if (reply != NULL && !g_variant_is_of_type (reply, G_VARIANT_TYPE ("(a{sv})"))) {
+    g_clear_pointer (&reply, g_variant_unref);
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("tendd answered GetAll with the wrong type"));
+  }
   if (reply == NULL && error_means_disabled (error)) {
     /* not an error: there is simply no tunnel */
     if (json)

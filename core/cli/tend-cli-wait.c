@@ -6,7 +6,12 @@
 
 #include "tend-cli.h"
 
-#define POLL_INTERVAL_MS 50
+/*
+ * The wait wakes on the manager's ServiceStateChanged and InstanceStateChanged
+ * signals. Only the removal of a deleted service has no signal: that wait
+ * also looks again at this pace, as a safety net.
+ */
+#define GONE_SAFETY_NET_MS 1000
 
 /* One instance as ListServices reports it (only what waiting needs). */
 typedef struct {
@@ -196,66 +201,164 @@ service_outcome (const char *name,
   return OUTCOME_GOOD;
 }
 
+/* What the wait listens to: a signal about a watched service means "look again". */
+typedef struct {
+  GPtrArray *watched; /* NULL until the first answer: then every service counts */
+  gboolean dirty;
+} Watch;
+
+static void
+note_service (Watch *watch, const char *name)
+{
+  if (watch->watched == NULL || g_ptr_array_find_with_equal_func (watch->watched, name, g_str_equal, NULL))
+    watch->dirty = TRUE;
+}
+
+static void
+service_state_changed_cb (TendDbusManager1 *manager, const char *name, const char *state, gpointer user_data)
+{
+  note_service (user_data, name);
+}
+
+static void
+instance_state_changed_cb (TendDbusManager1 *manager,
+                           const char *name,
+                           guint index,
+                           const char *old_state,
+                           const char *new_state,
+                           int pid,
+                           const char *reason,
+                           gint64 time,
+                           gpointer user_data)
+{
+  note_service (user_data, name);
+}
+
+static void
+connection_closed_cb (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer user_data)
+{
+  Watch *watch = user_data;
+
+  /* the next ListServices fails, and says the daemon is gone */
+  watch->dirty = TRUE;
+}
+
+static gboolean
+look_again_cb (gpointer user_data)
+{
+  Watch *watch = user_data;
+
+  watch->dirty = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+/*
+ * One evaluation: ListServices now, and whether every watched service
+ * settled. When it did, or @timed_out, the lines are printed and the exit
+ * status returned; otherwise -1.
+ */
+static int
+evaluate (TendCli *cli,
+          const char *const *names,
+          TendCliWaitGoal goal,
+          GPtrArray *before_instances,
+          Watch *watch,
+          gboolean timed_out,
+          double timeout_s)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) list = tend_cli_list_services (cli, &error);
+  g_autoptr(GPtrArray) instances = NULL;
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (Outcome));
+  g_autoptr(GString) pending = g_string_new (NULL);
+  int status = TEND_CLI_EXIT_OK;
+
+  if (list == NULL)
+    return tend_cli_report_error (error);
+  instances = parse_instances (list);
+  if (watch->watched == NULL) {
+    watch->watched = select_names (names, instances, goal);
+    if (watch->watched->len == 0) {
+      g_print (_("no services\n"));
+      return TEND_CLI_EXIT_OK;
+    }
+  }
+
+  for (guint i = 0; i < watch->watched->len; i++) {
+    const char *name = g_ptr_array_index (watch->watched, i);
+    const char *pending_state = NULL;
+    char *line = NULL;
+    Outcome outcome = service_outcome (name, instances, goal, before_instances, &line, &pending_state);
+
+    g_ptr_array_add (lines, line);
+    g_array_append_val (outcomes, outcome);
+    if (outcome == OUTCOME_PENDING)
+      g_string_append_printf (pending, "%s%s (%s)", pending->len > 0 ? ", " : "", name, pending_state);
+  }
+  if (pending->len > 0 && !timed_out)
+    return -1;
+
+  for (guint i = 0; i < lines->len; i++) {
+    const char *line = g_ptr_array_index (lines, i);
+    Outcome outcome = g_array_index (outcomes, Outcome, i);
+
+    if (outcome == OUTCOME_GOOD) {
+      g_print ("%s\n", line);
+    } else if (outcome == OUTCOME_BAD) {
+      g_printerr ("tend: %s\n", line);
+      status = TEND_CLI_EXIT_FAILED;
+    }
+  }
+  if (pending->len > 0) {
+    g_printerr (_("tend: timed out after %g s; still waiting for %s\n"), timeout_s, pending->str);
+    status = TEND_CLI_EXIT_FAILED;
+  }
+  return status;
+}
+
 int
 tend_cli_wait (TendCli *cli, const char *const *names, TendCliWaitGoal goal, GVariant *before, double timeout_s)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
   g_autoptr(GPtrArray) before_instances = before != NULL ? parse_instances (before) : NULL;
-  g_autoptr(GPtrArray) watched = NULL;
+  Watch watch = { NULL, TRUE };
+  gulong service_id, instance_id, closed_id;
+  guint deadline_id, safety_id = 0;
+  int status;
+
+  /*
+   * The proxy subscribed to the manager's signals when it was made, before
+   * the call that this waits for; what came since is queued in this thread's
+   * main context and reaches these handlers at its first iteration. A
+   * signal only says "look again": the answer of ListServices decides.
+   */
+  service_id = g_signal_connect (cli->manager, "service-state-changed", G_CALLBACK (service_state_changed_cb), &watch);
+  instance_id = g_signal_connect (cli->manager, "instance-state-changed", G_CALLBACK (instance_state_changed_cb),
+                                  &watch);
+  closed_id = g_signal_connect (cli->connection, "closed", G_CALLBACK (connection_closed_cb), &watch);
+  deadline_id = g_timeout_add ((guint) MIN (timeout_s * 1000.0 + 1, (double) G_MAXUINT), look_again_cb, &watch);
+  /* a deleted service leaves the list without a signal of its own (its last one is its stop) */
+  if (goal == TEND_CLI_WAIT_GONE)
+    safety_id = g_timeout_add (GONE_SAFETY_NET_MS, look_again_cb, &watch);
 
   for (;;) {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) list = tend_cli_list_services (cli, &error);
-    g_autoptr(GPtrArray) instances = NULL;
-    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-    g_autoptr(GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (Outcome));
-    g_autoptr(GString) pending = g_string_new (NULL);
-    gboolean timed_out;
-    int status = TEND_CLI_EXIT_OK;
-
-    if (list == NULL)
-      return tend_cli_report_error (error);
-    instances = parse_instances (list);
-    if (watched == NULL) {
-      watched = select_names (names, instances, goal);
-      if (watched->len == 0) {
-        g_print (_("no services\n"));
-        return TEND_CLI_EXIT_OK;
-      }
-    }
-
-    for (guint i = 0; i < watched->len; i++) {
-      const char *name = g_ptr_array_index (watched, i);
-      const char *pending_state = NULL;
-      char *line = NULL;
-      Outcome outcome = service_outcome (name, instances, goal, before_instances, &line, &pending_state);
-
-      g_ptr_array_add (lines, line);
-      g_array_append_val (outcomes, outcome);
-      if (outcome == OUTCOME_PENDING)
-        g_string_append_printf (pending, "%s%s (%s)", pending->len > 0 ? ", " : "", name, pending_state);
-    }
-
-    timed_out = g_get_monotonic_time () > deadline;
-    if (pending->len > 0 && !timed_out) {
-      g_usleep (POLL_INTERVAL_MS * 1000);
+    if (!watch.dirty) {
+      g_main_context_iteration (NULL, TRUE);
       continue;
     }
-    for (guint i = 0; i < lines->len; i++) {
-      const char *line = g_ptr_array_index (lines, i);
-      Outcome outcome = g_array_index (outcomes, Outcome, i);
-
-      if (outcome == OUTCOME_GOOD) {
-        g_print ("%s\n", line);
-      } else if (outcome == OUTCOME_BAD) {
-        g_printerr ("tend: %s\n", line);
-        status = TEND_CLI_EXIT_FAILED;
-      }
-    }
-    if (pending->len > 0) {
-      g_printerr (_("tend: timed out after %g s; still waiting for %s\n"), timeout_s, pending->str);
-      status = TEND_CLI_EXIT_FAILED;
-    }
-    return status;
+    watch.dirty = FALSE;
+    status = evaluate (cli, names, goal, before_instances, &watch, g_get_monotonic_time () >= deadline, timeout_s);
+    if (status >= 0)
+      break;
   }
+
+  g_signal_handler_disconnect (cli->manager, service_id);
+  g_signal_handler_disconnect (cli->manager, instance_id);
+  g_signal_handler_disconnect (cli->connection, closed_id);
+  g_source_remove (deadline_id);
+  if (safety_id != 0)
+    g_source_remove (safety_id);
+  g_clear_pointer (&watch.watched, g_ptr_array_unref);
+  return status;
 }

@@ -18,14 +18,12 @@
 /* tend api-token: how long a freshly started daemon gets to write the token. */
 #define TOKEN_WAIT_MS 3000
 
-/* Returned by parse_args when it printed the verb's help. */
-#define HELP_SHOWN (-1)
-
 typedef struct {
   const char *name;
   int (*run) (TendCli *cli, int argc, char **argv);
   const char *synopsis; /* command syntax, not translated */
   const char *summary;  /* N_() */
+  const char *params;   /* the arguments after the options in its --help, not translated */
 } Verb;
 
 static const Verb *find_verb (const char *name);
@@ -86,46 +84,95 @@ args_clear (Args *args)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Args, args_clear)
 
-static void
-print_verb_help (const Verb *verb)
+static gboolean
+wait_option_cb (const char *option_name, const char *value, gpointer data, GError **error)
 {
-  g_print (_("Usage: tend [--home DIR] %s\n"), verb->synopsis);
-  /* aliases (ls, list) and hidden verbs have no summary of their own */
-  if (verb->summary != NULL)
-    g_print ("\n%s\n", _(verb->summary));
+  Args *args = data;
+
+  if (!tend_cli_parse_wait (value, &args->wait_s)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--wait needs a number of seconds, not “%s”"),
+                 value);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+int
+tend_cli_parse_options (const char *verb,
+                        const char *params,
+                        const char *summary,
+                        const GOptionEntry *entries,
+                        gpointer user_data,
+                        int argc,
+                        char **argv,
+                        GPtrArray **out_positional)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = g_strconcat ("tend ", verb, NULL);
+  g_autofree char **copy = g_new0 (char *, argc + 1);
+  char **parsed = copy;
+  GOptionGroup *group = g_option_group_new (verb, summary, summary, user_data, NULL);
+  gboolean help = FALSE;
+  const GOptionEntry help_entry[] = {
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, N_("Show this help"), NULL },
+    { NULL },
+  };
+  int n = argc;
+
+  /* the usage line reads "tend VERB [OPTION…] PARAMS" */
+  g_set_prgname (prgname);
+  context = g_option_context_new (params);
+  g_option_context_set_summary (context, summary);
+  g_option_context_set_description (
+      context, _("The home folder is --home DIR (anywhere before --), else $TEND_HOME, else ~/.tend.\n"
+                 "Exit status: 0 done, 1 failed, 2 usage error, 3 the daemon cannot be reached."));
+  /* --help is ours: it returns to the caller rather than exiting, and there is no --help-all */
+  g_option_context_set_help_enabled (context, FALSE);
+  g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
+  if (entries != NULL)
+    g_option_group_add_entries (group, entries);
+  g_option_group_add_entries (group, help_entry);
+  g_option_context_set_main_group (context, group);
+
+  /* parsing reorders the array: it works on a copy of the pointers, which stay argv's */
+  memcpy (copy, argv, sizeof (char *) * (gsize) argc);
+  if (!g_option_context_parse (context, &n, &parsed, &error))
+    return tend_cli_usage_error ("%s: %s", verb, error->message);
+  if (help) {
+    g_autofree char *text = g_option_context_get_help (context, TRUE, NULL);
+    g_print ("%s", text);
+    return TEND_CLI_HELP_SHOWN;
+  }
+  *out_positional = g_ptr_array_new ();
+  for (int i = 1; i < n; i++)
+    g_ptr_array_add (*out_positional, parsed[i]);
+  return TEND_CLI_EXIT_OK;
 }
 
 /*
  * The options every simple verb may take: --json and --wait where @json and
  * @wait allow them, --help always. Returns TEND_CLI_EXIT_OK, _USAGE (message
- * printed) or HELP_SHOWN.
+ * printed) or TEND_CLI_HELP_SHOWN.
  */
 static int
 parse_args (const Verb *verb, int argc, char **argv, gboolean json, gboolean wait, guint min_args, guint max_args,
             Args *out)
 {
-  out->wait_s = TEND_CLI_DEFAULT_WAIT_S;
-  out->positional = g_ptr_array_new ();
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
+  GOptionEntry entries[3] = { { NULL } };
+  guint n = 0;
+  int status;
 
-    if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0) {
-      print_verb_help (verb);
-      return HELP_SHOWN;
-    } else if (json && strcmp (arg, "--json") == 0) {
-      out->json = TRUE;
-    } else if (wait && (strcmp (arg, "--wait") == 0 || g_str_has_prefix (arg, "--wait="))) {
-      const char *value = arg[6] == '=' ? arg + 7 : (i + 1 < argc ? argv[++i] : NULL);
-      if (value == NULL)
-        return tend_cli_usage_error (_("option --wait needs a value"));
-      if (!tend_cli_parse_wait (value, &out->wait_s))
-        return tend_cli_usage_error (_("--wait needs a number of seconds, not “%s”"), value);
-    } else if (arg[0] == '-' && arg[1] != '\0') {
-      return tend_cli_usage_error (_("unknown option for %s: %s"), verb->name, arg);
-    } else {
-      g_ptr_array_add (out->positional, (gpointer) arg);
-    }
-  }
+  out->wait_s = TEND_CLI_DEFAULT_WAIT_S;
+  if (json)
+    entries[n++] = (GOptionEntry) { "json", 0, 0, G_OPTION_ARG_NONE, &out->json, N_("Print JSON"), NULL };
+  if (wait)
+    entries[n++] = (GOptionEntry) { "wait", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) wait_option_cb,
+                                    N_("Wait at most SECONDS until they settle (default 15)"), N_("SECONDS") };
+  status = tend_cli_parse_options (verb->name, verb->params, verb->summary != NULL ? _(verb->summary) : NULL, entries,
+                                   out, argc, argv, &out->positional);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
   if (out->positional->len < min_args)
     return tend_cli_usage_error (_("missing argument; usage: tend %s"), verb->synopsis);
   if (out->positional->len > max_args)
@@ -138,7 +185,7 @@ parse_args (const Verb *verb, int argc, char **argv, gboolean json, gboolean wai
   G_STMT_START                                                                                             \
   {                                                                                                        \
     int parse_status_ = parse_args (find_verb (argv[0]), argc, argv, (json), (wait), (min), (max), &args); \
-    if (parse_status_ == HELP_SHOWN)                                                                       \
+    if (parse_status_ == TEND_CLI_HELP_SHOWN)                                                              \
       return TEND_CLI_EXIT_OK;                                                                             \
     if (parse_status_ != TEND_CLI_EXIT_OK)                                                                 \
       return parse_status_;                                                                                \
@@ -160,15 +207,21 @@ check_names (GPtrArray *names, gboolean *out_all)
   return TEND_CLI_EXIT_OK;
 }
 
-/* Calls Manager1.@method(name) for each name in turn; stops at the first error. */
+typedef gboolean (*NameCall) (TendDbusManager1 *proxy,
+                              const char *name,
+                              GDBusCallFlags flags,
+                              int timeout_ms,
+                              GCancellable *cancellable,
+                              GError **error);
+
+/* Calls @call (Manager1.Stop, Restart or Delete) for each name in turn; stops at the first error. */
 static int
-call_for_each (TendCli *cli, const char *method, GPtrArray *names)
+call_for_each (TendCli *cli, NameCall call, GPtrArray *names)
 {
   for (guint i = 0; i < names->len; i++) {
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) reply = tend_cli_call (cli, method, g_variant_new ("(s)", (const char *) names->pdata[i]),
-                                               "()", &error);
-    if (reply == NULL)
+
+    if (!call (cli->manager, g_ptr_array_index (names, i), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
       return tend_cli_report_error (error);
   }
   return TEND_CLI_EXIT_OK;
@@ -181,18 +234,18 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
   g_autoptr(GVariant) before = NULL;
   gboolean all;
   int status;
-  const char *method;
+  NameCall call;
   TendCliWaitGoal goal;
 
   PARSE_ARGS (FALSE, TRUE, 1, G_MAXUINT);
   if (strcmp (argv[0], "stop") == 0) {
-    method = "Stop";
+    call = tend_dbus_manager1_call_stop_sync;
     goal = TEND_CLI_WAIT_STOPPED;
   } else if (strcmp (argv[0], "restart") == 0) {
-    method = "Restart";
+    call = tend_dbus_manager1_call_restart_sync;
     goal = TEND_CLI_WAIT_RUNNING;
   } else {
-    method = "Delete";
+    call = tend_dbus_manager1_call_delete_sync;
     goal = TEND_CLI_WAIT_GONE;
   }
   status = check_names (args.positional, &all);
@@ -208,7 +261,7 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
     if (before == NULL)
       return tend_cli_report_error (error);
   }
-  status = call_for_each (cli, method, args.positional);
+  status = call_for_each (cli, call, args.positional);
   if (status != TEND_CLI_EXIT_OK)
     return status;
   g_ptr_array_add (args.positional, NULL);
@@ -220,37 +273,24 @@ cmd_reload (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
   int status;
 
   PARSE_ARGS (FALSE, FALSE, 0, 0);
   status = tend_cli_connect (cli, FALSE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Reload", NULL, "()", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_reload_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return tend_cli_report_error (error);
   g_print (_("configuration reloaded\n"));
   return TEND_CLI_EXIT_OK;
 }
 
-/* The reading verbs: ask the daemon (started if need be), print the answer as JSON or as text. */
+/* The reading verbs: the answer as JSON or as text; @value NULL: the call failed with @error. */
 static int
-show (TendCli *cli, const char *method, GVariant *parameters, const char *reply_type, gboolean json,
-      void (*print) (GVariant *value))
+show (GVariant *value, const GError *error, gboolean json, void (*print) (GVariant *value))
 {
-  g_autoptr(GVariant) owned_parameters = parameters != NULL ? g_variant_ref_sink (parameters) : NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) value = NULL;
-  int status = tend_cli_connect (cli, TRUE);
-
-  if (status != TEND_CLI_EXIT_OK)
-    return status;
-  reply = tend_cli_call (cli, method, owned_parameters, reply_type, &error);
-  if (reply == NULL)
+  if (value == NULL)
     return tend_cli_report_error (error);
-  value = g_variant_get_child_value (reply, 0);
   if (json) {
     g_autoptr(JsonNode) node = json_gvariant_serialize (value);
     tend_cli_print_json (node);
@@ -265,21 +305,36 @@ cmd_status (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
 
+  g_autoptr(GVariant) list = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
   PARSE_ARGS (TRUE, FALSE, 0, 0);
-  return show (cli, "ListServices", NULL, "(aa{sv})", args.json, tend_cli_print_status);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  list = tend_cli_list_services (cli, &error);
+  return show (list, error, args.json, tend_cli_print_status);
 }
 
 static int
 cmd_describe (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
+  g_autoptr(GVariant) service = NULL;
+  g_autoptr(GError) error = NULL;
   const char *name;
+  int status;
 
   PARSE_ARGS (TRUE, FALSE, 1, 1);
   name = g_ptr_array_index (args.positional, 0);
   if (!tend_service_name_is_valid (name))
     return tend_cli_usage_error (_("invalid service name “%s”"), name);
-  return show (cli, "Describe", g_variant_new ("(s)", name), "(a{sv})", args.json, tend_cli_print_describe);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  tend_dbus_manager1_call_describe_sync (cli->manager, name, G_DBUS_CALL_FLAGS_NONE, -1, &service, NULL, &error);
+  return show (service, error, args.json, tend_cli_print_describe);
 }
 
 static int
@@ -287,18 +342,15 @@ cmd_save (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  const char *path;
+  g_autofree char *path = NULL;
   int status;
 
   PARSE_ARGS (FALSE, FALSE, 0, 0);
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Save", NULL, "(s)", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_save_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &path, NULL, &error))
     return tend_cli_report_error (error);
-  g_variant_get (reply, "(&s)", &path);
   g_print (_("saved to %s\n"), path);
   return TEND_CLI_EXIT_OK;
 }
@@ -308,24 +360,21 @@ cmd_resurrect (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autofree const char **names = NULL;
+  g_auto(GStrv) names = NULL;
   int status;
 
   PARSE_ARGS (FALSE, TRUE, 0, 0);
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
-  reply = tend_cli_call (cli, "Resurrect", NULL, "(as)", &error);
-  if (reply == NULL)
+  if (!tend_dbus_manager1_call_resurrect_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &names, NULL, &error))
     return tend_cli_report_error (error);
-  g_variant_get (reply, "(^a&s)", &names);
   if (names[0] == NULL) {
     g_print (_("nothing to resurrect: every saved service is already here\n"));
     return TEND_CLI_EXIT_OK;
   }
   /* those saved as stopped come back stopped, and are reported so */
-  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, args.wait_s);
+  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, NULL, args.wait_s);
 }
 
 static gboolean
@@ -345,7 +394,6 @@ cmd_kill (TendCli *cli, int argc, char **argv)
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) pid_value = NULL;
-  g_autoptr(GVariant) reply = NULL;
   gint64 deadline;
   pid_t pid;
 
@@ -365,11 +413,11 @@ cmd_kill (TendCli *cli, int argc, char **argv)
     return tend_cli_report_error (error);
   }
   pid = (pid_t) g_variant_get_uint32 (pid_value);
-  reply = tend_cli_call (cli, "Kill", NULL, "()", &error);
   /* the daemon may close the connection as it goes, before its reply arrives: only its refusal counts */
-  if (reply == NULL && g_dbus_error_is_remote_error (error))
+  if (!tend_dbus_manager1_call_kill_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error) &&
+      g_dbus_error_is_remote_error (error))
     return tend_cli_report_error (error);
-  g_clear_object (&cli->connection);
+  tend_cli_disconnect (cli);
 
   deadline = g_get_monotonic_time () + KILL_WAIT_S * G_USEC_PER_SEC;
   while (pid_alive (pid)) {
@@ -386,8 +434,16 @@ cmd_plugins (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
 
+  g_autoptr(GVariant) plugins = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
   PARSE_ARGS (TRUE, FALSE, 0, 0);
-  return show (cli, "ListPlugins", NULL, "(aa{sv})", args.json, tend_cli_print_plugins);
+  status = tend_cli_connect (cli, TRUE);
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  tend_dbus_manager1_call_list_plugins_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &plugins, NULL, &error);
+  return show (plugins, error, args.json, tend_cli_print_plugins);
 }
 
 static int
@@ -468,9 +524,11 @@ cmd_version (TendCli *cli, int argc, char **argv)
 static int
 cmd_names (TendCli *cli, int argc, char **argv)
 {
+  g_auto(Args) args = { 0 };
   g_autoptr(GVariant) list = NULL;
   g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
 
+  PARSE_ARGS (FALSE, FALSE, 0, 0);
   if (!tend_cli_try_connect (cli, NULL))
     return TEND_CLI_EXIT_UNREACHABLE;
   list = tend_cli_list_services (cli, NULL);
@@ -496,29 +554,31 @@ static int cmd_help (TendCli *cli, int argc, char **argv);
 
 static const Verb verbs[] = {
   { "start", tend_cli_cmd_start, "start [FILE.conf] [--only NAME,...] | NAME|all | --name NAME [OPTIONS] -- CMD...",
-    N_("load a configuration, start services, or add an ad hoc one (tend start --help)") },
+    N_("load a configuration, start services, or add an ad hoc one (tend start --help)"), NULL },
   { "stop", cmd_stop_restart_delete, "stop NAME|all... [--wait SECONDS]",
-    N_("stop services and wait until they are stopped") },
+    N_("stop services and wait until they are stopped"), "NAME|all..." },
   { "restart", cmd_stop_restart_delete, "restart NAME|all... [--wait SECONDS]",
-    N_("restart services and wait until they are online") },
-  { "reload", cmd_reload, "reload", N_("re-read the configuration, apply only what changed") },
-  { "delete", cmd_stop_restart_delete, "delete NAME|all... [--wait SECONDS]", N_("stop services and forget them") },
-  { "status", cmd_status, "status [--json]", N_("list the services, one row per instance (also: ls, list)") },
-  { "ls", cmd_status, "ls [--json]", NULL },
-  { "list", cmd_status, "list [--json]", NULL },
-  { "describe", cmd_describe, "describe NAME [--json]", N_("everything about one service") },
+    N_("restart services and wait until they are online"), "NAME|all..." },
+  { "reload", cmd_reload, "reload", N_("re-read the configuration, apply only what changed"), "" },
+  { "delete", cmd_stop_restart_delete, "delete NAME|all... [--wait SECONDS]", N_("stop services and forget them"),
+    "NAME|all..." },
+  { "status", cmd_status, "status [--json]", N_("list the services, one row per instance (also: ls, list)"), "" },
+  { "ls", cmd_status, "ls [--json]", NULL, "" },
+  { "list", cmd_status, "list [--json]", NULL, "" },
+  { "describe", cmd_describe, "describe NAME [--json]", N_("everything about one service"), "NAME" },
   { "logs", tend_cli_cmd_logs, "logs [NAME] [--lines N] [--follow] [--err|--out] [--timestamps]",
-    N_("show the last lines of the logs, and follow them with --follow") },
-  { "flush", tend_cli_cmd_flush, "flush [NAME]", N_("empty the log files of one or every service") },
-  { "save", cmd_save, "save", N_("write the service list to HOME/dump.conf") },
-  { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS]", N_("bring back what tend save wrote") },
-  { "kill", cmd_kill, "kill", N_("stop every service and the daemon") },
-  { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins") },
-  { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel") },
-  { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token") },
-  { "version", cmd_version, "version [--json]", N_("print the versions of tend and of the running tendd") },
-  { "help", cmd_help, "help [COMMAND]", N_("print this help") },
-  { "_names", cmd_names, "_names", NULL },
+    N_("show the last lines of the logs, and follow them with --follow"), "[NAME|all]" },
+  { "flush", tend_cli_cmd_flush, "flush [NAME]", N_("empty the log files of one or every service"), "[NAME|all]" },
+  { "save", cmd_save, "save", N_("write the service list to HOME/dump.conf"), "" },
+  { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS]", N_("bring back what tend save wrote"), "" },
+  { "kill", cmd_kill, "kill", N_("stop every service and the daemon"), "" },
+  { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins"), "" },
+  { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel"),
+    "" },
+  { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token"), "" },
+  { "version", cmd_version, "version [--json]", N_("print the versions of tend and of the running tendd"), "" },
+  { "help", cmd_help, "help [COMMAND]", N_("print this help"), "[COMMAND]" },
+  { "_names", cmd_names, "_names", NULL, "" },
 };
 
 static const Verb *
@@ -563,21 +623,21 @@ print_help (FILE *stream)
 static int
 cmd_help (TendCli *cli, int argc, char **argv)
 {
+  g_auto(Args) args = { 0 };
   const Verb *verb;
+  char *verb_argv[] = { NULL, (char *) "--help", NULL };
 
-  if (argc < 2) {
+  PARSE_ARGS (FALSE, FALSE, 0, 1);
+  if (args.positional->len == 0) {
     print_help (stdout);
     return TEND_CLI_EXIT_OK;
   }
-  verb = find_verb (argv[1]);
+  verb = find_verb (g_ptr_array_index (args.positional, 0));
   if (verb == NULL || verb->run == cmd_names)
-    return tend_cli_usage_error (_("unknown command “%s”"), argv[1]);
-  if (verb->run == tend_cli_cmd_start) {
-    char *start_argv[] = { (char *) "start", (char *) "--help", NULL };
-    return tend_cli_cmd_start (cli, 2, start_argv);
-  }
-  print_verb_help (verb);
-  return TEND_CLI_EXIT_OK;
+    return tend_cli_usage_error (_("unknown command “%s”"), (const char *) g_ptr_array_index (args.positional, 0));
+  /* the verb's own --help, whoever parses its options */
+  verb_argv[0] = (char *) verb->name;
+  return verb->run (cli, 2, verb_argv);
 }
 
 static char *
@@ -597,7 +657,7 @@ main (int argc, char **argv)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autofree char *home = NULL;
-  TendCli cli = { NULL, NULL, NULL };
+  TendCli cli = { NULL, NULL, NULL, NULL };
   const Verb *verb;
   gboolean after_dashes = FALSE;
   int status;
@@ -652,7 +712,7 @@ main (int argc, char **argv)
 
   status = verb->run (&cli, (int) args->len - 1, (char **) args->pdata);
 
-  g_clear_object (&cli.connection);
+  tend_cli_disconnect (&cli);
   g_free (cli.home);
   g_free (cli.socket_path);
   return status;

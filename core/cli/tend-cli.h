@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "tend-dbus-generated.h"
+
 G_BEGIN_DECLS
 
 /* The exit statuses of SPEC's CLI section. */
@@ -28,6 +30,7 @@ typedef struct {
   char *home;        /* absolute */
   char *socket_path; /* HOME/tendd.sock */
   GDBusConnection *connection;
+  TendDbusManager1 *manager; /* the typed proxy of org.tend.Manager1 on @connection */
 } TendCli;
 
 /* tend-cli.c */
@@ -35,6 +38,29 @@ typedef struct {
 int tend_cli_fail (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /** tend_cli_usage_error: prints the message and a hint on stderr; returns TEND_CLI_EXIT_USAGE */
 int tend_cli_usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+/* Returned by tend_cli_parse_options when it printed the verb's help. */
+#define TEND_CLI_HELP_SHOWN (-1)
+/**
+ * tend_cli_parse_options:
+ * @verb: the command ("logs")
+ * @params: what follows the options in the usage line ("[NAME]")
+ * @summary: (nullable): translated
+ * @entries: (nullable): the verb's options, NULL-terminated; --help is added
+ * @user_data: for the entries' callbacks
+ * @argv: the verb's arguments, argv[0] the verb
+ * @out_positional: the arguments that are not options (argv's own strings)
+ * Parses the verb's options with a GOptionContext. Returns TEND_CLI_EXIT_OK,
+ * TEND_CLI_EXIT_USAGE (message printed) or TEND_CLI_HELP_SHOWN (usage printed
+ * on stdout).
+ */
+int tend_cli_parse_options (const char *verb,
+                            const char *params,
+                            const char *summary,
+                            const GOptionEntry *entries,
+                            gpointer user_data,
+                            int argc,
+                            char **argv,
+                            GPtrArray **out_positional);
 /** tend_cli_parse_wait: a --wait value in seconds ("15", "2.5"); FALSE when it is not one */
 gboolean tend_cli_parse_wait (const char *text, double *out_seconds);
 
@@ -51,13 +77,9 @@ int tend_cli_connect (TendCli *cli, gboolean autostart);
 gboolean tend_cli_try_connect (TendCli *cli, GError **error);
 /** tend_cli_error_means_absent: @error (from connecting) says no daemon listens there */
 gboolean tend_cli_error_means_absent (const GError *error);
-/** tend_cli_call: calls org.tend.Manager1.@method; @reply_type e.g. "(s)", "()" */
-GVariant *tend_cli_call (TendCli *cli,
-                         const char *method,
-                         GVariant *parameters,
-                         const char *reply_type,
-                         GError **error);
-/** tend_cli_get_property: a property of org.tend.Manager1, unboxed */
+/** tend_cli_disconnect: drops the proxy and the connection */
+void tend_cli_disconnect (TendCli *cli);
+/** tend_cli_get_property: a property of org.tend.Manager1, unboxed, asked now (properties are not cached) */
 GVariant *tend_cli_get_property (TendCli *cli, const char *property, GError **error);
 /** tend_cli_list_services: Manager1.ListServices, the aa{sv} itself */
 GVariant *tend_cli_list_services (TendCli *cli, GError **error);
@@ -77,9 +99,10 @@ typedef enum {
  *   TEND_CLI_WAIT_RUNNING, every service that wants to run)
  * @before: (nullable): ListServices from before a restart; an instance still
  *   online with the pid it had then has not restarted yet
- * Polls ListServices every 50 ms until every instance of @names reached
- * @goal or @timeout_s passed, then prints one line per service. Returns the
- * exit status: failed when one errored or the wait timed out.
+ * Looks at ListServices, then again each time the daemon signals a state
+ * change of one of @names, until every instance of @names reached @goal or
+ * @timeout_s passed, then prints one line per service. Returns the exit
+ * status: failed when one errored or the wait timed out.
  */
 int tend_cli_wait (TendCli *cli, const char *const *names, TendCliWaitGoal goal, GVariant *before, double timeout_s);
 
