@@ -936,6 +936,24 @@ test_dependencies (Fixture *fx, gconstpointer data)
   assert_transitions (fx, "stopped>launching launching>stopped stopped>launching stopped>online launching>online");
 }
 
+/* The generated GTypes (what D-Bus and property notifications carry) name the states as the contract does. */
+static void
+test_enum_nicks (void)
+{
+  g_autoptr(GEnumClass) states = g_type_class_ref (TEND_TYPE_SERVICE_STATE);
+  g_autoptr(GEnumClass) modes = g_type_class_ref (TEND_TYPE_AUTORESTART);
+
+  g_assert_cmpuint (states->n_values, ==, 6);
+  for (guint i = 0; i < states->n_values; i++)
+    g_assert_cmpstr (states->values[i].value_nick, ==, tend_service_state_to_string (states->values[i].value));
+  g_assert_cmpuint (modes->n_values, ==, 3);
+  for (guint i = 0; i < modes->n_values; i++) {
+    TendAutorestart parsed;
+    g_assert_true (tend_autorestart_from_string (modes->values[i].value_nick, &parsed));
+    g_assert_cmpint (parsed, ==, modes->values[i].value);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -967,6 +985,7 @@ main (int argc, char **argv)
   ADD ("no-backend", test_no_backend);
   ADD ("dependencies", test_dependencies);
 #undef ADD
+  g_test_add_func ("/state-machine/enum-nicks", test_enum_nicks);
 
   status = g_test_run ();
   g_test_message ("ran in %" G_GINT64_FORMAT " ms of real time", (g_get_monotonic_time () - began) / 1000);
