@@ -310,9 +310,14 @@ fixture_tear_down (Fixture *fx, gconstpointer data)
 
   /* nothing of the policy ran on the real main loop: the next real source id is the one after the probe */
   g_assert_cmpuint (real_source_probe (), ==, fx->probe_id + 1);
-  g_clear_object (&fx->context);
+  fake_clock_advance (fx->clock, 0); /* exits the backend still owes hold references */
+  g_object_add_weak_pointer (G_OBJECT (fx->context), (gpointer *) &fx->context);
+  g_object_unref (fx->context);
+  g_assert_null (fx->context);
+  g_object_add_weak_pointer (G_OBJECT (fx->clock), (gpointer *) &fx->clock);
   g_clear_object (&fx->backend);
-  g_clear_object (&fx->clock);
+  g_object_unref (fx->clock);
+  g_assert_null (fx->clock);
   g_string_free (fx->transitions, TRUE);
   g_rmdir (logs);
   g_rmdir (fx->home);
