@@ -256,7 +256,7 @@ test_env_cleared_escapee (void)
   Escapees e = { d, "sleep 100", g_array_new (FALSE, FALSE, sizeof (pid_t)) };
   g_autofree char *cgroup = NULL;
   g_autofree char *environ_path = NULL;
-  g_autofree char *environ = NULL;
+  g_autofree char *environment = NULL;
   gsize len = 99;
 
   if (!tend_test_cgroups_writable ()) {
@@ -271,7 +271,7 @@ test_env_cleared_escapee (void)
   g_assert_true (tend_test_wait (escapees_one, &e, 10000));
   /* it really is out of reach of the old rules: no environment, another session */
   environ_path = g_strdup_printf ("/proc/%d/environ", (int) g_array_index (e.seen, pid_t, 0));
-  g_assert_true (g_file_get_contents (environ_path, &environ, &len, NULL));
+  g_assert_true (g_file_get_contents (environ_path, &environment, &len, NULL));
   g_assert_cmpuint (len, ==, 0);
 
   run_escapee_cycle (d, &e, "escaper");
