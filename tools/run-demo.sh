@@ -9,9 +9,9 @@ bash tools/install-deps.sh
 
 builddir=build
 if [ -f "$builddir/meson-private/coredata.dat" ]; then
-  meson setup --reconfigure "$builddir" || meson setup --wipe "$builddir"
+  meson setup --reconfigure "$builddir" --werror || meson setup --wipe "$builddir" --werror
 else
-  meson setup "$builddir"
+  meson setup "$builddir" --werror
 fi
 meson compile -C "$builddir"
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 
+#include "tend-clock.h"
 #include "tend-context.h"
 #include "tend-error.h"
 #include "tend-service-manager.h"
@@ -26,6 +27,7 @@ struct _TendContext {
   TendReloadFunc reload_func;
   gpointer reload_data;
   GVariant *tunnel_status;
+  TendClock *clock;
 };
 
 enum {
@@ -52,6 +54,7 @@ tend_context_dispose (GObject *object)
 
   g_clear_object (&self->manager);
   g_clear_object (&self->config);
+  g_clear_object (&self->clock);
   g_clear_pointer (&self->log_file_users, g_hash_table_unref);
   g_clear_pointer (&self->log_files, g_ptr_array_unref);
   if (self->backend != NULL)
@@ -117,6 +120,7 @@ tend_context_init (TendContext *self)
 {
   self->log_files = g_ptr_array_new_with_free_func (g_object_unref);
   self->log_file_users = g_hash_table_new (NULL, NULL);
+  self->clock = g_object_ref (tend_clock_get_default ());
 }
 
 TendContext *
@@ -173,6 +177,22 @@ TendServiceManager *
 tend_context_get_manager (TendContext *self)
 {
   return self->manager;
+}
+
+TendClock *
+tend_context_get_clock (TendContext *self)
+{
+  return self->clock;
+}
+
+void
+tend_context_set_clock (TendContext *self, TendClock *clock)
+{
+  if (clock == NULL)
+    clock = tend_clock_get_default ();
+  g_object_ref (clock);
+  g_clear_object (&self->clock);
+  self->clock = clock;
 }
 
 TendProcessBackend *

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "tend-clock.h"
 #include "tend-config.h"
 #include "tend-instance.h"
 #include "tend-log-file.h"
@@ -44,6 +45,15 @@ const char *tend_context_get_home_tag (TendContext *self);
 TendConfig *tend_context_get_config (TendContext *self);
 void tend_context_set_config (TendContext *self, TendConfig *config);
 TendServiceManager *tend_context_get_manager (TendContext *self);
+/** tend_context_get_clock: the clock the restart policy runs on (borrowed) */
+TendClock *tend_context_get_clock (TendContext *self);
+/**
+ * tend_context_set_clock:
+ * (daemon and tests only) replaces the clock, NULL for the real one. Call it
+ * before any service is added: pending timeouts stay on the clock that
+ * scheduled them.
+ */
+void tend_context_set_clock (TendContext *self, TendClock *clock);
 /** tend_context_get_process_backend: the loaded process backend, or NULL */
 TendProcessBackend *tend_context_get_process_backend (TendContext *self);
 /** tend_context_set_process_backend: registered by the process plugin in start, cleared in stop */

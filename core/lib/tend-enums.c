@@ -37,26 +37,6 @@ lookup (const char *const *names, guint n, const char *str, int *out)
   return FALSE;
 }
 
-GType
-tend_service_state_get_type (void)
-{
-  static gsize type_id = 0;
-  static const GEnumValue values[] = {
-    { TEND_SERVICE_STATE_STOPPED, "TEND_SERVICE_STATE_STOPPED", "stopped" },
-    { TEND_SERVICE_STATE_LAUNCHING, "TEND_SERVICE_STATE_LAUNCHING", "launching" },
-    { TEND_SERVICE_STATE_ONLINE, "TEND_SERVICE_STATE_ONLINE", "online" },
-    { TEND_SERVICE_STATE_STOPPING, "TEND_SERVICE_STATE_STOPPING", "stopping" },
-    { TEND_SERVICE_STATE_WAITING_RESTART, "TEND_SERVICE_STATE_WAITING_RESTART", "waiting-restart" },
-    { TEND_SERVICE_STATE_ERRORED, "TEND_SERVICE_STATE_ERRORED", "errored" },
-    { 0, NULL, NULL },
-  };
-  if (g_once_init_enter (&type_id)) {
-    GType t = g_enum_register_static ("TendServiceState", values);
-    g_once_init_leave (&type_id, t);
-  }
-  return type_id;
-}
-
 const char *
 tend_service_state_to_string (TendServiceState state)
 {
@@ -64,7 +44,6 @@ tend_service_state_to_string (TendServiceState state)
     return "unknown";
   return state_names[state];
 }
-
 
 const char *
 tend_autorestart_to_string (TendAutorestart value)

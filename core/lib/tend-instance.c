@@ -29,6 +29,7 @@ struct _TendInstance {
   GObject parent_instance;
 
   TendService *service; /* owns us */
+  TendClock *clock;     /* the context's at creation: timeouts are removed where they were added */
   TendServiceConfig *config;
   guint index;
   guint id;
@@ -85,6 +86,13 @@ get_context (TendInstance *self)
   return tend_service_get_context (self->service);
 }
 
+/* Its own reference: a retired instance may outlive its service's context. */
+static TendClock *
+get_clock (TendInstance *self)
+{
+  return self->clock;
+}
+
 static void
 tend_instance_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
@@ -122,8 +130,8 @@ tend_instance_dispose (GObject *object)
 {
   TendInstance *self = TEND_INSTANCE (object);
 
-  g_clear_handle_id (&self->restart_source, g_source_remove);
-  g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
+  tend_clock_clear (get_clock (self), &self->restart_source);
+  tend_clock_clear (get_clock (self), &self->backoff_reset_source);
   G_OBJECT_CLASS (tend_instance_parent_class)->dispose (object);
 }
 
@@ -133,6 +141,7 @@ tend_instance_finalize (GObject *object)
   TendInstance *self = TEND_INSTANCE (object);
 
   g_clear_pointer (&self->config, tend_service_config_unref);
+  g_clear_object (&self->clock);
   g_free (self->tag);
   g_free (self->cgroup);
   g_free (self->status_message);
@@ -180,6 +189,7 @@ tend_instance_new (TendService *service, guint index, guint id)
   TendInstance *self = g_object_new (TEND_TYPE_INSTANCE, NULL);
 
   self->service = service;
+  self->clock = g_object_ref (tend_context_get_clock (tend_service_get_context (service)));
   self->index = index;
   self->id = id;
   self->config = tend_service_config_ref (tend_service_get_config (service));
@@ -522,12 +532,12 @@ void
 tend_instance_process_started (TendInstance *self, pid_t pid)
 {
   self->start_time = g_get_real_time ();
-  self->spawn_monotonic = g_get_monotonic_time ();
+  self->spawn_monotonic = tend_clock_now_us (get_clock (self));
   set_pid (self, pid);
   notify_prop (self, PROP_START_TIME);
-  g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
+  tend_clock_clear (get_clock (self), &self->backoff_reset_source);
   if (self->config->exp_backoff_restart_delay_ms > 0)
-    self->backoff_reset_source = g_timeout_add_once (BACKOFF_RESET_MS, backoff_reset_cb, self);
+    self->backoff_reset_source = tend_clock_add_timeout (get_clock (self), BACKOFF_RESET_MS, backoff_reset_cb, self);
   set_status_message (self, NULL);
   g_clear_pointer (&self->notify_status, g_free);
   self->resource_backoff_ms = 0;
@@ -578,7 +588,7 @@ retry_later (TendInstance *self, const char *reason)
   set_pid (self, 0);
   set_status_message (self, message);
   set_state (self, TEND_SERVICE_STATE_WAITING_RESTART, message);
-  self->restart_source = g_timeout_add_once ((guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
+  self->restart_source = tend_clock_add_timeout (get_clock (self), (guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
 }
 
 static void
@@ -588,7 +598,7 @@ spawn_now (TendInstance *self)
   TendProcessBackend *backend = tend_context_get_process_backend (context);
   g_autoptr(GError) error = NULL;
 
-  g_clear_handle_id (&self->restart_source, g_source_remove);
+  tend_clock_clear (get_clock (self), &self->restart_source);
   if (tend_context_get_shutting_down (context))
     return;
   {
@@ -658,7 +668,7 @@ tend_instance_stop (TendInstance *self)
 
   self->wants_running = FALSE;
   self->pending_start = FALSE;
-  g_clear_handle_id (&self->restart_source, g_source_remove);
+  tend_clock_clear (get_clock (self), &self->restart_source);
   if (self->pid == 0 && self->state == TEND_SERVICE_STATE_LAUNCHING) {
     /* only waiting for its dependencies: nothing to kill */
     self->waiting_deps = FALSE;
@@ -742,7 +752,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
 {
   TendServiceConfig *config = self->config;
   TendContext *context = get_context (self);
-  gint64 lived_ms = (g_get_monotonic_time () - self->spawn_monotonic) / 1000;
+  gint64 lived_ms = (tend_clock_now_us (get_clock (self)) - self->spawn_monotonic) / 1000;
   gboolean failed = !(WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0);
   g_autofree char *how = tend_service_info_describe_exit (wait_status);
   g_autofree char *message = NULL;
@@ -752,7 +762,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   self->has_exited = TRUE;
   self->last_wait_status = wait_status;
   g_clear_pointer (&self->cgroup, g_free);
-  g_clear_handle_id (&self->backoff_reset_source, g_source_remove);
+  tend_clock_clear (get_clock (self), &self->backoff_reset_source);
   set_pid (self, 0);
   /* SPEC: the start time of a process that is not running is 0 */
   self->start_time = 0;
@@ -807,7 +817,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   if (self->next_delay_ms == 0)
     spawn_now (self);
   else
-    self->restart_source = g_timeout_add_once ((guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
+    self->restart_source = tend_clock_add_timeout (get_clock (self), (guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
 }
 
 void

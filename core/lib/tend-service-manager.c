@@ -280,7 +280,7 @@ static void
 schedule_check (TendServiceManager *self)
 {
   if (self->check_source == 0)
-    self->check_source = g_idle_add_once (check_pending_cb, self);
+    self->check_source = tend_clock_add_idle (tend_context_get_clock (self->context), check_pending_cb, self);
 }
 
 static void
@@ -308,7 +308,7 @@ tend_service_manager_dispose (GObject *object)
 {
   TendServiceManager *self = TEND_SERVICE_MANAGER (object);
 
-  g_clear_handle_id (&self->check_source, g_source_remove);
+  tend_clock_clear (tend_context_get_clock (self->context), &self->check_source);
   if (self->state_handler != 0 && self->context != NULL)
     g_signal_handler_disconnect (self->context, self->state_handler);
   self->state_handler = 0;

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <signal.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -348,7 +348,7 @@ record_terminate (Record *record)
   members = record_members (record);
   tend_process_tree_signal (record->pid, members, record->kill_signal);
   if (!record->main_exited && record->pidfd >= 0)
-    syscall (SYS_pidfd_send_signal, record->pidfd, record->kill_signal, NULL, 0);
+    pidfd_send_signal (record->pidfd, record->kill_signal, NULL, 0);
   record->kill_timer = g_timeout_add_once ((guint) MIN (record->kill_timeout_ms, G_MAXUINT), kill_timeout_cb, record);
 }
 
@@ -464,7 +464,7 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
   record->plugin = self;
   record->instance = g_object_ref (instance);
   record->pid = pid;
-  record->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  record->pidfd = pidfd_open (pid, 0);
   record->tag = g_strdup (tend_instance_get_tag (instance));
   record->cgroup = g_steal_pointer (&cgroup);
   if (record->cgroup == NULL) {
@@ -496,8 +496,7 @@ backend_send_signal (TendProcessBackend *backend, TendInstance *instance, int si
     return FALSE;
   }
   /* the pidfd cannot hit a recycled pid */
-  rc = record->pidfd >= 0 ? (int) syscall (SYS_pidfd_send_signal, record->pidfd, signum, NULL, 0)
-                          : kill (record->pid, signum);
+  rc = record->pidfd >= 0 ? pidfd_send_signal (record->pidfd, signum, NULL, 0) : kill (record->pid, signum);
   if (rc < 0) {
     int saved = errno;
     g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot signal %s: %s", tend_instance_get_name (instance),
