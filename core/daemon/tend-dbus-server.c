@@ -588,7 +588,10 @@ forget_plugin_interface (const char *name, GDBusInterfaceSkeleton *skeleton, gpo
 }
 
 static void
-plugin_interface_exported_cb (TendContext *context, const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data)
+plugin_interface_exported_cb (TendContext *context,
+                              const char *name,
+                              GDBusInterfaceSkeleton *skeleton,
+                              gpointer user_data)
 {
   TendDbusServer *self = user_data;
   g_autofree char *path = plugin_path (name);

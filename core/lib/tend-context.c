@@ -16,7 +16,7 @@ struct _TendContext {
   char *home_tag;
   TendConfig *config;
   TendServiceManager *manager;
-  TendProcessBackend *backend; /* weak: the process plugin owns itself */
+  TendProcessBackend *backend; /* weak: the plugin that provides it owns it */
   GPtrArray *log_files;         /* TendLogFile in use */
   GHashTable *log_file_users;   /* TendLogFile → number of acquirers */
   gboolean shutting_down;

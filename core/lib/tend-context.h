@@ -50,7 +50,7 @@ void tend_context_set_config (TendContext *self, TendConfig *config);
 TendServiceManager *tend_context_get_manager (TendContext *self);
 /** tend_context_get_process_backend: the loaded process backend, or NULL */
 TendProcessBackend *tend_context_get_process_backend (TendContext *self);
-/** tend_context_set_process_backend: registered by the process plugin in start, cleared in stop */
+/** tend_context_set_process_backend: registered by the process-backend plugin in start, cleared in stop */
 void tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend);
 /**
  * tend_context_set_readiness_provider:
@@ -87,9 +87,8 @@ void tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpoin
 gboolean tend_context_reload (TendContext *self, GError **error);
 /**
  * tend_context_publish_status:
- * @key: the name other plugins read it by; a contract between plugins (the
- *   cloudflared plugin publishes "tunnel", the http plugin reads it), of which
- *   the core knows nothing
+ * @key: the name other plugins read it by; a contract between the plugins
+ *   that publish and read it, of which the core knows nothing
  * @status: (nullable): the value (a floating reference is sunk), or NULL to
  *   withdraw it (the publisher stops)
  * Keeps @status under @key and emits status-changed::KEY when it differs from
