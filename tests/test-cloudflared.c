@@ -807,6 +807,91 @@ test_http (void)
   fixture_teardown (&f);
 }
 
+/* ---- the plugin's own D-Bus interface ---- */
+
+static void
+properties_changed_cb (GDBusConnection *connection,
+                       const char *sender,
+                       const char *path,
+                       const char *interface,
+                       const char *signal,
+                       GVariant *parameters,
+                       gpointer user_data)
+{
+  g_autoptr(GVariant) changed = NULL;
+  const char *iface = NULL;
+  const char *url = NULL;
+
+  g_variant_get (parameters, "(&s@a{sv}@as)", &iface, &changed, NULL);
+  if (g_strcmp0 (iface, TUNNEL_INTERFACE) == 0 && g_variant_lookup (changed, "Url", "&s", &url))
+    g_ptr_array_add (user_data, g_strdup (url));
+}
+
+static gboolean
+url_signalled (gpointer data)
+{
+  GPtrArray *urls = data;
+
+  g_main_context_iteration (NULL, FALSE);
+  for (guint i = 0; i < urls->len; i++) {
+    if (g_strcmp0 (g_ptr_array_index (urls, i), "https://later-words.trycloudflare.com") == 0)
+      return TRUE;
+  }
+  g_usleep (20 * 1000);
+  return FALSE;
+}
+
+/* The plugin exports Tunnel1 itself, through the context: same object, same properties, PropertiesChanged. */
+static void
+test_bus_object (void)
+{
+  Fixture f = { 0 };
+  static const char *const expected[][2] = {
+    { "State", "s" }, { "Url", "s" }, { "Connections", "u" }, { "Since", "x" }, { "Message", "s" },
+  };
+  g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GDBusNodeInfo) node = NULL;
+  g_autoptr(GError) error = NULL;
+  GDBusInterfaceInfo *tunnel;
+  const char *xml = NULL;
+  guint subscription;
+
+  fixture_setup (&f, quick_config);
+  control_write (&f, "hostname", "early-words.trycloudflare.com");
+  fixture_start (&f);
+  g_assert_true (wait_tunnel (&f, "Url", "https://early-words.trycloudflare.com"));
+
+  /* beside org.tend.Plugin1 on the plugin's object, with the properties of the interface as published */
+  reply = g_dbus_connection_call_sync (f.bus, NULL, TUNNEL_PATH, "org.freedesktop.DBus.Introspectable", "Introspect",
+                                       NULL, G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(&s)", &xml);
+  node = g_dbus_node_info_new_for_xml (xml, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (g_dbus_node_info_lookup_interface (node, "org.tend.Plugin1"));
+  tunnel = g_dbus_node_info_lookup_interface (node, TUNNEL_INTERFACE);
+  g_assert_nonnull (tunnel);
+  g_assert_null (tunnel->methods[0]);
+  g_assert_null (tunnel->signals[0]);
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++) {
+    GDBusPropertyInfo *property = tunnel->properties[i];
+    g_assert_nonnull (property);
+    g_assert_cmpstr (property->name, ==, expected[i][0]);
+    g_assert_cmpstr (property->signature, ==, expected[i][1]);
+    g_assert_cmpint (property->flags, ==, G_DBUS_PROPERTY_INFO_FLAGS_READABLE);
+  }
+  g_assert_null (tunnel->properties[G_N_ELEMENTS (expected)]);
+
+  subscription = g_dbus_connection_signal_subscribe (f.bus, NULL, "org.freedesktop.DBus.Properties",
+                                                     "PropertiesChanged", TUNNEL_PATH, NULL,
+                                                     G_DBUS_SIGNAL_FLAGS_NONE, properties_changed_cb, urls, NULL);
+  control_write (&f, "hostname", "later-words.trycloudflare.com");
+  g_assert_true (tend_test_wait (url_signalled, urls, WAIT_MS));
+  g_dbus_connection_signal_unsubscribe (f.bus, subscription);
+  fixture_teardown (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -828,6 +913,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cloudflared/hook-queue-and-timeout", test_hook_queue_and_timeout);
   g_test_add_func ("/cloudflared/reload", test_reload);
   g_test_add_func ("/cloudflared/http", test_http);
+  g_test_add_func ("/cloudflared/bus-object", test_bus_object);
   status = g_test_run ();
   empty_control_dir ();
   g_rmdir (control_dir);

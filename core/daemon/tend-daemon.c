@@ -146,6 +146,25 @@ ensure_api_token (TendDaemon *self, GError **error)
   return TRUE;
 }
 
+/* Names the plugins that declare a process backend, as the hint: core knows no plugin by name. */
+static void
+warn_no_process_backend (TendDaemon *self)
+{
+  g_auto(GStrv) names = tend_plugin_registry_list (self->registry);
+  g_autoptr(GString) hint = g_string_new (NULL);
+
+  for (guint i = 0; names[i] != NULL; i++) {
+    const TendPluginInfo *info = tend_plugin_registry_lookup (self->registry, names[i]);
+    if (info == NULL || (info->flags & TEND_PLUGIN_FLAG_PROCESS_BACKEND) == 0)
+      continue;
+    g_string_append_printf (hint, "%s[plugin:%s]", hint->len > 0 ? " or " : "", names[i]);
+  }
+  if (hint->len > 0)
+    g_warning ("no plugin provides the process backend: services cannot run (enable %s)", hint->str);
+  else
+    g_warning ("no plugin provides the process backend: services cannot run (none is installed)");
+}
+
 gboolean
 tend_daemon_setup (TendDaemon *self, GError **error)
 {
@@ -188,7 +207,7 @@ tend_daemon_setup (TendDaemon *self, GError **error)
   if (!tend_plugin_loader_apply (self->loader, config, error))
     return FALSE;
   if (tend_context_get_process_backend (self->context) == NULL && tend_config_get_services (config)->len > 0)
-    g_warning ("the process plugin is not loaded: services cannot run");
+    warn_no_process_backend (self);
   self->dbus = tend_dbus_server_new (self);
   return tend_dbus_server_start (self->dbus, error);
 }

@@ -46,8 +46,8 @@ struct _TendDbusServer {
   TendDbusManager1 *manager;
   GHashTable *services; /* TendService → ServiceExport */
   GHashTable *plugins;  /* name → TendDbusPlugin1 */
-  TendDbusTunnel1 *tunnel; /* while a tunnel status is published */
-  gulong tunnel_id;
+  gulong exported_id;
+  gulong unexported_id;
   gulong added_id;
   gulong removed_id;
   gulong state_id;
@@ -89,6 +89,21 @@ plugin_path (const char *name)
   return g_strdup_printf (MANAGER_PATH "/plugin/%s", escaped);
 }
 
+/* the interfaces plugins export sit beside their org.tend.Plugin1 */
+static void
+export_plugin_interface_on (const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data)
+{
+  g_autofree char *path = plugin_path (name);
+  export_on (skeleton, user_data, path);
+}
+
+static void
+unexport_plugin_interface_from (const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data)
+{
+  if (g_dbus_interface_skeleton_has_connection (skeleton, user_data))
+    g_dbus_interface_skeleton_unexport_from_connection (skeleton, user_data);
+}
+
 static void
 export_all_on (TendDbusServer *self, GDBusConnection *connection)
 {
@@ -106,8 +121,7 @@ export_all_on (TendDbusServer *self, GDBusConnection *connection)
     g_autofree char *path = plugin_path (key);
     export_on (G_DBUS_INTERFACE_SKELETON (value), connection, path);
   }
-  if (self->tunnel != NULL)
-    export_on (G_DBUS_INTERFACE_SKELETON (self->tunnel), connection, MANAGER_PATH "/plugin/cloudflared");
+  tend_context_foreach_plugin_interface (self->context, export_plugin_interface_on, connection);
 }
 
 static void
@@ -129,9 +143,7 @@ unexport_all_from (TendDbusServer *self, GDBusConnection *connection)
     if (g_dbus_interface_skeleton_has_connection (value, connection))
       g_dbus_interface_skeleton_unexport_from_connection (value, connection);
   }
-  if (self->tunnel != NULL &&
-      g_dbus_interface_skeleton_has_connection (G_DBUS_INTERFACE_SKELETON (self->tunnel), connection))
-    g_dbus_interface_skeleton_unexport_from_connection (G_DBUS_INTERFACE_SKELETON (self->tunnel), connection);
+  tend_context_foreach_plugin_interface (self->context, unexport_plugin_interface_from, connection);
 }
 
 /* ---- access ---- */
@@ -559,40 +571,42 @@ config_reloaded_cb (TendContext *context, TendConfig *config, gpointer user_data
   tend_dbus_server_refresh_plugins (self);
 }
 
-/* ---- the tunnel ---- */
-
-#define TUNNEL_PATH MANAGER_PATH "/plugin/cloudflared"
+/* ---- interfaces of plugins ---- */
 
 static void
-tunnel_changed_cb (TendContext *context, gpointer user_data)
+watch_plugin_interface (const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data)
+{
+  /* a plugin's methods need the rights of any other control call */
+  g_signal_connect (skeleton, "g-authorize-method", G_CALLBACK (authorize_method_cb), user_data);
+}
+
+static void
+forget_plugin_interface (const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data)
+{
+  g_signal_handlers_disconnect_by_func (skeleton, authorize_method_cb, user_data);
+  unexport (skeleton);
+}
+
+static void
+plugin_interface_exported_cb (TendContext *context,
+                              const char *name,
+                              GDBusInterfaceSkeleton *skeleton,
+                              gpointer user_data)
 {
   TendDbusServer *self = user_data;
-  GVariant *status = tend_context_get_tunnel_status (context);
-  const char *state = "stopped", *url = "", *message = "";
-  guint32 connections = 0;
-  gint64 since = 0;
+  g_autofree char *path = plugin_path (name);
 
-  if (status == NULL) {
-    if (self->tunnel != NULL) {
-      unexport (G_DBUS_INTERFACE_SKELETON (self->tunnel));
-      g_clear_object (&self->tunnel);
-    }
-    return;
-  }
-  g_variant_lookup (status, "status", "&s", &state);
-  g_variant_lookup (status, "url", "&s", &url);
-  g_variant_lookup (status, "connections", "u", &connections);
-  g_variant_lookup (status, "since", "x", &since);
-  g_variant_lookup (status, "message", "&s", &message);
-  if (self->tunnel == NULL) {
-    self->tunnel = tend_dbus_tunnel1_skeleton_new ();
-    export_everywhere (self, G_DBUS_INTERFACE_SKELETON (self->tunnel), TUNNEL_PATH);
-  }
-  tend_dbus_tunnel1_set_state (self->tunnel, state);
-  tend_dbus_tunnel1_set_url (self->tunnel, url);
-  tend_dbus_tunnel1_set_connections (self->tunnel, connections);
-  tend_dbus_tunnel1_set_since (self->tunnel, since);
-  tend_dbus_tunnel1_set_message (self->tunnel, message);
+  watch_plugin_interface (name, skeleton, self);
+  export_everywhere (self, skeleton, path);
+}
+
+static void
+plugin_interface_unexported_cb (TendContext *context,
+                                const char *name,
+                                GDBusInterfaceSkeleton *skeleton,
+                                gpointer user_data)
+{
+  forget_plugin_interface (name, skeleton, user_data);
 }
 
 /* ---- connections ---- */
@@ -771,11 +785,9 @@ tend_dbus_server_dispose (GObject *object)
     g_clear_signal_handler (&self->removed_id, self->context);
     g_clear_signal_handler (&self->state_id, self->context);
     g_clear_signal_handler (&self->reload_id, self->context);
-    g_clear_signal_handler (&self->tunnel_id, self->context);
-  }
-  if (self->tunnel != NULL) {
-    unexport (G_DBUS_INTERFACE_SKELETON (self->tunnel));
-    g_clear_object (&self->tunnel);
+    g_clear_signal_handler (&self->exported_id, self->context);
+    g_clear_signal_handler (&self->unexported_id, self->context);
+    tend_context_foreach_plugin_interface (self->context, forget_plugin_interface, self);
   }
   g_clear_pointer (&self->services, g_hash_table_unref);
   g_clear_pointer (&self->plugins, g_hash_table_unref);
@@ -860,8 +872,11 @@ tend_dbus_server_new (TendDaemon *daemon)
   self->removed_id = g_signal_connect (context, "service-removed", G_CALLBACK (service_removed_cb), self);
   self->state_id = g_signal_connect (context, "service-state-changed", G_CALLBACK (state_changed_cb), self);
   self->reload_id = g_signal_connect (context, "config-reloaded", G_CALLBACK (config_reloaded_cb), self);
-  self->tunnel_id = g_signal_connect (context, "tunnel-changed", G_CALLBACK (tunnel_changed_cb), self);
-  tunnel_changed_cb (context, self);
+  tend_context_foreach_plugin_interface (context, watch_plugin_interface, self);
+  self->exported_id =
+    g_signal_connect (context, "plugin-interface-exported", G_CALLBACK (plugin_interface_exported_cb), self);
+  self->unexported_id =
+    g_signal_connect (context, "plugin-interface-unexported", G_CALLBACK (plugin_interface_unexported_cb), self);
   tend_dbus_server_refresh_plugins (self);
   return self;
 }

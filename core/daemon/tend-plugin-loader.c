@@ -76,6 +76,23 @@ find_loaded (TendPluginLoader *self, const char *name, guint *out_index)
 }
 
 static gboolean
+is_process_backend (const TendPluginInfo *info)
+{
+  return info != NULL && (info->flags & TEND_PLUGIN_FLAG_PROCESS_BACKEND) != 0;
+}
+
+/* the process backends lead the loaded list */
+static guint
+count_process_backends (TendPluginLoader *self)
+{
+  guint n = 0;
+
+  while (n < self->loaded->len && is_process_backend (((LoadedPlugin *) g_ptr_array_index (self->loaded, n))->info))
+    n++;
+  return n;
+}
+
+static gboolean
 load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
 {
   const char *name = tend_plugin_config_get_name (config);
@@ -92,11 +109,15 @@ load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
     g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s: its type does not implement TendPlugin", name);
     return FALSE;
   }
+  /* before setup: from then on the plugin may export D-Bus interfaces under its name */
+  tend_context_register_plugin (self->context, TEND_PLUGIN (object), name);
   if (!tend_plugin_setup (TEND_PLUGIN (object), self->context, config, error)) {
+    tend_context_unregister_plugin (self->context, TEND_PLUGIN (object));
     g_prefix_error (error, "plugin %s: setup: ", name);
     return FALSE;
   }
   if (!tend_plugin_start (TEND_PLUGIN (object), error)) {
+    tend_context_unregister_plugin (self->context, TEND_PLUGIN (object));
     g_prefix_error (error, "plugin %s: start: ", name);
     return FALSE;
   }
@@ -104,7 +125,11 @@ load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
   lp->info = info;
   lp->plugin = TEND_PLUGIN (g_steal_pointer (&object));
   lp->config = tend_plugin_config_ref (config);
-  g_ptr_array_add (self->loaded, lp);
+  /* a process backend loaded anew on a reload still goes before the others, so it is stopped last */
+  if (is_process_backend (info))
+    g_ptr_array_insert (self->loaded, (gint) count_process_backends (self), lp);
+  else
+    g_ptr_array_add (self->loaded, lp);
   g_message ("plugin %s loaded", name);
   return TRUE;
 }
@@ -127,6 +152,8 @@ unload_at (TendPluginLoader *self, guint index)
   LoadedPlugin *lp = g_ptr_array_steal_index (self->loaded, index);
 
   g_message ("plugin %s unloaded", lp->info->name);
+  /* its D-Bus interfaces leave with it, whatever its stop does */
+  tend_context_unregister_plugin (self->context, lp->plugin);
   tend_plugin_stop_async (lp->plugin, NULL, stop_done_cb, NULL);
   loaded_plugin_free (lp);
 }
@@ -154,13 +181,14 @@ tend_plugin_loader_apply (TendPluginLoader *self, TendConfig *config, GError **e
       unload_at (self, i - 1);
   }
 
-  /* the process backend comes first: other plugins may act on services when they start */
-  for (guint i = 0; i < configs->len; i++) {
-    TendPluginConfig *pc = g_ptr_array_index (configs, i);
-    if (g_strcmp0 (tend_plugin_config_get_name (pc), "process") == 0)
-      g_ptr_array_insert (order, 0, pc);
-    else
-      g_ptr_array_add (order, pc);
+  /* process backends come first (as their infos declare): other plugins may act on services when they start */
+  for (guint pass = 0; pass < 2; pass++) {
+    for (guint i = 0; i < configs->len; i++) {
+      TendPluginConfig *pc = g_ptr_array_index (configs, i);
+      const TendPluginInfo *info = tend_plugin_registry_lookup (self->registry, tend_plugin_config_get_name (pc));
+      if (is_process_backend (info) == (pass == 0))
+        g_ptr_array_add (order, pc);
+    }
   }
 
   for (guint i = 0; i < order->len; i++) {
@@ -226,7 +254,7 @@ stop_next_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   stop_next (data);
 }
 
-/* One at a time, the last started first, so that the process backend outlives every other plugin. */
+/* One at a time, the last started first, so that a process backend outlives every other plugin. */
 static void
 stop_next (StopAll *data)
 {
@@ -243,6 +271,7 @@ stop_next (StopAll *data)
   lp = g_ptr_array_steal_index (self->loaded, self->loaded->len - 1);
   plugin = g_object_ref (lp->plugin);
   loaded_plugin_free (lp);
+  tend_context_unregister_plugin (self->context, plugin);
   tend_plugin_stop_async (plugin, NULL, stop_next_done_cb, data);
 }
 

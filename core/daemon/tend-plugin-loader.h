@@ -14,7 +14,8 @@ G_BEGIN_DECLS
  * Runs plugins: instantiates the enabled ones from the registry, calls setup
  * then start, reloads or restarts them when their group changes, and stops
  * them (in the reverse order of their start) when they are disabled or the
- * daemon exits. The process plugin always starts first and stops last.
+ * daemon exits. A plugin whose info has TEND_PLUGIN_FLAG_PROCESS_BACKEND
+ * starts before the others and stops after them; names play no part.
  */
 #define TEND_TYPE_PLUGIN_LOADER (tend_plugin_loader_get_type ())
 G_DECLARE_FINAL_TYPE (TendPluginLoader, tend_plugin_loader, TEND, PLUGIN_LOADER, GObject)

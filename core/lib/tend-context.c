@@ -17,7 +17,7 @@ struct _TendContext {
   char *home_tag;
   TendConfig *config;
   TendServiceManager *manager;
-  TendProcessBackend *backend; /* weak: the process plugin owns itself */
+  TendProcessBackend *backend; /* weak: the plugin that provides it owns it */
   GPtrArray *log_files;         /* TendLogFile in use */
   GHashTable *log_file_users;   /* TendLogFile → number of acquirers */
   gboolean shutting_down;
@@ -26,9 +26,16 @@ struct _TendContext {
   char *open_notify_socket;
   TendReloadFunc reload_func;
   gpointer reload_data;
-  GVariant *tunnel_status;
   TendClock *clock;
+  GHashTable *statuses; /* key → GVariant, published by plugins for each other */
+  GPtrArray *plugins;   /* PluginEntry: loaded plugins, their names and D-Bus interfaces */
 };
+
+typedef struct {
+  TendPlugin *plugin; /* not owned: the loader's */
+  char *name;
+  GPtrArray *skeletons; /* GDBusInterfaceSkeleton exported on the plugin's object */
+} PluginEntry;
 
 enum {
   SIGNAL_SERVICE_ADDED,
@@ -37,7 +44,9 @@ enum {
   SIGNAL_SERVICE_OUTPUT,
   SIGNAL_LOG_FILE_ADDED,
   SIGNAL_LOG_FILE_REMOVED,
-  SIGNAL_TUNNEL_CHANGED,
+  SIGNAL_STATUS_CHANGED,
+  SIGNAL_PLUGIN_INTERFACE_EXPORTED,
+  SIGNAL_PLUGIN_INTERFACE_UNEXPORTED,
   SIGNAL_CONFIG_RELOADED,
   SIGNAL_SHUTTING_DOWN,
   N_SIGNALS,
@@ -46,6 +55,14 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (TendContext, tend_context, G_TYPE_OBJECT)
+
+static void
+plugin_entry_free (PluginEntry *entry)
+{
+  g_free (entry->name);
+  g_ptr_array_unref (entry->skeletons);
+  g_free (entry);
+}
 
 static void
 tend_context_dispose (GObject *object)
@@ -57,6 +74,7 @@ tend_context_dispose (GObject *object)
   g_clear_object (&self->clock);
   g_clear_pointer (&self->log_file_users, g_hash_table_unref);
   g_clear_pointer (&self->log_files, g_ptr_array_unref);
+  g_clear_pointer (&self->plugins, g_ptr_array_unref);
   if (self->backend != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->backend), (gpointer *) &self->backend);
   self->backend = NULL;
@@ -73,7 +91,7 @@ tend_context_finalize (GObject *object)
   g_free (self->home_tag);
   g_free (self->notify_socket);
   g_free (self->open_notify_socket);
-  g_clear_pointer (&self->tunnel_status, g_variant_unref);
+  g_clear_pointer (&self->statuses, g_hash_table_unref);
   G_OBJECT_CLASS (tend_context_parent_class)->finalize (object);
 }
 
@@ -104,9 +122,15 @@ tend_context_class_init (TendContextClass *klass)
   signals[SIGNAL_LOG_FILE_REMOVED] =
     g_signal_new ("log-file-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TEND_TYPE_LOG_FILE);
-  signals[SIGNAL_TUNNEL_CHANGED] =
-    g_signal_new ("tunnel-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 0);
+  signals[SIGNAL_STATUS_CHANGED] =
+    g_signal_new ("status-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_PLUGIN_INTERFACE_EXPORTED] =
+    g_signal_new ("plugin-interface-exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_DBUS_INTERFACE_SKELETON);
+  signals[SIGNAL_PLUGIN_INTERFACE_UNEXPORTED] =
+    g_signal_new ("plugin-interface-unexported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_DBUS_INTERFACE_SKELETON);
   signals[SIGNAL_CONFIG_RELOADED] =
     g_signal_new ("config-reloaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, TEND_TYPE_CONFIG);
@@ -121,6 +145,8 @@ tend_context_init (TendContext *self)
   self->log_files = g_ptr_array_new_with_free_func (g_object_unref);
   self->log_file_users = g_hash_table_new (NULL, NULL);
   self->clock = g_object_ref (tend_clock_get_default ());
+  self->statuses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  self->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) plugin_entry_free);
 }
 
 TendContext *
@@ -374,16 +400,153 @@ tend_context_reload (TendContext *self, GError **error)
 }
 
 void
-tend_context_set_tunnel_status (TendContext *self, GVariant *status)
+tend_context_publish_status (TendContext *self, const char *key, GVariant *status)
 {
-  g_clear_pointer (&self->tunnel_status, g_variant_unref);
-  if (status != NULL)
-    self->tunnel_status = g_variant_ref_sink (status);
-  g_signal_emit (self, signals[SIGNAL_TUNNEL_CHANGED], 0);
+  GVariant *old;
+  g_autoptr(GVariant) sunk = status != NULL ? g_variant_ref_sink (status) : NULL;
+
+  g_return_if_fail (TEND_IS_CONTEXT (self));
+  g_return_if_fail (key != NULL && key[0] != '\0');
+
+  old = g_hash_table_lookup (self->statuses, key);
+  if (old == NULL && sunk == NULL)
+    return;
+  if (old != NULL && sunk != NULL && g_variant_equal (old, sunk))
+    return;
+  if (sunk != NULL)
+    g_hash_table_replace (self->statuses, g_strdup (key), g_variant_ref (sunk));
+  else
+    g_hash_table_remove (self->statuses, key);
+  g_signal_emit (self, signals[SIGNAL_STATUS_CHANGED], g_quark_from_string (key), key);
 }
 
 GVariant *
-tend_context_get_tunnel_status (TendContext *self)
+tend_context_lookup_status (TendContext *self, const char *key)
 {
-  return self->tunnel_status;
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), NULL);
+  return key != NULL ? g_hash_table_lookup (self->statuses, key) : NULL;
+}
+
+static PluginEntry *
+find_plugin (TendContext *self, TendPlugin *plugin, guint *out_index)
+{
+  for (guint i = 0; i < self->plugins->len; i++) {
+    PluginEntry *entry = g_ptr_array_index (self->plugins, i);
+    if (entry->plugin == plugin) {
+      if (out_index != NULL)
+        *out_index = i;
+      return entry;
+    }
+  }
+  return NULL;
+}
+
+static const char *
+interface_name (GDBusInterfaceSkeleton *skeleton)
+{
+  GDBusInterfaceInfo *info = g_dbus_interface_skeleton_get_info (skeleton);
+  return info != NULL ? info->name : NULL;
+}
+
+void
+tend_context_register_plugin (TendContext *self, TendPlugin *plugin, const char *name)
+{
+  PluginEntry *entry;
+
+  g_return_if_fail (TEND_IS_CONTEXT (self));
+  g_return_if_fail (TEND_IS_PLUGIN (plugin));
+  g_return_if_fail (name != NULL);
+
+  if (find_plugin (self, plugin, NULL) != NULL)
+    return;
+  entry = g_new0 (PluginEntry, 1);
+  entry->plugin = plugin;
+  entry->name = g_strdup (name);
+  entry->skeletons = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (self->plugins, entry);
+}
+
+void
+tend_context_unregister_plugin (TendContext *self, TendPlugin *plugin)
+{
+  guint index;
+  PluginEntry *entry = find_plugin (self, plugin, &index);
+
+  if (entry == NULL)
+    return;
+  /* what the plugin left exported goes with it: no object outlives its plugin on the bus */
+  while (entry->skeletons->len > 0)
+    tend_context_unexport_plugin_interface (self, plugin, g_ptr_array_index (entry->skeletons, 0));
+  g_ptr_array_remove_index (self->plugins, index);
+}
+
+const char *
+tend_context_get_plugin_name (TendContext *self, TendPlugin *plugin)
+{
+  PluginEntry *entry = find_plugin (self, plugin, NULL);
+  return entry != NULL ? entry->name : NULL;
+}
+
+gboolean
+tend_context_export_plugin_interface (TendContext *self,
+                                      TendPlugin *plugin,
+                                      GDBusInterfaceSkeleton *skeleton,
+                                      GError **error)
+{
+  PluginEntry *entry;
+  const char *name;
+
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_INTERFACE_SKELETON (skeleton), FALSE);
+
+  entry = find_plugin (self, plugin, NULL);
+  name = interface_name (skeleton);
+  if (entry == NULL) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_PLUGIN, "cannot export a D-Bus interface: the plugin is not loaded");
+    return FALSE;
+  }
+  if (name == NULL || g_strcmp0 (name, "org.tend.Plugin1") == 0) {
+    g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s: cannot export interface %s on its object",
+                 entry->name, name != NULL ? name : "(unnamed)");
+    return FALSE;
+  }
+  for (guint i = 0; i < entry->skeletons->len; i++) {
+    GDBusInterfaceSkeleton *other = g_ptr_array_index (entry->skeletons, i);
+    if (other == skeleton)
+      return TRUE;
+    if (g_strcmp0 (interface_name (other), name) == 0) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "plugin %s: interface %s is exported already", entry->name,
+                   name);
+      return FALSE;
+    }
+  }
+  g_ptr_array_add (entry->skeletons, g_object_ref (skeleton));
+  g_signal_emit (self, signals[SIGNAL_PLUGIN_INTERFACE_EXPORTED], 0, entry->name, skeleton);
+  return TRUE;
+}
+
+void
+tend_context_unexport_plugin_interface (TendContext *self, TendPlugin *plugin, GDBusInterfaceSkeleton *skeleton)
+{
+  PluginEntry *entry;
+  guint index;
+  g_autoptr(GDBusInterfaceSkeleton) held = NULL;
+
+  g_return_if_fail (TEND_IS_CONTEXT (self));
+
+  entry = find_plugin (self, plugin, NULL);
+  if (entry == NULL || !g_ptr_array_find (entry->skeletons, skeleton, &index))
+    return;
+  held = g_ptr_array_steal_index (entry->skeletons, index);
+  g_signal_emit (self, signals[SIGNAL_PLUGIN_INTERFACE_UNEXPORTED], 0, entry->name, held);
+}
+
+void
+tend_context_foreach_plugin_interface (TendContext *self, TendPluginInterfaceFunc func, gpointer user_data)
+{
+  for (guint i = 0; i < self->plugins->len; i++) {
+    PluginEntry *entry = g_ptr_array_index (self->plugins, i);
+    for (guint j = 0; j < entry->skeletons->len; j++)
+      func (entry->name, g_ptr_array_index (entry->skeletons, j), user_data);
+  }
 }

@@ -7,6 +7,7 @@
 #include "tend-config.h"
 #include "tend-instance.h"
 #include "tend-log-file.h"
+#include "tend-plugin.h"
 #include "tend-process-backend.h"
 #include "tend-service.h"
 
@@ -26,7 +27,10 @@ typedef struct _TendServiceManager TendServiceManager;
  *   beyond @length, static scope), length): one line without its newline
  * - log-file-added (TendLogFile), log-file-removed (TendLogFile): every
  *   log file tendd writes, including its own log when detached
- * - tunnel-changed (): the tunnel status changed
+ * - status-changed (key string), detailed by the key: a status published
+ *   with tend_context_publish_status() changed or was withdrawn
+ * - plugin-interface-exported (plugin name string, GDBusInterfaceSkeleton),
+ *   plugin-interface-unexported (same): for the daemon's D-Bus server
  * - config-reloaded (TendConfig)
  * - shutting-down ()
  *
@@ -56,11 +60,11 @@ TendClock *tend_context_get_clock (TendContext *self);
 void tend_context_set_clock (TendContext *self, TendClock *clock);
 /** tend_context_get_process_backend: the loaded process backend, or NULL */
 TendProcessBackend *tend_context_get_process_backend (TendContext *self);
-/** tend_context_set_process_backend: registered by the process plugin in start, cleared in stop */
+/** tend_context_set_process_backend: registered by the process-backend plugin in start, cleared in stop */
 void tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend);
 /**
  * tend_context_set_readiness_provider:
- * A plugin (health) that checks `ready-check` and `notify` says so; without
+ * A plugin that checks `ready-check` and `notify` says so; without
  * one, a service with a ready rule is online as soon as it is spawned rather
  * than stuck in launching.
  */
@@ -92,13 +96,52 @@ void tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpoin
  */
 gboolean tend_context_reload (TendContext *self, GError **error);
 /**
- * tend_context_set_tunnel_status:
- * The tunnel plugin's figures (a{sv}: status s, url s, connections u, since
- * x), or NULL when there is no tunnel plugin. Emits tunnel-changed.
+ * tend_context_publish_status:
+ * @key: the name other plugins read it by; a contract between the plugins
+ *   that publish and read it, of which the core knows nothing
+ * @status: (nullable): the value (a floating reference is sunk), or NULL to
+ *   withdraw it (the publisher stops)
+ * Keeps @status under @key and emits status-changed::KEY when it differs from
+ * the value kept before. Plugins never call each other's symbols; this is how
+ * one shows figures to another.
  */
-void tend_context_set_tunnel_status (TendContext *self, GVariant *status);
-/** tend_context_get_tunnel_status: the last status, or NULL (borrowed) */
-GVariant *tend_context_get_tunnel_status (TendContext *self);
+void tend_context_publish_status (TendContext *self, const char *key, GVariant *status);
+/** tend_context_lookup_status: the value published under @key, or NULL (borrowed) */
+GVariant *tend_context_lookup_status (TendContext *self, const char *key);
+/**
+ * tend_context_export_plugin_interface:
+ * @plugin: the plugin (as the loader gave it its context), whose name places
+ *   the object
+ * @skeleton: an interface the plugin generated from its own XML, with a name
+ *   other than org.tend.Plugin1 and than its others
+ * Offers @skeleton beside org.tend.Plugin1 on the plugin's object,
+ * /org/tend/Tend1/plugin/NAME, on the control socket and the bus, now and on
+ * every later connection, until tend_context_unexport_plugin_interface() or
+ * the plugin is unloaded. Method calls need the rights of a control call
+ * (root, tendd's user, [tend] admin-group); properties are readable by every
+ * peer the daemon accepts. Fails when @plugin is not a loaded plugin or has
+ * an interface of that name already.
+ */
+gboolean tend_context_export_plugin_interface (TendContext *self,
+                                               TendPlugin *plugin,
+                                               GDBusInterfaceSkeleton *skeleton,
+                                               GError **error);
+/** tend_context_unexport_plugin_interface: takes @skeleton off the bus; nothing when it is not exported */
+void tend_context_unexport_plugin_interface (TendContext *self, TendPlugin *plugin, GDBusInterfaceSkeleton *skeleton);
+/** TendPluginInterfaceFunc: one exported interface of the plugin named @name */
+typedef void (*TendPluginInterfaceFunc) (const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data);
+/** tend_context_foreach_plugin_interface: every interface exported now (the daemon's D-Bus server) */
+void tend_context_foreach_plugin_interface (TendContext *self, TendPluginInterfaceFunc func, gpointer user_data);
+/**
+ * tend_context_register_plugin:
+ * The loader says which name @plugin runs under, before its setup; daemon
+ * only. tend_context_unregister_plugin() (at unload) withdraws whatever
+ * interfaces it left exported.
+ */
+void tend_context_register_plugin (TendContext *self, TendPlugin *plugin, const char *name);
+void tend_context_unregister_plugin (TendContext *self, TendPlugin *plugin);
+/** tend_context_get_plugin_name: the name @plugin runs under, or NULL when it is not loaded */
+const char *tend_context_get_plugin_name (TendContext *self, TendPlugin *plugin);
 /** tend_context_get_shutting_down: TRUE once the daemon began to stop; nothing restarts after it */
 gboolean tend_context_get_shutting_down (TendContext *self);
 

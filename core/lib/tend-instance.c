@@ -614,7 +614,7 @@ spawn_now (TendInstance *self)
     self->waiting_deps = FALSE;
   }
   if (backend == NULL) {
-    set_status_message (self, "no process backend: enable [plugin:process]");
+    set_status_message (self, "no process backend: no plugin that provides one is loaded (see tend plugins)");
     set_state (self, TEND_SERVICE_STATE_ERRORED, self->status_message);
     return;
   }

@@ -71,6 +71,7 @@ entry_copy_from_module (const TendPluginInfo *info, const char *path)
   entry->info.description = chunk_dup (entry->strings, info->description);
   entry->info.keys = entry->keys;
   entry->info.enabled_by_default = info->enabled_by_default;
+  entry->info.flags = info->flags;
   return entry;
 }
 

@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* Bumped whenever TendPluginInterface, TendPluginInfo or TendContext change incompatibly. */
-#define TEND_PLUGIN_ABI_VERSION 1
+#define TEND_PLUGIN_ABI_VERSION 2
 
 typedef struct _TendContext TendContext;
 
@@ -39,6 +39,22 @@ struct _TendPluginInterface {
 };
 
 /**
+ * TendPluginFlags:
+ * @TEND_PLUGIN_FLAG_NONE: an ordinary plugin
+ * @TEND_PLUGIN_FLAG_PROCESS_BACKEND: the plugin provides the process backend
+ *   (tend_context_set_process_backend()): the loader starts it before every
+ *   other plugin, which may act on services when they start, and stops it
+ *   after all of them, so that their services' processes are stopped first.
+ *
+ * What a plugin is to the daemon. The loader orders plugins by these, never by
+ * their names.
+ */
+typedef enum {
+  TEND_PLUGIN_FLAG_NONE = 0,
+  TEND_PLUGIN_FLAG_PROCESS_BACKEND = 1 << 0,
+} TendPluginFlags;
+
+/**
  * TendPluginInfo:
  * What a module's single exported entry point, tend_plugin_query(), returns.
  * Static data owned by the module (which is made resident).
@@ -50,6 +66,7 @@ typedef struct {
   GType (*get_type) (void);
   const TendConfigKey *keys; /* terminated by a row whose name is NULL */
   gboolean enabled_by_default;
+  TendPluginFlags flags; /* since ABI 2; append new fields below, never reorder */
 } TendPluginInfo;
 
 /** The symbol every plugin module exports. */

@@ -39,7 +39,7 @@ void tend_service_manager_update_service (TendServiceManager *self, TendService 
  * TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES) to add to or update in this daemon:
  * @only (all when NULL or empty) and what they depend on that only the file
  * defines (tend_config_select_services()). Refuses, with FILE:LINE, a name
- * that a plugin's own service has (cloudflared).
+ * that a plugin's own service has (tend_service_set_owner()).
  */
 GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);
 /** tend_service_manager_remove: stops the service, then forgets it once its processes are gone */

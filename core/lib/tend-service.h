@@ -45,7 +45,7 @@ void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
 
 /**
  * tend_service_set_owner:
- * The plugin that added the service (e.g. "cloudflared"), which manages it:
+ * The plugin that added the service and runs it as part of its own work:
  * a reload never removes it and `tend save` leaves it out. NULL for others.
  */
 void tend_service_set_owner (TendService *self, const char *plugin_name);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tend-cloudflared-dbus.h"
 #include "tend-cloudflared-hook.h"
 #include "tend-cloudflared-metrics.h"
 #include "tend-context.h"
@@ -17,6 +18,8 @@
 #include "tend-service-manager.h"
 
 #define SERVICE_NAME "cloudflared"
+/* The context status the http plugin reads for /api/tunnel, its `tunnel` events and /metrics. */
+#define TUNNEL_STATUS_KEY "tunnel"
 /* What a quick tunnel publishes when neither `url` nor the http plugin says. */
 #define FALLBACK_URL "http://127.0.0.1:9615"
 #define METRICS_HOST "127.0.0.1"
@@ -73,6 +76,7 @@ struct _TendCloudflaredPlugin {
   gint64 since;
   GVariant *published;
   guint no_connection_restarts;
+  TendCloudflaredDbusTunnel1 *tunnel; /* org.tend.Tunnel1 on the plugin's object, while started */
 
   GTask *stop_task;
   guint stop_pending;
@@ -532,7 +536,15 @@ publish (TendCloudflaredPlugin *self)
     return;
   g_clear_pointer (&self->published, g_variant_unref);
   self->published = g_variant_ref (status);
-  tend_context_set_tunnel_status (self->context, status);
+  if (self->tunnel != NULL) {
+    /* each setter emits PropertiesChanged for what changed */
+    tend_cloudflared_dbus_tunnel1_set_state (self->tunnel, state);
+    tend_cloudflared_dbus_tunnel1_set_url (self->tunnel, running && self->url != NULL ? self->url : "");
+    tend_cloudflared_dbus_tunnel1_set_connections (self->tunnel, running ? self->connections : 0);
+    tend_cloudflared_dbus_tunnel1_set_since (self->tunnel, self->since);
+    tend_cloudflared_dbus_tunnel1_set_message (self->tunnel, message);
+  }
+  tend_context_publish_status (self->context, TUNNEL_STATUS_KEY, status);
 }
 
 /* ---- the context's signals ---- */
@@ -712,6 +724,9 @@ plugin_start (TendPlugin *plugin, GError **error)
 
   if (!check_name_free (self, error))
     return FALSE;
+  self->tunnel = tend_cloudflared_dbus_tunnel1_skeleton_new ();
+  if (!tend_context_export_plugin_interface (self->context, plugin, G_DBUS_INTERFACE_SKELETON (self->tunnel), error))
+    return FALSE;
   self->metrics_port = pick_free_port (&local_error);
   if (self->metrics_port == 0) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "no free port on " METRICS_HOST " for --metrics: %s",
@@ -799,8 +814,11 @@ plugin_stop_async (TendPlugin *plugin, GCancellable *cancellable, GAsyncReadyCal
   g_cancellable_cancel (self->cancellable);
   g_signal_handlers_disconnect_by_data (self->context, self);
   self->removed_id = 0;
-  /* no tunnel any more: D-Bus unexports Tunnel1, /api/tunnel says so */
-  tend_context_set_tunnel_status (self->context, NULL);
+  /* no tunnel any more: Tunnel1 leaves the bus, /api/tunnel says so */
+  if (self->tunnel != NULL)
+    tend_context_unexport_plugin_interface (self->context, plugin, G_DBUS_INTERFACE_SKELETON (self->tunnel));
+  g_clear_object (&self->tunnel);
+  tend_context_publish_status (self->context, TUNNEL_STATUS_KEY, NULL);
 
   self->stop_pending = 2;
   tend_cloudflared_hook_close (self->hook, stop_part_done, self);
@@ -872,6 +890,7 @@ tend_cloudflared_plugin_finalize (GObject *object)
   g_clear_object (&self->service);
   g_clear_pointer (&self->config, tend_plugin_config_unref);
   g_clear_pointer (&self->published, g_variant_unref);
+  g_clear_object (&self->tunnel);
   g_free (self->origin);
   g_free (self->not_found);
   g_free (self->env_path);

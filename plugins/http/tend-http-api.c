@@ -280,7 +280,7 @@ tend_http_metrics (TendContext *context)
   guint n = g_list_model_get_n_items (services);
   g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
-  GVariant *tunnel = tend_context_get_tunnel_status (context);
+  GVariant *tunnel = tend_context_lookup_status (context, TEND_HTTP_TUNNEL_STATUS_KEY);
   const char *tunnel_state = NULL;
   guint32 tunnel_connections = 0;
   GString *out = g_string_sized_new (256 + n * 400);
@@ -368,7 +368,7 @@ tend_http_state_event (TendService *service, TendInstance *instance, TendService
 JsonNode *
 tend_http_tunnel_document (TendContext *context)
 {
-  GVariant *status = tend_context_get_tunnel_status (context);
+  GVariant *status = tend_context_lookup_status (context, TEND_HTTP_TUNNEL_STATUS_KEY);
   g_autoptr(JsonBuilder) b = json_builder_new ();
   const char *state = "disabled", *url = "", *message = "";
   guint32 connections = 0;

@@ -35,6 +35,14 @@ char *tend_http_escape_label (const char *value);
 JsonNode *tend_http_state_event (TendService *service, TendInstance *instance, TendServiceState old_state,
                                  TendServiceState new_state, const char *reason, gint64 now_us);
 
+/**
+ * TEND_HTTP_TUNNEL_STATUS_KEY:
+ * The context status (tend_context_lookup_status()) a tunnel plugin publishes:
+ * a{sv} with status s, url s, connections u, since x, message s. The http
+ * plugin reads it; whichever plugin runs the tunnel (cloudflared) writes it.
+ */
+#define TEND_HTTP_TUNNEL_STATUS_KEY "tunnel"
+
 /** tend_http_tunnel_document: GET /api/tunnel; {"status":"disabled"} without a tunnel */
 JsonNode *tend_http_tunnel_document (TendContext *context);
 

@@ -523,7 +523,7 @@ state_changed_cb (TendContext *context, TendService *service, TendInstance *inst
 }
 
 static void
-tunnel_changed_cb (TendContext *context, gpointer user_data)
+tunnel_changed_cb (TendContext *context, const char *key, gpointer user_data)
 {
   TendHttpRouter *self = user_data;
   g_autoptr(JsonNode) data = NULL;
@@ -667,7 +667,7 @@ tend_http_router_start (TendHttpRouter *self, TendHttpServer *server)
 
   self->server = server;
   g_signal_connect (self->context, "service-state-changed", G_CALLBACK (state_changed_cb), self);
-  g_signal_connect (self->context, "tunnel-changed", G_CALLBACK (tunnel_changed_cb), self);
+  g_signal_connect (self->context, "status-changed::" TEND_HTTP_TUNNEL_STATUS_KEY, G_CALLBACK (tunnel_changed_cb), self);
   g_signal_connect_swapped (self->context, "service-added", G_CALLBACK (services_changed_cb), self);
   g_signal_connect_swapped (self->context, "service-removed", G_CALLBACK (services_changed_cb), self);
   g_signal_connect_swapped (self->context, "config-reloaded", G_CALLBACK (services_changed_cb), self);

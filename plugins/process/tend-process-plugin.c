@@ -662,6 +662,7 @@ static const TendPluginInfo process_info = {
   .get_type = tend_process_plugin_get_type,
   .keys = process_keys,
   .enabled_by_default = TRUE,
+  .flags = TEND_PLUGIN_FLAG_PROCESS_BACKEND,
 };
 
 TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);
