@@ -350,7 +350,6 @@ test_added_by_admin (void)
   g_autofree char *address = NULL;
   g_autofree char *dump = NULL;
   g_autofree char *dump_path = NULL;
-  g_autofree char *err = NULL;
   g_autofree char *resurrect_err = NULL;
   struct group *gr;
   Listener *l;
@@ -363,7 +362,7 @@ test_added_by_admin (void)
   d = tend_test_daemon_new ();
   config = g_strdup_printf ("[tend]\nadmin-group=%s\n", gr->gr_name);
   tend_test_daemon_write_config (d, config);
-  prepare_files (d, "ADM_KEY=adm-value-3\n");
+  g_free (prepare_files (d, "ADM_KEY=adm-value-3\n"));
   app_conf = tend_test_daemon_path (d, "app/app.conf");
   {
     g_autofree char *text = g_strdup_printf ("[service:adm]\nexec=sleep 100000\nenv-file=%s/app/app.env\n", d->dir);
