@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 
 #include "tend-enums.h"
@@ -18,6 +20,7 @@ G_BEGIN_DECLS
  * Immutable once read; a reload reads a new one and compares.
  */
 #define TEND_TYPE_CONFIG (tend_config_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendConfig, tend_config, TEND, CONFIG, GObject)
 
 /**
@@ -37,23 +40,23 @@ typedef enum {
  * @registry: knows which plugins exist and their key tables; a `[tend]
  *   plugin-dir` is scanned into it before the plugin groups are checked.
  */
-TendConfig *tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+TEND_API TendConfig *tend_config_new_from_file (const char *path, TendPluginRegistry *registry, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /**
  * tend_config_new_from_data:
  * @display_name: the name used in messages (a path, or e.g. "<command line>")
  * @base_dir: relative paths in the data are resolved against it
  */
-TendConfig *tend_config_new_from_data (const char *data,
+TEND_API TendConfig *tend_config_new_from_data (const char *data,
                                        gssize length,
                                        const char *display_name,
                                        const char *base_dir,
                                        TendPluginRegistry *registry,
                                        GError **error) G_GNUC_WARN_UNUSED_RESULT;
-TendConfig *tend_config_new_from_file_full (const char *path,
+TEND_API TendConfig *tend_config_new_from_file_full (const char *path,
                                             TendConfigFlags flags,
                                             TendPluginRegistry *registry,
                                             GError **error) G_GNUC_WARN_UNUSED_RESULT;
-TendConfig *tend_config_new_from_data_full (const char *data,
+TEND_API TendConfig *tend_config_new_from_data_full (const char *data,
                                             gssize length,
                                             const char *display_name,
                                             const char *base_dir,
@@ -61,30 +64,30 @@ TendConfig *tend_config_new_from_data_full (const char *data,
                                             TendPluginRegistry *registry,
                                             GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /** tend_config_new_empty: no services, default [tend] settings, default-enabled plugins */
-TendConfig *tend_config_new_empty (TendPluginRegistry *registry);
+TEND_API TendConfig *tend_config_new_empty (TendPluginRegistry *registry);
 
 /** tend_config_get_path: absolute path of the file read, or the display name */
-const char *tend_config_get_path (TendConfig *self);
-TendDbusMode tend_config_get_dbus_mode (TendConfig *self);
-const char *tend_config_get_admin_group (TendConfig *self);
-const char *tend_config_get_plugin_dir (TendConfig *self);
+TEND_API const char *tend_config_get_path (TendConfig *self);
+TEND_API TendDbusMode tend_config_get_dbus_mode (TendConfig *self);
+TEND_API const char *tend_config_get_admin_group (TendConfig *self);
+TEND_API const char *tend_config_get_plugin_dir (TendConfig *self);
 /** tend_config_get_services: TendServiceConfig in file order (borrowed) */
-GPtrArray *tend_config_get_services (TendConfig *self);
-TendServiceConfig *tend_config_lookup_service (TendConfig *self, const char *name);
+TEND_API GPtrArray *tend_config_get_services (TendConfig *self);
+TEND_API TendServiceConfig *tend_config_lookup_service (TendConfig *self, const char *name);
 /**
  * tend_config_get_plugins: TendPluginConfig for every plugin that exists,
  * whether or not it has a group (enabled from its group, else from
  * TendPluginInfo.enabled_by_default), sorted by name (borrowed).
  */
-GPtrArray *tend_config_get_plugins (TendConfig *self);
-TendPluginConfig *tend_config_lookup_plugin (TendConfig *self, const char *name);
+TEND_API GPtrArray *tend_config_get_plugins (TendConfig *self);
+TEND_API TendPluginConfig *tend_config_lookup_plugin (TendConfig *self, const char *name);
 
 /**
  * tend_config_key_name_is_valid:
  * A key as the reader accepts it: letters, digits, '-', '_' and '.', not
  * empty (so never a comment, a group header or a second key=value).
  */
-gboolean tend_config_key_name_is_valid (const char *key);
+TEND_API gboolean tend_config_key_name_is_valid (const char *key);
 
 /** TendConfigLookupFunc: the running daemon's service of that name, or NULL */
 typedef TendServiceConfig *(*TendConfigLookupFunc) (const char *name, gpointer data);
@@ -99,7 +102,7 @@ typedef TendServiceConfig *(*TendConfigLookupFunc) (const char *name, gpointer d
  * close a dependency loop with the daemon's services; with
  * TEND_ERROR_NOT_FOUND when a name of @only is not in the file.
  */
-GStrv tend_config_select_services (TendConfig *self,
+TEND_API GStrv tend_config_select_services (TendConfig *self,
                                    const char *const *only,
                                    TendConfigLookupFunc lookup,
                                    gpointer lookup_data,

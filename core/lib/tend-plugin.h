@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <gio/gio.h>
 
 #include "tend-plugin-config.h"
@@ -13,6 +15,7 @@ G_BEGIN_DECLS
 typedef struct _TendContext TendContext;
 
 #define TEND_TYPE_PLUGIN (tend_plugin_get_type ())
+TEND_API
 G_DECLARE_INTERFACE (TendPlugin, tend_plugin, TEND, PLUGIN, GObject)
 
 /**
@@ -59,12 +62,12 @@ typedef const TendPluginInfo *(*TendPluginQueryFunc) (void);
 /* Plugin modules are built with hidden visibility; this marks the entry point. */
 #define TEND_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 
-gboolean tend_plugin_setup (TendPlugin *self, TendContext *context, TendPluginConfig *config, GError **error);
-gboolean tend_plugin_start (TendPlugin *self, GError **error);
-void tend_plugin_stop_async (TendPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
-gboolean tend_plugin_stop_finish (TendPlugin *self, GAsyncResult *result, GError **error);
+TEND_API gboolean tend_plugin_setup (TendPlugin *self, TendContext *context, TendPluginConfig *config, GError **error);
+TEND_API gboolean tend_plugin_start (TendPlugin *self, GError **error);
+TEND_API void tend_plugin_stop_async (TendPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+TEND_API gboolean tend_plugin_stop_finish (TendPlugin *self, GAsyncResult *result, GError **error);
 /** tend_plugin_reload: FALSE with G_IO_ERROR_NOT_SUPPORTED when the plugin has no reload */
-gboolean tend_plugin_reload (TendPlugin *self, TendPluginConfig *config, GError **error);
-void tend_plugin_add_status (TendPlugin *self, GVariantDict *status);
+TEND_API gboolean tend_plugin_reload (TendPlugin *self, TendPluginConfig *config, GError **error);
+TEND_API void tend_plugin_add_status (TendPlugin *self, GVariantDict *status);
 
 G_END_DECLS
