@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 TEND_API void tend_fd_limit_raise (void);
 
 /** tend_fd_limit_get_original: the soft limit tendd started with, for its children */
-struct rlimit tend_fd_limit_get_original (void);
+TEND_API struct rlimit tend_fd_limit_get_original (void);
 
 /** tend_fd_limit_count_open: descriptors open in tendd now (/proc/self/fd) */
 TEND_API guint tend_fd_limit_count_open (void);
