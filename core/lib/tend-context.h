@@ -37,15 +37,12 @@ typedef struct _TendServiceManager TendServiceManager;
 TEND_API
 G_DECLARE_FINAL_TYPE (TendContext, tend_context, TEND, CONTEXT, GObject)
 
-/** tend_context_new: @home must exist; logs/ is created below it */
-TEND_API TendContext *tend_context_new (const char *home, GError **error);
 
 TEND_API const char *tend_context_get_home (TendContext *self);
 TEND_API const char *tend_context_get_logs_dir (TendContext *self);
 /** tend_context_get_home_tag: a short stable id of the home, used to recognise our processes */
 TEND_API const char *tend_context_get_home_tag (TendContext *self);
 TEND_API TendConfig *tend_context_get_config (TendContext *self);
-TEND_API void tend_context_set_config (TendContext *self, TendConfig *config);
 TEND_API TendServiceManager *tend_context_get_manager (TendContext *self);
 /** tend_context_get_process_backend: the loaded process backend, or NULL */
 TEND_API TendProcessBackend *tend_context_get_process_backend (TendContext *self);
@@ -71,13 +68,6 @@ TEND_API void tend_context_set_notify_socket (TendContext *self, const char *pat
 TEND_API const char *tend_context_get_notify_socket (TendContext *self);
 TEND_API const char *tend_context_get_open_notify_socket (TendContext *self);
 /**
- * TendReloadFunc:
- * Reads the configuration again and applies it (the daemon's reload).
- */
-typedef gboolean (*TendReloadFunc) (gpointer user_data, GError **error);
-/** tend_context_set_reload_func: the daemon says how to reload */
-TEND_API void tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpointer user_data);
-/**
  * tend_context_reload:
  * As `tend reload` (POST /api/reload). FALSE with the reason: TEND_ERROR_CONFIG
  * for a bad file (the running configuration kept), TEND_ERROR_PLUGIN for a
@@ -95,33 +85,9 @@ TEND_API GVariant *tend_context_get_tunnel_status (TendContext *self);
 /** tend_context_get_shutting_down: TRUE once the daemon began to stop; nothing restarts after it */
 TEND_API gboolean tend_context_get_shutting_down (TendContext *self);
 
-TEND_API void tend_context_emit_service_added (TendContext *self, TendService *service);
-TEND_API void tend_context_emit_service_removed (TendContext *self, TendService *service);
-TEND_API void tend_context_emit_state_changed (TendContext *self,
-                                      TendInstance *instance,
-                                      TendServiceState old_state,
-                                      TendServiceState new_state,
-                                      const char *reason);
-/** tend_context_has_output_listeners: lets log capture skip per-line work when nobody listens */
-TEND_API gboolean tend_context_has_output_listeners (TendContext *self);
-TEND_API void tend_context_emit_output (TendContext *self, TendInstance *instance, int stream, const char *line, gsize length);
-/**
- * tend_context_acquire_log_file:
- * The log file for @path, shared: instances with merge-logs=true get the
- * same one. Emits log-file-added the first time. @owner is the uid of the
- * service writing it (see tend_log_path_check()); a file already in use
- * keeps the owner it was opened for. Release with
- * tend_context_release_log_file().
- */
-TEND_API TendLogFile *tend_context_acquire_log_file (TendContext *self, const char *path, uid_t owner);
-TEND_API void tend_context_release_log_file (TendContext *self, TendLogFile *file);
-/** tend_context_add_log_file: registers a log file made elsewhere (tendd's own log) */
-TEND_API void tend_context_add_log_file (TendContext *self, TendLogFile *file);
 /** tend_context_get_log_files: every log file in use (borrowed TendLogFile) */
 TEND_API GPtrArray *tend_context_get_log_files (TendContext *self);
 /** tend_context_lookup_log_file: the log file in use at @path, or NULL */
 TEND_API TendLogFile *tend_context_lookup_log_file (TendContext *self, const char *path);
-TEND_API void tend_context_emit_config_reloaded (TendContext *self, TendConfig *config);
-TEND_API void tend_context_emit_shutting_down (TendContext *self);
 
 G_END_DECLS

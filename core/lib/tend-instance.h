@@ -24,13 +24,10 @@ typedef struct _TendService TendService;
 TEND_API
 G_DECLARE_FINAL_TYPE (TendInstance, tend_instance, TEND, INSTANCE, GObject)
 
-/** tend_instance_new: (internal) instance @index of @service, with global @id */
-TEND_API TendInstance *tend_instance_new (TendService *service, guint index, guint id);
 
 TEND_API TendService *tend_instance_get_service (TendInstance *self);
 /** tend_instance_get_config: the config the current (or next) process runs with */
 TEND_API TendServiceConfig *tend_instance_get_config (TendInstance *self);
-TEND_API void tend_instance_set_config (TendInstance *self, TendServiceConfig *config);
 TEND_API const char *tend_instance_get_name (TendInstance *self);
 TEND_API guint tend_instance_get_index (TendInstance *self);
 TEND_API guint tend_instance_get_id (TendInstance *self);
@@ -104,7 +101,5 @@ TEND_API void tend_instance_set_notify_status (TendInstance *self, const char *s
 TEND_API const char *tend_instance_get_notify_status (TendInstance *self);
 /** tend_instance_is_waiting_for_dependencies: wants to run, held until its dependencies are online */
 TEND_API gboolean tend_instance_is_waiting_for_dependencies (TendInstance *self);
-/** tend_instance_retry_start: (manager) a dependency changed state: start now if they are all online */
-TEND_API void tend_instance_retry_start (TendInstance *self);
 
 G_END_DECLS

@@ -22,11 +22,8 @@ G_BEGIN_DECLS
 TEND_API
 G_DECLARE_FINAL_TYPE (TendServiceManager, tend_service_manager, TEND, SERVICE_MANAGER, GObject)
 
-TEND_API TendServiceManager *tend_service_manager_new (TendContext *context);
 
 TEND_API TendService *tend_service_manager_lookup (TendServiceManager *self, const char *name);
-/** tend_service_manager_allocate_id: a new PM2-style numeric id, unique in this daemon */
-TEND_API guint tend_service_manager_allocate_id (TendServiceManager *self);
 /** tend_service_manager_add: adds a service for @config; fails when the name exists */
 TEND_API TendService *tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, GError **error);
 /**
@@ -35,7 +32,6 @@ TEND_API TendService *tend_service_manager_add (TendServiceManager *self, TendSe
  * tend_service_update_config()) and looks again at what waits for a
  * dependency, so that a changed depends-on takes effect at once.
  */
-TEND_API void tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config);
 /**
  * tend_service_manager_select:
  * The names of the services of @config (read with
@@ -44,7 +40,6 @@ TEND_API void tend_service_manager_update_service (TendServiceManager *self, Ten
  * defines (tend_config_select_services()). Refuses, with FILE:LINE, a name
  * that a plugin's own service has (cloudflared).
  */
-TEND_API GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);
 /** tend_service_manager_remove: stops the service, then forgets it once its processes are gone */
 TEND_API gboolean tend_service_manager_remove (TendServiceManager *self, const char *name, GError **error);
 /**
@@ -53,7 +48,6 @@ TEND_API gboolean tend_service_manager_remove (TendServiceManager *self, const c
  * start=false) new ones, removes vanished ones, updates changed ones; ad hoc
  * services are left alone. @start_new: FALSE to add without starting.
  */
-TEND_API void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new);
 /**
  * tend_service_manager_act:
  * @name: a service name or "all"
@@ -69,8 +63,5 @@ TEND_API gboolean tend_service_manager_act (TendServiceManager *self, const char
  * waits, e.g. "waiting for db (errored), cache (launching)".
  */
 TEND_API char *tend_service_manager_describe_unmet_dependencies (TendServiceManager *self, TendService *service);
-/** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */
-TEND_API void tend_service_manager_stop_all_async (TendServiceManager *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
-TEND_API gboolean tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -26,7 +26,6 @@ typedef struct _TendContext TendContext;
 TEND_API
 G_DECLARE_FINAL_TYPE (TendService, tend_service, TEND, SERVICE, GObject)
 
-TEND_API TendService *tend_service_new (TendContext *context, TendServiceConfig *config);
 
 TEND_API TendContext *tend_service_get_context (TendService *self);
 TEND_API const char *tend_service_get_name (TendService *self);
@@ -44,7 +43,6 @@ TEND_API guint64 tend_service_get_memory_rss (TendService *self);
 TEND_API gboolean tend_service_get_wants_running (TendService *self);
 /** tend_service_get_ad_hoc: started from the command line rather than a config file */
 TEND_API gboolean tend_service_get_ad_hoc (TendService *self);
-TEND_API void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
 
 /**
  * tend_service_set_owner:
@@ -66,7 +64,5 @@ TEND_API void tend_service_update_config (TendService *self, TendServiceConfig *
 /** tend_service_is_idle: every instance is stopped or errored with no process left */
 TEND_API gboolean tend_service_is_idle (TendService *self);
 
-/* (internal) called by instances when a figure changes */
-TEND_API void tend_service_instance_changed (TendService *self, TendInstance *instance, GParamSpec *pspec);
 
 G_END_DECLS
