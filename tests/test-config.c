@@ -10,6 +10,7 @@
 #include "tend-dump.h"
 #include "tend-error.h"
 #include "tend-parse.h"
+#include "tend-config-private.h"
 
 /* ---------------------------------------------------------------------- */
 /* A test plugin with one key of every kind; never instantiated by the reader */

@@ -6,8 +6,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "tend-config.h"
-#include "tend-context.h"
+#include "tend-config-private.h"
+#include "tend-context-private.h"
 #include "tend-dbus-generated.h"
 #include "tend-error.h"
 #include "tend-plugin-loader.h"

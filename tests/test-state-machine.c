@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "tend-clock.h"
-#include "tend-context.h"
+#include "tend-context-private.h"
 #include "tend-error.h"
 #include "tend-instance.h"
 #include "tend-process-backend.h"

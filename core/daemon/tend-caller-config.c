@@ -6,6 +6,7 @@
 #include "tend-as-user.h"
 #include "tend-caller-config.h"
 #include "tend-error.h"
+#include "tend-config-private.h"
 
 typedef struct {
   const char *path; /* a file, or NULL for text */

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include "tend-config.h"
+#include "tend-config-private.h"
 
 G_BEGIN_DECLS
 

@@ -23,6 +23,9 @@
 #include "tend-pidfile.h"
 #include "tend-plugin-loader.h"
 #include "tend-service-manager.h"
+#include "tend-config-private.h"
+#include "tend-context-private.h"
+#include "tend-service-private.h"
 
 struct _TendDaemon {
   GObject parent_instance;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "tend-context.h"
+#include "tend-plugin-registry.h"
 
 G_BEGIN_DECLS
 

@@ -19,6 +19,8 @@
 #include "tend-service-info.h"
 #include "tend-service-manager.h"
 #include "tend-service-redact.h"
+#include "tend-config-private.h"
+#include "tend-context-private.h"
 
 #define BUS_NAME "org.tend.Tend1"
 #define MANAGER_PATH "/org/tend/Tend1"

@@ -6,6 +6,7 @@
 
 #include "tend-dump.h"
 #include "tend-error.h"
+#include "tend-config-private.h"
 
 #define DUMP_GROUP "tend-dump"
 #define DUMP_VERSION 1

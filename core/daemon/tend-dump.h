@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "tend-config.h"
+#include "tend-config-private.h"
 #include "tend-service-manager.h"
 
 G_BEGIN_DECLS

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tend-context-private.h"
 #include "tend-error.h"
 #include "tend-plugin-loader.h"
 

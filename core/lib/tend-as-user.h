@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <sys/types.h>
 
+#include "tend-api.h"
+
 G_BEGIN_DECLS
 
 typedef gpointer (*TendAsUserFunc) (gpointer data, GError **error);
@@ -17,6 +19,6 @@ typedef gpointer (*TendAsUserFunc) (gpointer data, GError **error);
  * @func returns, waiting for it. Needs root; otherwise, or when @uid has no
  * user entry, fails with TEND_ERROR_PERMISSION_DENIED without calling @func.
  */
-gpointer tend_as_user_run (uid_t uid, TendAsUserFunc func, gpointer data, GError **error);
+TEND_API gpointer tend_as_user_run (uid_t uid, TendAsUserFunc func, gpointer data, GError **error);
 
 G_END_DECLS

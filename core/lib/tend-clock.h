@@ -3,6 +3,8 @@
 
 #include <glib-object.h>
 
+#include "tend-api.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -14,6 +16,7 @@ G_BEGIN_DECLS
  * take no time at all.
  */
 #define TEND_TYPE_CLOCK (tend_clock_get_type ())
+TEND_API
 G_DECLARE_DERIVABLE_TYPE (TendClock, tend_clock, TEND, CLOCK, GObject)
 
 struct _TendClockClass {
@@ -26,16 +29,16 @@ struct _TendClockClass {
 };
 
 /** tend_clock_get_default: the real clock (borrowed, lives forever) */
-TendClock *tend_clock_get_default (void);
+TEND_API TendClock *tend_clock_get_default (void);
 /** tend_clock_now_us: monotonic µs */
-gint64 tend_clock_now_us (TendClock *self);
+TEND_API gint64 tend_clock_now_us (TendClock *self);
 /** tend_clock_add_timeout: runs @func once after @ms; returns an id for tend_clock_remove(), never 0 */
-guint tend_clock_add_timeout (TendClock *self, guint ms, GSourceOnceFunc func, gpointer data);
+TEND_API guint tend_clock_add_timeout (TendClock *self, guint ms, GSourceOnceFunc func, gpointer data);
 /** tend_clock_add_idle: runs @func once, soon, from the main loop */
-guint tend_clock_add_idle (TendClock *self, GSourceOnceFunc func, gpointer data);
+TEND_API guint tend_clock_add_idle (TendClock *self, GSourceOnceFunc func, gpointer data);
 /** tend_clock_remove: cancels a pending timeout or idle */
-void tend_clock_remove (TendClock *self, guint id);
+TEND_API void tend_clock_remove (TendClock *self, guint id);
 /** tend_clock_clear: cancels *@id when it is not 0 and sets it to 0 (as g_clear_handle_id()) */
-void tend_clock_clear (TendClock *self, guint *id);
+TEND_API void tend_clock_clear (TendClock *self, guint *id);
 
 G_END_DECLS

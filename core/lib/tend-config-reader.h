@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "tend-config.h"
+#include "tend-config-private.h"
 #include "tend-plugin-registry.h"
 #include "tend-service-config.h"
 

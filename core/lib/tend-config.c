@@ -13,6 +13,7 @@
 #include "tend-config.h"
 #include "tend-error.h"
 #include "tend-parse.h"
+#include "tend-config-private.h"
 
 struct _TendConfig {
   GObject parent_instance;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <gio/gio.h>
 
 #include "tend-clock.h"
@@ -37,39 +39,30 @@ typedef struct _TendServiceManager TendServiceManager;
  * Plugins meet only here; none calls another's symbols.
  */
 #define TEND_TYPE_CONTEXT (tend_context_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendContext, tend_context, TEND, CONTEXT, GObject)
 
-/** tend_context_new: @home must exist; logs/ is created below it */
-TendContext *tend_context_new (const char *home, GError **error);
 
-const char *tend_context_get_home (TendContext *self);
-const char *tend_context_get_logs_dir (TendContext *self);
+TEND_API const char *tend_context_get_home (TendContext *self);
+TEND_API const char *tend_context_get_logs_dir (TendContext *self);
 /** tend_context_get_home_tag: a short stable id of the home, used to recognise our processes */
-const char *tend_context_get_home_tag (TendContext *self);
-TendConfig *tend_context_get_config (TendContext *self);
-void tend_context_set_config (TendContext *self, TendConfig *config);
-TendServiceManager *tend_context_get_manager (TendContext *self);
+TEND_API const char *tend_context_get_home_tag (TendContext *self);
+TEND_API TendConfig *tend_context_get_config (TendContext *self);
+TEND_API TendServiceManager *tend_context_get_manager (TendContext *self);
 /** tend_context_get_clock: the clock the restart policy runs on (borrowed) */
-TendClock *tend_context_get_clock (TendContext *self);
-/**
- * tend_context_set_clock:
- * (daemon and tests only) replaces the clock, NULL for the real one. Call it
- * before any service is added: pending timeouts stay on the clock that
- * scheduled them.
- */
-void tend_context_set_clock (TendContext *self, TendClock *clock);
+TEND_API TendClock *tend_context_get_clock (TendContext *self);
 /** tend_context_get_process_backend: the loaded process backend, or NULL */
-TendProcessBackend *tend_context_get_process_backend (TendContext *self);
+TEND_API TendProcessBackend *tend_context_get_process_backend (TendContext *self);
 /** tend_context_set_process_backend: registered by the process-backend plugin in start, cleared in stop */
-void tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend);
+TEND_API void tend_context_set_process_backend (TendContext *self, TendProcessBackend *backend);
 /**
  * tend_context_set_readiness_provider:
  * A plugin that checks `ready-check` and `notify` says so; without
  * one, a service with a ready rule is online as soon as it is spawned rather
  * than stuck in launching.
  */
-void tend_context_set_readiness_provider (TendContext *self, gboolean provided);
-gboolean tend_context_get_readiness_provider (TendContext *self);
+TEND_API void tend_context_set_readiness_provider (TendContext *self, gboolean provided);
+TEND_API gboolean tend_context_get_readiness_provider (TendContext *self);
 /**
  * tend_context_set_notify_socket:
  * The addresses given as NOTIFY_SOCKET to services with notify=true (NULL:
@@ -78,23 +71,16 @@ gboolean tend_context_get_readiness_provider (TendContext *self);
  * reach: the receiver checks the sender's credentials) for services with
  * `user=`, which cannot enter the home.
  */
-void tend_context_set_notify_socket (TendContext *self, const char *path, const char *open_address);
-const char *tend_context_get_notify_socket (TendContext *self);
-const char *tend_context_get_open_notify_socket (TendContext *self);
-/**
- * TendReloadFunc:
- * Reads the configuration again and applies it (the daemon's reload).
- */
-typedef gboolean (*TendReloadFunc) (gpointer user_data, GError **error);
-/** tend_context_set_reload_func: the daemon says how to reload */
-void tend_context_set_reload_func (TendContext *self, TendReloadFunc func, gpointer user_data);
+TEND_API void tend_context_set_notify_socket (TendContext *self, const char *path, const char *open_address);
+TEND_API const char *tend_context_get_notify_socket (TendContext *self);
+TEND_API const char *tend_context_get_open_notify_socket (TendContext *self);
 /**
  * tend_context_reload:
  * As `tend reload` (POST /api/reload). FALSE with the reason: TEND_ERROR_CONFIG
  * for a bad file (the running configuration kept), TEND_ERROR_PLUGIN for a
  * plugin that failed to start (the rest applied).
  */
-gboolean tend_context_reload (TendContext *self, GError **error);
+TEND_API gboolean tend_context_reload (TendContext *self, GError **error);
 /**
  * tend_context_publish_status:
  * @key: the name other plugins read it by; a contract between the plugins
@@ -105,9 +91,9 @@ gboolean tend_context_reload (TendContext *self, GError **error);
  * the value kept before. Plugins never call each other's symbols; this is how
  * one shows figures to another.
  */
-void tend_context_publish_status (TendContext *self, const char *key, GVariant *status);
+TEND_API void tend_context_publish_status (TendContext *self, const char *key, GVariant *status);
 /** tend_context_lookup_status: the value published under @key, or NULL (borrowed) */
-GVariant *tend_context_lookup_status (TendContext *self, const char *key);
+TEND_API GVariant *tend_context_lookup_status (TendContext *self, const char *key);
 /**
  * tend_context_export_plugin_interface:
  * @plugin: the plugin (as the loader gave it its context), whose name places
@@ -122,56 +108,18 @@ GVariant *tend_context_lookup_status (TendContext *self, const char *key);
  * peer the daemon accepts. Fails when @plugin is not a loaded plugin or has
  * an interface of that name already.
  */
-gboolean tend_context_export_plugin_interface (TendContext *self,
+TEND_API gboolean tend_context_export_plugin_interface (TendContext *self,
                                                TendPlugin *plugin,
                                                GDBusInterfaceSkeleton *skeleton,
                                                GError **error);
 /** tend_context_unexport_plugin_interface: takes @skeleton off the bus; nothing when it is not exported */
-void tend_context_unexport_plugin_interface (TendContext *self, TendPlugin *plugin, GDBusInterfaceSkeleton *skeleton);
-/** TendPluginInterfaceFunc: one exported interface of the plugin named @name */
-typedef void (*TendPluginInterfaceFunc) (const char *name, GDBusInterfaceSkeleton *skeleton, gpointer user_data);
-/** tend_context_foreach_plugin_interface: every interface exported now (the daemon's D-Bus server) */
-void tend_context_foreach_plugin_interface (TendContext *self, TendPluginInterfaceFunc func, gpointer user_data);
-/**
- * tend_context_register_plugin:
- * The loader says which name @plugin runs under, before its setup; daemon
- * only. tend_context_unregister_plugin() (at unload) withdraws whatever
- * interfaces it left exported.
- */
-void tend_context_register_plugin (TendContext *self, TendPlugin *plugin, const char *name);
-void tend_context_unregister_plugin (TendContext *self, TendPlugin *plugin);
-/** tend_context_get_plugin_name: the name @plugin runs under, or NULL when it is not loaded */
-const char *tend_context_get_plugin_name (TendContext *self, TendPlugin *plugin);
+TEND_API void tend_context_unexport_plugin_interface (TendContext *self, TendPlugin *plugin, GDBusInterfaceSkeleton *skeleton);
 /** tend_context_get_shutting_down: TRUE once the daemon began to stop; nothing restarts after it */
-gboolean tend_context_get_shutting_down (TendContext *self);
+TEND_API gboolean tend_context_get_shutting_down (TendContext *self);
 
-void tend_context_emit_service_added (TendContext *self, TendService *service);
-void tend_context_emit_service_removed (TendContext *self, TendService *service);
-void tend_context_emit_state_changed (TendContext *self,
-                                      TendInstance *instance,
-                                      TendServiceState old_state,
-                                      TendServiceState new_state,
-                                      const char *reason);
-/** tend_context_has_output_listeners: lets log capture skip per-line work when nobody listens */
-gboolean tend_context_has_output_listeners (TendContext *self);
-void tend_context_emit_output (TendContext *self, TendInstance *instance, int stream, const char *line, gsize length);
-/**
- * tend_context_acquire_log_file:
- * The log file for @path, shared: instances with merge-logs=true get the
- * same one. Emits log-file-added the first time. @owner is the uid of the
- * service writing it (see tend_log_path_check()); a file already in use
- * keeps the owner it was opened for. Release with
- * tend_context_release_log_file().
- */
-TendLogFile *tend_context_acquire_log_file (TendContext *self, const char *path, uid_t owner);
-void tend_context_release_log_file (TendContext *self, TendLogFile *file);
-/** tend_context_add_log_file: registers a log file made elsewhere (tendd's own log) */
-void tend_context_add_log_file (TendContext *self, TendLogFile *file);
 /** tend_context_get_log_files: every log file in use (borrowed TendLogFile) */
-GPtrArray *tend_context_get_log_files (TendContext *self);
+TEND_API GPtrArray *tend_context_get_log_files (TendContext *self);
 /** tend_context_lookup_log_file: the log file in use at @path, or NULL */
-TendLogFile *tend_context_lookup_log_file (TendContext *self, const char *path);
-void tend_context_emit_config_reloaded (TendContext *self, TendConfig *config);
-void tend_context_emit_shutting_down (TendContext *self);
+TEND_API TendLogFile *tend_context_lookup_log_file (TendContext *self, const char *path);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 
 G_BEGIN_DECLS
@@ -41,13 +43,13 @@ typedef enum {
 } TendDbusMode;
 
 /** tend_service_state_to_string: the contract name, e.g. "waiting-restart" */
-const char *tend_service_state_to_string (TendServiceState state);
+TEND_API const char *tend_service_state_to_string (TendServiceState state);
 
-const char *tend_autorestart_to_string (TendAutorestart value);
-gboolean tend_autorestart_from_string (const char *str, TendAutorestart *out);
+TEND_API const char *tend_autorestart_to_string (TendAutorestart value);
+TEND_API gboolean tend_autorestart_from_string (const char *str, TendAutorestart *out);
 
-const char *tend_dbus_mode_to_string (TendDbusMode value);
-gboolean tend_dbus_mode_from_string (const char *str, TendDbusMode *out);
+TEND_API const char *tend_dbus_mode_to_string (TendDbusMode value);
+TEND_API gboolean tend_dbus_mode_from_string (const char *str, TendDbusMode *out);
 
 G_END_DECLS
 

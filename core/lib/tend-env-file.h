@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tend-service-config.h"
+#include "tend-api.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,6 @@ G_BEGIN_DECLS
  * user= that no longer exists is refused. Never quotes the file's lines.
  * @config must have an env_file.
  */
-gboolean tend_env_file_read (const TendServiceConfig *config, GStrv *out_env, GError **error);
+TEND_API gboolean tend_env_file_read (const TendServiceConfig *config, GStrv *out_env, GError **error);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -33,6 +35,6 @@ typedef enum {
   TEND_ERROR_RESOURCE,
 } TendError;
 
-GQuark tend_error_quark (void);
+TEND_API GQuark tend_error_quark (void);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 #include <sys/resource.h>
 
@@ -13,13 +15,13 @@ G_BEGIN_DECLS
  * limit, which services get back (see tend_fd_limit_get_original()): a
  * program that uses select() breaks on descriptors past 1024.
  */
-void tend_fd_limit_raise (void);
+TEND_API void tend_fd_limit_raise (void);
 
 /** tend_fd_limit_get_original: the soft limit tendd started with, for its children */
-struct rlimit tend_fd_limit_get_original (void);
+TEND_API struct rlimit tend_fd_limit_get_original (void);
 
 /** tend_fd_limit_count_open: descriptors open in tendd now (/proc/self/fd) */
-guint tend_fd_limit_count_open (void);
+TEND_API guint tend_fd_limit_count_open (void);
 
 /**
  * tend_fd_limit_get_reserve:
@@ -27,7 +29,7 @@ guint tend_fd_limit_count_open (void);
  * of the control socket, log files, reloads. A sixteenth of the limit, at
  * least 16 and at most 256.
  */
-guint tend_fd_limit_get_reserve (void);
+TEND_API guint tend_fd_limit_get_reserve (void);
 
 /**
  * tend_fd_limit_check_room:
@@ -35,9 +37,9 @@ guint tend_fd_limit_get_reserve (void);
  * reserve. When not, fails with TEND_ERROR_RESOURCE and a message that says
  * the open-file limit was reached, with the figures.
  */
-gboolean tend_fd_limit_check_room (guint needed, GError **error);
+TEND_API gboolean tend_fd_limit_check_room (guint needed, GError **error);
 
 /** tend_fd_limit_get_spare: descriptors that may still be opened without touching the reserve */
-guint tend_fd_limit_get_spare (void);
+TEND_API guint tend_fd_limit_get_spare (void);
 
 G_END_DECLS

@@ -15,6 +15,8 @@
 #include "tend-service-info.h"
 #include "tend-service-manager.h"
 #include "tend-service.h"
+#include "tend-context-private.h"
+#include "tend-service-private.h"
 
 /* PM2's rule: a run that lasted 30 s resets the exponential backoff. */
 #define BACKOFF_RESET_MS 30000

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 #include <sys/types.h>
 
@@ -19,61 +21,59 @@ typedef struct _TendService TendService;
  * mean in each state. The process backend only reports facts to it.
  */
 #define TEND_TYPE_INSTANCE (tend_instance_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendInstance, tend_instance, TEND, INSTANCE, GObject)
 
-/** tend_instance_new: (internal) instance @index of @service, with global @id */
-TendInstance *tend_instance_new (TendService *service, guint index, guint id);
 
-TendService *tend_instance_get_service (TendInstance *self);
+TEND_API TendService *tend_instance_get_service (TendInstance *self);
 /** tend_instance_get_config: the config the current (or next) process runs with */
-TendServiceConfig *tend_instance_get_config (TendInstance *self);
-void tend_instance_set_config (TendInstance *self, TendServiceConfig *config);
-const char *tend_instance_get_name (TendInstance *self);
-guint tend_instance_get_index (TendInstance *self);
-guint tend_instance_get_id (TendInstance *self);
-TendServiceState tend_instance_get_state (TendInstance *self);
-pid_t tend_instance_get_pid (TendInstance *self);
-guint tend_instance_get_restarts (TendInstance *self);
+TEND_API TendServiceConfig *tend_instance_get_config (TendInstance *self);
+TEND_API const char *tend_instance_get_name (TendInstance *self);
+TEND_API guint tend_instance_get_index (TendInstance *self);
+TEND_API guint tend_instance_get_id (TendInstance *self);
+TEND_API TendServiceState tend_instance_get_state (TendInstance *self);
+TEND_API pid_t tend_instance_get_pid (TendInstance *self);
+TEND_API guint tend_instance_get_restarts (TendInstance *self);
 /** tend_instance_get_start_time: wall-clock µs of the current process's start, 0 when none */
-gint64 tend_instance_get_start_time (TendInstance *self);
+TEND_API gint64 tend_instance_get_start_time (TendInstance *self);
 /** tend_instance_get_status_message: why it is in its state ("exited with code 1", "cannot execute: ..."), or NULL */
-const char *tend_instance_get_status_message (TendInstance *self);
+TEND_API const char *tend_instance_get_status_message (TendInstance *self);
 /** tend_instance_get_last_exit: the wait status of the last exit; FALSE when it never exited */
-gboolean tend_instance_get_last_exit (TendInstance *self, int *out_wait_status);
+TEND_API gboolean tend_instance_get_last_exit (TendInstance *self, int *out_wait_status);
 /** tend_instance_get_next_restart_delay: ms before the pending restart (waiting-restart), else 0 */
-guint64 tend_instance_get_next_restart_delay (TendInstance *self);
-gboolean tend_instance_get_wants_running (TendInstance *self);
+TEND_API guint64 tend_instance_get_next_restart_delay (TendInstance *self);
+TEND_API gboolean tend_instance_get_wants_running (TendInstance *self);
 
 /* Operator actions: idempotent, never fail; they act on the state machine. */
-void tend_instance_start (TendInstance *self);
-void tend_instance_stop (TendInstance *self);
-void tend_instance_restart (TendInstance *self, const char *reason);
+TEND_API void tend_instance_start (TendInstance *self);
+TEND_API void tend_instance_stop (TendInstance *self);
+TEND_API void tend_instance_restart (TendInstance *self, const char *reason);
 
 /* For the process backend. */
 /** tend_instance_build_environment: daemon env + env-file + env + TEND_INSTANCE, NODE_APP_INSTANCE, increment-var, the supervisor tag */
-GStrv tend_instance_build_environment (TendInstance *self, GError **error);
+TEND_API GStrv tend_instance_build_environment (TendInstance *self, GError **error);
 /** tend_instance_get_tag: the value of TEND_SUPERVISOR_TAG in the current process's environment */
-const char *tend_instance_get_tag (TendInstance *self);
+TEND_API const char *tend_instance_get_tag (TendInstance *self);
 /**
  * tend_instance_set_cgroup:
  * Set by the process backend before tend_instance_process_started() when the
  * run has a cgroup of its own (the cgroup v2 directory); cleared at the exit.
  * Its processes (tend_proc_list_cgroup()) are then exactly the run's tree.
  */
-void tend_instance_set_cgroup (TendInstance *self, const char *dir);
+TEND_API void tend_instance_set_cgroup (TendInstance *self, const char *dir);
 /** tend_instance_get_cgroup: the current run's cgroup directory, or NULL (no run, or no cgroup) */
-const char *tend_instance_get_cgroup (TendInstance *self);
+TEND_API const char *tend_instance_get_cgroup (TendInstance *self);
 /** tend_instance_get_log_path: the out (@stream 1) or error (@stream 2) log file */
-char *tend_instance_get_log_path (TendInstance *self, int stream);
+TEND_API char *tend_instance_get_log_path (TendInstance *self, int stream);
 /** tend_instance_attach_output: hands the read ends of the child's stdout/stderr pipes (owned from now on) */
-void tend_instance_attach_output (TendInstance *self, int stdout_fd, int stderr_fd);
-void tend_instance_process_started (TendInstance *self, pid_t pid);
-void tend_instance_process_exited (TendInstance *self, int wait_status);
+TEND_API void tend_instance_attach_output (TendInstance *self, int stdout_fd, int stderr_fd);
+TEND_API void tend_instance_process_started (TendInstance *self, pid_t pid);
+TEND_API void tend_instance_process_exited (TendInstance *self, int wait_status);
 
 /** tend_instance_set_ready: a readiness rule passed; launching → online */
-void tend_instance_set_ready (TendInstance *self);
+TEND_API void tend_instance_set_ready (TendInstance *self);
 /** tend_instance_is_stopped_for_good: stopped or errored, with no process left */
-gboolean tend_instance_is_idle (TendInstance *self);
+TEND_API gboolean tend_instance_is_idle (TendInstance *self);
 
 /**
  * TendUsage:
@@ -88,20 +88,18 @@ typedef struct {
 } TendUsage;
 
 /* Figures set by whoever measures them (the health plugin). */
-double tend_instance_get_cpu_percent (TendInstance *self);
-guint64 tend_instance_get_memory_rss (TendInstance *self);
+TEND_API double tend_instance_get_cpu_percent (TendInstance *self);
+TEND_API guint64 tend_instance_get_memory_rss (TendInstance *self);
 /** tend_instance_set_usage_full: all figures at once; each changed one is notified */
-void tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage);
+TEND_API void tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage);
 /** tend_instance_get_usage: the last figures (zero when not running) */
-const TendUsage *tend_instance_get_usage (TendInstance *self);
+TEND_API const TendUsage *tend_instance_get_usage (TendInstance *self);
 /** tend_instance_get_last_restart_reason: why it was last restarted ("exited with code 1", "memory limit ...") */
-const char *tend_instance_get_last_restart_reason (TendInstance *self);
+TEND_API const char *tend_instance_get_last_restart_reason (TendInstance *self);
 /** tend_instance_set_notify_status: the STATUS= text a notify service sent */
-void tend_instance_set_notify_status (TendInstance *self, const char *status);
-const char *tend_instance_get_notify_status (TendInstance *self);
+TEND_API void tend_instance_set_notify_status (TendInstance *self, const char *status);
+TEND_API const char *tend_instance_get_notify_status (TendInstance *self);
 /** tend_instance_is_waiting_for_dependencies: wants to run, held until its dependencies are online */
-gboolean tend_instance_is_waiting_for_dependencies (TendInstance *self);
-/** tend_instance_retry_start: (manager) a dependency changed state: start now if they are all online */
-void tend_instance_retry_start (TendInstance *self);
+TEND_API gboolean tend_instance_is_waiting_for_dependencies (TendInstance *self);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include "tend-log-capture.h"
 #include "tend-log-path.h"
 #include "tend-service.h"
+#include "tend-context-private.h"
 
 /* Reads start small (a quiet service costs little) and grow while they come back full. */
 #define READ_SIZE_MIN (16 * 1024)

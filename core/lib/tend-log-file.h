@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 #include <sys/types.h>
 
@@ -30,6 +32,7 @@ G_BEGIN_DECLS
  *   handler may rotate at once, and rotated files stay within the limit.
  */
 #define TEND_TYPE_LOG_FILE (tend_log_file_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendLogFile, tend_log_file, TEND, LOG_FILE, GObject)
 
 /**
@@ -39,31 +42,31 @@ G_DECLARE_FINAL_TYPE (TendLogFile, tend_log_file, TEND, LOG_FILE, GObject)
  * opened or is refused is tried again at a later write (at most once a
  * second).
  */
-TendLogFile *tend_log_file_new (const char *path, uid_t owner);
+TEND_API TendLogFile *tend_log_file_new (const char *path, uid_t owner);
 /**
  * tend_log_file_new_for_stderr:
  * tendd's own log: @path is where stderr (and stdout) already point; a
  * rotation reopens @path and moves both descriptors onto it. Writes go
  * through the GLib log writer, not through this object.
  */
-TendLogFile *tend_log_file_new_for_stderr (const char *path);
+TEND_API TendLogFile *tend_log_file_new_for_stderr (const char *path);
 
-const char *tend_log_file_get_path (TendLogFile *self);
+TEND_API const char *tend_log_file_get_path (TendLogFile *self);
 /** tend_log_file_get_size: bytes in the current file (as written, or by fstat for tendd's log) */
-guint64 tend_log_file_get_size (TendLogFile *self);
+TEND_API guint64 tend_log_file_get_size (TendLogFile *self);
 /** tend_log_file_get_dropped: bytes that could not be written since the daemon started */
-guint64 tend_log_file_get_dropped (TendLogFile *self);
+TEND_API guint64 tend_log_file_get_dropped (TendLogFile *self);
 /** tend_log_file_get_owner: the uid of the service the file is written for */
-uid_t tend_log_file_get_owner (TendLogFile *self);
+TEND_API uid_t tend_log_file_get_owner (TendLogFile *self);
 /** tend_log_file_get_problem: why output is being dropped right now (refused, cannot open or write), or NULL */
-const char *tend_log_file_get_problem (TendLogFile *self);
+TEND_API const char *tend_log_file_get_problem (TendLogFile *self);
 /** tend_log_file_get_opened_at: wall-clock µs when the current file was opened (start of its period) */
-gint64 tend_log_file_get_opened_at (TendLogFile *self);
+TEND_API gint64 tend_log_file_get_opened_at (TendLogFile *self);
 
 /** tend_log_file_write: appends @data (whole lines); never blocks on errors, never fails */
-void tend_log_file_write (TendLogFile *self, const char *data, gsize length);
+TEND_API void tend_log_file_write (TendLogFile *self, const char *data, gsize length);
 /** tend_log_file_set_size_limit: 0 disables size-exceeded */
-void tend_log_file_set_size_limit (TendLogFile *self, guint64 limit);
+TEND_API void tend_log_file_set_size_limit (TendLogFile *self, guint64 limit);
 /**
  * tend_log_file_rotate:
  * Renames the current file to @rotated_path (in the same folder; it must not
@@ -74,13 +77,13 @@ void tend_log_file_set_size_limit (TendLogFile *self, guint64 limit);
  * someone), nothing is renamed: the path is opened anew (or refused) and
  * FALSE returned.
  */
-gboolean tend_log_file_rotate (TendLogFile *self, const char *rotated_path, GError **error);
+TEND_API gboolean tend_log_file_rotate (TendLogFile *self, const char *rotated_path, GError **error);
 /**
  * tend_log_file_truncate:
  * Empties the file (tend flush): through the open descriptor, never by name;
  * when the path no longer leads to that file it is opened anew first (and a
  * refused one is not touched).
  */
-gboolean tend_log_file_truncate (TendLogFile *self, GError **error);
+TEND_API gboolean tend_log_file_truncate (TendLogFile *self, GError **error);
 
 G_END_DECLS

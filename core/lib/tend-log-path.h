@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -37,7 +39,7 @@ G_BEGIN_DECLS
  * The uid a service configured with user=@user runs as: tendd's own when
  * @user is NULL, TEND_LOG_OWNER_NONE when there is no such user.
  */
-uid_t tend_log_path_owner_for_user (const char *user);
+TEND_API uid_t tend_log_path_owner_for_user (const char *user);
 
 /**
  * tend_log_path_check:
@@ -48,21 +50,21 @@ uid_t tend_log_path_owner_for_user (const char *user);
  * @owner is not root (a root file with two names may be /etc/shadow under
  * another one). @path is only for the message.
  */
-gboolean tend_log_path_check (const struct stat *st, const char *path, uid_t owner, GError **error);
+TEND_API gboolean tend_log_path_check (const struct stat *st, const char *path, uid_t owner, GError **error);
 
 /**
  * tend_log_path_open_folder:
  * Opens the folder @dir (O_PATH, for the *at() calls) as described above.
  * @create: missing folders are made, mode 0750. Returns -1 with @error set.
  */
-int tend_log_path_open_folder (const char *dir, gboolean create, GError **error);
+TEND_API int tend_log_path_open_folder (const char *dir, gboolean create, GError **error);
 
 /**
  * tend_log_path_open_dir:
  * tend_log_path_open_folder() on the folder of @path; @out_name (nullable)
  * gets the file's name in it.
  */
-int tend_log_path_open_dir (const char *path, gboolean create, char **out_name, GError **error);
+TEND_API int tend_log_path_open_dir (const char *path, gboolean create, char **out_name, GError **error);
 
 /**
  * tend_log_path_openat:
@@ -71,12 +73,12 @@ int tend_log_path_open_dir (const char *path, gboolean create, char **out_name, 
  * the descriptor once tend_log_path_check() accepted it (in blocking mode).
  * @path is only for messages.
  */
-int tend_log_path_openat (int dir_fd, const char *name, const char *path, int flags, uid_t owner, GError **error);
+TEND_API int tend_log_path_openat (int dir_fd, const char *name, const char *path, int flags, uid_t owner, GError **error);
 
 /** tend_log_path_open: tend_log_path_open_dir() then tend_log_path_openat() (folders made when @flags has O_CREAT) */
-int tend_log_path_open (const char *path, int flags, uid_t owner, GError **error);
+TEND_API int tend_log_path_open (const char *path, int flags, uid_t owner, GError **error);
 
 /** tend_log_path_list: the names in the folder @dir_fd (without . and ..); NULL with @error set */
-GStrv tend_log_path_list (int dir_fd, GError **error);
+TEND_API GStrv tend_log_path_list (int dir_fd, GError **error);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -21,25 +23,25 @@ G_BEGIN_DECLS
 #define TEND_SIZE_MAX (G_GUINT64_CONSTANT (1024) << 30)
 
 /** tend_parse_duration: "250ms", "10s", "5m", "1h", "1.5s"; a bare number is milliseconds. */
-gboolean tend_parse_duration (const char *text, guint64 *out_ms, GError **error);
+TEND_API gboolean tend_parse_duration (const char *text, guint64 *out_ms, GError **error);
 /** tend_parse_duration_in_range: tend_parse_duration(), then "out of range: TEXT (use MIN to MAX)" */
-gboolean tend_parse_duration_in_range (const char *text, guint64 min_ms, guint64 max_ms, guint64 *out_ms, GError **error);
+TEND_API gboolean tend_parse_duration_in_range (const char *text, guint64 min_ms, guint64 max_ms, guint64 *out_ms, GError **error);
 /** tend_parse_size: "512", "64K", "50M", "1G" (powers of 1024, case-insensitive, optional trailing "B"). */
-gboolean tend_parse_size (const char *text, guint64 *out_bytes, GError **error);
+TEND_API gboolean tend_parse_size (const char *text, guint64 *out_bytes, GError **error);
 /** tend_parse_size_in_range: tend_parse_size(), then "out of range: TEXT (use MIN to MAX)" */
-gboolean tend_parse_size_in_range (const char *text, guint64 min, guint64 max, guint64 *out_bytes, GError **error);
+TEND_API gboolean tend_parse_size_in_range (const char *text, guint64 min, guint64 max, guint64 *out_bytes, GError **error);
 /** tend_parse_bool: exactly "true" or "false" (also "1"/"0", as GKeyFile). */
-gboolean tend_parse_bool (const char *text, gboolean *out, GError **error);
+TEND_API gboolean tend_parse_bool (const char *text, gboolean *out, GError **error);
 /** tend_parse_uint: a decimal number within [min, max]. */
-gboolean tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GError **error);
+TEND_API gboolean tend_parse_uint (const char *text, guint64 min, guint64 max, guint64 *out, GError **error);
 /** tend_parse_signal: "SIGTERM", "TERM", "term" or a number; returns the signal number. */
-gboolean tend_parse_signal (const char *text, int *out_signum, GError **error);
+TEND_API gboolean tend_parse_signal (const char *text, int *out_signum, GError **error);
 /** tend_signal_to_string: "SIGTERM" for 15; a number as text for unknown ones (static or interned). */
-const char *tend_signal_to_string (int signum);
+TEND_API const char *tend_signal_to_string (int signum);
 /** tend_parse_env_list: "K=V;K2=V2" into a KEY=VALUE vector, items trimmed, empty items skipped. */
-gboolean tend_parse_env_list (const char *text, GStrv *out_env, GError **error);
+TEND_API gboolean tend_parse_env_list (const char *text, GStrv *out_env, GError **error);
 /** tend_parse_name_list: "a, b;c" (comma, semicolon or space separated) into a trimmed vector. */
-GStrv tend_parse_name_list (const char *text);
+TEND_API GStrv tend_parse_name_list (const char *text);
 /**
  * tend_parse_env_file:
  * KEY=VALUE lines (# comments, blank lines, optional "export ", quotes
@@ -48,7 +50,7 @@ GStrv tend_parse_name_list (const char *text);
  * never the line's text: it may reach every local user (a service's status
  * message) while the file's content is the file owner's.
  */
-gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
+TEND_API gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
 /**
  * tend_read_text_file:
  * The whole of @path (a directory is an error), with a lower-case message
@@ -58,11 +60,11 @@ gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError **error);
  * file past TEND_TEXT_FILE_MAX bytes ("not a text file of at most 64 MiB").
  */
 #define TEND_TEXT_FILE_MAX ((gsize) 64 << 20)
-gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);
+TEND_API gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);
 /** tend_parse_listen_address: "HOST:PORT" or "[V6]:PORT". */
-gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
+TEND_API gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
 /** tend_service_name_is_valid: letters, digits, '-', '_', '.'; not empty, not "." or "..", at most 64 bytes, not "all". */
-gboolean tend_service_name_is_valid (const char *name);
+TEND_API gboolean tend_service_name_is_valid (const char *name);
 /**
  * tend_quote_for_message:
  * @text as it may be echoed in an error message: in double quotes, control
@@ -73,13 +75,13 @@ gboolean tend_service_name_is_valid (const char *name);
  * @length: bytes of @text, or -1 when NUL-terminated
  */
 #define TEND_MESSAGE_QUOTE_MAX 80
-char *tend_quote_for_message (const char *text, gssize length);
+TEND_API char *tend_quote_for_message (const char *text, gssize length);
 /** tend_shorten_for_message: as tend_quote_for_message(), without the quotes and the length (for names) */
-char *tend_shorten_for_message (const char *text, gssize length);
+TEND_API char *tend_shorten_for_message (const char *text, gssize length);
 
 /** tend_format_duration: "1600ms", "2s", "5m" — the shortest exact form, for messages and dumps. */
-char *tend_format_duration (guint64 ms);
+TEND_API char *tend_format_duration (guint64 ms);
 /** tend_format_size: "200M", "64K", "123" — the shortest exact form. */
-char *tend_format_size (guint64 bytes);
+TEND_API char *tend_format_size (guint64 bytes);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -49,28 +51,28 @@ typedef struct {
 typedef struct _TendPluginConfig TendPluginConfig;
 
 /** tend_plugin_config_new: an empty config for plugin @name, keys checked against @keys (NULL-name terminated). */
-TendPluginConfig *tend_plugin_config_new (const char *name, const TendConfigKey *keys);
-TendPluginConfig *tend_plugin_config_ref (TendPluginConfig *self);
-void tend_plugin_config_unref (TendPluginConfig *self);
+TEND_API TendPluginConfig *tend_plugin_config_new (const char *name, const TendConfigKey *keys);
+TEND_API TendPluginConfig *tend_plugin_config_ref (TendPluginConfig *self);
+TEND_API void tend_plugin_config_unref (TendPluginConfig *self);
 
 /** tend_plugin_config_set: validates and stores one value; error is the bare reason ("not a duration: 5x"). */
-gboolean tend_plugin_config_set (TendPluginConfig *self, const char *key, const char *value, GError **error);
+TEND_API gboolean tend_plugin_config_set (TendPluginConfig *self, const char *key, const char *value, GError **error);
 
-const char *tend_plugin_config_get_name (TendPluginConfig *self);
-gboolean tend_plugin_config_get_enabled (TendPluginConfig *self);
-void tend_plugin_config_set_enabled (TendPluginConfig *self, gboolean enabled);
+TEND_API const char *tend_plugin_config_get_name (TendPluginConfig *self);
+TEND_API gboolean tend_plugin_config_get_enabled (TendPluginConfig *self);
+TEND_API void tend_plugin_config_set_enabled (TendPluginConfig *self, gboolean enabled);
 /** tend_plugin_config_has_key: TRUE when the file set @key (not only its default) */
-gboolean tend_plugin_config_has_key (TendPluginConfig *self, const char *key);
+TEND_API gboolean tend_plugin_config_has_key (TendPluginConfig *self, const char *key);
 /* the getters return the file's value or the table's default; they g_critical on a key the table lacks */
-const char *tend_plugin_config_get_string (TendPluginConfig *self, const char *key);
-gboolean tend_plugin_config_get_bool (TendPluginConfig *self, const char *key);
-guint64 tend_plugin_config_get_uint (TendPluginConfig *self, const char *key);
-guint64 tend_plugin_config_get_duration (TendPluginConfig *self, const char *key);
-guint64 tend_plugin_config_get_size (TendPluginConfig *self, const char *key);
+TEND_API const char *tend_plugin_config_get_string (TendPluginConfig *self, const char *key);
+TEND_API gboolean tend_plugin_config_get_bool (TendPluginConfig *self, const char *key);
+TEND_API guint64 tend_plugin_config_get_uint (TendPluginConfig *self, const char *key);
+TEND_API guint64 tend_plugin_config_get_duration (TendPluginConfig *self, const char *key);
+TEND_API guint64 tend_plugin_config_get_size (TendPluginConfig *self, const char *key);
 /** tend_plugin_config_get_list: trimmed items; never NULL (free with g_strfreev) */
-GStrv tend_plugin_config_get_list (TendPluginConfig *self, const char *key);
+TEND_API GStrv tend_plugin_config_get_list (TendPluginConfig *self, const char *key);
 /** tend_plugin_config_equal: same name, enabled flag and values */
-gboolean tend_plugin_config_equal (TendPluginConfig *a, TendPluginConfig *b);
+TEND_API gboolean tend_plugin_config_equal (TendPluginConfig *a, TendPluginConfig *b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendPluginConfig, tend_plugin_config_unref)
 

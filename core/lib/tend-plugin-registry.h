@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 #include <sys/types.h>
 
@@ -15,33 +17,34 @@ G_BEGIN_DECLS
  * It knows plugins; it does not run them (see TendPluginLoader).
  */
 #define TEND_TYPE_PLUGIN_REGISTRY (tend_plugin_registry_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendPluginRegistry, tend_plugin_registry, TEND, PLUGIN_REGISTRY, GObject)
 
-TendPluginRegistry *tend_plugin_registry_new (void);
+TEND_API TendPluginRegistry *tend_plugin_registry_new (void);
 /** tend_plugin_registry_add_info: registers a static info (tests; built-in plugins) */
-gboolean tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPluginInfo *info, GError **error);
+TEND_API gboolean tend_plugin_registry_add_info (TendPluginRegistry *self, const TendPluginInfo *info, GError **error);
 /**
  * tend_plugin_registry_scan_dir:
  * Opens every `*.so` in @dir (once per folder), checks its ABI and registers
  * it. A module that fails is skipped with a warning; a missing folder is not
  * an error. The first folder scanned wins when two provide the same name.
  */
-void tend_plugin_registry_scan_dir (TendPluginRegistry *self, const char *dir);
+TEND_API void tend_plugin_registry_scan_dir (TendPluginRegistry *self, const char *dir);
 /** tend_plugin_registry_scan_default_dirs: $TEND_PLUGIN_DIR (':' separated), then the installed folder */
-void tend_plugin_registry_scan_default_dirs (TendPluginRegistry *self);
+TEND_API void tend_plugin_registry_scan_default_dirs (TendPluginRegistry *self);
 /**
  * tend_plugin_registry_lookup:
  * What is known of plugin @name: name, description, keys, default. For a
  * module not loaded yet, get_type is NULL (see tend_plugin_registry_load()).
  */
-const TendPluginInfo *tend_plugin_registry_lookup (TendPluginRegistry *self, const char *name);
+TEND_API const TendPluginInfo *tend_plugin_registry_lookup (TendPluginRegistry *self, const char *name);
 /**
  * tend_plugin_registry_load:
  * Opens plugin @name's module for good (made resident) and returns its own
  * info, get_type included. Modules are only opened briefly while scanning,
  * so plugins that are not enabled cost no memory.
  */
-const TendPluginInfo *tend_plugin_registry_load (TendPluginRegistry *self, const char *name, GError **error);
+TEND_API const TendPluginInfo *tend_plugin_registry_load (TendPluginRegistry *self, const char *name, GError **error);
 /**
  * tend_plugin_registry_check_file:
  * Whether the module at @path may be loaded by a daemon whose effective uid
@@ -49,8 +52,8 @@ const TendPluginInfo *tend_plugin_registry_load (TendPluginRegistry *self, const
  * are owned by root and writable by nobody else (sticky folders excepted).
  * Returns the resolved path to load, or NULL with the reason.
  */
-char *tend_plugin_registry_check_file (const char *path, uid_t euid, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+TEND_API char *tend_plugin_registry_check_file (const char *path, uid_t euid, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /** tend_plugin_registry_list: names, sorted */
-GStrv tend_plugin_registry_list (TendPluginRegistry *self);
+TEND_API GStrv tend_plugin_registry_list (TendPluginRegistry *self);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <gio/gio.h>
 
 #include "tend-plugin-config.h"
@@ -13,6 +15,7 @@ G_BEGIN_DECLS
 typedef struct _TendContext TendContext;
 
 #define TEND_TYPE_PLUGIN (tend_plugin_get_type ())
+TEND_API
 G_DECLARE_INTERFACE (TendPlugin, tend_plugin, TEND, PLUGIN, GObject)
 
 /**
@@ -76,12 +79,41 @@ typedef const TendPluginInfo *(*TendPluginQueryFunc) (void);
 /* Plugin modules are built with hidden visibility; this marks the entry point. */
 #define TEND_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 
-gboolean tend_plugin_setup (TendPlugin *self, TendContext *context, TendPluginConfig *config, GError **error);
-gboolean tend_plugin_start (TendPlugin *self, GError **error);
-void tend_plugin_stop_async (TendPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
-gboolean tend_plugin_stop_finish (TendPlugin *self, GAsyncResult *result, GError **error);
+/**
+ * TEND_DEFINE_PLUGIN:
+ * @plugin_name: the name of its `[plugin:NAME]` group, a string literal
+ * @type_name: the plugin type in lower case, as given to G_DEFINE_TYPE
+ *   (`tend_hello_plugin` for `tend_hello_plugin_get_type()`)
+ * @plugin_description: one line, marked N_()
+ * @plugin_keys: its TendConfigKey table, ending with `{ NULL }`
+ * @...: more TendPluginInfo fields as designated initialisers, for example
+ *   `.enabled_by_default = TRUE`; fields not given are zero
+ *
+ * Defines the module's TendPluginInfo, stamped with the TEND_PLUGIN_ABI_VERSION
+ * of the headers it was built with, and the tend_plugin_query() entry point the
+ * loader looks up. Use it once, at file scope, after G_DEFINE_TYPE.
+ */
+#define TEND_DEFINE_PLUGIN(plugin_name, type_name, plugin_description, plugin_keys, ...) \
+  static const TendPluginInfo type_name##_info = {                                      \
+    .abi_version = TEND_PLUGIN_ABI_VERSION,                                             \
+    .name = plugin_name,                                                                \
+    .description = plugin_description,                                                  \
+    .get_type = type_name##_get_type,                                                   \
+    .keys = plugin_keys,                                                                \
+    __VA_ARGS__                                                                         \
+  };                                                                                    \
+  TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);                    \
+  TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void)                     \
+  {                                                                                     \
+    return &type_name##_info;                                                           \
+  }
+
+TEND_API gboolean tend_plugin_setup (TendPlugin *self, TendContext *context, TendPluginConfig *config, GError **error);
+TEND_API gboolean tend_plugin_start (TendPlugin *self, GError **error);
+TEND_API void tend_plugin_stop_async (TendPlugin *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+TEND_API gboolean tend_plugin_stop_finish (TendPlugin *self, GAsyncResult *result, GError **error);
 /** tend_plugin_reload: FALSE with G_IO_ERROR_NOT_SUPPORTED when the plugin has no reload */
-gboolean tend_plugin_reload (TendPlugin *self, TendPluginConfig *config, GError **error);
-void tend_plugin_add_status (TendPlugin *self, GVariantDict *status);
+TEND_API gboolean tend_plugin_reload (TendPlugin *self, TendPluginConfig *config, GError **error);
+TEND_API void tend_plugin_add_status (TendPlugin *self, GVariantDict *status);
 
 G_END_DECLS

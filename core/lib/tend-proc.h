@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 #include <sys/types.h>
 
@@ -23,23 +25,23 @@ typedef struct {
 } TendProcInfo;
 
 /** tend_proc_parse_stat: parses the text of /proc/@pid/stat (NUL-terminated) */
-gboolean tend_proc_parse_stat (pid_t pid, const char *text, TendProcInfo *out);
+TEND_API gboolean tend_proc_parse_stat (pid_t pid, const char *text, TendProcInfo *out);
 /** tend_proc_read_stat: parses /proc/@pid/stat; FALSE when the process is gone. */
-gboolean tend_proc_read_stat (pid_t pid, TendProcInfo *out);
+TEND_API gboolean tend_proc_read_stat (pid_t pid, TendProcInfo *out);
 /** tend_proc_list_all: every process visible in /proc (an array of TendProcInfo). */
-GArray *tend_proc_list_all (void);
+TEND_API GArray *tend_proc_list_all (void);
 /**
  * tend_proc_environ_get:
  * The value of @key in /proc/@pid/environ, or NULL (gone, not readable, unset).
  */
-char *tend_proc_environ_get (pid_t pid, const char *key);
+TEND_API char *tend_proc_environ_get (pid_t pid, const char *key);
 
 /** tend_proc_cgroup_mount: where the cgroup v2 hierarchy is mounted, or NULL */
-const char *tend_proc_cgroup_mount (void);
+TEND_API const char *tend_proc_cgroup_mount (void);
 /** tend_proc_get_cgroup: the cgroup v2 directory @pid is in (free it), or NULL */
-char *tend_proc_get_cgroup (pid_t pid);
+TEND_API char *tend_proc_get_cgroup (pid_t pid);
 /** tend_proc_in_cgroup: @pid is in the cgroup directory @dir or a group below it */
-gboolean tend_proc_in_cgroup (pid_t pid, const char *dir);
+TEND_API gboolean tend_proc_in_cgroup (pid_t pid, const char *dir);
 
 /**
  * tend_proc_list_cgroup:
@@ -47,7 +49,7 @@ gboolean tend_proc_in_cgroup (pid_t pid, const char *dir);
  * below it (an array of pid_t; empty when @dir is gone). Zombies are not
  * listed: the kernel drops a process from its group when it exits.
  */
-GArray *tend_proc_list_cgroup (const char *dir);
+TEND_API GArray *tend_proc_list_cgroup (const char *dir);
 
 /**
  * tend_proc_claim_child:
@@ -55,10 +57,10 @@ GArray *tend_proc_list_cgroup (const char *dir);
  * tendd spawned and waits for itself (a health check, a hook), so it must not
  * reap it. Main thread only; call it right after spawning.
  */
-void tend_proc_claim_child (pid_t pid);
+TEND_API void tend_proc_claim_child (pid_t pid);
 /** tend_proc_release_child: the claimant has reaped @pid */
-void tend_proc_release_child (pid_t pid);
+TEND_API void tend_proc_release_child (pid_t pid);
 /** tend_proc_is_claimed_child: TRUE while @pid is claimed */
-gboolean tend_proc_is_claimed_child (pid_t pid);
+TEND_API gboolean tend_proc_is_claimed_child (pid_t pid);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 
 G_BEGIN_DECLS
@@ -19,6 +21,7 @@ typedef struct _TendInstance TendInstance;
  * the instance's tree is gone (or was SIGKILLed and could not be waited for).
  */
 #define TEND_TYPE_PROCESS_BACKEND (tend_process_backend_get_type ())
+TEND_API
 G_DECLARE_INTERFACE (TendProcessBackend, tend_process_backend, TEND, PROCESS_BACKEND, GObject)
 
 struct _TendProcessBackendInterface {
@@ -30,10 +33,10 @@ struct _TendProcessBackendInterface {
 };
 
 /** tend_process_backend_spawn: starts @instance's program (see the contract above). */
-gboolean tend_process_backend_spawn (TendProcessBackend *self, TendInstance *instance, GError **error);
+TEND_API gboolean tend_process_backend_spawn (TendProcessBackend *self, TendInstance *instance, GError **error);
 /** tend_process_backend_send_signal: sends @signum to the instance's main process. */
-gboolean tend_process_backend_send_signal (TendProcessBackend *self, TendInstance *instance, int signum, GError **error);
+TEND_API gboolean tend_process_backend_send_signal (TendProcessBackend *self, TendInstance *instance, int signum, GError **error);
 /** tend_process_backend_terminate: kill-signal to the whole tree, then SIGKILL after kill-timeout. */
-void tend_process_backend_terminate (TendProcessBackend *self, TendInstance *instance);
+TEND_API void tend_process_backend_terminate (TendProcessBackend *self, TendInstance *instance);
 
 G_END_DECLS

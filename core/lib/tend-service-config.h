@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 #include <sys/types.h>
 
@@ -72,15 +74,15 @@ typedef struct {
   uid_t added_by_uid;
 } TendServiceConfig;
 
-GType tend_service_config_get_type (void);
+TEND_API GType tend_service_config_get_type (void);
 #define TEND_TYPE_SERVICE_CONFIG (tend_service_config_get_type ())
 
 /** tend_service_config_new: a config with SPEC defaults for @name; fill fields, then share it read-only. */
-TendServiceConfig *tend_service_config_new (const char *name);
-TendServiceConfig *tend_service_config_ref (TendServiceConfig *self);
-void tend_service_config_unref (TendServiceConfig *self);
+TEND_API TendServiceConfig *tend_service_config_new (const char *name);
+TEND_API TendServiceConfig *tend_service_config_ref (TendServiceConfig *self);
+TEND_API void tend_service_config_unref (TendServiceConfig *self);
 /** tend_service_config_equal: TRUE when running @a or @b would be the same (source position and added_by_uid ignored). */
-gboolean tend_service_config_equal (const TendServiceConfig *a, const TendServiceConfig *b);
+TEND_API gboolean tend_service_config_equal (const TendServiceConfig *a, const TendServiceConfig *b);
 /**
  * tend_service_config_to_key_file:
  * Writes @self as a `[service:NAME]` group of @kf with only non-default keys,
@@ -88,7 +90,7 @@ gboolean tend_service_config_equal (const TendServiceConfig *a, const TendServic
  * added-by=UID when added_by_uid is set, which only a reader given
  * TEND_CONFIG_FLAGS_DUMP accepts.
  */
-void tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf);
+TEND_API void tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendServiceConfig, tend_service_config_unref)
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 
 #include "tend-service.h"
@@ -14,12 +16,12 @@ G_BEGIN_DECLS
  */
 
 /** tend_service_info_instance: the ListServices row of one instance (floating) */
-GVariant *tend_service_info_instance (TendInstance *instance);
+TEND_API GVariant *tend_service_info_instance (TendInstance *instance);
 /** tend_service_info_describe: everything about a service, as Describe returns it (floating) */
-GVariant *tend_service_info_describe (TendService *service);
+TEND_API GVariant *tend_service_info_describe (TendService *service);
 /** tend_service_info_config: the service's configuration as config keys and text values (floating a{ss}) */
-GVariant *tend_service_info_config (TendServiceConfig *config);
+TEND_API GVariant *tend_service_info_config (TendServiceConfig *config);
 /** tend_service_info_describe_exit: "exited with code 1", "killed by signal SIGKILL" */
-char *tend_service_info_describe_exit (int wait_status);
+TEND_API char *tend_service_info_describe_exit (int wait_status);
 
 G_END_DECLS

@@ -4,6 +4,9 @@
 #include "tend-context.h"
 #include "tend-error.h"
 #include "tend-service-manager.h"
+#include "tend-config-private.h"
+#include "tend-context-private.h"
+#include "tend-service-private.h"
 
 struct _TendServiceManager {
   GObject parent_instance;

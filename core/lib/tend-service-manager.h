@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <gio/gio.h>
 
 #include "tend-config.h"
@@ -17,22 +19,19 @@ G_BEGIN_DECLS
  * stopped only once the services that depend on it are stopped.
  */
 #define TEND_TYPE_SERVICE_MANAGER (tend_service_manager_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendServiceManager, tend_service_manager, TEND, SERVICE_MANAGER, GObject)
 
-TendServiceManager *tend_service_manager_new (TendContext *context);
 
-TendService *tend_service_manager_lookup (TendServiceManager *self, const char *name);
-/** tend_service_manager_allocate_id: a new PM2-style numeric id, unique in this daemon */
-guint tend_service_manager_allocate_id (TendServiceManager *self);
+TEND_API TendService *tend_service_manager_lookup (TendServiceManager *self, const char *name);
 /** tend_service_manager_add: adds a service for @config; fails when the name exists */
-TendService *tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, GError **error);
+TEND_API TendService *tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, GError **error);
 /**
  * tend_service_manager_update_service:
  * Gives @service a new configuration (restarting it when it runs, see
  * tend_service_update_config()) and looks again at what waits for a
  * dependency, so that a changed depends-on takes effect at once.
  */
-void tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config);
 /**
  * tend_service_manager_select:
  * The names of the services of @config (read with
@@ -41,16 +40,14 @@ void tend_service_manager_update_service (TendServiceManager *self, TendService 
  * defines (tend_config_select_services()). Refuses, with FILE:LINE, a name
  * that a plugin's own service has (tend_service_set_owner()).
  */
-GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);
 /** tend_service_manager_remove: stops the service, then forgets it once its processes are gone */
-gboolean tend_service_manager_remove (TendServiceManager *self, const char *name, GError **error);
+TEND_API gboolean tend_service_manager_remove (TendServiceManager *self, const char *name, GError **error);
 /**
  * tend_service_manager_apply_config:
  * Makes the configured services match @config: adds (and starts, unless
  * start=false) new ones, removes vanished ones, updates changed ones; ad hoc
  * services are left alone. @start_new: FALSE to add without starting.
  */
-void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new);
 /**
  * tend_service_manager_act:
  * @name: a service name or "all"
@@ -59,15 +56,12 @@ void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *co
  * Fails with TEND_ERROR_NOT_FOUND for an unknown name; "all" with no
  * services succeeds.
  */
-gboolean tend_service_manager_act (TendServiceManager *self, const char *name, const char *action, const char *reason, GError **error);
+TEND_API gboolean tend_service_manager_act (TendServiceManager *self, const char *name, const char *action, const char *reason, GError **error);
 /**
  * tend_service_manager_describe_unmet_dependencies:
  * NULL when every service @service depends on is online; otherwise why it
  * waits, e.g. "waiting for db (errored), cache (launching)".
  */
-char *tend_service_manager_describe_unmet_dependencies (TendServiceManager *self, TendService *service);
-/** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */
-void tend_service_manager_stop_all_async (TendServiceManager *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
-gboolean tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *result, GError **error);
+TEND_API char *tend_service_manager_describe_unmet_dependencies (TendServiceManager *self, TendService *service);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "tend-context.h"
 #include "tend-service-manager.h"
 #include "tend-service.h"
+#include "tend-service-private.h"
 
 struct _TendService {
   GObject parent_instance;

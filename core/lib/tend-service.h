@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib-object.h>
 
 #include "tend-instance.h"
@@ -21,49 +23,46 @@ typedef struct _TendContext TendContext;
  * launching, stopping, online, stopped.
  */
 #define TEND_TYPE_SERVICE (tend_service_get_type ())
+TEND_API
 G_DECLARE_FINAL_TYPE (TendService, tend_service, TEND, SERVICE, GObject)
 
-TendService *tend_service_new (TendContext *context, TendServiceConfig *config);
 
-TendContext *tend_service_get_context (TendService *self);
-const char *tend_service_get_name (TendService *self);
-TendServiceConfig *tend_service_get_config (TendService *self);
+TEND_API TendContext *tend_service_get_context (TendService *self);
+TEND_API const char *tend_service_get_name (TendService *self);
+TEND_API TendServiceConfig *tend_service_get_config (TendService *self);
 /** tend_service_get_instances: TendInstance, by index (borrowed) */
-GPtrArray *tend_service_get_instances (TendService *self);
-TendServiceState tend_service_get_state (TendService *self);
+TEND_API GPtrArray *tend_service_get_instances (TendService *self);
+TEND_API TendServiceState tend_service_get_state (TendService *self);
 /** tend_service_get_pid: the pid of instance 0, 0 when not running */
-int tend_service_get_pid (TendService *self);
-guint tend_service_get_restarts (TendService *self);
-gint64 tend_service_get_start_time (TendService *self);
-double tend_service_get_cpu_percent (TendService *self);
-guint64 tend_service_get_memory_rss (TendService *self);
+TEND_API int tend_service_get_pid (TendService *self);
+TEND_API guint tend_service_get_restarts (TendService *self);
+TEND_API gint64 tend_service_get_start_time (TendService *self);
+TEND_API double tend_service_get_cpu_percent (TendService *self);
+TEND_API guint64 tend_service_get_memory_rss (TendService *self);
 /** tend_service_get_wants_running: the operator's desired state */
-gboolean tend_service_get_wants_running (TendService *self);
+TEND_API gboolean tend_service_get_wants_running (TendService *self);
 /** tend_service_get_ad_hoc: started from the command line rather than a config file */
-gboolean tend_service_get_ad_hoc (TendService *self);
-void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
+TEND_API gboolean tend_service_get_ad_hoc (TendService *self);
 
 /**
  * tend_service_set_owner:
  * The plugin that added the service and runs it as part of its own work:
  * a reload never removes it and `tend save` leaves it out. NULL for others.
  */
-void tend_service_set_owner (TendService *self, const char *plugin_name);
-const char *tend_service_get_owner (TendService *self);
+TEND_API void tend_service_set_owner (TendService *self, const char *plugin_name);
+TEND_API const char *tend_service_get_owner (TendService *self);
 
-void tend_service_start (TendService *self);
-void tend_service_stop (TendService *self);
-void tend_service_restart (TendService *self, const char *reason);
+TEND_API void tend_service_start (TendService *self);
+TEND_API void tend_service_stop (TendService *self);
+TEND_API void tend_service_restart (TendService *self, const char *reason);
 /**
  * tend_service_update_config:
  * Takes a changed config (reload): same config → nothing; otherwise the
  * instances get the new config and, when running, are restarted.
  */
-void tend_service_update_config (TendService *self, TendServiceConfig *config);
+TEND_API void tend_service_update_config (TendService *self, TendServiceConfig *config);
 /** tend_service_is_idle: every instance is stopped or errored with no process left */
-gboolean tend_service_is_idle (TendService *self);
+TEND_API gboolean tend_service_is_idle (TendService *self);
 
-/* (internal) called by instances when a figure changes */
-void tend_service_instance_changed (TendService *self, TendInstance *instance, GParamSpec *pspec);
 
 G_END_DECLS

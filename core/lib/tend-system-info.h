@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "tend-api.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -19,6 +21,6 @@ typedef struct {
 } TendSystemInfo;
 
 /** tend_system_info_read: fills @out from /proc and sysconf; FALSE when /proc cannot be read */
-gboolean tend_system_info_read (TendSystemInfo *out);
+TEND_API gboolean tend_system_info_read (TendSystemInfo *out);
 
 G_END_DECLS

@@ -930,19 +930,7 @@ static const TendConfigKey cloudflared_keys[] = {
   { NULL },
 };
 
-static const TendPluginInfo cloudflared_info = {
-  .abi_version = TEND_PLUGIN_ABI_VERSION,
-  .name = "cloudflared",
-  .description = N_("Publishes Tend's API through a cloudflared tunnel, run as a managed service"),
-  .get_type = tend_cloudflared_plugin_get_type,
-  .keys = cloudflared_keys,
-  .enabled_by_default = FALSE,
-};
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *
-tend_plugin_query (void)
-{
-  return &cloudflared_info;
-}
+TEND_DEFINE_PLUGIN ("cloudflared",
+                    tend_cloudflared_plugin,
+                    N_("Publishes Tend's API through a cloudflared tunnel, run as a managed service"),
+                    cloudflared_keys)

@@ -264,19 +264,7 @@ static const TendConfigKey health_keys[] = {
   { NULL },
 };
 
-static const TendPluginInfo health_info = {
-  .abi_version = TEND_PLUGIN_ABI_VERSION,
-  .name = "health",
-  .description = N_("Samples CPU and memory, enforces memory limits, runs health and ready checks"),
-  .get_type = tend_health_plugin_get_type,
-  .keys = health_keys,
-  .enabled_by_default = FALSE,
-};
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *
-tend_plugin_query (void)
-{
-  return &health_info;
-}
+TEND_DEFINE_PLUGIN ("health",
+                    tend_health_plugin,
+                    N_("Samples CPU and memory, enforces memory limits, runs health and ready checks"),
+                    health_keys)

@@ -237,19 +237,7 @@ static const TendConfigKey http_keys[] = {
   { NULL },
 };
 
-static const TendPluginInfo http_info = {
-  .abi_version = TEND_PLUGIN_ABI_VERSION,
-  .name = "http",
-  .description = N_("HTTP API: health, control, logs, server-sent events and Prometheus metrics"),
-  .get_type = tend_http_plugin_get_type,
-  .keys = http_keys,
-  .enabled_by_default = FALSE,
-};
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *
-tend_plugin_query (void)
-{
-  return &http_info;
-}
+TEND_DEFINE_PLUGIN ("http",
+                    tend_http_plugin,
+                    N_("HTTP API: health, control, logs, server-sent events and Prometheus metrics"),
+                    http_keys)

@@ -705,19 +705,7 @@ static const TendConfigKey logrotate_keys[] = {
   { NULL },
 };
 
-static const TendPluginInfo logrotate_info = {
-  .abi_version = TEND_PLUGIN_ABI_VERSION,
-  .name = "logrotate",
-  .description = N_("Rotates and compresses log files without losing a line"),
-  .get_type = tend_logrotate_plugin_get_type,
-  .keys = logrotate_keys,
-  .enabled_by_default = FALSE,
-};
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *
-tend_plugin_query (void)
-{
-  return &logrotate_info;
-}
+TEND_DEFINE_PLUGIN ("logrotate",
+                    tend_logrotate_plugin,
+                    N_("Rotates and compresses log files without losing a line"),
+                    logrotate_keys)

@@ -655,20 +655,9 @@ static const TendConfigKey process_keys[] = {
   { NULL },
 };
 
-static const TendPluginInfo process_info = {
-  .abi_version = TEND_PLUGIN_ABI_VERSION,
-  .name = "process",
-  .description = N_("Spawns, signals and reaps the services' processes"),
-  .get_type = tend_process_plugin_get_type,
-  .keys = process_keys,
-  .enabled_by_default = TRUE,
-  .flags = TEND_PLUGIN_FLAG_PROCESS_BACKEND,
-};
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *tend_plugin_query (void);
-
-TEND_PLUGIN_EXPORT const TendPluginInfo *
-tend_plugin_query (void)
-{
-  return &process_info;
-}
+TEND_DEFINE_PLUGIN ("process",
+                    tend_process_plugin,
+                    N_("Spawns, signals and reaps the services' processes"),
+                    process_keys,
+                    .enabled_by_default = TRUE,
+                    .flags = TEND_PLUGIN_FLAG_PROCESS_BACKEND)

@@ -16,6 +16,7 @@
 #include "fuzz-common.h"
 #include "tend-config.h"
 #include "tend-error.h"
+#include "tend-config-private.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

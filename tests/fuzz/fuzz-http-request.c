@@ -37,6 +37,7 @@
 #include "tend-http-server.h"
 #include "tend-service-config.h"
 #include "tend-service-manager.h"
+#include "tend-context-private.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -18,6 +18,7 @@
 #include "tend-config.h"
 #include "tend-error.h"
 #include "tend-parse.h"
+#include "tend-config-private.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The library's and the daemon's side of services, instances and the
+ * manager: creating them and applying a configuration. Not installed; the
+ * G_GNUC_INTERNAL ones are not even exported (only libtend-core calls them).
+ */
+
+#include "tend-service-manager.h"
+
+G_BEGIN_DECLS
+
+/* inside libtend-core */
+/** tend_instance_new: (internal) instance @index of @service, with global @id */
+G_GNUC_INTERNAL TendInstance *tend_instance_new (TendService *service, guint index, guint id);
+G_GNUC_INTERNAL void tend_instance_set_config (TendInstance *self, TendServiceConfig *config);
+/** tend_instance_retry_start: (manager) a dependency changed state: start now if they are all online */
+G_GNUC_INTERNAL void tend_instance_retry_start (TendInstance *self);
+G_GNUC_INTERNAL TendService *tend_service_new (TendContext *context, TendServiceConfig *config);
+G_GNUC_INTERNAL void tend_service_instance_changed (TendService *self, TendInstance *instance, GParamSpec *pspec);
+G_GNUC_INTERNAL TendServiceManager *tend_service_manager_new (TendContext *context);
+/** tend_service_manager_allocate_id: a new PM2-style numeric id, unique in this daemon */
+G_GNUC_INTERNAL guint tend_service_manager_allocate_id (TendServiceManager *self);
+
+/* for tendd */
+TEND_API void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
+TEND_API void tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config);
+TEND_API GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);
+TEND_API void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new);
+/** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */
+TEND_API void tend_service_manager_stop_all_async (TendServiceManager *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+TEND_API gboolean tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *result, GError **error);
+
+G_END_DECLS
