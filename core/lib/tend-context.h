@@ -118,6 +118,17 @@ void tend_context_add_log_file (TendContext *self, TendLogFile *file);
 GPtrArray *tend_context_get_log_files (TendContext *self);
 /** tend_context_lookup_log_file: the log file in use at @path, or NULL */
 TendLogFile *tend_context_lookup_log_file (TendContext *self, const char *path);
+/**
+ * tend_context_claim_child:
+ * @pid is a child of tendd that its spawner waits for (tend_spawn() claims
+ * every child it watches): the process backend's orphan reaper, which reaps
+ * every other child of tendd (a subreaper), leaves it alone. Main thread only.
+ */
+void tend_context_claim_child (TendContext *self, GPid pid);
+/** tend_context_release_child: @pid was reaped, or given up to the orphan reaper */
+void tend_context_release_child (TendContext *self, GPid pid);
+/** tend_context_is_claimed_child: TRUE while @pid is claimed */
+gboolean tend_context_is_claimed_child (TendContext *self, GPid pid);
 void tend_context_emit_config_reloaded (TendContext *self, TendConfig *config);
 void tend_context_emit_shutting_down (TendContext *self);
 
