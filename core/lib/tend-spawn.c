@@ -60,6 +60,7 @@ typedef struct {
   int parent_death_signal;
   pid_t parent;
   int report_fd;
+  rlim_t fd_limit; /* tendd's own soft limit: its descriptors may go up to it */
 } Plan;
 
 G_GNUC_NORETURN static void
@@ -76,16 +77,12 @@ child_fail (const Plan *plan, Step step, int error)
 
 /* Marks every descriptor above stderr close-on-exec: what tendd has open is not the program's. */
 static void
-child_cloexec_from_3 (void)
+child_cloexec_from_3 (const Plan *plan)
 {
-  struct rlimit limit;
-
   if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
     return;
   /* kernels before 5.11 */
-  if (getrlimit (RLIMIT_NOFILE, &limit) < 0)
-    limit.rlim_cur = 1024;
-  for (rlim_t fd = 3; fd < limit.rlim_cur && fd < (rlim_t) G_MAXINT; fd++)
+  for (rlim_t fd = 3; fd < plan->fd_limit && fd < (rlim_t) G_MAXINT; fd++)
     fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
 }
 
@@ -147,7 +144,7 @@ child_run (const Plan *plan)
     if (getppid () != plan->parent)
       _exit (127);
   }
-  child_cloexec_from_3 ();
+  child_cloexec_from_3 (plan);
   sigemptyset (&empty);
   sigprocmask (SIG_SETMASK, &empty, NULL);
   execve (plan->file, plan->argv, plan->envp);
@@ -426,6 +423,10 @@ tend_spawn (const TendSpawn *spec,
   plan.umask = spec->umask;
   plan.parent_death_signal = spec->parent_death_signal;
   plan.parent = getpid ();
+  {
+    struct rlimit limit;
+    plan.fd_limit = getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 65536;
+  }
 
   if (!prepare_stream (0, spec->stdin_mode, spec->stdin_fd, &dev_null, NULL, NULL, &plan, error) ||
       !prepare_stream (1, spec->stdout_mode, spec->stdout_fd, &dev_null, &child_out, &read_out, &plan, error) ||
