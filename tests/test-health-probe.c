@@ -651,6 +651,8 @@ test_exec_cwd_env (ExecFixture *fixture, gconstpointer data)
   probe = probe_new ("exec:true", 0, "/nonexistent/tend-health", NULL);
   g_assert_false (run_probe (probe, 2000, &error));
   g_assert_error (error, TEND_ERROR, TEND_ERROR_SPAWN);
+  g_assert_cmpstr (error->message, ==,
+                   "cannot run the check: cannot change to folder /nonexistent/tend-health: No such file or directory");
   g_clear_error (&error);
   tend_health_probe_free (probe);
 }
