@@ -20,7 +20,7 @@
 static guint
 count_open_fds (void)
 {
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
   guint n = 0;
 
   g_assert_nonnull (dir);
@@ -41,7 +41,7 @@ assert_no_child (void)
 static void
 assert_spawn_fails (const TendSpawn *spec, const char *expected)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   guint fds = count_open_fds ();
   GPid pid = 0;
 
@@ -187,12 +187,14 @@ test_output_and_claim (void)
 {
   g_autofree char *home = g_dir_make_tmp ("tend-spawn-home-XXXXXX", NULL);
   g_autofree char *logs = g_build_filename (home, "logs", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TendContext) context = tend_context_new (home, &error);
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TendContext) context = tend_context_new (home, &error);
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  const char *argv[] = { "sh", "-c", "echo \"out $GREETING $(pwd)\"; echo err >&2; test $(cut -d' ' -f6 /proc/$$/stat) -eq $$", NULL };
+  const char *argv[] = { "sh", "-c",
+                         "echo \"out $GREETING $(pwd)\"; echo err >&2; test $(cut -d' ' -f6 /proc/$$/stat) -eq $$",
+                         NULL };
   const char *env[] = { "GREETING=hello", "PATH=/usr/bin:/bin", NULL };
   Exit exit = { .loop = loop };
   TendSpawn spec = {
@@ -244,8 +246,8 @@ test_give_up (void)
 {
   g_autofree char *home = g_dir_make_tmp ("tend-spawn-home-XXXXXX", NULL);
   g_autofree char *logs = g_build_filename (home, "logs", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TendContext) context = tend_context_new (home, &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TendContext) context = tend_context_new (home, &error);
   const char *argv[] = { "/bin/sleep", "60", NULL };
   Exit exit = { 0 };
   TendSpawn spec = { .argv = argv, .context = context, .exited = on_exited, .exited_data = &exit };

@@ -167,7 +167,7 @@ static char *
 resolve_program (const char *program, const char *cwd, char **env, GError **error)
 {
   const char *path_env;
-  g_auto(GStrv) dirs = NULL;
+  g_auto (GStrv) dirs = NULL;
 
   if (strchr (program, '/') != NULL)
     return g_strdup (program);
@@ -343,8 +343,14 @@ open_dev_null (GError **error)
 
 /* Fills plan->stdio[@target] from @mode; a pipe's read end goes to *@out_read. */
 static gboolean
-prepare_stream (int target, TendSpawnStdio mode, int given, int *dev_null, int *child_end, int *out_read,
-                Plan *plan, GError **error)
+prepare_stream (int target,
+                TendSpawnStdio mode,
+                int given,
+                int *dev_null,
+                int *child_end,
+                int *out_read,
+                Plan *plan,
+                GError **error)
 {
   int fds[2];
 
@@ -377,17 +383,12 @@ prepare_stream (int target, TendSpawnStdio mode, int given, int *dev_null, int *
 }
 
 gboolean
-tend_spawn (const TendSpawn *spec,
-            GPid *out_pid,
-            int *out_stdout,
-            int *out_stderr,
-            GSource **out_watch,
-            GError **error)
+tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stderr, GSource **out_watch, GError **error)
 {
   Plan plan = { .cgroup_procs_fd = -1, .report_fd = -1, .stdio = { -1, -1, -1 } };
-  g_auto(GStrv) env = NULL;
-  g_autoptr(GArray) groups = g_array_new (FALSE, FALSE, sizeof (gid_t));
-  g_autoptr(GPtrArray) sh_argv = g_ptr_array_new ();
+  g_auto (GStrv) env = NULL;
+  g_autoptr (GArray) groups = g_array_new (FALSE, FALSE, sizeof (gid_t));
+  g_autoptr (GPtrArray) sh_argv = g_ptr_array_new ();
   g_autofree char *file = NULL;
   int dev_null = -1, report[2] = { -1, -1 };
   int child_out = -1, child_err = -1, read_out = -1, read_err = -1;

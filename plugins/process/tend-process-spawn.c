@@ -25,7 +25,7 @@ tend_process_spawn (TendInstance *instance,
                     GError **error)
 {
   TendServiceConfig *config = tend_instance_get_config (instance);
-  g_auto(GStrv) env = NULL;
+  g_auto (GStrv) env = NULL;
   struct rlimit nofile = tend_fd_limit_get_original ();
   TendSpawn spec = {
     .argv = (const char *const *) config->argv,
@@ -46,7 +46,7 @@ tend_process_spawn (TendInstance *instance,
     /* an exit is seen before the output and timers of the same iteration */
     .priority = G_PRIORITY_HIGH,
   };
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr (GError) local_error = NULL;
   GPid pid = 0;
 
   env = tend_instance_build_environment (instance, error);
@@ -58,7 +58,8 @@ tend_process_spawn (TendInstance *instance,
     return FALSE;
   if (!tend_spawn (&spec, &pid, out_stdout, out_stderr, NULL, &local_error)) {
     /* a failure half-way for lack of descriptors is a limit of the system, worth retrying */
-    if (!g_error_matches (local_error, TEND_ERROR, TEND_ERROR_RESOURCE) && !tend_fd_limit_check_room (SPAWN_FDS, NULL)) {
+    if (!g_error_matches (local_error, TEND_ERROR, TEND_ERROR_RESOURCE) &&
+        !tend_fd_limit_check_room (SPAWN_FDS, NULL)) {
       g_set_error (error, TEND_ERROR, TEND_ERROR_RESOURCE, "a system limit was reached: %s", local_error->message);
       return FALSE;
     }
