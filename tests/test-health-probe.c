@@ -85,7 +85,7 @@ static TendHealthProbe *
 probe_new (const char *spec, guint default_port, const char *cwd, const char *const *env)
 {
   g_autoptr(GError) error = NULL;
-  TendHealthProbe *probe = tend_health_probe_new (spec, default_port, cwd, env, &error);
+  TendHealthProbe *probe = tend_health_probe_new (NULL, spec, default_port, cwd, env, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (probe);
@@ -651,6 +651,8 @@ test_exec_cwd_env (ExecFixture *fixture, gconstpointer data)
   probe = probe_new ("exec:true", 0, "/nonexistent/tend-health", NULL);
   g_assert_false (run_probe (probe, 2000, &error));
   g_assert_error (error, TEND_ERROR, TEND_ERROR_SPAWN);
+  g_assert_cmpstr (error->message, ==,
+                   "cannot run the check: cannot change to folder /nonexistent/tend-health: No such file or directory");
   g_clear_error (&error);
   tend_health_probe_free (probe);
 }
@@ -745,7 +747,7 @@ test_bad_specs (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr(GError) error = NULL;
-    TendHealthProbe *probe = tend_health_probe_new (bad[i], 0, NULL, NULL, &error);
+    TendHealthProbe *probe = tend_health_probe_new (NULL, bad[i], 0, NULL, NULL, &error);
     if (g_test_verbose () && error != NULL)
       g_test_message ("%s: %s", bad[i], error->message);
     g_assert_null (probe);

@@ -127,6 +127,8 @@ test_spawn_errors (void)
   g_autofree char *conf = NULL;
   g_autofree char *gone_dir = tend_test_daemon_path (d, "gone");
   g_autofree char *plain = tend_test_daemon_path (d, "plain-file");
+  g_autofree char *described = NULL;
+  g_autofree char *expected = NULL;
 
   g_mkdir (gone_dir, 0755);
   g_file_set_contents (plain, "echo not a program\n", -1, NULL);
@@ -142,11 +144,17 @@ test_spawn_errors (void)
   tend_test_daemon_start (d);
   g_assert_true (tend_test_wait (log_has_cannot_start, d, 10000));
   g_assert_true (tend_test_wait_lines (record, 1, 10000));
+  /* each with the cause the child met between fork and exec, not a crash with status 126 or 127 */
   g_assert_true (tend_test_daemon_log_contains (d, "missing: cannot start"));
-  g_assert_true (tend_test_daemon_log_contains (d, "/nonexistent/program: no such file"));
+  g_assert_true (tend_test_daemon_log_contains (d, "cannot execute /nonexistent/program: No such file or directory"));
   g_assert_true (tend_test_daemon_log_contains (d, "not-executable: cannot start"));
-  g_assert_true (tend_test_daemon_log_contains (d, "not an executable file"));
-  g_assert_true (tend_test_daemon_log_contains (d, "bad-cwd: cannot start: working directory"));
+  g_assert_true (tend_test_daemon_log_contains (d, "plain-file: Permission denied"));
+  g_assert_true (tend_test_daemon_log_contains (d, "bad-cwd: cannot start: cannot change to folder"));
+  /* and tend describe says so: errored (a folder that is missing is not a limit of the system) */
+  g_assert_cmpint (tend_test_run_cli (d, &described, NULL, "describe", "bad-cwd", NULL), ==, 0);
+  g_assert_nonnull (strstr (described, "errored"));
+  expected = g_strdup_printf ("cannot change to folder %s: No such file or directory", gone_dir);
+  g_assert_nonnull (strstr (described, expected));
   /* errored services do not stop the others, and are not retried in a loop */
   g_assert_true (tend_test_pid_alive (tend_test_record_pid (record, 0)));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);

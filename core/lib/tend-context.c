@@ -32,6 +32,7 @@ struct _TendContext {
   TendClock *clock;
   GHashTable *statuses; /* key → GVariant, published by plugins for each other */
   GPtrArray *plugins;   /* PluginEntry: loaded plugins, their names and D-Bus interfaces */
+  GHashTable *claimed_children; /* pid: children tendd spawned and reaps through their owner */
 };
 
 typedef struct {
@@ -95,6 +96,7 @@ tend_context_finalize (GObject *object)
   g_free (self->notify_socket);
   g_free (self->open_notify_socket);
   g_clear_pointer (&self->statuses, g_hash_table_unref);
+  g_clear_pointer (&self->claimed_children, g_hash_table_unref);
   G_OBJECT_CLASS (tend_context_parent_class)->finalize (object);
 }
 
@@ -145,6 +147,7 @@ tend_context_class_init (TendContextClass *klass)
 static void
 tend_context_init (TendContext *self)
 {
+  self->claimed_children = g_hash_table_new (NULL, NULL);
   self->log_files = g_ptr_array_new_with_free_func (g_object_unref);
   self->log_file_users = g_hash_table_new (NULL, NULL);
   self->clock = g_object_ref (tend_clock_get_default ());
@@ -400,6 +403,27 @@ tend_context_reload (TendContext *self, GError **error)
     return FALSE;
   }
   return self->reload_func (self->reload_data, error);
+}
+
+void
+tend_context_claim_child (TendContext *self, GPid pid)
+{
+  g_return_if_fail (TEND_IS_CONTEXT (self));
+  g_hash_table_add (self->claimed_children, GINT_TO_POINTER (pid));
+}
+
+void
+tend_context_release_child (TendContext *self, GPid pid)
+{
+  g_return_if_fail (TEND_IS_CONTEXT (self));
+  g_hash_table_remove (self->claimed_children, GINT_TO_POINTER (pid));
+}
+
+gboolean
+tend_context_is_claimed_child (TendContext *self, GPid pid)
+{
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), FALSE);
+  return g_hash_table_contains (self->claimed_children, GINT_TO_POINTER (pid));
 }
 
 void

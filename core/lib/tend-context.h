@@ -121,5 +121,16 @@ TEND_API gboolean tend_context_get_shutting_down (TendContext *self);
 TEND_API GPtrArray *tend_context_get_log_files (TendContext *self);
 /** tend_context_lookup_log_file: the log file in use at @path, or NULL */
 TEND_API TendLogFile *tend_context_lookup_log_file (TendContext *self, const char *path);
+/**
+ * tend_context_claim_child:
+ * @pid is a child of tendd that its spawner waits for (tend_spawn() claims
+ * every child it watches): the process backend's orphan reaper, which reaps
+ * every other child of tendd (a subreaper), leaves it alone. Main thread only.
+ */
+TEND_API void tend_context_claim_child (TendContext *self, GPid pid);
+/** tend_context_release_child: @pid was reaped, or given up to the orphan reaper */
+TEND_API void tend_context_release_child (TendContext *self, GPid pid);
+/** tend_context_is_claimed_child: TRUE while @pid is claimed */
+TEND_API gboolean tend_context_is_claimed_child (TendContext *self, GPid pid);
 
 G_END_DECLS

@@ -252,27 +252,3 @@ tend_proc_list_cgroup (const char *dir)
   list_cgroup_into (dir, pids, 0);
   return pids;
 }
-
-/* Main-thread only, like every caller: no lock. */
-static GHashTable *claimed_children;
-
-void
-tend_proc_claim_child (pid_t pid)
-{
-  if (claimed_children == NULL)
-    claimed_children = g_hash_table_new (NULL, NULL);
-  g_hash_table_add (claimed_children, GINT_TO_POINTER (pid));
-}
-
-void
-tend_proc_release_child (pid_t pid)
-{
-  if (claimed_children != NULL)
-    g_hash_table_remove (claimed_children, GINT_TO_POINTER (pid));
-}
-
-gboolean
-tend_proc_is_claimed_child (pid_t pid)
-{
-  return claimed_children != NULL && g_hash_table_contains (claimed_children, GINT_TO_POINTER (pid));
-}

@@ -51,16 +51,4 @@ TEND_API gboolean tend_proc_in_cgroup (pid_t pid, const char *dir);
  */
 TEND_API GArray *tend_proc_list_cgroup (const char *dir);
 
-/**
- * tend_proc_claim_child:
- * Tells the process backend's orphan reaper that @pid is a child someone in
- * tendd spawned and waits for itself (a health check, a hook), so it must not
- * reap it. Main thread only; call it right after spawning.
- */
-TEND_API void tend_proc_claim_child (pid_t pid);
-/** tend_proc_release_child: the claimant has reaped @pid */
-TEND_API void tend_proc_release_child (pid_t pid);
-/** tend_proc_is_claimed_child: TRUE while @pid is claimed */
-TEND_API gboolean tend_proc_is_claimed_child (pid_t pid);
-
 G_END_DECLS

@@ -3,13 +3,12 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tend-cloudflared-hook.h"
 #include "tend-parse.h"
-#include "tend-proc.h"
+#include "tend-spawn.h"
 
 struct _TendCloudflaredHook {
   char *command;
@@ -18,8 +17,9 @@ struct _TendCloudflaredHook {
   char *latest;    /* the current URL */
   gboolean pending;
   gboolean closed;
+  TendContext *context; /* where the shell is claimed, or NULL */
   GPid pid; /* the shell, leader of its own group; 0 when none runs */
-  guint child_watch;
+  GSource *child_watch;
   guint timeout_source;
   gboolean timed_out;
   guint runs;
@@ -30,9 +30,11 @@ struct _TendCloudflaredHook {
 static void maybe_run (TendCloudflaredHook *hook);
 
 TendCloudflaredHook *
-tend_cloudflared_hook_new (void)
+tend_cloudflared_hook_new (TendContext *context)
 {
   TendCloudflaredHook *hook = g_new0 (TendCloudflaredHook, 1);
+
+  hook->context = context != NULL ? g_object_ref (context) : NULL;
 
   hook->announced = g_strdup ("");
   hook->latest = g_strdup ("");
@@ -55,17 +57,18 @@ tend_cloudflared_hook_free (TendCloudflaredHook *hook)
   if (hook->pid != 0) {
     /* normally closed first; here the shell must still not be left a zombie nobody reaps */
     kill_group (hook);
-    g_clear_handle_id (&hook->child_watch, g_source_remove);
+    /* given up by its watch (the claim goes with it), reaped here at once */
+    g_source_destroy (hook->child_watch);
+    g_clear_pointer (&hook->child_watch, g_source_unref);
     while (waitpid (hook->pid, NULL, 0) < 0 && errno == EINTR)
       ;
-    g_spawn_close_pid (hook->pid);
-    tend_proc_release_child (hook->pid);
     hook->pid = 0;
   }
   g_clear_handle_id (&hook->timeout_source, g_source_remove);
   g_free (hook->command);
   g_free (hook->announced);
   g_free (hook->latest);
+  g_clear_object (&hook->context);
   g_free (hook);
 }
 
@@ -116,12 +119,10 @@ on_exited (GPid pid, int wait_status, gpointer user_data)
   TendCloudflaredHook *hook = user_data;
   g_autofree char *timeout = NULL;
 
-  hook->child_watch = 0;
+  g_clear_pointer (&hook->child_watch, g_source_unref);
   g_clear_handle_id (&hook->timeout_source, g_source_remove);
   /* what the shell left running in its group goes with it */
   kill_group (hook);
-  g_spawn_close_pid (pid);
-  tend_proc_release_child (pid);
   hook->pid = 0;
 
   if (hook->timed_out) {
@@ -158,30 +159,26 @@ on_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void
-child_setup (gpointer user_data)
-{
-  sigset_t empty;
-
-  /* its own session and group, so the timeout can end everything it started */
-  setsid ();
-  /* tendd ignores SIGPIPE and may block signals; the command starts with the defaults */
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
-  }
-  sigemptyset (&empty);
-  sigprocmask (SIG_SETMASK, &empty, NULL);
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static void
 maybe_run (TendCloudflaredHook *hook)
 {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) env = NULL;
   const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+  TendSpawn spec = {
+    .argv = argv,
+    /* its own session and group, so the timeout can end everything it started */
+    .group_mode = TEND_SPAWN_GROUP_NEW_SESSION,
+    .parent_death_signal = SIGKILL,
+    /* its output goes where tendd's goes (its log when detached) */
+    .stdin_mode = TEND_SPAWN_STDIO_DEV_NULL,
+    .stdout_mode = TEND_SPAWN_STDIO_INHERIT,
+    .stderr_mode = TEND_SPAWN_STDIO_INHERIT,
+    /* claimed: tendd is a subreaper that reaps unknown children, this one is ours to wait for */
+    .context = hook->context,
+    .exited = on_exited,
+    .exited_data = hook,
+  };
   GPid pid;
 
   if (hook->closed || hook->pid != 0 || g_strcmp0 (hook->latest, hook->announced) == 0)
@@ -199,18 +196,14 @@ maybe_run (TendCloudflaredHook *hook)
   argv[2] = hook->command;
   g_free (hook->announced);
   hook->announced = g_strdup (hook->latest);
-  /* its output goes where tendd's goes (its log when detached) */
-  if (!g_spawn_async (NULL, (char **) argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, child_setup,
-                      NULL, &pid, &error)) {
+  spec.envp = (const char *const *) env;
+  if (!tend_spawn (&spec, &pid, NULL, NULL, &hook->child_watch, &error)) {
     g_warning ("on-url-change: cannot run /bin/sh: %s", error->message);
     return;
   }
-  /* tendd is a subreaper that reaps unknown children: this one is ours to wait for */
-  tend_proc_claim_child (pid);
   hook->pid = pid;
   hook->runs++;
   g_message ("on-url-change: running with TUNNEL_URL=%s", hook->latest);
-  hook->child_watch = g_child_watch_add (pid, on_exited, hook);
   if (hook->timeout_ms > 0)
     hook->timeout_source = g_timeout_add ((guint) MIN (hook->timeout_ms, G_MAXUINT), on_timeout, hook);
 }

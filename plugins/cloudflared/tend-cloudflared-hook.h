@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "tend-context.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -15,7 +17,8 @@ G_BEGIN_DECLS
  */
 typedef struct _TendCloudflaredHook TendCloudflaredHook;
 
-TendCloudflaredHook *tend_cloudflared_hook_new (void);
+/** tend_cloudflared_hook_new: @context claims the command's process while it runs (or NULL) */
+TendCloudflaredHook *tend_cloudflared_hook_new (TendContext *context);
 /** tend_cloudflared_hook_free: kills a running command (its group) without waiting; prefer _close first */
 void tend_cloudflared_hook_free (TendCloudflaredHook *hook);
 /** tend_cloudflared_hook_set_command: @command NULL or empty: no hook; @timeout_ms 0: unbounded */

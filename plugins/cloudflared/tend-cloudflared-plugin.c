@@ -738,7 +738,7 @@ plugin_start (TendPlugin *plugin, GError **error)
   if (token == NULL)
     g_unlink (self->env_path);
 
-  self->hook = tend_cloudflared_hook_new ();
+  self->hook = tend_cloudflared_hook_new (self->context);
   read_settings (self, self->config);
   self->metrics = tend_cloudflared_metrics_new (METRICS_HOST, self->metrics_port, REQUEST_TIMEOUT_MS);
   self->cancellable = g_cancellable_new ();

@@ -71,7 +71,7 @@ sc_kill (ServiceChecks *sc)
 }
 
 static TendHealthProbe *
-make_probe (TendServiceConfig *config, const char *spec)
+make_probe (ServiceChecks *sc, TendServiceConfig *config, const char *spec)
 {
   g_auto(GStrv) env = g_get_environ ();
   g_autoptr(GError) error = NULL;
@@ -98,7 +98,7 @@ make_probe (TendServiceConfig *config, const char *spec)
     g_auto(GStrv) kv = g_strsplit (config->env[i], "=", 2);
     env = g_environ_setenv (env, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
   }
-  probe = tend_health_probe_new (spec, config->port, config->cwd, (const char *const *) env, &error);
+  probe = tend_health_probe_new (sc->owner->context, spec, config->port, config->cwd, (const char *const *) env, &error);
   if (probe == NULL)
     g_warning ("%s: cannot use check %s: %s", config->name, spec, error->message);
   return probe;
@@ -126,14 +126,14 @@ sync_probes (ServiceChecks *sc)
     sc->liveness_spec = g_strdup (config->health_check);
     sc->failures = 0;
     if (config->health_check != NULL)
-      sc->liveness = make_probe (config, config->health_check);
+      sc->liveness = make_probe (sc, config, config->health_check);
   }
   if (g_strcmp0 (sc->readiness_spec, config->ready_check) != 0) {
     g_clear_pointer (&sc->readiness, tend_health_probe_free);
     g_free (sc->readiness_spec);
     sc->readiness_spec = g_strdup (config->ready_check);
     if (config->ready_check != NULL)
-      sc->readiness = make_probe (config, config->ready_check);
+      sc->readiness = make_probe (sc, config, config->ready_check);
   }
 }
 

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,8 +11,8 @@
 
 #include "tend-error.h"
 #include "tend-health-probe.h"
-#include "tend-proc.h"
 #include "tend-parse.h"
+#include "tend-spawn.h"
 
 typedef enum {
   PROBE_HTTP,
@@ -32,6 +31,7 @@ struct _TendHealthProbe {
   char *command;  /* exec */
   char *cwd;      /* exec */
   GStrv env;      /* exec; NULL: the daemon's */
+  TendContext *context; /* exec: where its child is claimed, or NULL */
   ProbeTry *running;
 };
 
@@ -246,24 +246,6 @@ probe_try_start_tcp (ProbeTry *try, TendHealthProbe *probe)
 
 /* exec */
 
-/* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void
-exec_child_setup (gpointer user_data)
-{
-  sigset_t empty;
-
-  /* its own group (and session), so a timeout can kill everything the command started */
-  setsid ();
-  /* tendd ignores SIGPIPE and may block signals; a command must start with the defaults */
-  for (int sig = 1; sig < NSIG; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP)
-      signal (sig, SIG_DFL);
-  }
-  sigemptyset (&empty);
-  sigprocmask (SIG_SETMASK, &empty, NULL);
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static void
 on_exec_exited (GPid pid, int wait_status, gpointer user_data)
 {
@@ -271,8 +253,6 @@ on_exec_exited (GPid pid, int wait_status, gpointer user_data)
   GError *error = NULL;
 
   g_clear_pointer (&try->child_watch, g_source_unref);
-  g_spawn_close_pid (pid);
-  tend_proc_release_child (pid);
   /* what the shell left running in its group goes with it */
   probe_try_kill_group (try);
   if (WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0) {
@@ -293,6 +273,7 @@ probe_try_start_exec (ProbeTry *try, TendHealthProbe *probe)
 {
   g_autoptr(GError) local_error = NULL;
   const char *argv[] = { "/bin/sh", "-c", probe->command, NULL };
+  TendSpawn spec = { 0 };
   GError *error = NULL;
   GPid pid;
 
@@ -303,23 +284,29 @@ probe_try_start_exec (ProbeTry *try, TendHealthProbe *probe)
   }
   /* not GSubprocess: its pid is gone once GLib reaped it, which can be before spawn returns,
    * and the group's id is needed until the end; stdin is /dev/null, the output of no use */
-  if (!g_spawn_async (probe->cwd, (char **) argv, probe->env,
-                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                      exec_child_setup, NULL, &pid, &local_error)) {
+  spec.argv = argv;
+  spec.envp = (const char *const *) probe->env;
+  spec.cwd = probe->cwd;
+  /* its own group (and session), so a timeout can kill everything the command started */
+  spec.group_mode = TEND_SPAWN_GROUP_NEW_SESSION;
+  spec.parent_death_signal = SIGKILL;
+  spec.stdout_mode = TEND_SPAWN_STDIO_DEV_NULL;
+  spec.stderr_mode = TEND_SPAWN_STDIO_DEV_NULL;
+  /* claimed: tendd is a subreaper that reaps unknown children, this one is ours to wait for */
+  spec.context = probe->context;
+  /* an abort kills the group; the try ends once the shell is reaped, so nothing overlaps the next */
+  spec.exited = on_exec_exited;
+  spec.exited_data = try;
+  spec.main_context = g_task_get_context (try->task);
+  if (!tend_spawn (&spec, &pid, NULL, NULL, &try->child_watch, &local_error)) {
     set_reason_from_error (&error, local_error, "cannot run the check: ");
     error->domain = TEND_ERROR;
     error->code = TEND_ERROR_SPAWN;
     probe_try_complete (try, FALSE, error);
     return;
   }
-  /* tendd is a subreaper that reaps unknown children: this one is ours to wait for */
-  tend_proc_claim_child (pid);
   /* setsid made the shell the leader of a group named by its pid */
   try->pgid = pid;
-  /* an abort kills the group; the try ends once the shell is reaped, so nothing overlaps the next */
-  try->child_watch = g_child_watch_source_new (pid);
-  g_source_set_callback (try->child_watch, G_SOURCE_FUNC (on_exec_exited), try, NULL);
-  g_source_attach (try->child_watch, g_task_get_context (try->task));
 }
 
 /* public */
@@ -385,7 +372,12 @@ parse_tcp (TendHealthProbe *probe, const char *spec, guint default_port, GError 
 }
 
 TendHealthProbe *
-tend_health_probe_new (const char *spec, guint default_port, const char *cwd, const char *const *env, GError **error)
+tend_health_probe_new (TendContext *context,
+                       const char *spec,
+                       guint default_port,
+                       const char *cwd,
+                       const char *const *env,
+                       GError **error)
 {
   TendHealthProbe *probe;
   const char *scheme;
@@ -403,6 +395,7 @@ tend_health_probe_new (const char *spec, guint default_port, const char *cwd, co
     probe->command = g_strdup (spec + strlen ("exec:"));
     probe->cwd = g_strdup (cwd);
     probe->env = g_strdupv ((char **) env);
+    probe->context = context != NULL ? g_object_ref (context) : NULL;
     ok = stripped[0] != '\0';
     if (!ok)
       g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "no command after exec:");
@@ -444,6 +437,7 @@ tend_health_probe_free (TendHealthProbe *probe)
   g_free (probe->command);
   g_free (probe->cwd);
   g_strfreev (probe->env);
+  g_clear_object (&probe->context);
   g_free (probe);
 }
 

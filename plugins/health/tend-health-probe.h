@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "tend-context.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -18,13 +20,16 @@ typedef struct _TendHealthProbe TendHealthProbe;
 
 /**
  * tend_health_probe_new:
+ * @context: where an exec check's child is claimed while it runs (see
+ *   tend_context_claim_child()), or NULL outside tendd
  * @spec: the check as written in the configuration
  * @default_port: the service's `port`, used by `tcp://HOST` without a port (0: none)
  * @cwd: working directory of an exec check (the service's cwd), or NULL
  * @env: environment of an exec check (the service's), or NULL for the daemon's
  * Returns: NULL with TEND_ERROR_INVALID_ARGUMENT for a spec it cannot use.
  */
-TendHealthProbe *tend_health_probe_new (const char *spec,
+TendHealthProbe *tend_health_probe_new (TendContext *context,
+                                        const char *spec,
                                         guint default_port,
                                         const char *cwd,
                                         const char *const *env,

@@ -174,7 +174,7 @@ reap_orphans (TendProcessPlugin *self)
     guint id;
 
     if (is_main_pid (self, pid) || g_hash_table_contains (self->watched, GINT_TO_POINTER (pid)) ||
-        tend_proc_is_claimed_child (pid))
+        tend_context_is_claimed_child (self->context, pid))
       continue;
     id = g_child_watch_add (pid, orphan_exited_cb, self);
     g_hash_table_insert (self->watched, GINT_TO_POINTER (pid), GUINT_TO_POINTER (id));
@@ -228,7 +228,7 @@ sweep_targets (TendProcessPlugin *self)
   for (guint i = 0; i < children->len; i++) {
     pid_t pid = g_array_index (children, pid_t, i);
     TendProcInfo info;
-    if (tend_proc_is_claimed_child (pid) || is_main_pid (self, pid) || !tend_proc_read_stat (pid, &info) ||
+    if (tend_context_is_claimed_child (self->context, pid) || is_main_pid (self, pid) || !tend_proc_read_stat (pid, &info) ||
         info.state == 'Z')
       continue;
     g_array_append_val (roots, pid);
@@ -396,7 +396,6 @@ main_exited_cb (GPid pid, int wait_status, gpointer user_data)
 {
   Record *record = user_data;
 
-  g_spawn_close_pid (pid);
   record->main_exited = TRUE;
   record->wait_status = wait_status;
   if (record->terminating) {
@@ -445,9 +444,13 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
     return FALSE;
   }
   cgroup = make_run_cgroup (self, instance);
-  if (!tend_process_spawn (instance, cgroup, &pid, &out_fd, &err_fd, error)) {
+  record = g_new0 (Record, 1);
+  record->plugin = self;
+  record->pidfd = -1;
+  if (!tend_process_spawn (instance, cgroup, self->context, main_exited_cb, record, &pid, &out_fd, &err_fd, error)) {
     if (cgroup != NULL)
       tend_process_cgroup_remove (cgroup);
+    g_free (record);
     return FALSE;
   }
   /* the child joined its group before exec, or could not: then it is tracked the other way */
@@ -460,8 +463,6 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
     g_clear_pointer (&cgroup, g_free);
   }
 
-  record = g_new0 (Record, 1);
-  record->plugin = self;
   record->instance = g_object_ref (instance);
   record->pid = pid;
   record->pidfd = pidfd_open (pid, 0);
@@ -476,7 +477,6 @@ backend_spawn (TendProcessBackend *backend, TendInstance *instance, GError **err
   record->kill_timeout_ms = config->kill_timeout_ms;
   g_ptr_array_add (self->records, record);
   g_hash_table_insert (self->by_instance, instance, record);
-  g_child_watch_add_full (G_PRIORITY_HIGH, pid, main_exited_cb, record, NULL);
 
   tend_instance_set_cgroup (instance, record->cgroup);
   tend_instance_attach_output (instance, out_fd, err_fd);
