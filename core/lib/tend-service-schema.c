@@ -280,7 +280,7 @@ set_string (GKeyFile *kf, const char *group, const char *key, const char *value)
 {
   g_autofree char *raw = NULL;
   gsize len, keep;
-  g_autoptr (GString) fixed = NULL;
+  g_autoptr(GString) fixed = NULL;
 
   g_key_file_set_string (kf, group, key, value);
   if (!g_str_has_suffix (value, " ") && !g_str_has_suffix (value, "\t"))
