@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tend-proc.h"
+#include "tend-service-schema.h"
 #include "tend-test-daemon.h"
 
 #define SLEEPER "[service:%s]\nexec=sleep 1000\n"
@@ -984,6 +985,29 @@ test_api_token_autostart (void)
   assert_no_leftovers (d);
 }
 
+/* tend _keys lists every key of the [service:NAME] schema but exec as an option of tend start, with its type. */
+static void
+test_start_keys (void)
+{
+  g_autoptr(TendTestDaemon) d = daemon_not_started ();
+  g_autofree char *out = NULL;
+  const TendServiceKey *keys;
+  guint n_keys;
+
+  g_assert_cmpint (tend_test_run_cli (d, &out, NULL, "_keys", NULL), ==, 0);
+  keys = tend_service_schema_get_keys (&n_keys);
+  for (guint i = 0; i < n_keys; i++) {
+    g_autofree char *line = g_strdup_printf ("--%s %s\n", keys[i].name, tend_service_schema_type_name (keys[i].type));
+
+    if (keys[i].type == TEND_SERVICE_KEY_COMMAND)
+      g_assert_null (strstr (out, line));
+    else
+      g_assert_nonnull (strstr (out, line));
+  }
+  /* it needs no daemon */
+  g_assert_false (g_file_test (d->home, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_bash_completion (void)
 {
@@ -1008,8 +1032,10 @@ test_bash_completion (void)
                             "show () { echo \"$1:$(printf '%%s\\n' \"${COMPREPLY[@]}\" | sort | tr '\\n' ' ')\"; }; "
                             "COMP_WORDS=(tend st); COMP_CWORD=1; _tend; show verbs; "
                             "COMP_WORDS=(tend --home %s stop ''); COMP_CWORD=4; _tend; show names; "
-                            "COMP_WORDS=(tend start --max-m); COMP_CWORD=2; _tend; show opts",
-                            core, completion, d->home);
+                            "COMP_WORDS=(tend start --max-m); COMP_CWORD=2; _tend; show opts; "
+                            "COMP_WORDS=(tend --home %s start --depends-on ''); COMP_CWORD=5; _tend; show deps; "
+                            "COMP_WORDS=(tend start --autorestart o); COMP_CWORD=3; _tend; show restart",
+                            core, completion, d->home, d->home);
   {
     const char *argv[] = { "bash", "-c", script, NULL };
     g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
@@ -1020,6 +1046,8 @@ test_bash_completion (void)
   g_assert_nonnull (strstr (out, "verbs:start status stop \n"));
   g_assert_nonnull (strstr (out, "names:all alpha beta \n"));
   g_assert_nonnull (strstr (out, "opts:--max-memory-restart \n"));
+  g_assert_nonnull (strstr (out, "deps:alpha beta \n"));
+  g_assert_nonnull (strstr (out, "restart:on-failure \n"));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
@@ -1045,5 +1073,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plugins-and-token", test_plugins_and_token);
   g_test_add_func ("/cli/api-token-autostart", test_api_token_autostart);
   g_test_add_func ("/cli/bash-completion", test_bash_completion);
+  g_test_add_func ("/cli/start-keys", test_start_keys);
   return g_test_run ();
 }

@@ -5,12 +5,14 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tend-config.h"
 #include "tend-dump.h"
 #include "tend-error.h"
 #include "tend-parse.h"
 #include "tend-config-private.h"
+#include "tend-service-schema.h"
 
 /* ---------------------------------------------------------------------- */
 /* A test plugin with one key of every kind; never instantiated by the reader */
@@ -1518,6 +1520,100 @@ test_dump_lines (Fixture *fx, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "the dump is damaged or truncated (no [tend-dump] version=1 at its end)"));
 }
 
+/* Every key of the [service:NAME] schema is documented in docs/configuration.md's [service:NAME] section. */
+static void
+test_schema_documented (void)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEND_TEST_SRCDIR"), "..", "docs", "configuration.md", NULL);
+  g_autofree char *text = NULL;
+  const char *section;
+  const TendServiceKey *keys;
+  guint n_keys;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  section = strstr (text, "## `[service:NAME]`");
+  g_assert_nonnull (section);
+  keys = tend_service_schema_get_keys (&n_keys);
+  g_assert_cmpuint (n_keys, >, 0);
+  for (guint i = 0; i < n_keys; i++) {
+    g_autofree char *quoted = g_strdup_printf ("`%s`", keys[i].name);
+
+    if (strstr (section, quoted) == NULL)
+      g_error ("the key %s of [service:NAME] is missing from %s", keys[i].name, path);
+  }
+}
+
+/* Each key set to something other than its default makes the config unequal, is dumped and reads back equal. */
+static void
+test_schema_round_trip (void)
+{
+  /* a value other than the default for each type of the table */
+  static const struct {
+    const char *key, *value;
+  } values[] = {
+    { "exec", "/bin/true x" }, { "shell", "true" }, { "cwd", "/tmp" }, { "env", "A=1;B=2" },
+    { "env-file", "(a temporary file)" }, { "user", "root" }, { "group", "root" }, { "instances", "3" },
+    { "increment-var", "PORT" }, { "autorestart", "on-failure" }, { "max-restarts", "2" },
+    { "min-uptime", "2s" }, { "restart-delay", "5ms" }, { "exp-backoff-restart-delay", "100ms" },
+    { "max-backoff", "1m" }, { "max-memory-restart", "200M" }, { "kill-signal", "SIGINT" },
+    { "kill-timeout", "3s" }, { "out-file", "/tmp/o.log" }, { "error-file", "/tmp/e.log" },
+    { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
+    { "critical", "true" }, { "depends-on", "db" }, { "health-check", "tcp://127.0.0.1:1" },
+    { "health-interval", "1s" }, { "health-timeout", "1s" }, { "health-retries", "9" },
+    { "ready-check", "http://127.0.0.1:1/" }, { "notify", "true" }, { "start", "false" },
+  };
+  const TendServiceKey *keys;
+  guint n_keys;
+  g_autofree char *env_file = NULL;
+  int fd = g_file_open_tmp ("tend-schema-XXXXXX.env", &env_file, NULL);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "A=1\n", 4), ==, 4);
+  close (fd);
+  keys = tend_service_schema_get_keys (&n_keys);
+  g_assert_cmpuint (n_keys, ==, G_N_ELEMENTS (values));
+  for (guint i = 0; i < n_keys; i++) {
+    g_autofree char *plain = g_strdup ("[service:db]\nexec=/bin/true x\n[service:a]\nexec=/bin/true x\n");
+    g_autofree char *text = NULL;
+    g_autofree char *dumped = NULL;
+    g_autofree char *group_text = NULL;
+    g_autoptr(TendConfig) base = NULL;
+    g_autoptr(TendConfig) changed = NULL;
+    g_autoptr(TendConfig) again = NULL;
+    g_autoptr(GKeyFile) kf = g_key_file_new ();
+    TendServiceConfig *a, *b, *c;
+    const char *value = NULL;
+
+    for (guint j = 0; j < G_N_ELEMENTS (values); j++) {
+      if (g_str_equal (values[j].key, keys[i].name))
+        value = values[j].value;
+    }
+    g_assert_nonnull (value);
+    if (g_str_equal (keys[i].name, "env-file"))
+      value = env_file;
+    if (g_str_equal (keys[i].name, "exec"))
+      text = g_strdup_printf ("[service:db]\nexec=/bin/true x\n[service:a]\nexec=/bin/true y\n");
+    else
+      text = g_strdup_printf ("%s%s=%s\n", plain, keys[i].name, value);
+    base = read_ok (plain);
+    changed = read_ok (text);
+    a = g_ptr_array_index (tend_config_get_services (base), 1);
+    b = g_ptr_array_index (tend_config_get_services (changed), 1);
+    g_test_message ("%s=%s", keys[i].name, value);
+    g_assert_false (tend_service_config_equal (a, b));
+    g_assert_false (tend_service_schema_field_is_default (&keys[i], b));
+
+    tend_service_config_to_key_file (b, kf);
+    g_assert_true (g_key_file_has_key (kf, "service:a", keys[i].name, NULL));
+    group_text = g_key_file_to_data (kf, NULL, NULL);
+    dumped = g_strdup_printf ("[service:db]\nexec=/bin/true x\n%s", group_text);
+    again = read_ok (dumped);
+    c = g_ptr_array_index (tend_config_get_services (again), 1);
+    g_assert_true (tend_service_config_equal (b, c));
+  }
+  g_unlink (env_file);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1561,6 +1657,8 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/messages/byte-order-mark", test_byte_order_mark);
   g_test_add_func ("/tend/config/messages/escaped", test_echo_escaped);
   g_test_add_func ("/tend/config/messages/long-lists", test_long_lists);
+  g_test_add_func ("/tend/config/schema/documented", test_schema_documented);
+  g_test_add_func ("/tend/config/schema/round-trip", test_schema_round_trip);
   g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);
 
   return g_test_run ();

@@ -30,44 +30,15 @@ typedef enum {
 typedef struct {
   const char *name;
   KeyKind kind;
-  guint64 min, max; /* KEY_UINT only; max 0: G_MAXUINT */
+  const char *type; /* as --help and completion name it: "duration", "bool"... */
+  guint64 min, max; /* KEY_UINT only */
 } ServiceKey;
 
-/* SPEC's [service:NAME] keys, but exec: the command comes after `--`. */
-static const ServiceKey service_keys[] = {
-  { "shell", KEY_BOOL },
-  { "cwd", KEY_TEXT },
-  { "env", KEY_ENV },
-  { "env-file", KEY_TEXT },
-  { "user", KEY_TEXT },
-  { "group", KEY_TEXT },
-  { "instances", KEY_UINT, 1, 1024 },
-  { "increment-var", KEY_TEXT },
-  { "autorestart", KEY_AUTORESTART },
-  { "max-restarts", KEY_UINT },
-  { "min-uptime", KEY_DURATION },
-  { "restart-delay", KEY_DURATION },
-  { "exp-backoff-restart-delay", KEY_DURATION },
-  { "max-backoff", KEY_DURATION },
-  { "max-memory-restart", KEY_SIZE },
-  { "kill-signal", KEY_SIGNAL },
-  { "kill-timeout", KEY_DURATION },
-  { "out-file", KEY_TEXT },
-  { "error-file", KEY_TEXT },
-  { "merge-logs", KEY_BOOL },
-  { "log-date-format", KEY_TEXT },
-  { "port", KEY_UINT, 1, 65535 },
-  { "layer", KEY_TEXT },
-  { "critical", KEY_BOOL },
-  { "depends-on", KEY_NAMES },
-  { "health-check", KEY_TEXT },
-  { "health-interval", KEY_DURATION },
-  { "health-timeout", KEY_DURATION },
-  { "health-retries", KEY_UINT, 1, 0 },
-  { "ready-check", KEY_TEXT },
-  { "notify", KEY_BOOL },
-  { "start", KEY_BOOL },
-};
+/*
+ * SPEC's [service:NAME] keys but exec (the command comes after `--`),
+ * generated at build time from libtend-core's schema (tend-cli-keys-gen.c).
+ */
+#include "tend-cli-keys.h"
 
 static const ServiceKey *
 find_key (const char *name)
@@ -98,7 +69,7 @@ check_value (const ServiceKey *key, const char *value, GError **error)
   case KEY_BOOL:
     return tend_parse_bool (value, &flag, error);
   case KEY_UINT:
-    return tend_parse_uint (value, key->min, key->max != 0 ? key->max : G_MAXUINT, &number, error);
+    return tend_parse_uint (value, key->min, key->max, &number, error);
   case KEY_DURATION:
     return tend_parse_duration (value, &number, error);
   case KEY_SIZE:
@@ -161,6 +132,16 @@ print_start_help (void)
              "--env K=V may be repeated; boolean keys alone mean true; --no-KEY means false\n"
              "(--no-autorestart: autorestart=false).\n"),
            TEND_CLI_DEFAULT_WAIT_S, keys->str);
+}
+
+int
+tend_cli_cmd_keys (TendCli *cli, int argc, char **argv)
+{
+  if (argc > 1)
+    return tend_cli_usage_error (_("_keys takes no argument"));
+  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++)
+    g_print ("--%s %s\n", service_keys[i].name, service_keys[i].type);
+  return TEND_CLI_EXIT_OK;
 }
 
 /* Resolves a FILE argument; NULL when @arg is not meant as a file. */

@@ -579,6 +579,7 @@ static const Verb verbs[] = {
   { "version", cmd_version, "version [--json]", N_("print the versions of tend and of the running tendd"), "" },
   { "help", cmd_help, "help [COMMAND]", N_("print this help"), "[COMMAND]" },
   { "_names", cmd_names, "_names", NULL, "" },
+  { "_keys", tend_cli_cmd_keys, "_keys", NULL, "" },
 };
 
 static const Verb *
@@ -633,7 +634,7 @@ cmd_help (TendCli *cli, int argc, char **argv)
     return TEND_CLI_EXIT_OK;
   }
   verb = find_verb (g_ptr_array_index (args.positional, 0));
-  if (verb == NULL || verb->run == cmd_names)
+  if (verb == NULL || verb->name[0] == '_')
     return tend_cli_usage_error (_("unknown command “%s”"), (const char *) g_ptr_array_index (args.positional, 0));
   /* the verb's own --help, whoever parses its options */
   verb_argv[0] = (char *) verb->name;

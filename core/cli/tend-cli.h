@@ -108,6 +108,8 @@ int tend_cli_wait (TendCli *cli, const char *const *names, TendCliWaitGoal goal,
 
 /* tend-cli-start.c */
 int tend_cli_cmd_start (TendCli *cli, int argc, char **argv);
+/** tend_cli_cmd_keys: for the bash completion, the options of an ad hoc service: "--KEY TYPE", one a line */
+int tend_cli_cmd_keys (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-logs.c */
 /** tend_cli_cmd_logs: tend logs [NAME] [--lines N] [--follow] [--err|--out] [--timestamps] */

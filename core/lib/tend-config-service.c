@@ -8,85 +8,36 @@
 #include "tend-env-file.h"
 #include "tend-error.h"
 #include "tend-parse.h"
+#include "tend-service-schema.h"
 
 /* ---------------------------------------------------------------------- */
 /* [service:NAME] */
 
-typedef enum {
-  SERVICE_KEY_STRING,   /* char *, not empty */
-  SERVICE_KEY_PATH,     /* char *, resolved */
-  SERVICE_KEY_BOOL,     /* gboolean */
-  SERVICE_KEY_UINT,     /* guint within [min, max] */
-  SERVICE_KEY_DURATION, /* guint64 ms within [min, max] */
-  SERVICE_KEY_SIZE,     /* guint64 bytes within [min, max] */
-  SERVICE_KEY_CUSTOM,
-} ServiceKeyKind;
-
-typedef gboolean (*ServiceKeyParser) (Reader *r, TendServiceConfig *svc, const char *value, GError **error);
-
-typedef struct {
-  const char *name;
-  ServiceKeyKind kind;
-  gsize offset;
-  guint64 min;
-  guint64 max;
-  ServiceKeyParser parse;
-} ServiceKey;
-
+/* One parser per type of the schema (tend-service-schema.c); @field is the row's field of the config. */
 static gboolean
-parse_exec (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+parse_command (const char *value, char **field, GError **error)
 {
   if (value[0] == '\0') {
     g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty command");
     return FALSE;
   }
-  svc->exec = g_strdup (value);
+  *field = g_strdup (value);
   return TRUE;
 }
 
 static gboolean
-parse_env (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+parse_env (const char *value, char ***field, GError **error)
 {
   g_auto(GStrv) env = NULL;
 
   if (!tend_parse_env_list (value, &env, error))
     return FALSE;
-  svc->env = env[0] != NULL ? g_steal_pointer (&env) : NULL;
+  *field = env[0] != NULL ? g_steal_pointer (&env) : NULL;
   return TRUE;
 }
 
 static gboolean
-parse_env_file (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (value[0] == '\0') {
-    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
-    return FALSE;
-  }
-  /* read once the whole group is known (user= says whose rights read it): tend_config_read_service_group() */
-  svc->env_file = tend_config_resolve_path (r, value);
-  return TRUE;
-}
-
-static gboolean
-parse_user (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (!tend_config_check_user (value, error))
-    return FALSE;
-  svc->user = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_group (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  if (!tend_config_check_group (value, error))
-    return FALSE;
-  svc->group = g_strdup (value);
-  return TRUE;
-}
-
-static gboolean
-parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+parse_var_name (const char *value, char **field, GError **error)
 {
   g_autofree char *quoted = NULL;
 
@@ -97,16 +48,16 @@ parse_increment_var (Reader *r, TendServiceConfig *svc, const char *value, GErro
                  quoted);
     return FALSE;
   }
-  svc->increment_var = g_strdup (value);
+  *field = g_strdup (value);
   return TRUE;
 }
 
 static gboolean
-parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+parse_autorestart (const char *value, TendAutorestart *field, GError **error)
 {
   g_autofree char *quoted = NULL;
 
-  if (!tend_autorestart_from_string (value, &svc->autorestart)) {
+  if (!tend_autorestart_from_string (value, field)) {
     quoted = tend_quote_for_message (value, -1);
     g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
                  "not a valid choice: %s (use true, on-failure or false)", quoted);
@@ -116,13 +67,7 @@ parse_autorestart (Reader *r, TendServiceConfig *svc, const char *value, GError 
 }
 
 static gboolean
-parse_kill_signal (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  return tend_parse_signal (value, &svc->kill_signal, error);
-}
-
-static gboolean
-parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+parse_names (const char *value, char ***field, GError **error)
 {
   g_autofree char *quoted = NULL;
   g_auto(GStrv) names = tend_parse_name_list (value);
@@ -135,7 +80,7 @@ parse_depends_on (Reader *r, TendServiceConfig *svc, const char *value, GError *
       return FALSE;
     }
   }
-  svc->depends_on = names[0] != NULL ? g_steal_pointer (&names) : NULL;
+  *field = names[0] != NULL ? g_steal_pointer (&names) : NULL;
   return TRUE;
 }
 
@@ -225,136 +170,89 @@ validate_check (const char *value, gboolean *out_needs_port, GError **error)
 }
 
 static gboolean
-parse_health_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
+parse_check (const char *value, char **field, GError **error)
 {
   gboolean needs_port;
 
   if (!validate_check (value, &needs_port, error))
     return FALSE;
-  svc->health_check = g_strdup (value);
+  *field = g_strdup (value);
   return TRUE;
-}
-
-static gboolean
-parse_ready_check (Reader *r, TendServiceConfig *svc, const char *value, GError **error)
-{
-  gboolean needs_port;
-
-  if (!validate_check (value, &needs_port, error))
-    return FALSE;
-  svc->ready_check = g_strdup (value);
-  return TRUE;
-}
-
-#define OFFSET(field) G_STRUCT_OFFSET (TendServiceConfig, field)
-/*
- * The maxima (docs/configuration.md lists them): counts that stay far from
- * what a guint holds, durations that a timer of guint milliseconds holds with
- * room to spare, sizes no machine's memory reaches.
- */
-#define MAX_COUNT 1000000
-#define MAX_MS TEND_DURATION_MAX_MS
-#define MAX_SIZE TEND_SIZE_MAX
-
-static const ServiceKey service_keys[] = {
-  { "exec", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_exec },
-  { "shell", SERVICE_KEY_BOOL, OFFSET (shell), 0, 0, NULL },
-  { "cwd", SERVICE_KEY_PATH, OFFSET (cwd), 0, 0, NULL },
-  { "env", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env },
-  { "env-file", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_env_file },
-  { "user", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_user },
-  { "group", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_group },
-  { "instances", SERVICE_KEY_UINT, OFFSET (instances), 1, 1024, NULL },
-  { "increment-var", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_increment_var },
-  { "autorestart", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_autorestart },
-  { "max-restarts", SERVICE_KEY_UINT, OFFSET (max_restarts), 0, MAX_COUNT, NULL },
-  { "min-uptime", SERVICE_KEY_DURATION, OFFSET (min_uptime_ms), 0, MAX_MS, NULL },
-  { "restart-delay", SERVICE_KEY_DURATION, OFFSET (restart_delay_ms), 0, MAX_MS, NULL },
-  { "exp-backoff-restart-delay", SERVICE_KEY_DURATION, OFFSET (exp_backoff_restart_delay_ms), 0, MAX_MS, NULL },
-  { "max-backoff", SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 0, MAX_MS, NULL },
-  { "max-memory-restart", SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, MAX_SIZE, NULL },
-  { "kill-signal", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_kill_signal },
-  { "kill-timeout", SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 0, MAX_MS, NULL },
-  { "out-file", SERVICE_KEY_PATH, OFFSET (out_file), 0, 0, NULL },
-  { "error-file", SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, NULL },
-  { "merge-logs", SERVICE_KEY_BOOL, OFFSET (merge_logs), 0, 0, NULL },
-  { "log-date-format", SERVICE_KEY_STRING, OFFSET (log_date_format), 0, 0, NULL },
-  { "port", SERVICE_KEY_UINT, OFFSET (port), 1, 65535, NULL },
-  { "layer", SERVICE_KEY_STRING, OFFSET (layer), 0, 0, NULL },
-  { "critical", SERVICE_KEY_BOOL, OFFSET (critical), 0, 0, NULL },
-  { "depends-on", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_depends_on },
-  { "health-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_health_check },
-  { "health-interval", SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 1, MAX_MS, NULL },
-  { "health-timeout", SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 1, MAX_MS, NULL },
-  { "health-retries", SERVICE_KEY_UINT, OFFSET (health_retries), 1, MAX_COUNT, NULL },
-  { "ready-check", SERVICE_KEY_CUSTOM, 0, 0, 0, parse_ready_check },
-  { "notify", SERVICE_KEY_BOOL, OFFSET (notify), 0, 0, NULL },
-  { "start", SERVICE_KEY_BOOL, OFFSET (start), 0, 0, NULL },
-};
-
-#undef OFFSET
-#undef MAX_COUNT
-#undef MAX_MS
-#undef MAX_SIZE
-
-static const ServiceKey *
-find_service_key (const char *name)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
-    if (strcmp (service_keys[i].name, name) == 0)
-      return &service_keys[i];
-  }
-  return NULL;
 }
 
 static char *
 service_keys_text (void)
 {
   g_autoptr(GString) s = g_string_new (NULL);
+  guint n_keys;
+  const TendServiceKey *keys = tend_service_schema_get_keys (&n_keys);
 
-  for (guint i = 0; i < G_N_ELEMENTS (service_keys); i++) {
+  for (guint i = 0; i < n_keys; i++) {
     if (i > 0)
       g_string_append (s, ", ");
-    g_string_append (s, service_keys[i].name);
+    g_string_append (s, keys[i].name);
   }
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
 static gboolean
-apply_service_key (Reader *r, TendServiceConfig *svc, const ServiceKey *sk, const char *value, GError **error)
+apply_service_key (Reader *r, TendServiceConfig *svc, const TendServiceKey *sk, const char *value, GError **error)
 {
   gpointer field = G_STRUCT_MEMBER_P (svc, sk->offset);
 
-  switch (sk->kind) {
-  case SERVICE_KEY_STRING:
+  switch (sk->type) {
+  case TEND_SERVICE_KEY_STRING:
     if (value[0] == '\0') {
       g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty value");
       return FALSE;
     }
     *(char **) field = g_strdup (value);
     return TRUE;
-  case SERVICE_KEY_PATH:
+  case TEND_SERVICE_KEY_COMMAND:
+    return parse_command (value, field, error);
+  case TEND_SERVICE_KEY_PATH:
     if (value[0] == '\0') {
       g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
       return FALSE;
     }
+    /* an env-file is read once the whole group is known (user= says whose rights read it) */
     *(char **) field = tend_config_resolve_path (r, value);
     return TRUE;
-  case SERVICE_KEY_BOOL:
+  case TEND_SERVICE_KEY_BOOL:
     return tend_parse_bool (value, (gboolean *) field, error);
-  case SERVICE_KEY_UINT: {
+  case TEND_SERVICE_KEY_UINT: {
     guint64 v;
     if (!tend_parse_uint (value, sk->min, sk->max, &v, error))
       return FALSE;
     *(guint *) field = (guint) v;
     return TRUE;
   }
-  case SERVICE_KEY_DURATION:
+  case TEND_SERVICE_KEY_DURATION:
     return tend_parse_duration_in_range (value, sk->min, sk->max, (guint64 *) field, error);
-  case SERVICE_KEY_SIZE:
+  case TEND_SERVICE_KEY_SIZE:
     return tend_parse_size_in_range (value, sk->min, sk->max, (guint64 *) field, error);
-  case SERVICE_KEY_CUSTOM:
-    return sk->parse (r, svc, value, error);
+  case TEND_SERVICE_KEY_SIGNAL:
+    return tend_parse_signal (value, (int *) field, error);
+  case TEND_SERVICE_KEY_RESTART:
+    return parse_autorestart (value, field, error);
+  case TEND_SERVICE_KEY_ENV:
+    return parse_env (value, field, error);
+  case TEND_SERVICE_KEY_NAMES:
+    return parse_names (value, field, error);
+  case TEND_SERVICE_KEY_USER:
+    if (!tend_config_check_user (value, error))
+      return FALSE;
+    *(char **) field = g_strdup (value);
+    return TRUE;
+  case TEND_SERVICE_KEY_GROUP:
+    if (!tend_config_check_group (value, error))
+      return FALSE;
+    *(char **) field = g_strdup (value);
+    return TRUE;
+  case TEND_SERVICE_KEY_VAR_NAME:
+    return parse_var_name (value, field, error);
+  case TEND_SERVICE_KEY_CHECK:
+    return parse_check (value, field, error);
   default:
     g_assert_not_reached ();
   }
@@ -470,7 +368,7 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
 
   for (guint i = 0; i < g->keys->len; i++) {
     const KeyLine *kl = g_ptr_array_index (g->keys, i);
-    const ServiceKey *sk = find_service_key (kl->key);
+    const TendServiceKey *sk = tend_service_schema_lookup (kl->key);
     g_autofree char *value = NULL;
 
     if (sk == NULL && strcmp (kl->key, "added-by") == 0 && (r->flags & TEND_CONFIG_FLAGS_DUMP)) {
@@ -483,7 +381,7 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
       tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
       return NULL;
     }
-    if (sk->parse == parse_env)
+    if (sk->type == TEND_SERVICE_KEY_ENV)
       value = tend_config_fetch_list_value (r, g, kl, error);
     else
       value = tend_config_fetch_value (r, g, kl, error);

@@ -6,6 +6,7 @@
 #include "tend-context.h"
 #include "tend-parse.h"
 #include "tend-service-info.h"
+#include "tend-service-schema.h"
 
 char *
 tend_service_info_describe_exit (int wait_status)
@@ -80,26 +81,17 @@ tend_service_info_config (TendServiceConfig *config)
   g_autofree char *group = g_strdup_printf ("service:%s", config->name);
   g_auto(GStrv) keys = NULL;
   g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a{ss}"));
+  const TendServiceKey *schema;
+  guint n_schema;
 
-  /* the keys the file set, plus the effective policy values a reader most wants to see */
+  /* the keys the file set, plus the effective values a reader most wants to see (the schema's DESCRIBE rows) */
   tend_service_config_to_key_file (config, kf);
-  if (!g_key_file_has_key (kf, group, "exec", NULL))
-    g_key_file_set_value (kf, group, "exec", config->exec != NULL ? config->exec : "");
-  if (!g_key_file_has_key (kf, group, "autorestart", NULL))
-    g_key_file_set_value (kf, group, "autorestart", tend_autorestart_to_string (config->autorestart));
-  if (!g_key_file_has_key (kf, group, "max-restarts", NULL)) {
-    g_autofree char *v = g_strdup_printf ("%u", config->max_restarts);
-    g_key_file_set_value (kf, group, "max-restarts", v);
-  }
-  if (!g_key_file_has_key (kf, group, "min-uptime", NULL)) {
-    g_autofree char *v = tend_format_duration (config->min_uptime_ms);
-    g_key_file_set_value (kf, group, "min-uptime", v);
-  }
-  if (!g_key_file_has_key (kf, group, "kill-signal", NULL))
-    g_key_file_set_value (kf, group, "kill-signal", tend_signal_to_string (config->kill_signal));
-  if (!g_key_file_has_key (kf, group, "kill-timeout", NULL)) {
-    g_autofree char *v = tend_format_duration (config->kill_timeout_ms);
-    g_key_file_set_value (kf, group, "kill-timeout", v);
+  schema = tend_service_schema_get_keys (&n_schema);
+  for (guint i = 0; i < n_schema; i++) {
+    if ((schema[i].flags & TEND_SERVICE_KEY_DESCRIBE) && !g_key_file_has_key (kf, group, schema[i].name, NULL)) {
+      g_autofree char *v = tend_service_schema_format_default (&schema[i]);
+      g_key_file_set_value (kf, group, schema[i].name, v != NULL ? v : "");
+    }
   }
   keys = g_key_file_get_keys (kf, group, NULL, NULL);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
