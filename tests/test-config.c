@@ -40,6 +40,14 @@ static const TendConfigKey alpha_keys[] = {
   { NULL },
 };
 
+/* keys alpha adds to every [service:NAME] group */
+static const TendConfigKey alpha_service_keys[] = {
+  { "alpha-every", TEND_CONFIG_KEY_DURATION, "10s", "1ms..24h", "a duration with a range" },
+  { "alpha-limit", TEND_CONFIG_KEY_SIZE, NULL, NULL, "a size" },
+  { "alpha-mode", TEND_CONFIG_KEY_CHOICE, "off", "off|on", "a choice" },
+  { NULL },
+};
+
 static const TendPluginInfo alpha_info = {
   .abi_version = TEND_PLUGIN_ABI_VERSION,
   .name = "alpha",
@@ -47,6 +55,7 @@ static const TendPluginInfo alpha_info = {
   .get_type = test_plugin_get_type,
   .keys = alpha_keys,
   .enabled_by_default = FALSE,
+  .service_keys = alpha_service_keys,
 };
 
 static const TendPluginInfo beta_info = {
@@ -1614,6 +1623,122 @@ test_schema_round_trip (void)
   g_unlink (env_file);
 }
 
+/* ---------------------------------------------------------------------- */
+/* keys plugins add to [service:NAME] (TendPluginInfo.service_keys) */
+
+static void
+test_plugin_service_keys_disabled (void)
+{
+  /* alpha is off by default: its keys are kept, with one warning for the whole file */
+  g_autoptr(TendConfig) config = read_ok ("[service:web]\n"
+                                          "exec=true\n"
+                                          "alpha-every=5x\n"
+                                          "alpha-mode=on\n"
+                                          "[service:db]\n"
+                                          "exec=true\n"
+                                          "alpha-limit=50M\n");
+  const char *const *warnings = tend_config_get_warnings (config);
+  TendServiceConfig *web = tend_config_lookup_service (config, "web");
+  TendServiceConfig *db = tend_config_lookup_service (config, "db");
+
+  g_assert_nonnull (warnings);
+  g_assert_cmpstr (warnings[0], ==,
+                   "test.conf:3: [service:web] alpha-every: belongs to the alpha plugin, which is not enabled; ignored");
+  g_assert_null (warnings[1]);
+  /* not checked, since the plugin that would read it is not there: kept as written */
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "5x");
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-mode"), ==, "on");
+  g_assert_null (tend_service_config_get_plugin_value (web, "alpha-limit"));
+  g_assert_cmpstr (tend_service_config_get_plugin_value (db, "alpha-limit"), ==, "50M");
+}
+
+static void
+test_plugin_service_keys_enabled (void)
+{
+  g_autoptr(TendConfig) config = read_ok ("[plugin:alpha]\n"
+                                          "[service:web]\n"
+                                          "exec=true\n"
+                                          "alpha-every=1500ms\n"
+                                          "alpha-limit=52428800\n");
+  TendServiceConfig *web = tend_config_lookup_service (config, "web");
+  const char *const *warnings = tend_config_get_warnings (config);
+
+  g_assert_null (warnings[0]);
+  /* normalized as plugin keys are, so that equal values compare equal */
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "1500ms");
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-limit"), ==, "50M");
+  g_assert_null (tend_service_config_get_plugin_value (web, "alpha-mode"));
+
+  /* enabled, the plugin's rows check the values */
+  expect_error ("[plugin:alpha]\n[service:web]\nexec=true\nalpha-every=0\n",
+                "test.conf:4: [service:web] alpha-every: out of range: \"0\" (use 1ms to 24h)");
+  expect_error ("[plugin:alpha]\n[service:web]\nexec=true\nalpha-mode=maybe\n",
+                "test.conf:4: [service:web] alpha-mode: not a valid choice: \"maybe\" (use off or on)");
+}
+
+static void
+test_plugin_service_keys_unknown (void)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config =
+    tend_config_new_from_data ("[service:web]\nexec=true\nbeta-every=1s\n", -1, "test.conf", "/", registry, &error);
+
+  /* no plugin declares it: still the error it always was */
+  g_assert_null (config);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  g_assert_true (g_str_has_prefix (error->message, "test.conf:3: [service:web] beta-every: unknown key (known keys: "));
+}
+
+static void
+test_plugin_service_keys_round_trip (void)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(TendConfig) config = read_ok ("[plugin:alpha]\n"
+                                          "[service:web]\n"
+                                          "exec=true\n"
+                                          "alpha-every=2s\n"
+                                          "alpha-mode=on\n"
+                                          "[service:db]\n"
+                                          "exec=true\n"
+                                          "alpha-every=3s\n");
+  g_autoptr(TendConfig) again = NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *text = g_strdup ("[plugin:alpha]\n");
+  TendServiceConfig *web = tend_config_lookup_service (config, "web");
+  TendServiceConfig *db = tend_config_lookup_service (config, "db");
+  g_auto(GStrv) keys = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len;
+
+  tend_service_config_to_key_file (web, kf);
+  keys = g_key_file_get_keys (kf, "service:web", NULL, NULL);
+  g_assert_cmpstrv (keys, ((const char *[]) { "exec", "alpha-every", "alpha-mode", NULL }));
+  {
+    g_autofree char *dumped = g_key_file_to_data (kf, &len, NULL);
+    g_autofree char *all = g_strconcat (text, dumped, NULL);
+    again = tend_config_new_from_data (all, -1, "dump.conf", "/", registry, &error);
+  }
+  g_assert_no_error (error);
+  g_assert_true (tend_service_config_equal (web, tend_config_lookup_service (again, "web")));
+
+  /* a plugin value is part of what runs: a different one, or none, is a different service */
+  {
+    g_autoptr(TendServiceConfig) other = tend_service_config_new ("web");
+    other->exec = g_strdup (web->exec);
+    other->argv = g_strdupv (web->argv);
+    other->source_file = NULL;
+    g_assert_false (tend_service_config_equal (web, other));
+    tend_service_config_set_plugin_value (other, "alpha-every", "2s");
+    g_assert_false (tend_service_config_equal (web, other));
+    tend_service_config_set_plugin_value (other, "alpha-mode", "on");
+    g_assert_true (tend_service_config_equal (web, other));
+    tend_service_config_set_plugin_value (other, "alpha-mode", "off");
+    g_assert_false (tend_service_config_equal (web, other));
+  }
+  g_assert_cmpstr (tend_service_config_get_plugin_value (db, "alpha-every"), ==, "3s");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1659,6 +1784,10 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/messages/long-lists", test_long_lists);
   g_test_add_func ("/tend/config/schema/documented", test_schema_documented);
   g_test_add_func ("/tend/config/schema/round-trip", test_schema_round_trip);
+  g_test_add_func ("/tend/config/plugin-service-keys/disabled", test_plugin_service_keys_disabled);
+  g_test_add_func ("/tend/config/plugin-service-keys/enabled", test_plugin_service_keys_enabled);
+  g_test_add_func ("/tend/config/plugin-service-keys/unknown", test_plugin_service_keys_unknown);
+  g_test_add_func ("/tend/config/plugin-service-keys/round-trip", test_plugin_service_keys_round_trip);
   g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);
 
   return g_test_run ();

@@ -2,6 +2,7 @@
 /* The [service:NAME] groups of the configuration reader: one parser per key. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "tend-config-reader.h"
@@ -353,6 +354,59 @@ read_added_by (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceCon
   return TRUE;
 }
 
+/*
+ * A key no core row knows: a plugin's service key (TendPluginInfo.service_keys)
+ * is checked by its row when that plugin is enabled, and kept with one warning
+ * per plugin and file when it is not, so that a file works whether or not
+ * the plugin is on; a key no plugin declares is an error.
+ */
+static gboolean
+read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceConfig *svc, GError **error)
+{
+  const char *plugin = NULL;
+  const TendConfigKey *key = tend_plugin_registry_find_service_key (r->registry, kl->key, &plugin);
+  TendPluginConfig *pc;
+  g_autofree char *value = NULL;
+  g_autofree char *normalized = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (key == NULL) {
+    g_autofree char *known = service_keys_text ();
+    tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
+    return FALSE;
+  }
+  value = tend_config_fetch_value (r, g, kl, error);
+  if (value == NULL)
+    return FALSE;
+  pc = r->plugins_by_name != NULL ? g_hash_table_lookup (r->plugins_by_name, plugin) : NULL;
+  if (pc == NULL || !tend_plugin_config_get_enabled (pc)) {
+    if (!g_hash_table_contains (r->warned_plugins, plugin)) {
+      g_autofree char *group = tend_shorten_for_message (g->name, -1);
+      char *text = g_strdup_printf (_("%s:%u: [%s] %s: belongs to the %s plugin, which is not enabled; ignored"),
+                                    r->path, kl->line, group, kl->key, plugin);
+
+      g_hash_table_add (r->warned_plugins, g_strdup (plugin));
+      g_message ("%s", text);
+      g_ptr_array_add (r->warnings, text);
+    }
+    /* kept as written, so that a dump or a save gives it back */
+    tend_service_config_set_plugin_value (svc, kl->key, value);
+    return TRUE;
+  }
+  if (key->type == TEND_CONFIG_KEY_PATH && value[0] != '\0') {
+    char *resolved = tend_config_resolve_path (r, value);
+    g_free (value);
+    value = resolved;
+  }
+  normalized = tend_config_key_normalize (key, value, &local);
+  if (normalized == NULL) {
+    tend_config_set_value_error (error, r, g, kl, value, local);
+    return FALSE;
+  }
+  tend_service_config_set_plugin_value (svc, kl->key, normalized);
+  return TRUE;
+}
+
 TendServiceConfig *
 tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
 {
@@ -377,9 +431,9 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
       continue;
     }
     if (sk == NULL) {
-      g_autofree char *known = service_keys_text ();
-      tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
-      return NULL;
+      if (!read_plugin_service_key (r, g, kl, svc, error))
+        return NULL;
+      continue;
     }
     if (sk->type == TEND_SERVICE_KEY_ENV)
       value = tend_config_fetch_list_value (r, g, kl, error);

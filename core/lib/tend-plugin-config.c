@@ -254,6 +254,15 @@ normalize (const TendConfigKey *key, const char *value, GError **error)
   return NULL;
 }
 
+char *
+tend_config_key_normalize (const TendConfigKey *key, const char *value, GError **error)
+{
+  g_return_val_if_fail (key != NULL, NULL);
+  g_return_val_if_fail (value != NULL, NULL);
+
+  return normalize (key, value, error);
+}
+
 gboolean
 tend_plugin_config_set (TendPluginConfig *self, const char *key, const char *value, GError **error)
 {

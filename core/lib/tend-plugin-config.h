@@ -44,6 +44,14 @@ typedef struct {
 } TendConfigKey;
 
 /**
+ * tend_config_key_normalize:
+ * @value checked against @key's type and range and written in the canonical
+ * form the getters read ("50M" and "52428800" give the same text); NULL with
+ * the bare reason when it is not valid. A PATH is returned as given.
+ */
+TEND_API char *tend_config_key_normalize (const TendConfigKey *key, const char *value, GError **error);
+
+/**
  * TendPluginConfig:
  * A validated `[plugin:NAME]` group with defaults filled in. Reference counted
  * and immutable; plugins read it with the typed getters below.
