@@ -14,6 +14,9 @@
 #include "tend-config-private.h"
 #include "tend-service-schema.h"
 
+/* the health plugin's [service:NAME] keys, which the test plugin beta declares here */
+#include "../plugins/health/tend-health-keys.h"
+
 /* ---------------------------------------------------------------------- */
 /* A test plugin with one key of every kind; never instantiated by the reader */
 
@@ -65,6 +68,7 @@ static const TendPluginInfo beta_info = {
   .get_type = test_plugin_get_type,
   .keys = NULL,
   .enabled_by_default = TRUE,
+  .service_keys = tend_health_service_keys,
 };
 
 static TendPluginRegistry *
@@ -211,10 +215,11 @@ test_service_defaults (void)
   g_assert_null (svc->layer);
   g_assert_false (svc->critical);
   g_assert_null (svc->depends_on);
-  g_assert_null (svc->health_check);
-  g_assert_cmpuint (svc->health_interval_ms, ==, 10000);
-  g_assert_cmpuint (svc->health_timeout_ms, ==, 2000);
-  g_assert_cmpuint (svc->health_retries, ==, 3);
+  g_assert_null (tend_service_config_get_plugin_value (svc, "health-check"));
+  g_assert_null (tend_service_config_get_plugin_value (svc, "health-interval"));
+  g_assert_cmpuint (tend_health_service_get_interval_ms (svc), ==, 10000);
+  g_assert_cmpuint (tend_health_service_get_timeout_ms (svc), ==, 2000);
+  g_assert_cmpuint (tend_health_service_get_retries (svc), ==, 3);
   g_assert_null (svc->ready_check);
   g_assert_false (svc->notify);
   g_assert_true (svc->start);
@@ -315,10 +320,11 @@ test_service_all_keys (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (svc->layer, ==, "gateway");
   g_assert_true (svc->critical);
   g_assert_cmpstrv (svc->depends_on, ((const char *[]) { "db", NULL }));
-  g_assert_cmpstr (svc->health_check, ==, "http://127.0.0.1:7777/health");
-  g_assert_cmpuint (svc->health_interval_ms, ==, 30000);
-  g_assert_cmpuint (svc->health_timeout_ms, ==, 500);
-  g_assert_cmpuint (svc->health_retries, ==, 5);
+  g_assert_cmpstr (tend_health_service_get_check (svc), ==, "http://127.0.0.1:7777/health");
+  g_assert_cmpstr (tend_service_config_get_plugin_value (svc, "health-interval"), ==, "30s");
+  g_assert_cmpuint (tend_health_service_get_interval_ms (svc), ==, 30000);
+  g_assert_cmpuint (tend_health_service_get_timeout_ms (svc), ==, 500);
+  g_assert_cmpuint (tend_health_service_get_retries (svc), ==, 5);
   g_assert_cmpstr (svc->ready_check, ==, "tcp://127.0.0.1:7777");
   g_assert_true (svc->notify);
   g_assert_false (svc->start);
@@ -355,7 +361,7 @@ test_service_values (void)
   g_assert_cmpint (b->autorestart, ==, TEND_AUTORESTART_ALWAYS);
   g_assert_cmpint (a->kill_signal, ==, SIGKILL);
   g_assert_cmpstrv (a->depends_on, ((const char *[]) { "b", "c", NULL }));
-  g_assert_cmpstr (a->health_check, ==, "exec:curl -sf http://127.0.0.1/");
+  g_assert_cmpstr (tend_health_service_get_check (a), ==, "exec:curl -sf http://127.0.0.1/");
   /* a tcp check without a port takes port= */
   g_assert_cmpstr (a->ready_check, ==, "tcp://localhost");
   g_assert_cmpstr (a->layer, ==, " leading space");
@@ -440,7 +446,7 @@ test_service_bad_values (void)
       "restart: unknown key (known keys: exec, shell, cwd, env, env-file, user, group, instances, increment-var, "
       "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
       "max-memory-restart, kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
-      "layer, critical, depends-on, health-check, health-interval, health-timeout, health-retries, ready-check, "
+      "layer, critical, depends-on, ready-check, "
       "notify, start)" },
   };
 
@@ -1247,7 +1253,7 @@ test_round_trip_tricky (void)
   svc->autorestart = TEND_AUTORESTART_NEVER;
   svc->max_memory_restart = 1536;
   svc->min_uptime_ms = 0;
-  svc->health_interval_ms = 1;
+  tend_service_config_set_plugin_value (svc, "health-interval", "1ms");
   svc->shell = FALSE;
   tend_service_config_to_key_file (svc, kf);
 
@@ -1550,6 +1556,13 @@ test_schema_documented (void)
     if (strstr (section, quoted) == NULL)
       g_error ("the key %s of [service:NAME] is missing from %s", keys[i].name, path);
   }
+  /* and those the in-tree plugins add */
+  for (const TendConfigKey *k = tend_health_service_keys; k->name != NULL; k++) {
+    g_autofree char *quoted = g_strdup_printf ("`%s`", k->name);
+
+    if (strstr (section, quoted) == NULL)
+      g_error ("the health plugin's service key %s is missing from %s", k->name, path);
+  }
 }
 
 /* Each key set to something other than its default makes the config unequal, is dumped and reads back equal. */
@@ -1567,8 +1580,7 @@ test_schema_round_trip (void)
     { "max-backoff", "1m" }, { "max-memory-restart", "200M" }, { "kill-signal", "SIGINT" },
     { "kill-timeout", "3s" }, { "out-file", "/tmp/o.log" }, { "error-file", "/tmp/e.log" },
     { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
-    { "critical", "true" }, { "depends-on", "db" }, { "health-check", "tcp://127.0.0.1:1" },
-    { "health-interval", "1s" }, { "health-timeout", "1s" }, { "health-retries", "9" },
+    { "critical", "true" }, { "depends-on", "db" },
     { "ready-check", "http://127.0.0.1:1/" }, { "notify", "true" }, { "start", "false" },
   };
   const TendServiceKey *keys;
@@ -1621,6 +1633,29 @@ test_schema_round_trip (void)
     g_assert_true (tend_service_config_equal (b, c));
   }
   g_unlink (env_file);
+
+  /* a plugin's service keys (beta declares the health plugin's here) go the same way */
+  {
+    static const char *const plugin_values[] = { "health-check=tcp://127.0.0.1:1", "health-interval=1s",
+                                                 "health-timeout=1s", "health-retries=9" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (plugin_values); i++) {
+      g_autofree char *text = g_strdup_printf ("[service:a]\nexec=/bin/true x\n%s\n", plugin_values[i]);
+      g_autoptr(TendConfig) base = read_ok ("[service:a]\nexec=/bin/true x\n");
+      g_autoptr(TendConfig) changed = read_ok (text);
+      g_autoptr(GKeyFile) kf = g_key_file_new ();
+      g_autofree char *dumped = NULL;
+      g_autoptr(TendConfig) again = NULL;
+      TendServiceConfig *b = g_ptr_array_index (tend_config_get_services (changed), 0);
+
+      g_test_message ("%s", plugin_values[i]);
+      g_assert_false (tend_service_config_equal (g_ptr_array_index (tend_config_get_services (base), 0), b));
+      tend_service_config_to_key_file (b, kf);
+      dumped = g_key_file_to_data (kf, NULL, NULL);
+      again = read_ok (dumped);
+      g_assert_true (tend_service_config_equal (b, g_ptr_array_index (tend_config_get_services (again), 0)));
+    }
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1739,6 +1774,49 @@ test_plugin_service_keys_round_trip (void)
   g_assert_cmpstr (tend_service_config_get_plugin_value (db, "alpha-every"), ==, "3s");
 }
 
+/* The built health plugin module declares its keys; the registry copies them when it scans. */
+static void
+test_plugin_service_keys_module (void)
+{
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) off = NULL;
+  g_autoptr(TendConfig) on = NULL;
+  const char *plugin = NULL;
+  const TendConfigKey *row;
+  const char *const *warnings;
+
+  tend_plugin_registry_scan_dir (registry, g_getenv ("TEND_PLUGIN_DIR"));
+  row = tend_plugin_registry_find_service_key (registry, "health-check", &plugin);
+  g_assert_nonnull (row);
+  g_assert_cmpstr (plugin, ==, "health");
+  g_assert_cmpint (row->type, ==, TEND_CONFIG_KEY_CHECK_URL);
+  g_assert_null (tend_plugin_registry_find_service_key (registry, "exec", NULL));
+
+  /* the health plugin is off unless its group is there */
+  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-check=ftp://x\nhealth-retries=0\n", -1,
+                                   "t.conf", "/", registry, &error);
+  g_assert_no_error (error);
+  warnings = tend_config_get_warnings (off);
+  g_assert_cmpstr (warnings[0], ==,
+                   "t.conf:3: [service:web] health-check: belongs to the health plugin, which is not enabled; ignored");
+  g_assert_null (warnings[1]);
+
+  on = tend_config_new_from_data ("[plugin:health]\n[service:web]\nexec=true\nhealth-check=ftp://x\n", -1, "t.conf",
+                                  "/", registry, &error);
+  g_assert_null (on);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==,
+                   "t.conf:4: [service:web] health-check: not a check: \"ftp://x\" "
+                   "(use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)");
+  g_clear_error (&error);
+  on = tend_config_new_from_data ("[plugin:health]\n[service:web]\nexec=true\nhealth-check=tcp://h\n", -1, "t.conf",
+                                  "/", registry, &error);
+  g_assert_null (on);
+  g_assert_cmpstr (error->message, ==,
+                   "t.conf:4: [service:web] health-check: no port in \"tcp://h\" and no port= key (use tcp://HOST:PORT)");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1788,6 +1866,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/plugin-service-keys/enabled", test_plugin_service_keys_enabled);
   g_test_add_func ("/tend/config/plugin-service-keys/unknown", test_plugin_service_keys_unknown);
   g_test_add_func ("/tend/config/plugin-service-keys/round-trip", test_plugin_service_keys_round_trip);
+  g_test_add_func ("/tend/config/plugin-service-keys/module", test_plugin_service_keys_module);
   g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);
 
   return g_test_run ();

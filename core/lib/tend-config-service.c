@@ -97,85 +97,12 @@ shell_error_text (const GError *error, const char *command)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
-/*
- * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
- * which SPEC lets fall back to the service's port.
- */
-static gboolean
-validate_check (const char *value, gboolean *out_needs_port, GError **error)
-{
-  g_autofree char *quoted = NULL;
-  g_autofree char *quoted_value = NULL;
-
-  *out_needs_port = FALSE;
-  if (g_str_has_prefix (value, "exec:")) {
-    g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) local = NULL;
-    const char *command = value + strlen ("exec:");
-
-    while (g_ascii_isspace (*command))
-      command++;
-    if (*command == '\0') {
-      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                           "exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)");
-      return FALSE;
-    }
-    if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
-      g_autofree char *reason = shell_error_text (local, command);
-
-      quoted = tend_quote_for_message (command, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "cannot split the command %s: %s", quoted, reason);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (g_str_has_prefix (value, "http://")) {
-    g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
-    const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-    if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
-      quoted_value = tend_quote_for_message (value, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a URL: %s (use http://HOST:PORT/PATH)", quoted_value);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (g_str_has_prefix (value, "tcp://")) {
-    const char *address = value + strlen ("tcp://");
-    guint16 port = 0;
-
-    if (address[0] == '\0' || strchr (address, '/') != NULL) {
-      quoted_value = tend_quote_for_message (value, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: %s (use tcp://HOST:PORT)", quoted_value);
-      return FALSE;
-    }
-    if (strchr (address, ':') == NULL) {
-      *out_needs_port = TRUE;
-      return TRUE;
-    }
-    if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
-      quoted_value = tend_quote_for_message (value, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: %s (use tcp://HOST:PORT, port 1 to 65535)", quoted_value);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  quoted_value = tend_quote_for_message (value, -1);
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a check: %s (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", quoted_value);
-  return FALSE;
-}
-
 static gboolean
 parse_check (const char *value, char **field, GError **error)
 {
   gboolean needs_port;
 
-  if (!validate_check (value, &needs_port, error))
+  if (!tend_parse_check (value, &needs_port, error))
     return FALSE;
   *field = g_strdup (value);
   return TRUE;
@@ -354,6 +281,20 @@ read_added_by (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceCon
   return TRUE;
 }
 
+/* @key is a key of an enabled plugin of type @type, so the reader checked its value */
+static gboolean
+plugin_key_is_checked (Reader *r, const char *key, TendConfigKeyType type)
+{
+  const char *plugin = NULL;
+  const TendConfigKey *row = tend_plugin_registry_find_service_key (r->registry, key, &plugin);
+  TendPluginConfig *pc;
+
+  if (row == NULL || row->type != type || r->plugins_by_name == NULL)
+    return FALSE;
+  pc = g_hash_table_lookup (r->plugins_by_name, plugin);
+  return pc != NULL && tend_plugin_config_get_enabled (pc);
+}
+
 /*
  * A key no core row knows: a plugin's service key (TendPluginInfo.service_keys)
  * is checked by its row when that plugin is enabled, and kept with one warning
@@ -415,7 +356,6 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
   g_autoptr(GError) local = NULL;
   g_auto(GStrv) file_env = NULL;
   const KeyLine *exec_line;
-  const char *check_keys[] = { "health-check", "ready-check" };
 
   svc->source_file = g_strdup (r->path);
   svc->source_line = g->line;
@@ -472,15 +412,21 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     return NULL;
   }
 
-  /* "tcp://HOST" takes the service's port, so it needs one */
-  for (guint i = 0; i < G_N_ELEMENTS (check_keys); i++) {
-    const KeyLine *kl = tend_config_find_key_line (g, check_keys[i]);
-    const char *value = i == 0 ? svc->health_check : svc->ready_check;
+  /* "tcp://HOST" takes the service's port, so it needs one: ready-check, and a plugin's checked probe keys */
+  for (guint i = 0; i < g->keys->len; i++) {
+    const KeyLine *kl = g_ptr_array_index (g->keys, i);
+    const TendServiceKey *sk = tend_service_schema_lookup (kl->key);
+    const char *value = NULL;
     gboolean needs_port = FALSE;
 
-    if (kl == NULL || value == NULL)
+    if (sk != NULL && sk->type == TEND_SERVICE_KEY_CHECK) {
+      value = G_STRUCT_MEMBER (const char *, svc, sk->offset);
+    } else if (sk == NULL && plugin_key_is_checked (r, kl->key, TEND_CONFIG_KEY_CHECK_URL)) {
+      value = tend_service_config_get_plugin_value (svc, kl->key);
+    }
+    if (value == NULL)
       continue;
-    validate_check (value, &needs_port, NULL);
+    tend_parse_check (value, &needs_port, NULL);
     if (needs_port && svc->port == 0) {
       quoted = tend_quote_for_message (value, -1);
       tend_config_set_key_error (error, r, g, kl, "no port in %s and no port= key (use tcp://HOST:PORT)", quoted);

@@ -51,10 +51,6 @@ typedef struct {
   char *layer;
   gboolean critical;
   char **depends_on;
-  char *health_check;
-  guint64 health_interval_ms;
-  guint64 health_timeout_ms;
-  guint health_retries;
   char *ready_check;
   gboolean notify;
   gboolean start;

@@ -5,6 +5,9 @@
  * tend-service-info.c) all walk it, tendd prints it for the client's ad hoc
  * options and completion, and a test checks docs/configuration.md against
  * it: adding a key is one row here and its field in TendServiceConfig.
+ * A key that only a plugin reads belongs in that plugin's service_keys
+ * instead (health-check and its timing are the health plugin's); readiness
+ * (ready-check, notify) stays here, since the core's state machine reads it.
  */
 #include "config.h"
 
@@ -71,14 +74,6 @@ static const TendServiceKey service_keys[] = {
     N_ ("tell about it more loudly when it fails") },
   { "depends-on", TEND_SERVICE_KEY_NAMES, OFFSET (depends_on), 0, 0, 0, NONE,
     N_ ("services that must be online first") },
-  { "health-check", TEND_SERVICE_KEY_CHECK, OFFSET (health_check), 0, 0, 0, NONE,
-    N_ ("http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND") },
-  { "health-interval", TEND_SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 10000, 1, MAX_MS, NONE,
-    N_ ("time between two health checks") },
-  { "health-timeout", TEND_SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 2000, 1, MAX_MS, NONE,
-    N_ ("how long one health check may take") },
-  { "health-retries", TEND_SERVICE_KEY_UINT, OFFSET (health_retries), 3, 1, MAX_COUNT, NONE,
-    N_ ("failed checks in a row before a restart") },
   { "ready-check", TEND_SERVICE_KEY_CHECK, OFFSET (ready_check), 0, 0, 0, NONE,
     N_ ("the check that says the service is ready") },
   { "notify", TEND_SERVICE_KEY_BOOL, OFFSET (notify), FALSE, 0, 0, NONE, N_ ("the service says READY=1 itself") },

@@ -6,6 +6,7 @@
 #include "tend-context.h"
 #include "tend-health-checks.h"
 #include "tend-health-history.h"
+#include "tend-health-keys.h"
 #include "tend-health-notify.h"
 #include "tend-health-sampler.h"
 #include "tend-parse.h"
@@ -267,4 +268,5 @@ static const TendConfigKey health_keys[] = {
 TEND_DEFINE_PLUGIN ("health",
                     tend_health_plugin,
                     N_("Samples CPU and memory, enforces memory limits, runs health and ready checks"),
-                    health_keys)
+                    health_keys,
+                    .service_keys = tend_health_service_keys)
