@@ -204,7 +204,7 @@ test_service_defaults (void)
   g_assert_cmpuint (svc->restart_delay_ms, ==, 0);
   g_assert_cmpuint (svc->exp_backoff_restart_delay_ms, ==, 0);
   g_assert_cmpuint (svc->max_backoff_ms, ==, 15000);
-  g_assert_cmpuint (svc->max_memory_restart, ==, 0);
+  g_assert_cmpuint (tend_health_service_get_max_memory (svc), ==, 0);
   g_assert_cmpint (svc->kill_signal, ==, SIGTERM);
   g_assert_cmpuint (svc->kill_timeout_ms, ==, 1600);
   g_assert_null (svc->out_file);
@@ -309,7 +309,7 @@ test_service_all_keys (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (svc->restart_delay_ms, ==, 250);
   g_assert_cmpuint (svc->exp_backoff_restart_delay_ms, ==, 100);
   g_assert_cmpuint (svc->max_backoff_ms, ==, 60000);
-  g_assert_cmpuint (svc->max_memory_restart, ==, 200 * 1024 * 1024);
+  g_assert_cmpuint (tend_health_service_get_max_memory (svc), ==, 200 * 1024 * 1024);
   g_assert_cmpint (svc->kill_signal, ==, SIGINT);
   g_assert_cmpuint (svc->kill_timeout_ms, ==, 3000);
   g_assert_cmpstr (svc->out_file, ==, out_file);
@@ -445,7 +445,7 @@ test_service_bad_values (void)
     { "restart=true",
       "restart: unknown key (known keys: exec, shell, cwd, env, env-file, user, group, instances, increment-var, "
       "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
-      "max-memory-restart, kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
+      "kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
       "layer, critical, depends-on, ready-check, "
       "notify, start)" },
   };
@@ -492,7 +492,7 @@ test_service_ranges (void)
                     "max-restarts=1000000\nhealth-retries=1000000\n");
   svc = only_service (config);
   g_assert_cmpuint (svc->kill_timeout_ms, ==, 86400000);
-  g_assert_cmpuint (svc->max_memory_restart, ==, G_GUINT64_CONSTANT (1024) << 30);
+  g_assert_cmpuint (tend_health_service_get_max_memory (svc), ==, G_GUINT64_CONSTANT (1024) << 30);
   g_assert_cmpuint (svc->max_restarts, ==, 1000000);
 }
 
@@ -1251,7 +1251,7 @@ test_round_trip_tricky (void)
   svc->log_date_format = g_strdup ("%H:%M\t");
   svc->kill_signal = SIGRTMIN + 2;
   svc->autorestart = TEND_AUTORESTART_NEVER;
-  svc->max_memory_restart = 1536;
+  tend_service_config_set_plugin_value (svc, "max-memory-restart", "1536");
   svc->min_uptime_ms = 0;
   tend_service_config_set_plugin_value (svc, "health-interval", "1ms");
   svc->shell = FALSE;
@@ -1577,7 +1577,7 @@ test_schema_round_trip (void)
     { "env-file", "(a temporary file)" }, { "user", "root" }, { "group", "root" }, { "instances", "3" },
     { "increment-var", "PORT" }, { "autorestart", "on-failure" }, { "max-restarts", "2" },
     { "min-uptime", "2s" }, { "restart-delay", "5ms" }, { "exp-backoff-restart-delay", "100ms" },
-    { "max-backoff", "1m" }, { "max-memory-restart", "200M" }, { "kill-signal", "SIGINT" },
+    { "max-backoff", "1m" }, { "kill-signal", "SIGINT" },
     { "kill-timeout", "3s" }, { "out-file", "/tmp/o.log" }, { "error-file", "/tmp/e.log" },
     { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
     { "critical", "true" }, { "depends-on", "db" },
@@ -1636,7 +1636,7 @@ test_schema_round_trip (void)
 
   /* a plugin's service keys (beta declares the health plugin's here) go the same way */
   {
-    static const char *const plugin_values[] = { "health-check=tcp://127.0.0.1:1", "health-interval=1s",
+    static const char *const plugin_values[] = { "max-memory-restart=200M", "health-check=tcp://127.0.0.1:1", "health-interval=1s",
                                                  "health-timeout=1s", "health-retries=9" };
 
     for (guint i = 0; i < G_N_ELEMENTS (plugin_values); i++) {

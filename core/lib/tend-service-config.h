@@ -40,7 +40,6 @@ typedef struct {
   guint64 restart_delay_ms;
   guint64 exp_backoff_restart_delay_ms; /* 0: off */
   guint64 max_backoff_ms;
-  guint64 max_memory_restart; /* bytes; 0: no limit */
   int kill_signal;
   guint64 kill_timeout_ms;
   char *out_file;

@@ -6,7 +6,7 @@
  * options and completion, and a test checks docs/configuration.md against
  * it: adding a key is one row here and its field in TendServiceConfig.
  * A key that only a plugin reads belongs in that plugin's service_keys
- * instead (health-check and its timing are the health plugin's); readiness
+ * instead (max-memory-restart, health-check and its timing are the health plugin's); readiness
  * (ready-check, notify) stays here, since the core's state machine reads it.
  */
 #include "config.h"
@@ -55,8 +55,6 @@ static const TendServiceKey service_keys[] = {
     N_ ("first delay of an exponential backoff (0: off)") },
   { "max-backoff", TEND_SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 15000, 0, MAX_MS, NONE,
     N_ ("the cap of the exponential delay") },
-  { "max-memory-restart", TEND_SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, MAX_SIZE, NONE,
-    N_ ("restart past this resident memory (0: no limit)") },
   { "kill-signal", TEND_SERVICE_KEY_SIGNAL, OFFSET (kill_signal), SIGTERM, 0, 0, DESCRIBE,
     N_ ("the signal that stops the service") },
   { "kill-timeout", TEND_SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 1600, 0, MAX_MS, DESCRIBE,

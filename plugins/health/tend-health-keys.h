@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * The keys the health plugin adds to every [service:NAME] group. A header of
+ * The keys the health plugin adds to every [service:NAME] group: the memory
+ * limit and the liveness check, which only it enforces. A header of
  * its own because two programs read it: the plugin (its service_keys, and the
  * getters below) and the client's key generator (core/cli/tend-cli-keys-gen.c),
  * which gives `tend start` an option for each.
@@ -15,6 +16,7 @@
 #include "tend-service-config.h"
 
 static const TendConfigKey tend_health_service_keys[] = {
+  { "max-memory-restart", TEND_CONFIG_KEY_SIZE, "0", NULL, N_ ("restart past this resident memory (0: no limit)") },
   { "health-check", TEND_CONFIG_KEY_CHECK_URL, NULL, NULL, N_ ("http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND") },
   { "health-interval", TEND_CONFIG_KEY_DURATION, "10s", "1ms..24h", N_ ("time between two health checks") },
   { "health-timeout", TEND_CONFIG_KEY_DURATION, "2s", "1ms..24h", N_ ("how long one health check may take") },
@@ -39,6 +41,16 @@ tend_health_service_get_retries (const TendServiceConfig *config)
   guint64 n;
 
   return text != NULL && tend_parse_uint (text, 1, G_MAXUINT, &n, NULL) ? (guint) n : 3;
+}
+
+/* bytes; 0: no limit */
+static inline guint64
+tend_health_service_get_max_memory (const TendServiceConfig *config)
+{
+  const char *text = tend_service_config_get_plugin_value (config, "max-memory-restart");
+  guint64 bytes;
+
+  return text != NULL && tend_parse_size (text, &bytes, NULL) ? bytes : 0;
 }
 
 #define tend_health_service_get_check(config) tend_service_config_get_plugin_value ((config), "health-check")
