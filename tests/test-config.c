@@ -1667,11 +1667,14 @@ test_plugin_service_keys_disabled (void)
   /* alpha is off by default: its keys are kept, with one warning for the whole file */
   g_autoptr(TendConfig) config = read_ok ("[service:web]\n"
                                           "exec=true\n"
-                                          "alpha-every=5x\n"
+                                          "alpha-every=1500ms\n"
                                           "alpha-mode=on\n"
                                           "[service:db]\n"
                                           "exec=true\n"
-                                          "alpha-limit=50M\n");
+                                          "alpha-limit=52428800\n");
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(TendConfig) dump = NULL;
+  g_autoptr(GError) error = NULL;
   const char *const *warnings = tend_config_get_warnings (config);
   TendServiceConfig *web = tend_config_lookup_service (config, "web");
   TendServiceConfig *db = tend_config_lookup_service (config, "db");
@@ -1680,11 +1683,19 @@ test_plugin_service_keys_disabled (void)
   g_assert_cmpstr (warnings[0], ==,
                    "test.conf:3: [service:web] alpha-every: belongs to the alpha plugin, which is not enabled; ignored");
   g_assert_null (warnings[1]);
-  /* not checked, since the plugin that would read it is not there: kept as written */
-  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "5x");
+  /* still checked by the plugin's rows, which the registry has: the file stays right when alpha is turned on */
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "1500ms");
   g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-mode"), ==, "on");
   g_assert_null (tend_service_config_get_plugin_value (web, "alpha-limit"));
   g_assert_cmpstr (tend_service_config_get_plugin_value (db, "alpha-limit"), ==, "50M");
+  expect_error ("[service:web]\nexec=true\nalpha-every=5x\n",
+                "test.conf:3: [service:web] alpha-every: not a duration: \"5x\" (use a number with ms, s, m or h)");
+
+  /* a dump, or a file for `tend start FILE`, has no plugin groups to tell: no warning */
+  dump = tend_config_new_from_data_full ("[service:web]\nexec=true\nalpha-every=2s\n", -1, "dump.conf", "/",
+                                         TEND_CONFIG_FLAGS_DUMP, registry, &error);
+  g_assert_no_error (error);
+  g_assert_null (tend_config_get_warnings (dump)[0]);
 }
 
 static void
@@ -1794,13 +1805,19 @@ test_plugin_service_keys_module (void)
   g_assert_null (tend_plugin_registry_find_service_key (registry, "exec", NULL));
 
   /* the health plugin is off unless its group is there */
-  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-check=ftp://x\nhealth-retries=0\n", -1,
+  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-check=exec:true\nhealth-retries=1\n", -1,
                                    "t.conf", "/", registry, &error);
   g_assert_no_error (error);
   warnings = tend_config_get_warnings (off);
   g_assert_cmpstr (warnings[0], ==,
                    "t.conf:3: [service:web] health-check: belongs to the health plugin, which is not enabled; ignored");
   g_assert_null (warnings[1]);
+  /* checked all the same, as when the core owned them */
+  g_clear_object (&off);
+  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-interval=0\n", -1, "t.conf", "/", registry, &error);
+  g_assert_null (off);
+  g_assert_cmpstr (error->message, ==, "t.conf:3: [service:web] health-interval: out of range: \"0\" (use 1ms to 24h)");
+  g_clear_error (&error);
 
   on = tend_config_new_from_data ("[plugin:health]\n[service:web]\nexec=true\nhealth-check=ftp://x\n", -1, "t.conf",
                                   "/", registry, &error);

@@ -281,25 +281,24 @@ read_added_by (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceCon
   return TRUE;
 }
 
-/* @key is a key of an enabled plugin of type @type, so the reader checked its value */
+/* @key is a plugin's service key of type @type */
 static gboolean
-plugin_key_is_checked (Reader *r, const char *key, TendConfigKeyType type)
+plugin_key_has_type (Reader *r, const char *key, TendConfigKeyType type)
 {
-  const char *plugin = NULL;
-  const TendConfigKey *row = tend_plugin_registry_find_service_key (r->registry, key, &plugin);
-  TendPluginConfig *pc;
+  const TendConfigKey *row = tend_plugin_registry_find_service_key (r->registry, key, NULL);
 
-  if (row == NULL || row->type != type || r->plugins_by_name == NULL)
-    return FALSE;
-  pc = g_hash_table_lookup (r->plugins_by_name, plugin);
-  return pc != NULL && tend_plugin_config_get_enabled (pc);
+  return row != NULL && row->type == type;
 }
 
 /*
  * A key no core row knows: a plugin's service key (TendPluginInfo.service_keys)
- * is checked by its row when that plugin is enabled, and kept with one warning
- * per plugin and file when it is not, so that a file works whether or not
- * the plugin is on; a key no plugin declares is an error.
+ * is checked and normalized by its row whether or not that plugin is enabled
+ * (the registry knows the rows of every plugin, and a file that is wrong stays
+ * wrong when the plugin is turned on); a key no plugin declares is an error.
+ * When the file is the daemon's own configuration and the plugin is not
+ * enabled in it, the first such key gets one warning for its plugin. Other
+ * texts (a file for `tend start FILE`, an ad hoc service, a dump) have no
+ * [plugin:NAME] groups of their own, so they cannot tell.
  */
 static gboolean
 read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceConfig *svc, GError **error)
@@ -319,21 +318,6 @@ read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, Tend
   value = tend_config_fetch_value (r, g, kl, error);
   if (value == NULL)
     return FALSE;
-  pc = r->plugins_by_name != NULL ? g_hash_table_lookup (r->plugins_by_name, plugin) : NULL;
-  if (pc == NULL || !tend_plugin_config_get_enabled (pc)) {
-    if (!g_hash_table_contains (r->warned_plugins, plugin)) {
-      g_autofree char *group = tend_shorten_for_message (g->name, -1);
-      char *text = g_strdup_printf (_("%s:%u: [%s] %s: belongs to the %s plugin, which is not enabled; ignored"),
-                                    r->path, kl->line, group, kl->key, plugin);
-
-      g_hash_table_add (r->warned_plugins, g_strdup (plugin));
-      g_message ("%s", text);
-      g_ptr_array_add (r->warnings, text);
-    }
-    /* kept as written, so that a dump or a save gives it back */
-    tend_service_config_set_plugin_value (svc, kl->key, value);
-    return TRUE;
-  }
   if (key->type == TEND_CONFIG_KEY_PATH && value[0] != '\0') {
     char *resolved = tend_config_resolve_path (r, value);
     g_free (value);
@@ -345,6 +329,18 @@ read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, Tend
     return FALSE;
   }
   tend_service_config_set_plugin_value (svc, kl->key, normalized);
+
+  pc = r->plugins_by_name != NULL ? g_hash_table_lookup (r->plugins_by_name, plugin) : NULL;
+  if ((r->flags & (TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES | TEND_CONFIG_FLAGS_DUMP)) == 0 &&
+      (pc == NULL || !tend_plugin_config_get_enabled (pc)) && !g_hash_table_contains (r->warned_plugins, plugin)) {
+    g_autofree char *group = tend_shorten_for_message (g->name, -1);
+    char *text = g_strdup_printf (_("%s:%u: [%s] %s: belongs to the %s plugin, which is not enabled; ignored"),
+                                  r->path, kl->line, group, kl->key, plugin);
+
+    g_hash_table_add (r->warned_plugins, g_strdup (plugin));
+    g_message ("%s", text);
+    g_ptr_array_add (r->warnings, text);
+  }
   return TRUE;
 }
 
@@ -421,7 +417,7 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
 
     if (sk != NULL && sk->type == TEND_SERVICE_KEY_CHECK) {
       value = G_STRUCT_MEMBER (const char *, svc, sk->offset);
-    } else if (sk == NULL && plugin_key_is_checked (r, kl->key, TEND_CONFIG_KEY_CHECK_URL)) {
+    } else if (sk == NULL && plugin_key_has_type (r, kl->key, TEND_CONFIG_KEY_CHECK_URL)) {
       value = tend_service_config_get_plugin_value (svc, kl->key);
     }
     if (value == NULL)

@@ -889,7 +889,8 @@ tend_config_init (TendConfig *self)
   self->services_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) tend_plugin_config_unref);
   self->plugins_by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  self->warnings = g_ptr_array_new_with_free_func (g_free);
+  /* reserved, so that pdata is an empty NULL-terminated array rather than NULL */
+  self->warnings = g_ptr_array_new_null_terminated (1, g_free, TRUE);
   self->depends_on_lines = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
@@ -1199,8 +1200,5 @@ tend_config_get_warnings (TendConfig *self)
 {
   g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
 
-  /* kept NULL-terminated for the caller */
-  if (self->warnings->len == 0 || g_ptr_array_index (self->warnings, self->warnings->len - 1) != NULL)
-    g_ptr_array_add (self->warnings, NULL);
   return (const char *const *) self->warnings->pdata;
 }
