@@ -1004,6 +1004,11 @@ test_start_keys (void)
     else
       g_assert_nonnull (strstr (out, line));
   }
+  /* the health plugin's service keys too, from its table, with their types */
+  g_assert_nonnull (strstr (out, "--health-check text\n"));
+  g_assert_nonnull (strstr (out, "--health-interval duration\n"));
+  g_assert_nonnull (strstr (out, "--health-timeout duration\n"));
+  g_assert_nonnull (strstr (out, "--health-retries uint\n"));
   /* it needs no daemon */
   g_assert_false (g_file_test (d->home, G_FILE_TEST_EXISTS));
 }

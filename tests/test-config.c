@@ -14,6 +14,9 @@
 #include "tend-config-private.h"
 #include "tend-service-schema.h"
 
+/* the health plugin's [service:NAME] keys, which the test plugin beta declares here */
+#include "../plugins/health/tend-health-keys.h"
+
 /* ---------------------------------------------------------------------- */
 /* A test plugin with one key of every kind; never instantiated by the reader */
 
@@ -40,6 +43,14 @@ static const TendConfigKey alpha_keys[] = {
   { NULL },
 };
 
+/* keys alpha adds to every [service:NAME] group */
+static const TendConfigKey alpha_service_keys[] = {
+  { "alpha-every", TEND_CONFIG_KEY_DURATION, "10s", "1ms..24h", "a duration with a range" },
+  { "alpha-limit", TEND_CONFIG_KEY_SIZE, NULL, NULL, "a size" },
+  { "alpha-mode", TEND_CONFIG_KEY_CHOICE, "off", "off|on", "a choice" },
+  { NULL },
+};
+
 static const TendPluginInfo alpha_info = {
   .abi_version = TEND_PLUGIN_ABI_VERSION,
   .name = "alpha",
@@ -47,6 +58,7 @@ static const TendPluginInfo alpha_info = {
   .get_type = test_plugin_get_type,
   .keys = alpha_keys,
   .enabled_by_default = FALSE,
+  .service_keys = alpha_service_keys,
 };
 
 static const TendPluginInfo beta_info = {
@@ -56,6 +68,7 @@ static const TendPluginInfo beta_info = {
   .get_type = test_plugin_get_type,
   .keys = NULL,
   .enabled_by_default = TRUE,
+  .service_keys = tend_health_service_keys,
 };
 
 static TendPluginRegistry *
@@ -191,7 +204,7 @@ test_service_defaults (void)
   g_assert_cmpuint (svc->restart_delay_ms, ==, 0);
   g_assert_cmpuint (svc->exp_backoff_restart_delay_ms, ==, 0);
   g_assert_cmpuint (svc->max_backoff_ms, ==, 15000);
-  g_assert_cmpuint (svc->max_memory_restart, ==, 0);
+  g_assert_cmpuint (tend_health_service_get_max_memory (svc), ==, 0);
   g_assert_cmpint (svc->kill_signal, ==, SIGTERM);
   g_assert_cmpuint (svc->kill_timeout_ms, ==, 1600);
   g_assert_null (svc->out_file);
@@ -202,10 +215,11 @@ test_service_defaults (void)
   g_assert_null (svc->layer);
   g_assert_false (svc->critical);
   g_assert_null (svc->depends_on);
-  g_assert_null (svc->health_check);
-  g_assert_cmpuint (svc->health_interval_ms, ==, 10000);
-  g_assert_cmpuint (svc->health_timeout_ms, ==, 2000);
-  g_assert_cmpuint (svc->health_retries, ==, 3);
+  g_assert_null (tend_service_config_get_plugin_value (svc, "health-check"));
+  g_assert_null (tend_service_config_get_plugin_value (svc, "health-interval"));
+  g_assert_cmpuint (tend_health_service_get_interval_ms (svc), ==, 10000);
+  g_assert_cmpuint (tend_health_service_get_timeout_ms (svc), ==, 2000);
+  g_assert_cmpuint (tend_health_service_get_retries (svc), ==, 3);
   g_assert_null (svc->ready_check);
   g_assert_false (svc->notify);
   g_assert_true (svc->start);
@@ -295,7 +309,7 @@ test_service_all_keys (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (svc->restart_delay_ms, ==, 250);
   g_assert_cmpuint (svc->exp_backoff_restart_delay_ms, ==, 100);
   g_assert_cmpuint (svc->max_backoff_ms, ==, 60000);
-  g_assert_cmpuint (svc->max_memory_restart, ==, 200 * 1024 * 1024);
+  g_assert_cmpuint (tend_health_service_get_max_memory (svc), ==, 200 * 1024 * 1024);
   g_assert_cmpint (svc->kill_signal, ==, SIGINT);
   g_assert_cmpuint (svc->kill_timeout_ms, ==, 3000);
   g_assert_cmpstr (svc->out_file, ==, out_file);
@@ -306,10 +320,11 @@ test_service_all_keys (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (svc->layer, ==, "gateway");
   g_assert_true (svc->critical);
   g_assert_cmpstrv (svc->depends_on, ((const char *[]) { "db", NULL }));
-  g_assert_cmpstr (svc->health_check, ==, "http://127.0.0.1:7777/health");
-  g_assert_cmpuint (svc->health_interval_ms, ==, 30000);
-  g_assert_cmpuint (svc->health_timeout_ms, ==, 500);
-  g_assert_cmpuint (svc->health_retries, ==, 5);
+  g_assert_cmpstr (tend_health_service_get_check (svc), ==, "http://127.0.0.1:7777/health");
+  g_assert_cmpstr (tend_service_config_get_plugin_value (svc, "health-interval"), ==, "30s");
+  g_assert_cmpuint (tend_health_service_get_interval_ms (svc), ==, 30000);
+  g_assert_cmpuint (tend_health_service_get_timeout_ms (svc), ==, 500);
+  g_assert_cmpuint (tend_health_service_get_retries (svc), ==, 5);
   g_assert_cmpstr (svc->ready_check, ==, "tcp://127.0.0.1:7777");
   g_assert_true (svc->notify);
   g_assert_false (svc->start);
@@ -346,7 +361,7 @@ test_service_values (void)
   g_assert_cmpint (b->autorestart, ==, TEND_AUTORESTART_ALWAYS);
   g_assert_cmpint (a->kill_signal, ==, SIGKILL);
   g_assert_cmpstrv (a->depends_on, ((const char *[]) { "b", "c", NULL }));
-  g_assert_cmpstr (a->health_check, ==, "exec:curl -sf http://127.0.0.1/");
+  g_assert_cmpstr (tend_health_service_get_check (a), ==, "exec:curl -sf http://127.0.0.1/");
   /* a tcp check without a port takes port= */
   g_assert_cmpstr (a->ready_check, ==, "tcp://localhost");
   g_assert_cmpstr (a->layer, ==, " leading space");
@@ -430,8 +445,8 @@ test_service_bad_values (void)
     { "restart=true",
       "restart: unknown key (known keys: exec, shell, cwd, env, env-file, user, group, instances, increment-var, "
       "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
-      "max-memory-restart, kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
-      "layer, critical, depends-on, health-check, health-interval, health-timeout, health-retries, ready-check, "
+      "kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
+      "layer, critical, depends-on, ready-check, "
       "notify, start)" },
   };
 
@@ -477,7 +492,7 @@ test_service_ranges (void)
                     "max-restarts=1000000\nhealth-retries=1000000\n");
   svc = only_service (config);
   g_assert_cmpuint (svc->kill_timeout_ms, ==, 86400000);
-  g_assert_cmpuint (svc->max_memory_restart, ==, G_GUINT64_CONSTANT (1024) << 30);
+  g_assert_cmpuint (tend_health_service_get_max_memory (svc), ==, G_GUINT64_CONSTANT (1024) << 30);
   g_assert_cmpuint (svc->max_restarts, ==, 1000000);
 }
 
@@ -1236,9 +1251,9 @@ test_round_trip_tricky (void)
   svc->log_date_format = g_strdup ("%H:%M\t");
   svc->kill_signal = SIGRTMIN + 2;
   svc->autorestart = TEND_AUTORESTART_NEVER;
-  svc->max_memory_restart = 1536;
+  tend_service_config_set_plugin_value (svc, "max-memory-restart", "1536");
   svc->min_uptime_ms = 0;
-  svc->health_interval_ms = 1;
+  tend_service_config_set_plugin_value (svc, "health-interval", "1ms");
   svc->shell = FALSE;
   tend_service_config_to_key_file (svc, kf);
 
@@ -1541,6 +1556,13 @@ test_schema_documented (void)
     if (strstr (section, quoted) == NULL)
       g_error ("the key %s of [service:NAME] is missing from %s", keys[i].name, path);
   }
+  /* and those the in-tree plugins add */
+  for (const TendConfigKey *k = tend_health_service_keys; k->name != NULL; k++) {
+    g_autofree char *quoted = g_strdup_printf ("`%s`", k->name);
+
+    if (strstr (section, quoted) == NULL)
+      g_error ("the health plugin's service key %s is missing from %s", k->name, path);
+  }
 }
 
 /* Each key set to something other than its default makes the config unequal, is dumped and reads back equal. */
@@ -1555,11 +1577,10 @@ test_schema_round_trip (void)
     { "env-file", "(a temporary file)" }, { "user", "root" }, { "group", "root" }, { "instances", "3" },
     { "increment-var", "PORT" }, { "autorestart", "on-failure" }, { "max-restarts", "2" },
     { "min-uptime", "2s" }, { "restart-delay", "5ms" }, { "exp-backoff-restart-delay", "100ms" },
-    { "max-backoff", "1m" }, { "max-memory-restart", "200M" }, { "kill-signal", "SIGINT" },
+    { "max-backoff", "1m" }, { "kill-signal", "SIGINT" },
     { "kill-timeout", "3s" }, { "out-file", "/tmp/o.log" }, { "error-file", "/tmp/e.log" },
     { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
-    { "critical", "true" }, { "depends-on", "db" }, { "health-check", "tcp://127.0.0.1:1" },
-    { "health-interval", "1s" }, { "health-timeout", "1s" }, { "health-retries", "9" },
+    { "critical", "true" }, { "depends-on", "db" },
     { "ready-check", "http://127.0.0.1:1/" }, { "notify", "true" }, { "start", "false" },
   };
   const TendServiceKey *keys;
@@ -1612,6 +1633,205 @@ test_schema_round_trip (void)
     g_assert_true (tend_service_config_equal (b, c));
   }
   g_unlink (env_file);
+
+  /* a plugin's service keys (beta declares the health plugin's here) go the same way */
+  {
+    static const char *const plugin_values[] = { "max-memory-restart=200M", "health-check=tcp://127.0.0.1:1", "health-interval=1s",
+                                                 "health-timeout=1s", "health-retries=9" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (plugin_values); i++) {
+      g_autofree char *text = g_strdup_printf ("[service:a]\nexec=/bin/true x\n%s\n", plugin_values[i]);
+      g_autoptr(TendConfig) base = read_ok ("[service:a]\nexec=/bin/true x\n");
+      g_autoptr(TendConfig) changed = read_ok (text);
+      g_autoptr(GKeyFile) kf = g_key_file_new ();
+      g_autofree char *dumped = NULL;
+      g_autoptr(TendConfig) again = NULL;
+      TendServiceConfig *b = g_ptr_array_index (tend_config_get_services (changed), 0);
+
+      g_test_message ("%s", plugin_values[i]);
+      g_assert_false (tend_service_config_equal (g_ptr_array_index (tend_config_get_services (base), 0), b));
+      tend_service_config_to_key_file (b, kf);
+      dumped = g_key_file_to_data (kf, NULL, NULL);
+      again = read_ok (dumped);
+      g_assert_true (tend_service_config_equal (b, g_ptr_array_index (tend_config_get_services (again), 0)));
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* keys plugins add to [service:NAME] (TendPluginInfo.service_keys) */
+
+static void
+test_plugin_service_keys_disabled (void)
+{
+  /* alpha is off by default: its keys are kept, with one warning for the whole file */
+  g_autoptr(TendConfig) config = read_ok ("[service:web]\n"
+                                          "exec=true\n"
+                                          "alpha-every=1500ms\n"
+                                          "alpha-mode=on\n"
+                                          "[service:db]\n"
+                                          "exec=true\n"
+                                          "alpha-limit=52428800\n");
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(TendConfig) dump = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *const *warnings = tend_config_get_warnings (config);
+  TendServiceConfig *web = tend_config_lookup_service (config, "web");
+  TendServiceConfig *db = tend_config_lookup_service (config, "db");
+
+  g_assert_nonnull (warnings);
+  g_assert_cmpstr (warnings[0], ==,
+                   "test.conf:3: [service:web] alpha-every: belongs to the alpha plugin, which is not enabled; ignored");
+  g_assert_null (warnings[1]);
+  /* still checked by the plugin's rows, which the registry has: the file stays right when alpha is turned on */
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "1500ms");
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-mode"), ==, "on");
+  g_assert_null (tend_service_config_get_plugin_value (web, "alpha-limit"));
+  g_assert_cmpstr (tend_service_config_get_plugin_value (db, "alpha-limit"), ==, "50M");
+  expect_error ("[service:web]\nexec=true\nalpha-every=5x\n",
+                "test.conf:3: [service:web] alpha-every: not a duration: \"5x\" (use a number with ms, s, m or h)");
+
+  /* a dump, or a file for `tend start FILE`, has no plugin groups to tell: no warning */
+  dump = tend_config_new_from_data_full ("[service:web]\nexec=true\nalpha-every=2s\n", -1, "dump.conf", "/",
+                                         TEND_CONFIG_FLAGS_DUMP, registry, &error);
+  g_assert_no_error (error);
+  g_assert_null (tend_config_get_warnings (dump)[0]);
+}
+
+static void
+test_plugin_service_keys_enabled (void)
+{
+  g_autoptr(TendConfig) config = read_ok ("[plugin:alpha]\n"
+                                          "[service:web]\n"
+                                          "exec=true\n"
+                                          "alpha-every=1500ms\n"
+                                          "alpha-limit=52428800\n");
+  TendServiceConfig *web = tend_config_lookup_service (config, "web");
+  const char *const *warnings = tend_config_get_warnings (config);
+
+  g_assert_null (warnings[0]);
+  /* normalized as plugin keys are, so that equal values compare equal */
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "1500ms");
+  g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-limit"), ==, "50M");
+  g_assert_null (tend_service_config_get_plugin_value (web, "alpha-mode"));
+
+  /* enabled, the plugin's rows check the values */
+  expect_error ("[plugin:alpha]\n[service:web]\nexec=true\nalpha-every=0\n",
+                "test.conf:4: [service:web] alpha-every: out of range: \"0\" (use 1ms to 24h)");
+  expect_error ("[plugin:alpha]\n[service:web]\nexec=true\nalpha-mode=maybe\n",
+                "test.conf:4: [service:web] alpha-mode: not a valid choice: \"maybe\" (use off or on)");
+}
+
+static void
+test_plugin_service_keys_unknown (void)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config =
+    tend_config_new_from_data ("[service:web]\nexec=true\nbeta-every=1s\n", -1, "test.conf", "/", registry, &error);
+
+  /* no plugin declares it: still the error it always was */
+  g_assert_null (config);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  g_assert_true (g_str_has_prefix (error->message, "test.conf:3: [service:web] beta-every: unknown key (known keys: "));
+}
+
+static void
+test_plugin_service_keys_round_trip (void)
+{
+  g_autoptr(TendPluginRegistry) registry = test_registry ();
+  g_autoptr(TendConfig) config = read_ok ("[plugin:alpha]\n"
+                                          "[service:web]\n"
+                                          "exec=true\n"
+                                          "alpha-every=2s\n"
+                                          "alpha-mode=on\n"
+                                          "[service:db]\n"
+                                          "exec=true\n"
+                                          "alpha-every=3s\n");
+  g_autoptr(TendConfig) again = NULL;
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *text = g_strdup ("[plugin:alpha]\n");
+  TendServiceConfig *web = tend_config_lookup_service (config, "web");
+  TendServiceConfig *db = tend_config_lookup_service (config, "db");
+  g_auto(GStrv) keys = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len;
+
+  tend_service_config_to_key_file (web, kf);
+  keys = g_key_file_get_keys (kf, "service:web", NULL, NULL);
+  g_assert_cmpstrv (keys, ((const char *[]) { "exec", "alpha-every", "alpha-mode", NULL }));
+  {
+    g_autofree char *dumped = g_key_file_to_data (kf, &len, NULL);
+    g_autofree char *all = g_strconcat (text, dumped, NULL);
+    again = tend_config_new_from_data (all, -1, "dump.conf", "/", registry, &error);
+  }
+  g_assert_no_error (error);
+  g_assert_true (tend_service_config_equal (web, tend_config_lookup_service (again, "web")));
+
+  /* a plugin value is part of what runs: a different one, or none, is a different service */
+  {
+    g_autoptr(TendServiceConfig) other = tend_service_config_new ("web");
+    other->exec = g_strdup (web->exec);
+    other->argv = g_strdupv (web->argv);
+    other->source_file = NULL;
+    g_assert_false (tend_service_config_equal (web, other));
+    tend_service_config_set_plugin_value (other, "alpha-every", "2s");
+    g_assert_false (tend_service_config_equal (web, other));
+    tend_service_config_set_plugin_value (other, "alpha-mode", "on");
+    g_assert_true (tend_service_config_equal (web, other));
+    tend_service_config_set_plugin_value (other, "alpha-mode", "off");
+    g_assert_false (tend_service_config_equal (web, other));
+  }
+  g_assert_cmpstr (tend_service_config_get_plugin_value (db, "alpha-every"), ==, "3s");
+}
+
+/* The built health plugin module declares its keys; the registry copies them when it scans. */
+static void
+test_plugin_service_keys_module (void)
+{
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) off = NULL;
+  g_autoptr(TendConfig) on = NULL;
+  const char *plugin = NULL;
+  const TendConfigKey *row;
+  const char *const *warnings;
+
+  tend_plugin_registry_scan_dir (registry, g_getenv ("TEND_PLUGIN_DIR"));
+  row = tend_plugin_registry_find_service_key (registry, "health-check", &plugin);
+  g_assert_nonnull (row);
+  g_assert_cmpstr (plugin, ==, "health");
+  g_assert_cmpint (row->type, ==, TEND_CONFIG_KEY_CHECK_URL);
+  g_assert_null (tend_plugin_registry_find_service_key (registry, "exec", NULL));
+
+  /* the health plugin is off unless its group is there */
+  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-check=exec:true\nhealth-retries=1\n", -1,
+                                   "t.conf", "/", registry, &error);
+  g_assert_no_error (error);
+  warnings = tend_config_get_warnings (off);
+  g_assert_cmpstr (warnings[0], ==,
+                   "t.conf:3: [service:web] health-check: belongs to the health plugin, which is not enabled; ignored");
+  g_assert_null (warnings[1]);
+  /* checked all the same, as when the core owned them */
+  g_clear_object (&off);
+  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-interval=0\n", -1, "t.conf", "/", registry, &error);
+  g_assert_null (off);
+  g_assert_cmpstr (error->message, ==, "t.conf:3: [service:web] health-interval: out of range: \"0\" (use 1ms to 24h)");
+  g_clear_error (&error);
+
+  on = tend_config_new_from_data ("[plugin:health]\n[service:web]\nexec=true\nhealth-check=ftp://x\n", -1, "t.conf",
+                                  "/", registry, &error);
+  g_assert_null (on);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==,
+                   "t.conf:4: [service:web] health-check: not a check: \"ftp://x\" "
+                   "(use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)");
+  g_clear_error (&error);
+  on = tend_config_new_from_data ("[plugin:health]\n[service:web]\nexec=true\nhealth-check=tcp://h\n", -1, "t.conf",
+                                  "/", registry, &error);
+  g_assert_null (on);
+  g_assert_cmpstr (error->message, ==,
+                   "t.conf:4: [service:web] health-check: no port in \"tcp://h\" and no port= key (use tcp://HOST:PORT)");
 }
 
 int
@@ -1659,6 +1879,11 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/messages/long-lists", test_long_lists);
   g_test_add_func ("/tend/config/schema/documented", test_schema_documented);
   g_test_add_func ("/tend/config/schema/round-trip", test_schema_round_trip);
+  g_test_add_func ("/tend/config/plugin-service-keys/disabled", test_plugin_service_keys_disabled);
+  g_test_add_func ("/tend/config/plugin-service-keys/enabled", test_plugin_service_keys_enabled);
+  g_test_add_func ("/tend/config/plugin-service-keys/unknown", test_plugin_service_keys_unknown);
+  g_test_add_func ("/tend/config/plugin-service-keys/round-trip", test_plugin_service_keys_round_trip);
+  g_test_add_func ("/tend/config/plugin-service-keys/module", test_plugin_service_keys_module);
   g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);
 
   return g_test_run ();

@@ -3,12 +3,20 @@
  * Build tool: writes the client's table of ad hoc `tend start --KEY` options
  * from the [service:NAME] schema of libtend-core, so that `tend` checks them
  * without linking the library and a new key needs no change to the client.
+ * The in-tree plugins' service keys come from their tend-NAME-keys.h, so that
+ * `tend start --health-check ...` works as it did when the core owned it.
  */
 #include "config.h"
 
 #include <stdio.h>
 
+#include "tend-health-keys.h"
 #include "tend-service-schema.h"
+
+/* the [service:NAME] keys of the plugins built in this tree */
+static const TendConfigKey *const plugin_service_keys[] = {
+  tend_health_service_keys,
+};
 
 static const char *
 cli_kind (TendServiceKeyType type)
@@ -35,6 +43,35 @@ cli_kind (TendServiceKeyType type)
   }
 }
 
+static void
+append_plugin_key (GString *out, const TendConfigKey *key)
+{
+  const char *kind = "KEY_TEXT";
+  const char *type = "text";
+  guint64 min = 0, max = 0;
+
+  switch (key->type) {
+  case TEND_CONFIG_KEY_BOOL:
+    kind = "KEY_BOOL", type = "bool";
+    break;
+  case TEND_CONFIG_KEY_UINT:
+    kind = "KEY_UINT", type = "uint";
+    break;
+  case TEND_CONFIG_KEY_DURATION:
+    kind = "KEY_DURATION", type = "duration";
+    break;
+  case TEND_CONFIG_KEY_SIZE:
+    kind = "KEY_SIZE", type = "size";
+    break;
+  default:
+    break;
+  }
+  if (key->type == TEND_CONFIG_KEY_UINT || key->type == TEND_CONFIG_KEY_DURATION || key->type == TEND_CONFIG_KEY_SIZE)
+    tend_config_key_get_range (key, &min, &max);
+  g_string_append_printf (out, "  { \"%s\", %s, \"%s\", %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " },\n", key->name,
+                          kind, type, min, max);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -55,6 +92,10 @@ main (int argc, char **argv)
     g_string_append_printf (out, "  { \"%s\", %s, \"%s\", %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " },\n",
                             keys[i].name, cli_kind (keys[i].type), tend_service_schema_type_name (keys[i].type),
                             keys[i].min, keys[i].max);
+  }
+  for (guint p = 0; p < G_N_ELEMENTS (plugin_service_keys); p++) {
+    for (const TendConfigKey *k = plugin_service_keys[p]; k->name != NULL; k++)
+      append_plugin_key (out, k);
   }
   g_string_append (out, "};\n");
   if (!g_file_set_contents (argv[1], out->str, (gssize) out->len, &error)) {

@@ -35,6 +35,9 @@ typedef struct {
   GKeyFile *kf;
   GPtrArray *groups;           /* GroupLines, file order */
   GHashTable *groups_by_name;  /* name -> GroupLines (borrowed from groups) */
+  GHashTable *plugins_by_name; /* name -> TendPluginConfig, once the plugin groups are read (borrowed) */
+  GHashTable *warned_plugins;  /* plugins whose keys were already warned about in this file */
+  GPtrArray *warnings;         /* the config's warnings, to add to (borrowed) */
 } Reader;
 
 G_GNUC_INTERNAL void tend_config_set_group_error (GError **error, Reader *r, const GroupLines *g, const char *format, ...)

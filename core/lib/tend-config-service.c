@@ -2,6 +2,7 @@
 /* The [service:NAME] groups of the configuration reader: one parser per key. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "tend-config-reader.h"
@@ -96,85 +97,12 @@ shell_error_text (const GError *error, const char *command)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
-/*
- * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
- * which SPEC lets fall back to the service's port.
- */
-static gboolean
-validate_check (const char *value, gboolean *out_needs_port, GError **error)
-{
-  g_autofree char *quoted = NULL;
-  g_autofree char *quoted_value = NULL;
-
-  *out_needs_port = FALSE;
-  if (g_str_has_prefix (value, "exec:")) {
-    g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) local = NULL;
-    const char *command = value + strlen ("exec:");
-
-    while (g_ascii_isspace (*command))
-      command++;
-    if (*command == '\0') {
-      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                           "exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)");
-      return FALSE;
-    }
-    if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
-      g_autofree char *reason = shell_error_text (local, command);
-
-      quoted = tend_quote_for_message (command, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "cannot split the command %s: %s", quoted, reason);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (g_str_has_prefix (value, "http://")) {
-    g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
-    const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-    if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
-      quoted_value = tend_quote_for_message (value, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a URL: %s (use http://HOST:PORT/PATH)", quoted_value);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (g_str_has_prefix (value, "tcp://")) {
-    const char *address = value + strlen ("tcp://");
-    guint16 port = 0;
-
-    if (address[0] == '\0' || strchr (address, '/') != NULL) {
-      quoted_value = tend_quote_for_message (value, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: %s (use tcp://HOST:PORT)", quoted_value);
-      return FALSE;
-    }
-    if (strchr (address, ':') == NULL) {
-      *out_needs_port = TRUE;
-      return TRUE;
-    }
-    if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
-      quoted_value = tend_quote_for_message (value, -1);
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-                   "not a TCP address: %s (use tcp://HOST:PORT, port 1 to 65535)", quoted_value);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  quoted_value = tend_quote_for_message (value, -1);
-  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
-               "not a check: %s (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", quoted_value);
-  return FALSE;
-}
-
 static gboolean
 parse_check (const char *value, char **field, GError **error)
 {
   gboolean needs_port;
 
-  if (!validate_check (value, &needs_port, error))
+  if (!tend_parse_check (value, &needs_port, error))
     return FALSE;
   *field = g_strdup (value);
   return TRUE;
@@ -353,6 +281,69 @@ read_added_by (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceCon
   return TRUE;
 }
 
+/* @key is a plugin's service key of type @type */
+static gboolean
+plugin_key_has_type (Reader *r, const char *key, TendConfigKeyType type)
+{
+  const TendConfigKey *row = tend_plugin_registry_find_service_key (r->registry, key, NULL);
+
+  return row != NULL && row->type == type;
+}
+
+/*
+ * A key no core row knows: a plugin's service key (TendPluginInfo.service_keys)
+ * is checked and normalized by its row whether or not that plugin is enabled
+ * (the registry knows the rows of every plugin, and a file that is wrong stays
+ * wrong when the plugin is turned on); a key no plugin declares is an error.
+ * When the file is the daemon's own configuration and the plugin is not
+ * enabled in it, the first such key gets one warning for its plugin. Other
+ * texts (a file for `tend start FILE`, an ad hoc service, a dump) have no
+ * [plugin:NAME] groups of their own, so they cannot tell.
+ */
+static gboolean
+read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, TendServiceConfig *svc, GError **error)
+{
+  const char *plugin = NULL;
+  const TendConfigKey *key = tend_plugin_registry_find_service_key (r->registry, kl->key, &plugin);
+  TendPluginConfig *pc;
+  g_autofree char *value = NULL;
+  g_autofree char *normalized = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (key == NULL) {
+    g_autofree char *known = service_keys_text ();
+    tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
+    return FALSE;
+  }
+  value = tend_config_fetch_value (r, g, kl, error);
+  if (value == NULL)
+    return FALSE;
+  if (key->type == TEND_CONFIG_KEY_PATH && value[0] != '\0') {
+    char *resolved = tend_config_resolve_path (r, value);
+    g_free (value);
+    value = resolved;
+  }
+  normalized = tend_config_key_normalize (key, value, &local);
+  if (normalized == NULL) {
+    tend_config_set_value_error (error, r, g, kl, value, local);
+    return FALSE;
+  }
+  tend_service_config_set_plugin_value (svc, kl->key, normalized);
+
+  pc = r->plugins_by_name != NULL ? g_hash_table_lookup (r->plugins_by_name, plugin) : NULL;
+  if ((r->flags & (TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES | TEND_CONFIG_FLAGS_DUMP)) == 0 &&
+      (pc == NULL || !tend_plugin_config_get_enabled (pc)) && !g_hash_table_contains (r->warned_plugins, plugin)) {
+    g_autofree char *group = tend_shorten_for_message (g->name, -1);
+    char *text = g_strdup_printf (_("%s:%u: [%s] %s: belongs to the %s plugin, which is not enabled; ignored"),
+                                  r->path, kl->line, group, kl->key, plugin);
+
+    g_hash_table_add (r->warned_plugins, g_strdup (plugin));
+    g_message ("%s", text);
+    g_ptr_array_add (r->warnings, text);
+  }
+  return TRUE;
+}
+
 TendServiceConfig *
 tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name, GError **error)
 {
@@ -361,7 +352,6 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
   g_autoptr(GError) local = NULL;
   g_auto(GStrv) file_env = NULL;
   const KeyLine *exec_line;
-  const char *check_keys[] = { "health-check", "ready-check" };
 
   svc->source_file = g_strdup (r->path);
   svc->source_line = g->line;
@@ -377,9 +367,9 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
       continue;
     }
     if (sk == NULL) {
-      g_autofree char *known = service_keys_text ();
-      tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
-      return NULL;
+      if (!read_plugin_service_key (r, g, kl, svc, error))
+        return NULL;
+      continue;
     }
     if (sk->type == TEND_SERVICE_KEY_ENV)
       value = tend_config_fetch_list_value (r, g, kl, error);
@@ -418,15 +408,21 @@ tend_config_read_service_group (Reader *r, const GroupLines *g, const char *name
     return NULL;
   }
 
-  /* "tcp://HOST" takes the service's port, so it needs one */
-  for (guint i = 0; i < G_N_ELEMENTS (check_keys); i++) {
-    const KeyLine *kl = tend_config_find_key_line (g, check_keys[i]);
-    const char *value = i == 0 ? svc->health_check : svc->ready_check;
+  /* "tcp://HOST" takes the service's port, so it needs one: ready-check, and a plugin's checked probe keys */
+  for (guint i = 0; i < g->keys->len; i++) {
+    const KeyLine *kl = g_ptr_array_index (g->keys, i);
+    const TendServiceKey *sk = tend_service_schema_lookup (kl->key);
+    const char *value = NULL;
     gboolean needs_port = FALSE;
 
-    if (kl == NULL || value == NULL)
+    if (sk != NULL && sk->type == TEND_SERVICE_KEY_CHECK) {
+      value = G_STRUCT_MEMBER (const char *, svc, sk->offset);
+    } else if (sk == NULL && plugin_key_has_type (r, kl->key, TEND_CONFIG_KEY_CHECK_URL)) {
+      value = tend_service_config_get_plugin_value (svc, kl->key);
+    }
+    if (value == NULL)
       continue;
-    validate_check (value, &needs_port, NULL);
+    tend_parse_check (value, &needs_port, NULL);
     if (needs_port && svc->port == 0) {
       quoted = tend_quote_for_message (value, -1);
       tend_config_set_key_error (error, r, g, kl, "no port in %s and no port= key (use tcp://HOST:PORT)", quoted);

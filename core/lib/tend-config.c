@@ -28,6 +28,7 @@ struct _TendConfig {
   GHashTable *plugins_by_name;   /* name -> TendPluginConfig (borrowed from plugins) */
   TendConfigFlags flags;
   GHashTable *depends_on_lines;  /* service name -> line of its depends-on key */
+  GPtrArray *warnings;           /* char *: FILE:LINE: ... texts, file order */
 };
 
 G_DEFINE_FINAL_TYPE (TendConfig, tend_config, G_TYPE_OBJECT)
@@ -868,6 +869,7 @@ tend_config_finalize (GObject *object)
   g_hash_table_unref (self->services_by_name);
   g_ptr_array_unref (self->services);
   g_hash_table_unref (self->plugins_by_name);
+  g_ptr_array_unref (self->warnings);
   g_ptr_array_unref (self->plugins);
   g_hash_table_unref (self->depends_on_lines);
   G_OBJECT_CLASS (tend_config_parent_class)->finalize (object);
@@ -887,6 +889,8 @@ tend_config_init (TendConfig *self)
   self->services_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) tend_plugin_config_unref);
   self->plugins_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  /* reserved, so that pdata is an empty NULL-terminated array rather than NULL */
+  self->warnings = g_ptr_array_new_null_terminated (1, g_free, TRUE);
   self->depends_on_lines = g_hash_table_new (g_str_hash, g_str_equal);
 }
 
@@ -1010,6 +1014,7 @@ read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError
     g_hash_table_insert (plugin_groups, (gpointer) tend_plugin_config_get_name (pc), pc);
   }
   fill_plugins (self, r->registry, plugin_groups);
+  r->plugins_by_name = self->plugins_by_name;
 
   for (guint i = 0; i < r->groups->len; i++) {
     const GroupLines *g = g_ptr_array_index (r->groups, i);
@@ -1051,6 +1056,7 @@ tend_config_new_from_data_full (const char *data,
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_lines_free);
   g_autoptr(GHashTable) groups_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) warned_plugins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *dir = NULL;
   Reader r = { 0 };
 
@@ -1073,6 +1079,8 @@ tend_config_new_from_data_full (const char *data,
   r.kf = kf;
   r.groups = groups;
   r.groups_by_name = groups_by_name;
+  r.warned_plugins = warned_plugins;
+  r.warnings = self->warnings;
   if (!read_config (self, &r, data, (gsize) length, error))
     return NULL;
   return g_steal_pointer (&self);
@@ -1185,4 +1193,12 @@ tend_config_lookup_plugin (TendConfig *self, const char *name)
   g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
   return g_hash_table_lookup (self->plugins_by_name, name);
+}
+
+const char *const *
+tend_config_get_warnings (TendConfig *self)
+{
+  g_return_val_if_fail (TEND_IS_CONFIG (self), NULL);
+
+  return (const char *const *) self->warnings->pdata;
 }

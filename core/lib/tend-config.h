@@ -37,5 +37,12 @@ TEND_API TendServiceConfig *tend_config_lookup_service (TendConfig *self, const 
  */
 TEND_API GPtrArray *tend_config_get_plugins (TendConfig *self);
 TEND_API TendPluginConfig *tend_config_lookup_plugin (TendConfig *self, const char *name);
+/**
+ * tend_config_get_warnings:
+ * What the reader accepted but told about (a key of a plugin that is not
+ * enabled), as FILE:LINE: texts in file order, each also logged once;
+ * NULL-terminated, owned by @self.
+ */
+TEND_API const char *const *tend_config_get_warnings (TendConfig *self);
 
 G_END_DECLS

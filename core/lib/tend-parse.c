@@ -821,3 +821,89 @@ tend_format_size (guint64 bytes)
   }
   return g_strdup_printf ("%" G_GUINT64_FORMAT, bytes);
 }
+
+/* GLib's message about a command line quotes the whole line: echo it shortened and escaped too */
+static char *
+check_shell_error_text (const GError *error, const char *command)
+{
+  g_autoptr(GString) text = g_string_new (error->message);
+  g_autofree char *shortened = tend_shorten_for_message (command, -1);
+
+  if (command[0] != '\0' && strcmp (shortened, command) != 0)
+    g_string_replace (text, command, shortened, 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/*
+ * Checks a health or ready check. *out_needs_port is set for "tcp://HOST",
+ * which SPEC lets fall back to the service's port.
+ */
+gboolean
+tend_parse_check (const char *value, gboolean *out_needs_port, GError **error)
+{
+  g_autofree char *quoted = NULL;
+  g_autofree char *quoted_value = NULL;
+
+  *out_needs_port = FALSE;
+  if (g_str_has_prefix (value, "exec:")) {
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) local = NULL;
+    const char *command = value + strlen ("exec:");
+
+    while (g_ascii_isspace (*command))
+      command++;
+    if (*command == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                           "exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)");
+      return FALSE;
+    }
+    if (!g_shell_parse_argv (command, NULL, &argv, &local)) {
+      g_autofree char *reason = check_shell_error_text (local, command);
+
+      quoted = tend_quote_for_message (command, -1);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "cannot split the command %s: %s", quoted, reason);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_str_has_prefix (value, "http://")) {
+    g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+    const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+    if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) == 0) {
+      quoted_value = tend_quote_for_message (value, -1);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a URL: %s (use http://HOST:PORT/PATH)", quoted_value);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (g_str_has_prefix (value, "tcp://")) {
+    const char *address = value + strlen ("tcp://");
+    guint16 port = 0;
+
+    if (address[0] == '\0' || strchr (address, '/') != NULL) {
+      quoted_value = tend_quote_for_message (value, -1);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a TCP address: %s (use tcp://HOST:PORT)", quoted_value);
+      return FALSE;
+    }
+    if (strchr (address, ':') == NULL) {
+      *out_needs_port = TRUE;
+      return TRUE;
+    }
+    if (!tend_parse_listen_address (address, NULL, &port, NULL) || port == 0) {
+      quoted_value = tend_quote_for_message (value, -1);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                   "not a TCP address: %s (use tcp://HOST:PORT, port 1 to 65535)", quoted_value);
+      return FALSE;
+    }
+    return TRUE;
+  }
+  quoted_value = tend_quote_for_message (value, -1);
+  g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+               "not a check: %s (use http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND)", quoted_value);
+  return FALSE;
+}
+

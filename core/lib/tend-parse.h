@@ -61,6 +61,12 @@ TEND_API gboolean tend_parse_env_file (const char *path, GStrv *out_env, GError 
  */
 #define TEND_TEXT_FILE_MAX ((gsize) 64 << 20)
 TEND_API gboolean tend_read_text_file (const char *path, char **out_text, gsize *out_len, GError **error);
+/**
+ * tend_parse_check:
+ * Checks a probe: http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND.
+ * *@out_needs_port is set for "tcp://HOST", which takes the service's port.
+ */
+TEND_API gboolean tend_parse_check (const char *value, gboolean *out_needs_port, GError **error);
 /** tend_parse_listen_address: "HOST:PORT" or "[V6]:PORT". */
 TEND_API gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
 /** tend_service_name_is_valid: letters, digits, '-', '_', '.'; not empty, not "." or "..", at most 64 bytes, not "all". */

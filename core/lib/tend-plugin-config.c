@@ -242,6 +242,13 @@ normalize (const TendConfigKey *key, const char *value, GError **error)
     }
     return g_strjoinv (";", items);
   }
+  case TEND_CONFIG_KEY_CHECK_URL: {
+    gboolean needs_port;
+    /* tcp://HOST takes the service's port: the [service:NAME] reader checks it has one */
+    if (!tend_parse_check (value, &needs_port, error))
+      return NULL;
+    return g_strdup (value);
+  }
   case TEND_CONFIG_KEY_PATH:
     if (value[0] == '\0') {
       g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "empty path");
@@ -252,6 +259,23 @@ normalize (const TendConfigKey *key, const char *value, GError **error)
     g_assert_not_reached ();
   }
   return NULL;
+}
+
+void
+tend_config_key_get_range (const TendConfigKey *key, guint64 *out_min, guint64 *out_max)
+{
+  g_return_if_fail (key != NULL);
+
+  key_range (key, out_min, out_max);
+}
+
+char *
+tend_config_key_normalize (const TendConfigKey *key, const char *value, GError **error)
+{
+  g_return_val_if_fail (key != NULL, NULL);
+  g_return_val_if_fail (value != NULL, NULL);
+
+  return normalize (key, value, error);
 }
 
 gboolean

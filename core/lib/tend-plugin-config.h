@@ -22,6 +22,7 @@ typedef enum {
   TEND_CONFIG_KEY_LIST,        /* ';' or ',' separated, items trimmed */
   TEND_CONFIG_KEY_LISTEN_LIST, /* list of HOST:PORT; HOST an IP address or localhost, never a name to look up */
   TEND_CONFIG_KEY_PATH,        /* resolved against the config file's folder */
+  TEND_CONFIG_KEY_CHECK_URL,   /* a probe: http://HOST:PORT/PATH, tcp://HOST[:PORT] or exec:COMMAND (since ABI 3) */
 } TendConfigKeyType;
 
 /**
@@ -42,6 +43,21 @@ typedef struct {
   const char *choices;
   const char *doc;
 } TendConfigKey;
+
+/**
+ * tend_config_key_normalize:
+ * @value checked against @key's type and range and written in the canonical
+ * form the getters read ("50M" and "52428800" give the same text); NULL with
+ * the bare reason when it is not valid. A PATH is returned as given.
+ */
+TEND_API char *tend_config_key_normalize (const TendConfigKey *key, const char *value, GError **error);
+
+/**
+ * tend_config_key_get_range:
+ * The values a UINT, DURATION or SIZE key takes: its "MIN..MAX" or the
+ * type's whole range (milliseconds for a duration, bytes for a size).
+ */
+TEND_API void tend_config_key_get_range (const TendConfigKey *key, guint64 *out_min, guint64 *out_max);
 
 /**
  * TendPluginConfig:

@@ -23,6 +23,7 @@ typedef struct {
   char *path;                   /* the module; NULL for infos added directly */
   GStringChunk *strings;
   TendConfigKey *keys;
+  TendConfigKey *service_keys;
 } Entry;
 
 struct _TendPluginRegistry {
@@ -37,6 +38,7 @@ entry_free (Entry *entry)
 {
   g_free (entry->path);
   g_free (entry->keys);
+  g_free (entry->service_keys);
   if (entry->strings != NULL)
     g_string_chunk_free (entry->strings);
   g_free (entry);
@@ -48,28 +50,40 @@ chunk_dup (GStringChunk *chunk, const char *s)
   return s != NULL ? g_string_chunk_insert_const (chunk, s) : NULL;
 }
 
+/* a key table copied out of a module that is about to be closed */
+static TendConfigKey *
+keys_copy (GStringChunk *strings, const TendConfigKey *keys)
+{
+  TendConfigKey *copy;
+  guint n = 0;
+
+  while (keys != NULL && keys[n].name != NULL)
+    n++;
+  copy = g_new0 (TendConfigKey, n + 1);
+  for (guint i = 0; i < n; i++) {
+    copy[i].name = chunk_dup (strings, keys[i].name);
+    copy[i].type = keys[i].type;
+    copy[i].default_value = chunk_dup (strings, keys[i].default_value);
+    copy[i].choices = chunk_dup (strings, keys[i].choices);
+    copy[i].doc = chunk_dup (strings, keys[i].doc);
+  }
+  return copy;
+}
+
 static Entry *
 entry_copy_from_module (const TendPluginInfo *info, const char *path)
 {
   Entry *entry = g_new0 (Entry, 1);
-  guint n = 0;
 
   entry->path = g_strdup (path);
   entry->strings = g_string_chunk_new (256);
-  while (info->keys != NULL && info->keys[n].name != NULL)
-    n++;
-  entry->keys = g_new0 (TendConfigKey, n + 1);
-  for (guint i = 0; i < n; i++) {
-    entry->keys[i].name = chunk_dup (entry->strings, info->keys[i].name);
-    entry->keys[i].type = info->keys[i].type;
-    entry->keys[i].default_value = chunk_dup (entry->strings, info->keys[i].default_value);
-    entry->keys[i].choices = chunk_dup (entry->strings, info->keys[i].choices);
-    entry->keys[i].doc = chunk_dup (entry->strings, info->keys[i].doc);
-  }
+  entry->keys = keys_copy (entry->strings, info->keys);
+  entry->service_keys = keys_copy (entry->strings, info->service_keys);
   entry->info.abi_version = info->abi_version;
   entry->info.name = chunk_dup (entry->strings, info->name);
   entry->info.description = chunk_dup (entry->strings, info->description);
   entry->info.keys = entry->keys;
+  entry->info.service_keys = entry->service_keys;
   entry->info.enabled_by_default = info->enabled_by_default;
   entry->info.flags = info->flags;
   return entry;
@@ -384,4 +398,28 @@ tend_plugin_registry_list (TendPluginRegistry *self)
   for (guint i = 0; i < n; i++)
     g_strv_builder_add (builder, keys[i]);
   return g_strv_builder_end (builder);
+}
+
+const TendConfigKey *
+tend_plugin_registry_find_service_key (TendPluginRegistry *self, const char *key, const char **out_plugin)
+{
+  g_auto(GStrv) names = NULL;
+
+  g_return_val_if_fail (TEND_IS_PLUGIN_REGISTRY (self), NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  /* in name order, so that two plugins declaring one key always resolve the same way */
+  names = tend_plugin_registry_list (self);
+  for (guint i = 0; names[i] != NULL; i++) {
+    const TendPluginInfo *info = tend_plugin_registry_lookup (self, names[i]);
+
+    for (guint k = 0; info->service_keys != NULL && info->service_keys[k].name != NULL; k++) {
+      if (strcmp (info->service_keys[k].name, key) == 0) {
+        if (out_plugin != NULL)
+          *out_plugin = info->name;
+        return &info->service_keys[k];
+      }
+    }
+  }
+  return NULL;
 }

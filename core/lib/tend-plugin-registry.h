@@ -53,6 +53,14 @@ TEND_API const TendPluginInfo *tend_plugin_registry_load (TendPluginRegistry *se
  * Returns the resolved path to load, or NULL with the reason.
  */
 TEND_API char *tend_plugin_registry_check_file (const char *path, uid_t euid, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/**
+ * tend_plugin_registry_find_service_key:
+ * The row of the `[service:NAME]` key @key that some plugin declares in its
+ * service_keys, and that plugin's name in @out_plugin; NULL when none does.
+ */
+TEND_API const TendConfigKey *tend_plugin_registry_find_service_key (TendPluginRegistry *self,
+                                                                     const char *key,
+                                                                     const char **out_plugin);
 /** tend_plugin_registry_list: names, sorted */
 TEND_API GStrv tend_plugin_registry_list (TendPluginRegistry *self);
 

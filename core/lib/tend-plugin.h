@@ -10,7 +10,7 @@
 G_BEGIN_DECLS
 
 /* Bumped whenever TendPluginInterface, TendPluginInfo or TendContext change incompatibly. */
-#define TEND_PLUGIN_ABI_VERSION 2
+#define TEND_PLUGIN_ABI_VERSION 3
 
 typedef struct _TendContext TendContext;
 
@@ -70,6 +70,13 @@ typedef struct {
   const TendConfigKey *keys; /* terminated by a row whose name is NULL */
   gboolean enabled_by_default;
   TendPluginFlags flags; /* since ABI 2; append new fields below, never reorder */
+  /*
+   * since ABI 3: keys the plugin adds to every `[service:NAME]` group,
+   * terminated by a row whose name is NULL; read with
+   * tend_service_config_get_plugin_value(). A key of a plugin that is not
+   * enabled is accepted with a warning; an unknown key is an error.
+   */
+  const TendConfigKey *service_keys;
 } TendPluginInfo;
 
 /** The symbol every plugin module exports. */

@@ -40,6 +40,7 @@ service_config_clear (gpointer data)
   g_strfreev (self->argv);
   tend_service_schema_clear (self);
   g_free (self->source_file);
+  g_clear_pointer (&self->plugin_values, g_hash_table_unref);
 }
 
 void
@@ -61,6 +62,52 @@ strv_equal0 (char **a, char **b)
   return g_strv_equal ((const char *const *) a, (const char *const *) b);
 }
 
+static guint
+plugin_values_size (GHashTable *values)
+{
+  return values != NULL ? g_hash_table_size (values) : 0;
+}
+
+/* both are normalized text, so equal values are equal strings */
+static gboolean
+plugin_values_equal (GHashTable *a, GHashTable *b)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (plugin_values_size (a) != plugin_values_size (b))
+    return FALSE;
+  if (plugin_values_size (a) == 0)
+    return TRUE;
+  g_hash_table_iter_init (&iter, a);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    if (g_strcmp0 (value, g_hash_table_lookup (b, key)) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+const char *
+tend_service_config_get_plugin_value (const TendServiceConfig *self, const char *key)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  return self->plugin_values != NULL ? g_hash_table_lookup (self->plugin_values, key) : NULL;
+}
+
+void
+tend_service_config_set_plugin_value (TendServiceConfig *self, const char *key, const char *value)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (value != NULL);
+
+  if (self->plugin_values == NULL)
+    self->plugin_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_replace (self->plugin_values, g_strdup (key), g_strdup (value));
+}
+
 gboolean
 tend_service_config_equal (const TendServiceConfig *a, const TendServiceConfig *b)
 {
@@ -78,7 +125,13 @@ tend_service_config_equal (const TendServiceConfig *a, const TendServiceConfig *
     if (!tend_service_schema_field_equal (&keys[i], a, b))
       return FALSE;
   }
-  return TRUE;
+  return plugin_values_equal (a->plugin_values, b->plugin_values);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
 void
@@ -108,6 +161,14 @@ tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf)
   for (guint i = 0; i < n_keys; i++) {
     if (!tend_service_schema_field_is_default (&keys[i], self))
       tend_service_schema_write_field (&keys[i], self, kf, group);
+  }
+  if (self->plugin_values != NULL) {
+    /* sorted, so that the same config always gives the same file */
+    g_autofree const char **names = (const char **) g_hash_table_get_keys_as_array (self->plugin_values, NULL);
+
+    g_qsort_with_data (names, (gint) g_hash_table_size (self->plugin_values), sizeof (char *), compare_names, NULL);
+    for (guint i = 0; names[i] != NULL; i++)
+      g_key_file_set_string (kf, group, names[i], g_hash_table_lookup (self->plugin_values, names[i]));
   }
   if (self->added_by_uid != (uid_t) -1)
     g_key_file_set_uint64 (kf, group, "added-by", self->added_by_uid);

@@ -40,7 +40,6 @@ typedef struct {
   guint64 restart_delay_ms;
   guint64 exp_backoff_restart_delay_ms; /* 0: off */
   guint64 max_backoff_ms;
-  guint64 max_memory_restart; /* bytes; 0: no limit */
   int kill_signal;
   guint64 kill_timeout_ms;
   char *out_file;
@@ -51,10 +50,6 @@ typedef struct {
   char *layer;
   gboolean critical;
   char **depends_on;
-  char *health_check;
-  guint64 health_interval_ms;
-  guint64 health_timeout_ms;
-  guint health_retries;
   char *ready_check;
   gboolean notify;
   gboolean start;
@@ -72,6 +67,13 @@ typedef struct {
    * same service. Saved in the dump (added-by=UID) so resurrect keeps it.
    */
   uid_t added_by_uid;
+
+  /*
+   * The keys plugins add to the group (TendPluginInfo.service_keys) that the
+   * file set: key -> value in the canonical text of tend_config_key_normalize(),
+   * or NULL when none. Read it with tend_service_config_get_plugin_value().
+   */
+  GHashTable *plugin_values;
 } TendServiceConfig;
 
 TEND_API GType tend_service_config_get_type (void);
@@ -91,6 +93,16 @@ TEND_API gboolean tend_service_config_equal (const TendServiceConfig *a, const T
  * TEND_CONFIG_FLAGS_DUMP accepts.
  */
 TEND_API void tend_service_config_to_key_file (const TendServiceConfig *self, GKeyFile *kf);
+
+/**
+ * tend_service_config_get_plugin_value:
+ * The value the file gave plugin key @key (one of some plugin's
+ * service_keys), normalized as tend_config_key_normalize() does; NULL when
+ * the group does not set it, so that the plugin's own default applies.
+ */
+TEND_API const char *tend_service_config_get_plugin_value (const TendServiceConfig *self, const char *key);
+/** tend_service_config_set_plugin_value: stores an already normalized @value (the reader; tests) */
+TEND_API void tend_service_config_set_plugin_value (TendServiceConfig *self, const char *key, const char *value);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TendServiceConfig, tend_service_config_unref)
 

@@ -5,6 +5,9 @@
  * tend-service-info.c) all walk it, tendd prints it for the client's ad hoc
  * options and completion, and a test checks docs/configuration.md against
  * it: adding a key is one row here and its field in TendServiceConfig.
+ * A key that only a plugin reads belongs in that plugin's service_keys
+ * instead (max-memory-restart, health-check and its timing are the health plugin's); readiness
+ * (ready-check, notify) stays here, since the core's state machine reads it.
  */
 #include "config.h"
 
@@ -52,8 +55,6 @@ static const TendServiceKey service_keys[] = {
     N_ ("first delay of an exponential backoff (0: off)") },
   { "max-backoff", TEND_SERVICE_KEY_DURATION, OFFSET (max_backoff_ms), 15000, 0, MAX_MS, NONE,
     N_ ("the cap of the exponential delay") },
-  { "max-memory-restart", TEND_SERVICE_KEY_SIZE, OFFSET (max_memory_restart), 0, 0, MAX_SIZE, NONE,
-    N_ ("restart past this resident memory (0: no limit)") },
   { "kill-signal", TEND_SERVICE_KEY_SIGNAL, OFFSET (kill_signal), SIGTERM, 0, 0, DESCRIBE,
     N_ ("the signal that stops the service") },
   { "kill-timeout", TEND_SERVICE_KEY_DURATION, OFFSET (kill_timeout_ms), 1600, 0, MAX_MS, DESCRIBE,
@@ -71,14 +72,6 @@ static const TendServiceKey service_keys[] = {
     N_ ("tell about it more loudly when it fails") },
   { "depends-on", TEND_SERVICE_KEY_NAMES, OFFSET (depends_on), 0, 0, 0, NONE,
     N_ ("services that must be online first") },
-  { "health-check", TEND_SERVICE_KEY_CHECK, OFFSET (health_check), 0, 0, 0, NONE,
-    N_ ("http://HOST:PORT/PATH, tcp://HOST:PORT or exec:COMMAND") },
-  { "health-interval", TEND_SERVICE_KEY_DURATION, OFFSET (health_interval_ms), 10000, 1, MAX_MS, NONE,
-    N_ ("time between two health checks") },
-  { "health-timeout", TEND_SERVICE_KEY_DURATION, OFFSET (health_timeout_ms), 2000, 1, MAX_MS, NONE,
-    N_ ("how long one health check may take") },
-  { "health-retries", TEND_SERVICE_KEY_UINT, OFFSET (health_retries), 3, 1, MAX_COUNT, NONE,
-    N_ ("failed checks in a row before a restart") },
   { "ready-check", TEND_SERVICE_KEY_CHECK, OFFSET (ready_check), 0, 0, 0, NONE,
     N_ ("the check that says the service is ready") },
   { "notify", TEND_SERVICE_KEY_BOOL, OFFSET (notify), FALSE, 0, 0, NONE, N_ ("the service says READY=1 itself") },

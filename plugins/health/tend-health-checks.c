@@ -3,6 +3,7 @@
 
 #include "tend-env-file.h"
 #include "tend-health-checks.h"
+#include "tend-health-keys.h"
 #include "tend-health-probe.h"
 #include "tend-parse.h"
 #include "tend-service-manager.h"
@@ -120,13 +121,13 @@ sync_probes (ServiceChecks *sc)
     g_clear_pointer (&sc->liveness, tend_health_probe_free);
     g_clear_pointer (&sc->readiness, tend_health_probe_free);
   }
-  if (g_strcmp0 (sc->liveness_spec, config->health_check) != 0) {
+  if (g_strcmp0 (sc->liveness_spec, tend_health_service_get_check (config)) != 0) {
     g_clear_pointer (&sc->liveness, tend_health_probe_free);
     g_free (sc->liveness_spec);
-    sc->liveness_spec = g_strdup (config->health_check);
+    sc->liveness_spec = g_strdup (tend_health_service_get_check (config));
     sc->failures = 0;
-    if (config->health_check != NULL)
-      sc->liveness = make_probe (sc, config, config->health_check);
+    if (tend_health_service_get_check (config) != NULL)
+      sc->liveness = make_probe (sc, config, tend_health_service_get_check (config));
   }
   if (g_strcmp0 (sc->readiness_spec, config->ready_check) != 0) {
     g_clear_pointer (&sc->readiness, tend_health_probe_free);
@@ -161,12 +162,12 @@ liveness_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     sc->failures = 0;
   } else if (tend_service_get_state (sc->service) == TEND_SERVICE_STATE_ONLINE) {
     sc->failures++;
-    g_debug ("%s: health check failed (%u of %u): %s", config->name, sc->failures, config->health_retries,
+    g_debug ("%s: health check failed (%u of %u): %s", config->name, sc->failures, tend_health_service_get_retries (config),
              error->message);
-    if (sc->failures >= config->health_retries) {
+    if (sc->failures >= tend_health_service_get_retries (config)) {
       g_autofree char *reason = g_strdup_printf ("health check failed: %s", error->message);
       sc->failures = 0;
-      g_message ("%s: %s, %u times in a row; restarting", config->name, reason, config->health_retries);
+      g_message ("%s: %s, %u times in a row; restarting", config->name, reason, tend_health_service_get_retries (config));
       tend_service_restart (sc->service, reason);
     }
   }
@@ -184,7 +185,7 @@ liveness_tick (gpointer user_data)
   if (sc->liveness == NULL || sc->liveness_running)
     return;
   sc->liveness_running = TRUE;
-  tend_health_probe_run_async (sc->liveness, (guint) MIN (config->health_timeout_ms, G_MAXUINT), sc->cancellable,
+  tend_health_probe_run_async (sc->liveness, (guint) MIN (tend_health_service_get_timeout_ms (config), G_MAXUINT), sc->cancellable,
                                liveness_done_cb, sc_ref (sc));
 }
 
@@ -223,7 +224,7 @@ readiness_tick (gpointer user_data)
   if (sc->readiness == NULL || sc->readiness_running)
     return;
   sc->readiness_running = TRUE;
-  tend_health_probe_run_async (sc->readiness, (guint) MIN (config->health_timeout_ms, G_MAXUINT), sc->cancellable,
+  tend_health_probe_run_async (sc->readiness, (guint) MIN (tend_health_service_get_timeout_ms (config), G_MAXUINT), sc->cancellable,
                                readiness_done_cb, sc_ref (sc));
 }
 
@@ -255,7 +256,7 @@ update (ServiceChecks *sc)
 
   if (sc->liveness != NULL && online) {
     if (sc->liveness_timer == 0 && !sc->liveness_running)
-      sc->liveness_timer = g_timeout_add_once ((guint) MIN (config->health_interval_ms, G_MAXUINT), liveness_tick, sc);
+      sc->liveness_timer = g_timeout_add_once ((guint) MIN (tend_health_service_get_interval_ms (config), G_MAXUINT), liveness_tick, sc);
   } else {
     g_clear_handle_id (&sc->liveness_timer, g_source_remove);
     sc->failures = 0;

@@ -6,6 +6,7 @@
 #include "tend-context.h"
 #include "tend-health-checks.h"
 #include "tend-health-history.h"
+#include "tend-health-keys.h"
 #include "tend-health-notify.h"
 #include "tend-health-sampler.h"
 #include "tend-parse.h"
@@ -53,12 +54,13 @@ enforce_memory_limit (TendHealthPlugin *self, TendService *service)
   g_autofree char *limit = NULL;
   g_autofree char *used = NULL;
   g_autofree char *reason = NULL;
+  guint64 max_memory = tend_health_service_get_max_memory (config);
 
-  if (config->max_memory_restart == 0 || rss <= config->max_memory_restart)
+  if (max_memory == 0 || rss <= max_memory)
     return;
   if (state != TEND_SERVICE_STATE_ONLINE && state != TEND_SERVICE_STATE_LAUNCHING)
     return;
-  limit = tend_format_size (config->max_memory_restart);
+  limit = tend_format_size (max_memory);
   used = format_mib (rss);
   reason = g_strdup_printf ("memory limit %s exceeded: %s", limit, used);
   g_message ("%s: %s; restarting", config->name, reason);
@@ -267,4 +269,5 @@ static const TendConfigKey health_keys[] = {
 TEND_DEFINE_PLUGIN ("health",
                     tend_health_plugin,
                     N_("Samples CPU and memory, enforces memory limits, runs health and ready checks"),
-                    health_keys)
+                    health_keys,
+                    .service_keys = tend_health_service_keys)
