@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -753,4 +755,74 @@ tend_test_daemon_read_pidfile (TendTestDaemon *d)
   if (!g_file_get_contents (path, &contents, NULL, NULL))
     return 0;
   return (pid_t) atoi (contents);
+}
+
+typedef struct {
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[1];
+  size_t n_groups;
+} NobodyIdentity;
+
+/* In the forked child, before exec: only what was looked up before the fork. */
+static void
+become_nobody (gpointer data)
+{
+  const NobodyIdentity *id = data;
+
+  if (setgroups (id->n_groups, id->groups) < 0 || setresgid (id->gid, id->gid, id->gid) < 0 ||
+      setresuid (id->uid, id->uid, id->uid) < 0)
+    _exit (126);
+}
+
+int
+tend_test_run_as_nobody (TendTestDaemon *d, const char *const *argv, gid_t extra_group, char **out_stdout,
+                         char **out_stderr, GPid *out_pid)
+{
+  static guint counter;
+  g_autofree char *out_path = g_strdup_printf ("%s/nobody-%u.out", d->dir, counter);
+  g_autofree char *err_path = g_strdup_printf ("%s/nobody-%u.err", d->dir, counter++);
+  const char *env[] = { "HOME=/", "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", NULL };
+  struct passwd *pw = getpwnam ("nobody");
+  NobodyIdentity id = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int out_fd, err_fd, status;
+  GPid pid;
+
+  g_assert_nonnull (pw);
+  id.uid = pw->pw_uid;
+  id.gid = pw->pw_gid;
+  id.groups[0] = extra_group;
+  id.n_groups = extra_group != 0 ? 1 : 0;
+  out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (out_fd, >=, 0);
+  g_assert_cmpint (err_fd, >=, 0);
+  g_spawn_async_with_pipes_and_fds (NULL, argv, env,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_SEARCH_PATH,
+                                    become_nobody, &id, -1, out_fd, err_fd, NULL, NULL, 0, &pid, NULL, NULL, NULL,
+                                    &error);
+  close (out_fd);
+  close (err_fd);
+  g_assert_no_error (error);
+  status = tend_test_wait_cli (pid, CLI_TIMEOUT_MS);
+  g_assert_cmpint (status, >=, 0);
+  g_assert_cmpint (status, !=, 126);
+  out = read_and_remove (out_path);
+  err = read_and_remove (err_path);
+  if (g_test_verbose ())
+    g_test_message ("%s as nobody → %d\nstdout: %s\nstderr: %s", argv[0], status, out, err);
+  if (out_stdout != NULL) {
+    g_free (*out_stdout);
+    *out_stdout = g_steal_pointer (&out);
+  }
+  if (out_stderr != NULL) {
+    g_free (*out_stderr);
+    *out_stderr = g_steal_pointer (&err);
+  }
+  if (out_pid != NULL)
+    *out_pid = pid;
+  return status;
 }

@@ -109,6 +109,14 @@ int tend_test_run_cli_env (TendTestDaemon *d, const char *const *env, const char
  */
 int tend_test_run_program (TendTestDaemon *d, const char *const *env, const char *const *argv, char **out_stdout,
                            char **out_stderr);
+/**
+ * tend_test_run_as_nobody: runs @argv (looked up in PATH) as the user nobody,
+ * with its primary group and, when @extra_group is not 0, that one group
+ * besides; a small fixed environment. Otherwise as tend_test_run_program.
+ * Needs root. @out_pid (nullable) gets the pid, already reaped.
+ */
+int tend_test_run_as_nobody (TendTestDaemon *d, const char *const *argv, gid_t extra_group, char **out_stdout,
+                             char **out_stderr, GPid *out_pid);
 /** tend_test_spawn_cli: starts tend --home d->home @args without waiting (output to the daemon's log file) */
 GPid tend_test_spawn_cli (TendTestDaemon *d, const char *const *args);
 /** tend_test_wait_cli: waits up to @timeout_ms for a spawned tend to end; its exit status, -1 on timeout (killed) */

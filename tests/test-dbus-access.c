@@ -22,61 +22,10 @@
 
 #define NOBODY 65534
 
-typedef struct {
-  gid_t groups[1];
-  int n_groups;
-} Identity;
-
-/* In the forked child, before exec: the user nobody, with exactly the groups asked for. */
-static void
-become_nobody (gpointer data)
-{
-  Identity *id = data;
-
-  if (setgroups (id->n_groups, id->groups) < 0 || setresgid (NOBODY, NOBODY, NOBODY) < 0 ||
-      setresuid (NOBODY, NOBODY, NOBODY) < 0)
-    _exit (126);
-}
-
 /*
  * Runs @argv as nobody (supplementary group @extra_group unless 0); output
  * into files, never the TAP stream; returns the exit status, @out_pid the pid.
  */
-static int
-run_as_nobody (TendTestDaemon *d, const char *const *argv, gid_t extra_group, char **out, char **err, GPid *out_pid)
-{
-  static guint counter;
-  g_autofree char *out_path = g_strdup_printf ("%s/nobody-%u.out", d->dir, counter);
-  g_autofree char *err_path = g_strdup_printf ("%s/nobody-%u.err", d->dir, counter++);
-  const char *env[] = { "HOME=/", "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", NULL };
-  Identity id = { { extra_group }, extra_group != 0 ? 1 : 0 };
-  g_autoptr(GError) error = NULL;
-  int out_fd, err_fd, status;
-  GPid pid;
-
-  out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  g_assert_cmpint (out_fd, >=, 0);
-  g_assert_cmpint (err_fd, >=, 0);
-  g_spawn_async_with_pipes_and_fds (NULL, argv, env,
-                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_SEARCH_PATH,
-                                    become_nobody, &id, -1, out_fd, err_fd, NULL, NULL, 0, &pid, NULL, NULL, NULL,
-                                    &error);
-  close (out_fd);
-  close (err_fd);
-  g_assert_no_error (error);
-  status = tend_test_wait_cli (pid, 60000);
-  g_assert_cmpint (status, >=, 0);
-  g_assert_cmpint (status, !=, 126);
-  g_assert_true (g_file_get_contents (out_path, out, NULL, NULL));
-  g_assert_true (g_file_get_contents (err_path, err, NULL, NULL));
-  if (g_test_verbose ())
-    g_test_message ("%s as nobody → %d\nstdout: %s\nstderr: %s", argv[0], status, *out, *err);
-  if (out_pid != NULL)
-    *out_pid = pid;
-  return status;
-}
-
 /* nobody may reach the socket only through the permissions under test */
 static void
 open_path_to_socket (TendTestDaemon *d)
@@ -198,7 +147,7 @@ test_forged_sender (void)
 
   {
     const char *argv[] = { helper, address, ":1.666", marker, NULL };
-    g_assert_cmpint (run_as_nobody (d, argv, gid, &out, &err, &pid), ==, 1);
+    g_assert_cmpint (tend_test_run_as_nobody (d, argv, gid, &out, &err, &pid), ==, 1);
   }
   g_assert_nonnull (strstr (out, "error org.freedesktop.DBus.Error.AccessDenied"));
   /* the daemon did not even ask the peer who it is */
@@ -339,7 +288,7 @@ test_describe_secrets (void)
   {
     const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
                            "/org/tend/Tend1", "--method", "org.tend.Manager1.Describe", "web", NULL };
-    g_assert_cmpint (run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
+    g_assert_cmpint (tend_test_run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
     assert_describe_hides (out);
     g_clear_pointer (&out, g_free);
     g_clear_pointer (&err, g_free);
@@ -355,7 +304,7 @@ test_describe_secrets (void)
   {
     const char *argv[] = { "gdbus", "call", "--address", bus_address, "--dest", "org.tend.Tend1", "--object-path",
                            "/org/tend/Tend1", "--method", "org.tend.Manager1.Describe", "web", NULL };
-    g_assert_cmpint (run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
+    g_assert_cmpint (tend_test_run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
     assert_describe_hides (out);
     g_clear_pointer (&out, g_free);
     g_clear_pointer (&err, g_free);
@@ -391,7 +340,7 @@ start_config_as_nobody (TendTestDaemon *d, const char *name, char **out, char **
   const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
                          "/org/tend/Tend1", "--method", "org.tend.Manager1.StartConfig", path, "[]", NULL };
 
-  return run_as_nobody (d, argv, 0, out, err, NULL);
+  return tend_test_run_as_nobody (d, argv, 0, out, err, NULL);
 }
 
 /*
@@ -450,7 +399,7 @@ test_start_config_rights (void)
     const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
                            "/org/tend/Tend1", "--method", "org.tend.Manager1.AddService", "envy",
                            "['sleep', '1000']", options, "/", NULL };
-    g_assert_cmpint (run_as_nobody (d, argv, 0, &out, &err, NULL), !=, 0);
+    g_assert_cmpint (tend_test_run_as_nobody (d, argv, 0, &out, &err, NULL), !=, 0);
     g_assert_nonnull (strstr (err, "Permission denied"));
     g_assert_null (strstr (err, "SECRET-ENV-9"));
     g_clear_pointer (&out, g_free);

@@ -34,54 +34,6 @@ need_root (void)
   return FALSE;
 }
 
-/* In the forked child, before exec: the user nobody, in its own group only. */
-static void
-become_nobody (gpointer data)
-{
-  gid_t gid = getpwuid (NOBODY)->pw_gid;
-
-  if (setgroups (0, NULL) < 0 || setresgid (gid, gid, gid) < 0 || setresuid (NOBODY, NOBODY, NOBODY) < 0)
-    _exit (126);
-}
-
-/* @argv as nobody; its exit status, output in @out and @err (nullable) */
-static int
-run_as_nobody (TendTestDaemon *d, const char *const *argv, char **out, char **err)
-{
-  static guint counter;
-  g_autofree char *out_path = g_strdup_printf ("%s/nobody-%u.out", d->dir, counter);
-  g_autofree char *err_path = g_strdup_printf ("%s/nobody-%u.err", d->dir, counter++);
-  const char *env[] = { "HOME=/", "PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", NULL };
-  g_autoptr(GError) error = NULL;
-  g_autofree char *o = NULL;
-  g_autofree char *e = NULL;
-  int out_fd, err_fd, status;
-  GPid pid;
-
-  out_fd = open (out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  err_fd = open (err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  g_assert_cmpint (out_fd, >=, 0);
-  g_assert_cmpint (err_fd, >=, 0);
-  g_spawn_async_with_pipes_and_fds (NULL, argv, env,
-                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_SEARCH_PATH,
-                                    become_nobody, NULL, -1, out_fd, err_fd, NULL, NULL, 0, &pid, NULL, NULL, NULL,
-                                    &error);
-  close (out_fd);
-  close (err_fd);
-  g_assert_no_error (error);
-  status = tend_test_wait_cli (pid, 60000);
-  g_assert_cmpint (status, >=, 0);
-  g_assert_cmpint (status, !=, 126);
-  g_assert_true (g_file_get_contents (out_path, &o, NULL, NULL));
-  g_assert_true (g_file_get_contents (err_path, &e, NULL, NULL));
-  g_test_message ("%s as nobody → %d\nstdout: %s\nstderr: %s", argv[0], status, o, e);
-  if (out != NULL)
-    *out = g_steal_pointer (&o);
-  if (err != NULL)
-    *err = g_steal_pointer (&e);
-  return status;
-}
-
 static void
 write_file (const char *path, const char *text, mode_t mode, uid_t owner)
 {
@@ -123,7 +75,7 @@ swap_link_as_nobody (TendTestDaemon *d, const char *target_name, const char *env
   g_autofree char *script = g_strdup_printf ("cd '%s/app' && ln -sf '%s' n && mv -T n '%s'", d->dir, target, env_name);
   const char *argv[] = { "sh", "-c", script, NULL };
 
-  g_assert_cmpint (run_as_nobody (d, argv, NULL, NULL), ==, 0);
+  g_assert_cmpint (tend_test_run_as_nobody (d, argv, 0, NULL, NULL, NULL), ==, 0);
 }
 
 /* Every message tendd sends on a connection of ours (signals included), as text. */
@@ -375,7 +327,7 @@ test_added_by_admin (void)
   {
     const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
                            "/org/tend/Tend1", "--method", "org.tend.Manager1.StartConfig", app_conf, "[]", NULL };
-    g_assert_cmpint (run_as_nobody (d, argv, NULL, NULL), ==, 0);
+    g_assert_cmpint (tend_test_run_as_nobody (d, argv, 0, NULL, NULL, NULL), ==, 0);
   }
   w = (Wait) { d, "adm", "ADM_KEY=adm-value-3" };
   g_assert_true (tend_test_wait (online_with, &w, 30000));
@@ -384,7 +336,7 @@ test_added_by_admin (void)
   {
     const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
                            "/org/tend/Tend1", "--method", "org.tend.Manager1.Restart", "adm", NULL };
-    run_as_nobody (d, argv, NULL, NULL);
+    tend_test_run_as_nobody (d, argv, 0, NULL, NULL, NULL);
   }
   w = (Wait) { d, "adm", "Permission denied (read as nobody)" };
   g_assert_true (tend_test_wait (describe_has, &w, 30000));
