@@ -241,6 +241,109 @@ test_output_and_claim (void)
 }
 
 /* A watch destroyed before its child exited gives the child up: the claim goes. */
+/* The cgroup v2 folder this process is in, or NULL when there is no writable cgroup2 mount. */
+static char *
+own_cgroup_dir (void)
+{
+  g_autofree char *mounts = NULL;
+  g_autofree char *self = NULL;
+  g_auto (GStrv) lines = NULL;
+  const char *mount = NULL;
+  const char *path = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mounts", &mounts, NULL, NULL) ||
+      !g_file_get_contents ("/proc/self/cgroup", &self, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (mounts, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && mount == NULL; i++) {
+    g_auto (GStrv) f = g_strsplit (lines[i], " ", 4);
+    if (g_strv_length (f) >= 3 && strcmp (f[2], "cgroup2") == 0)
+      mount = g_intern_string (f[1]);
+  }
+  path = strstr (self, "0::");
+  if (mount == NULL || path == NULL)
+    return NULL;
+  {
+    g_autofree char *rel = g_strndup (path + 3, strcspn (path + 3, "\n"));
+    return g_build_filename (mount, rel, NULL);
+  }
+}
+
+static gpointer
+nothing (gpointer data)
+{
+  return NULL;
+}
+
+/* makes and ends threads, as tendd's pools do: glibc's thread-list lock is often held */
+static gpointer
+churn_threads (gpointer data)
+{
+  GCancellable *stop = data;
+
+  while (!g_cancellable_is_cancelled (stop))
+    g_thread_join (g_thread_new ("churn", nothing, NULL));
+  return NULL;
+}
+
+/*
+ * As root, into a cgroup (clone3), as another user, while other threads of
+ * the parent come and go, as tendd's do: the child inherits glibc's locks as
+ * they were, so glibc's setuid wrappers (which take its thread-list lock)
+ * could wait in the child forever. Forty spawns; none may hang.
+ */
+static void
+test_user_into_cgroup_with_threads (void)
+{
+  g_autofree char *parent = NULL;
+  g_autofree char *cgroup = NULL;
+  g_autoptr (GCancellable) stop = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", "id -u; cat /proc/$$/cgroup", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", NULL };
+  TendSpawn spec = { .argv = argv, .envp = env, .user = "nobody", .stdout_mode = TEND_SPAWN_STDIO_PIPE };
+  GThread *thread;
+
+  if (geteuid () != 0) {
+    g_test_skip ("needs root to run as nobody and to make a cgroup");
+    return;
+  }
+  parent = own_cgroup_dir ();
+  if (parent == NULL) {
+    g_test_skip ("no cgroup v2 hierarchy");
+    return;
+  }
+  cgroup = g_strdup_printf ("%s/tend-spawn-test-%d", parent, (int) getpid ());
+  if (g_mkdir (cgroup, 0755) < 0) {
+    g_test_skip ("the cgroup v2 hierarchy is not writable here");
+    return;
+  }
+  spec.cgroup = cgroup;
+  thread = g_thread_new ("churn", churn_threads, stop);
+  /* a hang is the failure: end the test rather than wait for meson's timeout */
+  alarm (30);
+  for (guint i = 0; i < 40; i++) {
+    g_autofree char *out = NULL;
+    g_autofree char *leaf = g_path_get_basename (cgroup);
+    GPid pid = 0;
+    int out_fd = -1, status = 0;
+
+    g_assert_true (tend_spawn (&spec, &pid, &out_fd, NULL, NULL, &error));
+    g_assert_no_error (error);
+    out = read_all (out_fd);
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    /* nobody, and born in the group */
+    g_assert_true (g_str_has_prefix (out, "65534\n"));
+    g_assert_nonnull (strstr (out, leaf));
+  }
+  alarm (0);
+  g_cancellable_cancel (stop);
+  g_thread_join (thread);
+  g_assert_cmpint (g_rmdir (cgroup), ==, 0);
+}
+
 static void
 test_give_up (void)
 {
@@ -280,5 +383,6 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/exec-as-user-denied", test_exec_as_user_denied);
   g_test_add_func ("/spawn/output-and-claim", test_output_and_claim);
   g_test_add_func ("/spawn/give-up", test_give_up);
+  g_test_add_func ("/spawn/user-into-cgroup-with-threads", test_user_into_cgroup_with_threads);
   return g_test_run ();
 }

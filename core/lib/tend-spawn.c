@@ -115,7 +115,8 @@ typedef struct {
  * the kind. Returns -1 with errno when the kernel cannot do it (before 5.7,
  * or a cgroup it refuses), and the caller forks and joins instead. The child
  * runs only async-signal-safe calls until exec, so skipping glibc's fork
- * handlers is safe.
+ * handlers is safe, provided none of them is a glibc wrapper that acts on
+ * every thread (setuid and friends: child_run uses the system calls).
  */
 static pid_t
 clone_into_cgroup (int cgroup_dir_fd)
@@ -177,12 +178,19 @@ child_run (const Plan *plan)
   /* where tendd's own GLib spawn changed folder: before the user changes, as root */
   if (plan->cwd != NULL && chdir (plan->cwd) < 0)
     child_fail (plan, STEP_CHDIR, errno);
+  /*
+   * The raw system calls, not glibc's wrappers: those change the ids of every
+   * thread they believe the process has, and after clone3 (which skips
+   * glibc's fork handlers) they still believe in tendd's other threads and
+   * wait for them forever. This child has one thread, which is all the
+   * kernel's calls change.
+   */
   if (plan->set_credentials) {
-    if (setgroups (plan->n_groups, plan->groups) < 0)
+    if (syscall (SYS_setgroups, plan->n_groups, plan->groups) < 0)
       child_fail (plan, STEP_SETGROUPS, errno);
-    if (setgid (plan->gid) < 0)
+    if (syscall (SYS_setresgid, plan->gid, plan->gid, plan->gid) < 0)
       child_fail (plan, STEP_SETGID, errno);
-    if (setuid (plan->uid) < 0)
+    if (syscall (SYS_setresuid, plan->uid, plan->uid, plan->uid) < 0)
       child_fail (plan, STEP_SETUID, errno);
   }
   if (plan->parent_death_signal != 0) {
@@ -485,24 +493,22 @@ tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stde
     goto out;
   }
   plan.report_fd = report[1];
-  if (spec->cgroup != NULL) {
-    g_autofree char *procs = g_build_filename (spec->cgroup, "cgroup.procs", NULL);
-    /* not fatal: the caller checks where the child ended up */
-    plan.cgroup_procs_fd = open (procs, O_WRONLY | O_CLOEXEC);
+  /* not fatal when the group cannot be opened: the caller checks where the child ended up */
+  if (spec->cgroup != NULL)
     cgroup_dir_fd = open (spec->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  }
 
   /* no handler of tendd's may run in the child before its dispositions are reset */
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &saved_mask);
   pid = cgroup_dir_fd >= 0 ? clone_into_cgroup (cgroup_dir_fd) : -1;
-  if (pid == 0) {
-    /* born in the group: nothing to join (this is the child's own copy of the plan) */
-    plan.cgroup_procs_fd = -1;
-    child_run (&plan);
-  }
-  if (pid < 0)
+  if (pid == 0)
+    child_run (&plan); /* born in the group: nothing to join */
+  if (pid < 0) {
+    /* the kernel could not: fork, and the child joins by writing to cgroup.procs */
+    if (cgroup_dir_fd >= 0)
+      plan.cgroup_procs_fd = openat (cgroup_dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
     pid = fork ();
+  }
   if (pid == 0)
     child_run (&plan);
   {
