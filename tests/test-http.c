@@ -341,6 +341,9 @@ check_component_fields (JsonObject *c)
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     g_assert_true (json_object_has_member (c, fields[i]));
   g_assert_true (g_str_has_suffix (json_object_get_string_member (c, "lastCheck"), "Z"));
+  /* the seed's pm2-control.js dialect */
+  g_assert_true (json_object_has_member (c, "pm2_id"));
+  g_assert_cmpint (json_object_get_int_member (c, "pm2_id"), ==, json_object_get_int_member (c, "id"));
 }
 
 /* The seed plan's document and checklist, then STOPPED, DEGRADED and CRITICAL. */
@@ -424,16 +427,13 @@ test_seed (void)
   r = api_call (api, "POST", "/api/control/restart/no-such-service");
   assert_error_reply (r, 400, "Invalid component name");
   g_clear_pointer (&r, reply_free);
-  r = api_call (api, "POST", "/api/control/stop/all");
-  assert_error_reply (r, 400, "Invalid component name");
-  g_clear_pointer (&r, reply_free);
   r = api_call (api, "POST", "/api/control/start/bad%20name");
   assert_error_reply (r, 400, "Invalid component name");
   g_clear_pointer (&r, reply_free);
   r = api_call (api, "POST", "/api/control/kill/cloudflared");
   assert_error_reply (r, 404, NULL);
 
-  /* stopped on purpose: STOPPED, and the whole stays HEALTHY */
+  /* a non-critical one stopped on purpose: STOPPED, and the whole stays HEALTHY */
   g_clear_pointer (&r, reply_free);
   r = api_call (api, "POST", "/api/control/stop/cloudflared");
   g_assert_cmpuint (r->status, ==, 200);
@@ -453,6 +453,49 @@ test_seed (void)
   g_assert_cmpuint (r->status, ==, 200);
   g_assert_nonnull (strstr (r->body, "\"message\":\"Component started successfully\""));
   wait_health (api, "CRITICAL", 7, "cloudflared", "LIVE");
+
+  /* every service at once, as the CLI's `all` */
+  g_clear_pointer (&r, reply_free);
+  r = api_call (api, "POST", "/api/control/restart/all");
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpstr (r->body, ==,
+                   "{\"status\":\"OK\",\"action\":\"restart\",\"component\":\"all\","
+                   "\"message\":\"All components restarted successfully\"}");
+  wait_health (api, "HEALTHY", 9, "gateway-4444", "LIVE");
+
+  /* a critical one stopped on purpose: STOPPED, yet the system does not work without it */
+  g_clear_pointer (&r, reply_free);
+  r = api_call (api, "POST", "/api/control/stop/sttttserver");
+  g_assert_cmpuint (r->status, ==, 200);
+  wait_health (api, "CRITICAL", 8, "sttttserver", "STOPPED");
+
+  g_clear_pointer (&r, reply_free);
+  r = api_call (api, "POST", "/api/control/stop/all");
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_nonnull (strstr (r->body, "\"message\":\"All components stopped successfully\""));
+  wait_health (api, "CRITICAL", 0, "gateway-3333", "STOPPED");
+  g_clear_pointer (&r, reply_free);
+  r = api_call (api, "POST", "/api/control/start/all");
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_nonnull (strstr (r->body, "\"message\":\"All components started successfully\""));
+  wait_health (api, "HEALTHY", 9, NULL, NULL);
+}
+
+/* Nothing critical configured: one stopped of two leaves it HEALTHY, nothing live at all is CRITICAL. */
+static void
+test_nothing_live (void)
+{
+  g_autoptr(Api) api = api_start (NULL, "[service:a]\nexec=sleep 100000\n\n[service:b]\nexec=sleep 100001\n");
+  g_autoptr(Reply) r = NULL;
+
+  wait_health (api, "HEALTHY", 2, NULL, NULL);
+  r = api_call (api, "POST", "/api/control/stop/a");
+  g_assert_cmpuint (r->status, ==, 200);
+  wait_health (api, "HEALTHY", 1, "a", "STOPPED");
+  g_clear_pointer (&r, reply_free);
+  r = api_call (api, "POST", "/api/control/stop/b");
+  g_assert_cmpuint (r->status, ==, 200);
+  wait_health (api, "CRITICAL", 0, "b", "STOPPED");
 }
 
 static void
@@ -1447,6 +1490,7 @@ main (int argc, char **argv)
   /* a server closing on us must not kill the test */
   signal (SIGPIPE, SIG_IGN);
   g_test_add_func ("/tend/http/seed", test_seed);
+  g_test_add_func ("/tend/http/nothing-live", test_nothing_live);
   g_test_add_func ("/tend/http/components", test_components);
   g_test_add_func ("/tend/http/errors", test_errors);
   g_test_add_func ("/tend/http/cors", test_cors);

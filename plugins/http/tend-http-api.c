@@ -64,6 +64,8 @@ fill_component (JsonObject *o, TendService *service, const char *now_text, gint6
   json_object_set_string_member (o, "status", tend_http_component_status (service));
   json_object_set_int_member (o, "pid", pid);
   json_object_set_int_member (o, "id", first != NULL ? tend_instance_get_id (first) : 0);
+  /* dashboards written for the seed's pm2-control.js read this name */
+  json_object_set_int_member (o, "pm2_id", first != NULL ? tend_instance_get_id (first) : 0);
   if (config->port != 0)
     json_object_set_int_member (o, "port", config->port);
   else
@@ -115,7 +117,8 @@ tend_http_health_document (TendContext *context, gint64 now_us)
   g_autofree char *now_text = tend_http_format_time (now_us);
   guint n = g_list_model_get_n_items (services);
   guint live = 0;
-  gboolean down = FALSE, critical_down = FALSE;
+  gboolean down = FALSE, critical_not_live = FALSE;
+  const char *global;
   JsonObject *components;
   TendSystemInfo sys;
   double used;
@@ -128,15 +131,20 @@ tend_http_health_document (TendContext *context, gint64 now_us)
 
     if (strcmp (status, "LIVE") == 0)
       live++;
-    else if (strcmp (status, "DOWN") == 0 && tend_service_get_config (service)->critical)
-      critical_down = TRUE;
+    else if (tend_service_get_config (service)->critical)
+      critical_not_live = TRUE; /* stopped on purpose too: the system does not work without it */
     else if (strcmp (status, "DOWN") == 0)
       down = TRUE;
   }
+  /* a stopped non-critical service does not degrade the whole; nothing live at all is no health */
+  if (critical_not_live || (n > 0 && live == 0))
+    global = "CRITICAL";
+  else
+    global = down ? "DEGRADED" : "HEALTHY";
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, critical_down ? "CRITICAL" : down ? "DEGRADED" : "HEALTHY");
+  json_builder_add_string_value (b, global);
   json_builder_set_member_name (b, "components_live");
   json_builder_add_int_value (b, live);
   json_builder_set_member_name (b, "components_total");

@@ -392,25 +392,27 @@ handle_logs (TendHttpRouter *self, SoupServerMessage *msg, Route *route, GHashTa
 }
 
 static const char *
-action_done_message (const char *action)
+action_done_message (const char *action, gboolean all)
 {
   if (strcmp (action, "start") == 0)
-    return "Component started successfully";
+    return all ? "All components started successfully" : "Component started successfully";
   if (strcmp (action, "stop") == 0)
-    return "Component stopped successfully";
-  return "Component restarted successfully";
+    return all ? "All components stopped successfully" : "Component stopped successfully";
+  return all ? "All components restarted successfully" : "Component restarted successfully";
 }
 
 static void
 handle_control (TendHttpRouter *self, SoupServerMessage *msg, Route *route, const char *remote)
 {
   g_autoptr(GError) error = NULL;
+  /* as the CLI's `all`: every service (a name can never be "all") */
+  gboolean all = !route->bad_name && g_strcmp0 (route->name, "all") == 0;
 
-  if (route->bad_name || !tend_service_name_is_valid (route->name)) {
+  if (!all && (route->bad_name || !tend_service_name_is_valid (route->name))) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "Invalid component name");
     return;
   }
-  if (tend_service_manager_lookup (tend_context_get_manager (self->context), route->name) == NULL) {
+  if (!all && tend_service_manager_lookup (tend_context_get_manager (self->context), route->name) == NULL) {
     send_error (msg, SOUP_STATUS_BAD_REQUEST, "Invalid component name");
     return;
   }
@@ -425,7 +427,7 @@ handle_control (TendHttpRouter *self, SoupServerMessage *msg, Route *route, cons
     send_status (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "ERROR", route->action, route->name, error->message);
     return;
   }
-  send_status (msg, SOUP_STATUS_OK, "OK", route->action, route->name, action_done_message (route->action));
+  send_status (msg, SOUP_STATUS_OK, "OK", route->action, route->name, action_done_message (route->action, all));
 }
 
 static void
