@@ -435,6 +435,17 @@ test_service_bad_values (void)
     { "ready-check=exec:", "ready-check: exec: needs a command (e.g. exec:curl -sf http://127.0.0.1:8080/)" },
     { "ready-check=exec:echo 'open", "ready-check: cannot split the command \"echo 'open\": Text ended before matching quote was found for '. (The text was “echo 'open”)" },
     { "log-date-format=", "log-date-format: empty value" },
+    /* the seed's ecosystem file: PM2's moment.js tokens, which strftime would print as they are */
+    { "log-date-format=YYYY-MM-DD HH:mm:ss Z",
+      "log-date-format: \"YYYY-MM-DD HH:mm:ss Z\" is a PM2 (moment.js) date format; Tend takes a strftime format: "
+      "use \"%Y-%m-%d %H:%M:%S %z\"" },
+    { "log-date-format=HH:mm:ss.SSS",
+      "log-date-format: \"HH:mm:ss.SSS\" is a PM2 (moment.js) date format; Tend takes a strftime format: "
+      "use \"%H:%M:%S\" (strftime has no SSS)" },
+    { "log-date-format=today", "log-date-format: \"today\" has no strftime conversion (such as %Y-%m-%d %H:%M:%S): "
+                               "it would print the same text before every line" },
+    { "log-date-format=%Y %Q", "log-date-format: \"%Y %Q\" has a conversion strftime does not know (%Q)" },
+    { "log-date-format=%H:%M %", "log-date-format: a % at the end of \"%H:%M %\" starts no conversion" },
     { "layer=", "layer: empty value" },
     { "cwd=", "cwd: empty path" },
     { "depends-on=a", "depends-on: a service cannot depend on itself" },

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "tend-error.h"
+#include "tend-date-format.h"
 #include "tend-parse.h"
 #include "tend-proc.h"
 
@@ -622,6 +623,47 @@ test_proc_stat (void)
   g_assert_cmpint (info.ppid, ==, getppid ());
 }
 
+/* PM2's moment.js formats become strftime's (tend import and the reader's hint), and the checks */
+static void
+test_date_format (void)
+{
+  static const struct {
+    const char *moment, *strftime, *dropped;
+  } cases[] = {
+    { "YYYY-MM-DD HH:mm:ss Z", "%Y-%m-%d %H:%M:%S %z", NULL },
+    { "YYYY-MM-DDTHH:mm:ss.SSSZZ", "%Y-%m-%dT%H:%M:%S%z", "SSS" },
+    { "DD/MM/YY hh:mm A", "%d/%m/%y %I:%M %p", NULL },
+    { "dddd D MMMM YYYY [at] H:m", "%A %-d %B %Y at %-H:%-M", NULL },
+    { "Do MMM", " %b", "Do" },
+    { "[100%] X", "100%% %s", NULL },
+  };
+  static const char *const good[] = { "%Y-%m-%d %H:%M:%S %z", "%F %T", "[%-d/%_m %H:%M]", "%Ey", "%s", "%10Y" };
+  static const char *const bad[] = { "", "YYYY", "plain", "%%", "%Y%", "%Y %K", "%n%t" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *dropped = NULL;
+    g_autofree char *out = tend_date_format_from_moment (cases[i].moment, &dropped);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpstr (out, ==, cases[i].strftime);
+    g_assert_cmpstr (dropped, ==, cases[i].dropped);
+    if (strchr (out, '%') != NULL && strcmp (out, "100%% %s") != 0) {
+      g_assert_true (tend_date_format_check (out, &error));
+      g_assert_no_error (error);
+    }
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_autoptr(GError) error = NULL;
+    g_assert_true (tend_date_format_check (good[i], &error));
+    g_assert_no_error (error);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr(GError) error = NULL;
+    g_assert_false (tend_date_format_check (bad[i], &error));
+    g_assert_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -643,6 +685,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/parse/listen-address", test_listen_address);
   g_test_add_func ("/tend/parse/service-name", test_service_name);
   g_test_add_func ("/tend/parse/format", test_format);
+  g_test_add_func ("/tend/parse/date-format", test_date_format);
 
   g_test_add_func ("/parse/proc-stat", test_proc_stat);
   return g_test_run ();

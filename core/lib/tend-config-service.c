@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tend-config-reader.h"
+#include "tend-date-format.h"
 #include "tend-env-file.h"
 #include "tend-error.h"
 #include "tend-parse.h"
@@ -181,6 +182,11 @@ apply_service_key (Reader *r, TendServiceConfig *svc, const TendServiceKey *sk, 
     return parse_var_name (value, field, error);
   case TEND_SERVICE_KEY_CHECK:
     return parse_check (value, field, error);
+  case TEND_SERVICE_KEY_DATE_FORMAT:
+    if (!tend_date_format_check (value, error))
+      return FALSE;
+    *(char **) field = g_strdup (value);
+    return TRUE;
   default:
     g_assert_not_reached ();
   }

@@ -63,7 +63,7 @@ static const TendServiceKey service_keys[] = {
   { "error-file", TEND_SERVICE_KEY_PATH, OFFSET (error_file), 0, 0, 0, NONE, N_ ("where stderr goes") },
   { "merge-logs", TEND_SERVICE_KEY_BOOL, OFFSET (merge_logs), FALSE, 0, 0, NONE,
     N_ ("all instances write to the same files") },
-  { "log-date-format", TEND_SERVICE_KEY_STRING, OFFSET (log_date_format), 0, 0, 0, NONE,
+  { "log-date-format", TEND_SERVICE_KEY_DATE_FORMAT, OFFSET (log_date_format), 0, 0, 0, NONE,
     N_ ("a strftime format put before each line") },
   { "port", TEND_SERVICE_KEY_UINT, OFFSET (port), 0, 1, 65535, NONE,
     N_ ("the service's port, for checks and tunnels") },
@@ -154,6 +154,7 @@ type_is_text (TendServiceKeyType type)
   case TEND_SERVICE_KEY_GROUP:
   case TEND_SERVICE_KEY_VAR_NAME:
   case TEND_SERVICE_KEY_CHECK:
+  case TEND_SERVICE_KEY_DATE_FORMAT:
     return TRUE;
   default:
     return FALSE;

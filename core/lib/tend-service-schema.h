@@ -29,6 +29,7 @@ typedef enum {
   TEND_SERVICE_KEY_GROUP,    /* char *: an existing group */
   TEND_SERVICE_KEY_VAR_NAME, /* char *: an environment variable's name */
   TEND_SERVICE_KEY_CHECK,    /* char *: http://, tcp:// or exec: check */
+  TEND_SERVICE_KEY_DATE_FORMAT, /* char *: a strftime format (tend_date_format_check()) */
 } TendServiceKeyType;
 
 /**
