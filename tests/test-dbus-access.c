@@ -232,6 +232,8 @@ assert_describe_hides (const char *out)
   /* names of the variables and the program, nothing of the values and arguments */
   g_assert_nonnull (strstr (out, "'env': 'DB_PASSWORD;MODE'"));
   g_assert_nonnull (strstr (out, "'exec': '/bin/sh'"));
+  /* and says so: tend export must not write a rollback from this */
+  g_assert_nonnull (strstr (out, "'redacted': <true>"));
   g_assert_nonnull (strstr (out, "'health-check': 'exec:/bin/true'"));
   g_assert_nonnull (strstr (out, "'ready-check': 'http://127.0.0.1:9/ready'"));
   g_assert_null (strstr (out, "hunter2"));
@@ -247,6 +249,7 @@ assert_describe_shows (const char *out)
 {
   g_assert_nonnull (strstr (out, "DB_PASSWORD=hunter2"));
   g_assert_nonnull (strstr (out, "ARG-SECRET-42"));
+  g_assert_null (strstr (out, "'redacted'"));
   g_assert_nonnull (strstr (out, "CHECK-SECRET-7"));
   g_assert_nonnull (strstr (out, "URL-TOKEN-6"));
 }

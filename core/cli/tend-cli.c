@@ -575,6 +575,8 @@ static const Verb verbs[] = {
   { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins"), "" },
   { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel"),
     "" },
+  { "export", tend_cli_cmd_export, "export --nohup [-o FILE]",
+    N_("write an emergency-rollback script: Tend stopped, the services back under nohup"), "--nohup" },
   { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token"), "" },
   { "version", cmd_version, "version [--json]", N_("print the versions of tend and of the running tendd"), "" },
   { "help", cmd_help, "help [COMMAND]", N_("print this help"), "[COMMAND]" },

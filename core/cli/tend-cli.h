@@ -117,6 +117,10 @@ int tend_cli_cmd_logs (TendCli *cli, int argc, char **argv);
 /** tend_cli_cmd_flush: tend flush [NAME] */
 int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
 
+/* tend-cli-export.c */
+/** tend_cli_cmd_export: tend export --nohup [-o FILE] */
+int tend_cli_cmd_export (TendCli *cli, int argc, char **argv);
+
 /* tend-cli-tunnel.c */
 int tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv);
 

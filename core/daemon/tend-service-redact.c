@@ -86,5 +86,7 @@ tend_service_redact_describe (TendService *service)
 
   g_variant_dict_init (&dict, full);
   g_variant_dict_insert_value (&dict, "config", redact_config (tend_service_get_config (service)));
+  /* a client that needs the real command (tend export) must know it got less */
+  g_variant_dict_insert (&dict, "redacted", "b", TRUE);
   return g_variant_dict_end (&dict);
 }
