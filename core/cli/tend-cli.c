@@ -569,6 +569,7 @@ static const Verb verbs[] = {
   { "logs", tend_cli_cmd_logs, "logs [NAME] [--lines N] [--follow] [--err|--out] [--timestamps]",
     N_("show the last lines of the logs, and follow them with --follow"), "[NAME|all]" },
   { "flush", tend_cli_cmd_flush, "flush [NAME]", N_("empty the log files of one or every service"), "[NAME|all]" },
+  { "check", tend_cli_cmd_check, "check [FILE]", N_("check a configuration file, start nothing"), "[FILE]" },
   { "save", cmd_save, "save", N_("write the service list to HOME/dump.conf"), "" },
   { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS]", N_("bring back what tend save wrote"), "" },
   { "kill", cmd_kill, "kill", N_("stop every service and the daemon"), "" },

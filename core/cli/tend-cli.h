@@ -73,6 +73,11 @@ gboolean tend_cli_parse_wait (const char *text, double *out_seconds);
  * autostarted daemon refused to start: tendd's own message says why).
  */
 int tend_cli_connect (TendCli *cli, gboolean autostart);
+/**
+ * tend_cli_find_tendd: the tendd an autostart runs: $TEND_TENDD, beside this
+ * program, the build tree's, sbindir's, then PATH's; NULL when none
+ */
+char *tend_cli_find_tendd (void);
 /** tend_cli_try_connect: one attempt, no message; FALSE with @error set */
 gboolean tend_cli_try_connect (TendCli *cli, GError **error);
 /** tend_cli_error_means_absent: @error (from connecting) says no daemon listens there */
@@ -116,6 +121,10 @@ int tend_cli_cmd_keys (TendCli *cli, int argc, char **argv);
 int tend_cli_cmd_logs (TendCli *cli, int argc, char **argv);
 /** tend_cli_cmd_flush: tend flush [NAME] */
 int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
+
+/* tend-cli-check.c */
+/** tend_cli_cmd_check: tend check [FILE]: tendd --check-config on FILE or the daemon's configuration */
+int tend_cli_cmd_check (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-tunnel.c */
 int tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv);

@@ -169,6 +169,17 @@ warn_no_process_backend (TendDaemon *self)
 }
 
 gboolean
+tend_daemon_check_config (TendDaemon *self, char **out_path, GError **error)
+{
+  g_autoptr(TendConfig) config = NULL;
+
+  self->registry = tend_plugin_registry_new ();
+  tend_plugin_registry_scan_default_dirs (self->registry);
+  config = read_config (self, out_path, error);
+  return config != NULL;
+}
+
+gboolean
 tend_daemon_setup (TendDaemon *self, GError **error)
 {
   g_autoptr(TendConfig) config = NULL;
