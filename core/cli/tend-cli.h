@@ -98,18 +98,36 @@ typedef enum {
   TEND_CLI_WAIT_GONE,    /* no longer listed */
 } TendCliWaitGoal;
 
+typedef enum {
+  TEND_CLI_WAIT_FLAG_NONE = 0,
+  TEND_CLI_WAIT_FLAG_NEW_PROCESS = 1 << 0, /* a restart: the process of @before is not the new run */
+  TEND_CLI_WAIT_FLAG_JSON = 1 << 1,        /* print one JSON document instead of lines */
+} TendCliWaitFlags;
+
 /**
  * tend_cli_wait:
  * @names: (nullable): the services to watch; NULL: every service (for
  *   TEND_CLI_WAIT_RUNNING, every service that wants to run)
- * @before: (nullable): ListServices from before a restart; an instance still
- *   online with the pid it had then has not restarted yet
+ * @before: (nullable): ListServices from before the call: how many processes
+ *   of each instance had ended on their own (any more since is a failure),
+ *   and with TEND_CLI_WAIT_FLAG_NEW_PROCESS the pids a restart replaces
  * Looks at ListServices, then again each time the daemon signals a state
- * change of one of @names, until every instance of @names reached @goal or
- * @timeout_s passed, then prints one line per service. Returns the exit
- * status: failed when one errored or the wait timed out.
+ * change of one of @names (and when an instance will have been up its
+ * min-uptime), until every instance of @names reached @goal or @timeout_s
+ * (plus the longest min-uptime) passed, then prints one line per service.
+ * TEND_CLI_WAIT_RUNNING is reached once an instance has been online for its
+ * min-uptime (ready, with a ready rule); a process that ends on its own
+ * before fails it. Returns the exit status: failed when one failed or the
+ * wait timed out.
  */
-int tend_cli_wait (TendCli *cli, const char *const *names, TendCliWaitGoal goal, GVariant *before, double timeout_s);
+int tend_cli_wait (TendCli *cli,
+                   const char *const *names,
+                   TendCliWaitGoal goal,
+                   GVariant *before,
+                   TendCliWaitFlags flags,
+                   double timeout_s);
+/** tend_cli_print_no_services: @text on stdout, or with TEND_CLI_WAIT_FLAG_JSON an empty result document */
+void tend_cli_print_no_services (TendCliWaitFlags flags, const char *text);
 
 /* tend-cli-start.c */
 int tend_cli_cmd_start (TendCli *cli, int argc, char **argv);
