@@ -1039,7 +1039,9 @@ test_bash_completion (void)
                             "COMP_WORDS=(tend --home %s stop ''); COMP_CWORD=4; _tend; show names; "
                             "COMP_WORDS=(tend start --max-m); COMP_CWORD=2; _tend; show opts; "
                             "COMP_WORDS=(tend --home %s start --depends-on ''); COMP_CWORD=5; _tend; show deps; "
-                            "COMP_WORDS=(tend start --autorestart o); COMP_CWORD=3; _tend; show restart",
+                            "COMP_WORDS=(tend start --autorestart o); COMP_CWORD=3; _tend; show restart; "
+                            "COMP_WORDS=(tend ch); COMP_CWORD=1; _tend; show check; "
+                            "COMP_WORDS=(tend restart --j); COMP_CWORD=2; _tend; show rjson",
                             core, completion, d->home, d->home);
   {
     const char *argv[] = { "bash", "-c", script, NULL };
@@ -1053,6 +1055,8 @@ test_bash_completion (void)
   g_assert_nonnull (strstr (out, "opts:--max-memory-restart \n"));
   g_assert_nonnull (strstr (out, "deps:alpha beta \n"));
   g_assert_nonnull (strstr (out, "restart:on-failure \n"));
+  g_assert_nonnull (strstr (out, "check:check \n"));
+  g_assert_nonnull (strstr (out, "rjson:--json \n"));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 

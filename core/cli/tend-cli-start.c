@@ -118,14 +118,17 @@ print_start_help (void)
     g_string_append_printf (keys, "%s--%s%s", i > 0 ? ", " : "", key->name, key->kind == KEY_BOOL ? "" : "=V");
   }
   g_print (_("Usage:\n"
-             "  tend start [FILE.conf] [--only NAME,...] [--wait SECONDS]\n"
-             "  tend start NAME|all... [--wait SECONDS]\n"
-             "  tend start --name NAME [OPTIONS] -- COMMAND [ARGS...]\n"
+             "  tend start [FILE.conf] [--only NAME,...] [--wait SECONDS] [--json]\n"
+             "  tend start NAME|all... [--wait SECONDS] [--json]\n"
+             "  tend start --name NAME [OPTIONS] [--json] -- COMMAND [ARGS...]\n"
              "\n"
              "Loads a configuration and starts its services, starts configured services,\n"
              "or adds and starts an ad hoc service. Without FILE or NAME: every service\n"
-             "of the daemon's configuration. Waits (--wait, default %g s) until each one\n"
-             "is online or errored.\n"
+             "of the daemon's configuration. Waits until each one has been up for its\n"
+             "min-uptime (or is ready, with a ready-check or notify), at most --wait\n"
+             "(default %g s) plus the longest min-uptime. A service that exits meanwhile\n"
+             "is reported as failed with its exit status, and the exit status is 1.\n"
+             "--json prints the outcome of every service as one JSON document.\n"
              "\n"
              "Options of an ad hoc service are the keys of a [service:NAME] group:\n"
              "  %s\n"
@@ -153,34 +156,52 @@ config_file_argument (const char *arg)
   return g_canonicalize_filename (arg, NULL);
 }
 
+/* ListServices before the call: how many processes of each instance had exited, so one more is a failure. */
 static int
-start_config (TendCli *cli, const char *path, const char *only, double wait_s)
+snapshot (TendCli *cli, GVariant **out_before)
+{
+  g_autoptr(GError) error = NULL;
+  int status = tend_cli_connect (cli, TRUE);
+
+  if (status != TEND_CLI_EXIT_OK)
+    return status;
+  *out_before = tend_cli_list_services (cli, &error);
+  if (*out_before == NULL)
+    return tend_cli_report_error (error);
+  return TEND_CLI_EXIT_OK;
+}
+
+static int
+start_config (TendCli *cli, const char *path, const char *only, TendCliWaitFlags flags, double wait_s)
 {
   g_auto(GStrv) only_names = only != NULL ? tend_parse_name_list (only) : g_new0 (char *, 1);
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) names = NULL;
+  g_autoptr(GVariant) before = NULL;
   int status;
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     return tend_cli_fail (_("no such configuration file: %s"), path);
-  status = tend_cli_connect (cli, TRUE);
+  status = snapshot (cli, &before);
   if (status != TEND_CLI_EXIT_OK)
     return status;
   if (!tend_dbus_manager1_call_start_config_sync (cli->manager, path, (const char *const *) only_names,
                                                   G_DBUS_CALL_FLAGS_NONE, -1, &names, NULL, &error))
     return tend_cli_report_error (error);
   if (names[0] == NULL) {
-    g_print (_("%s: no services to start\n"), path);
+    g_autofree char *text = g_strdup_printf (_("%s: no services to start"), path);
+    tend_cli_print_no_services (flags, text);
     return TEND_CLI_EXIT_OK;
   }
-  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, before, flags, wait_s);
 }
 
 static int
-start_names (TendCli *cli, GPtrArray *names, double wait_s)
+start_names (TendCli *cli, GPtrArray *names, TendCliWaitFlags flags, double wait_s)
 {
+  g_autoptr(GVariant) before = NULL;
   gboolean all = FALSE;
-  int status = tend_cli_connect (cli, TRUE);
+  int status = snapshot (cli, &before);
 
   if (status != TEND_CLI_EXIT_OK)
     return status;
@@ -193,11 +214,17 @@ start_names (TendCli *cli, GPtrArray *names, double wait_s)
     all = all || g_str_equal (name, "all");
   }
   g_ptr_array_add (names, NULL);
-  return tend_cli_wait (cli, all ? NULL : (const char *const *) names->pdata, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+  return tend_cli_wait (cli, all ? NULL : (const char *const *) names->pdata, TEND_CLI_WAIT_RUNNING, before, flags,
+                        wait_s);
 }
 
 static int
-start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashTable *options, double wait_s)
+start_ad_hoc (TendCli *cli,
+              const char *name,
+              const char *const *command,
+              GHashTable *options,
+              TendCliWaitFlags flags,
+              double wait_s)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *cwd = g_get_current_dir ();
@@ -205,7 +232,8 @@ start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashT
   GHashTableIter iter;
   gpointer key, value;
   const char *names[] = { name, NULL };
-  int status = tend_cli_connect (cli, TRUE);
+  g_autoptr(GVariant) before = NULL;
+  int status = snapshot (cli, &before);
 
   if (status != TEND_CLI_EXIT_OK)
     return status;
@@ -219,7 +247,7 @@ start_ad_hoc (TendCli *cli, const char *name, const char *const *command, GHashT
   if (!tend_dbus_manager1_call_add_service_sync (cli->manager, name, command, g_variant_builder_end (&builder), cwd,
                                                  G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error))
     return tend_cli_report_error (error);
-  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, NULL, wait_s);
+  return tend_cli_wait (cli, names, TEND_CLI_WAIT_RUNNING, before, flags, wait_s);
 }
 
 int
@@ -232,6 +260,7 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
   g_autofree char *config_path = NULL;
   char **command = NULL;
   double wait_s = TEND_CLI_DEFAULT_WAIT_S;
+  TendCliWaitFlags flags = TEND_CLI_WAIT_FLAG_NONE;
   const char *first_service_option = NULL;
 
   for (int i = 1; i < argc; i++) {
@@ -262,6 +291,10 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
     if (strcmp (option, "help") == 0) {
       print_start_help ();
       return TEND_CLI_EXIT_OK;
+    }
+    if (strcmp (option, "json") == 0 && inline_value == NULL) {
+      flags |= TEND_CLI_WAIT_FLAG_JSON;
+      continue;
     }
 
     /* --no-KEY: a boolean key (or autorestart) set to false */
@@ -327,7 +360,7 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
     if (!tend_service_name_is_valid (name))
       return tend_cli_usage_error (
           _("invalid service name “%s” (letters, digits, -, _ and . only; give one with --name)"), name);
-    return start_ad_hoc (cli, name, (const char *const *) command, options, wait_s);
+    return start_ad_hoc (cli, name, (const char *const *) command, options, flags, wait_s);
   }
 
   if (first_service_option != NULL)
@@ -339,7 +372,7 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
   if (config_path != NULL) {
     if (positional->len > 1)
       return tend_cli_usage_error (_("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 1));
-    return start_config (cli, config_path, only, wait_s);
+    return start_config (cli, config_path, only, flags, wait_s);
   }
 
   /* configured services: the names given, those of --only, or all */
@@ -350,7 +383,7 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
     for (guint i = 0; only_names[i] != NULL; i++)
       g_ptr_array_add (positional, only_names[i]);
     /* borrowed from only_names, which lives until the wait is over */
-    return start_names (cli, positional, wait_s);
+    return start_names (cli, positional, flags, wait_s);
   }
   if (positional->len == 0)
     g_ptr_array_add (positional, (gpointer) "all");
@@ -359,5 +392,5 @@ tend_cli_cmd_start (TendCli *cli, int argc, char **argv)
     if (strcmp (arg, "all") != 0 && !tend_service_name_is_valid (arg))
       return tend_cli_usage_error (_("invalid service name “%s”"), arg);
   }
-  return start_names (cli, positional, wait_s);
+  return start_names (cli, positional, flags, wait_s);
 }

@@ -237,7 +237,7 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
   NameCall call;
   TendCliWaitGoal goal;
 
-  PARSE_ARGS (FALSE, TRUE, 1, G_MAXUINT);
+  PARSE_ARGS (strcmp (argv[0], "restart") == 0, TRUE, 1, G_MAXUINT);
   if (strcmp (argv[0], "stop") == 0) {
     call = tend_dbus_manager1_call_stop_sync;
     goal = TEND_CLI_WAIT_STOPPED;
@@ -256,7 +256,7 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
     return status;
   if (goal == TEND_CLI_WAIT_RUNNING) {
     g_autoptr(GError) error = NULL;
-    /* the pids from before tell a restarted process from the old one */
+    /* the pids from before tell a restarted process from the old one, the exit counts a crash since */
     before = tend_cli_list_services (cli, &error);
     if (before == NULL)
       return tend_cli_report_error (error);
@@ -265,7 +265,10 @@ cmd_stop_restart_delete (TendCli *cli, int argc, char **argv)
   if (status != TEND_CLI_EXIT_OK)
     return status;
   g_ptr_array_add (args.positional, NULL);
-  return tend_cli_wait (cli, all ? NULL : (const char *const *) args.positional->pdata, goal, before, args.wait_s);
+  return tend_cli_wait (cli, all ? NULL : (const char *const *) args.positional->pdata, goal, before,
+                        (goal == TEND_CLI_WAIT_RUNNING ? TEND_CLI_WAIT_FLAG_NEW_PROCESS : 0) |
+                            (args.json ? TEND_CLI_WAIT_FLAG_JSON : 0),
+                        args.wait_s);
 }
 
 static int
@@ -360,21 +363,28 @@ cmd_resurrect (TendCli *cli, int argc, char **argv)
 {
   g_auto(Args) args = { 0 };
   g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) before = NULL;
   g_auto(GStrv) names = NULL;
+  TendCliWaitFlags flags;
   int status;
 
-  PARSE_ARGS (FALSE, TRUE, 0, 0);
+  PARSE_ARGS (TRUE, TRUE, 0, 0);
+  flags = args.json ? TEND_CLI_WAIT_FLAG_JSON : TEND_CLI_WAIT_FLAG_NONE;
   status = tend_cli_connect (cli, TRUE);
   if (status != TEND_CLI_EXIT_OK)
     return status;
+  /* how many times each process had exited: one more during the wait is a failure */
+  before = tend_cli_list_services (cli, &error);
+  if (before == NULL)
+    return tend_cli_report_error (error);
   if (!tend_dbus_manager1_call_resurrect_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &names, NULL, &error))
     return tend_cli_report_error (error);
   if (names[0] == NULL) {
-    g_print (_("nothing to resurrect: every saved service is already here\n"));
+    tend_cli_print_no_services (flags, _("nothing to resurrect: every saved service is already here"));
     return TEND_CLI_EXIT_OK;
   }
   /* those saved as stopped come back stopped, and are reported so */
-  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, NULL, args.wait_s);
+  return tend_cli_wait (cli, (const char *const *) names, TEND_CLI_WAIT_RUNNING, before, flags, args.wait_s);
 }
 
 static gboolean
@@ -557,8 +567,8 @@ static const Verb verbs[] = {
     N_("load a configuration, start services, or add an ad hoc one (tend start --help)"), NULL },
   { "stop", cmd_stop_restart_delete, "stop NAME|all... [--wait SECONDS]",
     N_("stop services and wait until they are stopped"), "NAME|all..." },
-  { "restart", cmd_stop_restart_delete, "restart NAME|all... [--wait SECONDS]",
-    N_("restart services and wait until they are online"), "NAME|all..." },
+  { "restart", cmd_stop_restart_delete, "restart NAME|all... [--wait SECONDS] [--json]",
+    N_("restart services and wait until they have been up for their min-uptime"), "NAME|all..." },
   { "reload", cmd_reload, "reload", N_("re-read the configuration, apply only what changed"), "" },
   { "delete", cmd_stop_restart_delete, "delete NAME|all... [--wait SECONDS]", N_("stop services and forget them"),
     "NAME|all..." },
@@ -569,8 +579,9 @@ static const Verb verbs[] = {
   { "logs", tend_cli_cmd_logs, "logs [NAME] [--lines N] [--follow] [--err|--out] [--timestamps]",
     N_("show the last lines of the logs, and follow them with --follow"), "[NAME|all]" },
   { "flush", tend_cli_cmd_flush, "flush [NAME]", N_("empty the log files of one or every service"), "[NAME|all]" },
+  { "check", tend_cli_cmd_check, "check [FILE]", N_("check a configuration file, start nothing"), "[FILE]" },
   { "save", cmd_save, "save", N_("write the service list to HOME/dump.conf"), "" },
-  { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS]", N_("bring back what tend save wrote"), "" },
+  { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS] [--json]", N_("bring back what tend save wrote"), "" },
   { "kill", cmd_kill, "kill", N_("stop every service and the daemon"), "" },
   { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins"), "" },
   { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel"),

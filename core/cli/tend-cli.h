@@ -73,6 +73,11 @@ gboolean tend_cli_parse_wait (const char *text, double *out_seconds);
  * autostarted daemon refused to start: tendd's own message says why).
  */
 int tend_cli_connect (TendCli *cli, gboolean autostart);
+/**
+ * tend_cli_find_tendd: the tendd an autostart runs: $TEND_TENDD, beside this
+ * program, the build tree's, sbindir's, then PATH's; NULL when none
+ */
+char *tend_cli_find_tendd (void);
 /** tend_cli_try_connect: one attempt, no message; FALSE with @error set */
 gboolean tend_cli_try_connect (TendCli *cli, GError **error);
 /** tend_cli_error_means_absent: @error (from connecting) says no daemon listens there */
@@ -93,18 +98,36 @@ typedef enum {
   TEND_CLI_WAIT_GONE,    /* no longer listed */
 } TendCliWaitGoal;
 
+typedef enum {
+  TEND_CLI_WAIT_FLAG_NONE = 0,
+  TEND_CLI_WAIT_FLAG_NEW_PROCESS = 1 << 0, /* a restart: the process of @before is not the new run */
+  TEND_CLI_WAIT_FLAG_JSON = 1 << 1,        /* print one JSON document instead of lines */
+} TendCliWaitFlags;
+
 /**
  * tend_cli_wait:
  * @names: (nullable): the services to watch; NULL: every service (for
  *   TEND_CLI_WAIT_RUNNING, every service that wants to run)
- * @before: (nullable): ListServices from before a restart; an instance still
- *   online with the pid it had then has not restarted yet
+ * @before: (nullable): ListServices from before the call: how many processes
+ *   of each instance had ended on their own (any more since is a failure),
+ *   and with TEND_CLI_WAIT_FLAG_NEW_PROCESS the pids a restart replaces
  * Looks at ListServices, then again each time the daemon signals a state
- * change of one of @names, until every instance of @names reached @goal or
- * @timeout_s passed, then prints one line per service. Returns the exit
- * status: failed when one errored or the wait timed out.
+ * change of one of @names (and when an instance will have been up its
+ * min-uptime), until every instance of @names reached @goal or @timeout_s
+ * (plus the longest min-uptime) passed, then prints one line per service.
+ * TEND_CLI_WAIT_RUNNING is reached once an instance has been online for its
+ * min-uptime (ready, with a ready rule); a process that ends on its own
+ * before fails it. Returns the exit status: failed when one failed or the
+ * wait timed out.
  */
-int tend_cli_wait (TendCli *cli, const char *const *names, TendCliWaitGoal goal, GVariant *before, double timeout_s);
+int tend_cli_wait (TendCli *cli,
+                   const char *const *names,
+                   TendCliWaitGoal goal,
+                   GVariant *before,
+                   TendCliWaitFlags flags,
+                   double timeout_s);
+/** tend_cli_print_no_services: @text on stdout, or with TEND_CLI_WAIT_FLAG_JSON an empty result document */
+void tend_cli_print_no_services (TendCliWaitFlags flags, const char *text);
 
 /* tend-cli-start.c */
 int tend_cli_cmd_start (TendCli *cli, int argc, char **argv);
@@ -116,6 +139,10 @@ int tend_cli_cmd_keys (TendCli *cli, int argc, char **argv);
 int tend_cli_cmd_logs (TendCli *cli, int argc, char **argv);
 /** tend_cli_cmd_flush: tend flush [NAME] */
 int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
+
+/* tend-cli-check.c */
+/** tend_cli_cmd_check: tend check [FILE]: tendd --check-config on FILE or the daemon's configuration */
+int tend_cli_cmd_check (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-export.c */
 /** tend_cli_cmd_export: tend export --nohup [-o FILE] */

@@ -103,7 +103,7 @@ tend_daemon_set_ready_callback (TendDaemon *self, GCallback callback, gpointer u
 }
 
 static TendConfig *
-read_config (TendDaemon *self, char **out_path, GError **error)
+read_config_full (TendDaemon *self, TendConfigFlags flags, char **out_path, GError **error)
 {
   g_autofree char *default_path = g_build_filename (self->home, "tend.conf", NULL);
   const char *path = self->config_path;
@@ -112,8 +112,14 @@ read_config (TendDaemon *self, char **out_path, GError **error)
     path = default_path;
   *out_path = g_strdup (path);
   if (path != NULL)
-    return tend_config_new_from_file (path, self->registry, error);
+    return tend_config_new_from_file_full (path, flags, self->registry, error);
   return tend_config_new_empty (self->registry);
+}
+
+static TendConfig *
+read_config (TendDaemon *self, char **out_path, GError **error)
+{
+  return read_config_full (self, TEND_CONFIG_FLAGS_NONE, out_path, error);
 }
 
 /* The HTTP API's token (SPEC: created at first start, mode 0600), so `tend api-token` always has one. */
@@ -166,6 +172,18 @@ warn_no_process_backend (TendDaemon *self)
     g_warning ("no plugin provides the process backend: services cannot run (enable %s)", hint->str);
   else
     g_warning ("no plugin provides the process backend: services cannot run (none is installed)");
+}
+
+gboolean
+tend_daemon_check_config (TendDaemon *self, char **out_path, GError **error)
+{
+  g_autoptr(TendConfig) config = NULL;
+
+  self->registry = tend_plugin_registry_new ();
+  tend_plugin_registry_scan_default_dirs (self->registry);
+  /* the daemon's reader, told to go on after a broken group: the operator fixes them all in one go */
+  config = read_config_full (self, TEND_CONFIG_FLAGS_ALL_ERRORS, out_path, error);
+  return config != NULL;
 }
 
 gboolean

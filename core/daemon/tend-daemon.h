@@ -30,6 +30,15 @@ TendDaemon *tend_daemon_new (const char *home, const char *config_path);
  * started yet, so a configuration error starts nothing.
  */
 gboolean tend_daemon_setup (TendDaemon *self, GError **error);
+/**
+ * tend_daemon_check_config:
+ * @out_path: (out) (nullable): the file read, NULL when there is none
+ * Reads the configuration exactly as tend_daemon_setup() would (plugin
+ * folders scanned, so the keys plugins declare are known), and nothing more:
+ * no pidfile, no socket, no plugin started, the home not even created.
+ * On error every broken group is named, one `FILE:LINE:` line each.
+ */
+gboolean tend_daemon_check_config (TendDaemon *self, char **out_path, GError **error);
 /** tend_daemon_run: starts the services and runs until stopped; returns the exit status */
 int tend_daemon_run (TendDaemon *self);
 /**

@@ -21,11 +21,17 @@ G_BEGIN_DECLS
  * @TEND_CONFIG_FLAGS_DUMP: the file is `tend save`'s dump, written by tendd in
  *   its home: a service may carry `added-by=UID` (who added it over D-Bus,
  *   whose rights read its env-file). No other file may say so.
+ * @TEND_CONFIG_FLAGS_ALL_ERRORS: for `tendd --check-config`: the reader goes on
+ *   after a broken group, and the error holds the first error of every broken
+ *   group (at most 100), one `FILE:LINE:` line each, joined by newlines; the
+ *   first line is the error a read without the flag gives. Without it the
+ *   message is that one line (what logs, D-Bus and HTTP answers carry).
  */
 typedef enum {
   TEND_CONFIG_FLAGS_NONE = 0,
   TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES = 1 << 0,
   TEND_CONFIG_FLAGS_DUMP = 1 << 1,
+  TEND_CONFIG_FLAGS_ALL_ERRORS = 1 << 2,
 } TendConfigFlags;
 
 /**

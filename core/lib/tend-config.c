@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -948,6 +949,60 @@ keyfile_error_line (const char *text, gsize length)
   return hi;
 }
 
+/*
+ * With TEND_CONFIG_FLAGS_ALL_ERRORS the reader goes on after an error in one
+ * group and reports every group's first error, one FILE:LINE line each (so
+ * `tend check` lists them all at once); a file full of mistakes is cut at
+ * this many. Without it the first error ends the read.
+ */
+#define MAX_REPORTED_ERRORS 100
+
+typedef struct {
+  GString *text;
+  guint n;
+  guint first_cut_line; /* the line of the first error not shown */
+} Errors;
+
+static void
+errors_clear (Errors *errors)
+{
+  g_string_free (errors->text, TRUE);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Errors, errors_clear)
+
+static void
+add_error (Errors *errors, const Reader *r, const GError *error)
+{
+  errors->n++;
+  if (errors->n > MAX_REPORTED_ERRORS) {
+    /* every message starts with PATH:LINE: */
+    if (errors->n == MAX_REPORTED_ERRORS + 1 && g_str_has_prefix (error->message, r->path) &&
+        sscanf (error->message + strlen (r->path), ":%u:", &errors->first_cut_line) != 1)
+      errors->first_cut_line = 1;
+    return;
+  }
+  if (errors->text->len > 0)
+    g_string_append_c (errors->text, '\n');
+  g_string_append (errors->text, error->message);
+}
+
+static gboolean
+stop_now (const Reader *r, const Errors *errors)
+{
+  return errors->n > 0 && (r->flags & TEND_CONFIG_FLAGS_ALL_ERRORS) == 0;
+}
+
+static gboolean
+report_errors (const Reader *r, Errors *errors, GError **error)
+{
+  if (errors->n > MAX_REPORTED_ERRORS)
+    g_string_append_printf (errors->text, "\n%s:%u: and %u more errors not shown", r->path,
+                            MAX (errors->first_cut_line, 1), errors->n - MAX_REPORTED_ERRORS);
+  g_set_error_literal (error, TEND_ERROR, TEND_ERROR_CONFIG, errors->text->str);
+  return FALSE;
+}
+
 static gboolean
 read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError **error)
 {
@@ -956,6 +1011,8 @@ read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError
   g_autoptr(GHashTable) plugin_groups =
     g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) tend_plugin_config_unref);
   const GroupLines *tend_group = NULL;
+  g_autoptr(GPtrArray) bad_groups = g_ptr_array_new ();
+  g_auto(Errors) errors = { g_string_new (NULL), 0, 0 };
 
   /* a byte-order mark, as some Windows editors write, is not part of the text */
   if (length >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0) {
@@ -974,43 +1031,55 @@ read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError
     return FALSE;
   }
 
-  /* group kinds and names first, in file order */
+  /* group kinds and names first, in file order; a group that fails is skipped, the next is read on */
   for (guint i = 0; i < r->groups->len; i++) {
     const GroupLines *g = g_ptr_array_index (r->groups, i);
+    g_autoptr(GError) group_error = NULL;
 
     if (strcmp (g->name, "tend") == 0) {
       tend_group = g;
     } else if (g_str_has_prefix (g->name, "plugin:")) {
-      if (g->name[strlen ("plugin:")] == '\0') {
-        tend_config_set_group_error (error, r, g, "missing plugin name (use [plugin:NAME])");
-        return FALSE;
-      }
+      if (g->name[strlen ("plugin:")] == '\0')
+        tend_config_set_group_error (&group_error, r, g, "missing plugin name (use [plugin:NAME])");
     } else if (g_str_has_prefix (g->name, "service:")) {
-      if (!tend_service_name_is_valid (g->name + strlen ("service:"))) {
-        tend_config_set_group_error (error, r, g,
+      if (!tend_service_name_is_valid (g->name + strlen ("service:")))
+        tend_config_set_group_error (&group_error, r, g,
                          "not a valid service name (use letters, digits, \"-\", \"_\" and \".\", "
                          "at most 64; not \"all\")");
-        return FALSE;
-      }
     } else {
-      tend_config_set_group_error (error, r, g, "unknown group (groups are [tend], [plugin:NAME] and [service:NAME])");
-      return FALSE;
+      tend_config_set_group_error (&group_error, r, g,
+                                   "unknown group (groups are [tend], [plugin:NAME] and [service:NAME])");
+    }
+    if (group_error != NULL) {
+      add_error (&errors, r, group_error);
+      g_ptr_array_add (bad_groups, (gpointer) g);
+      if (stop_now (r, &errors))
+        return report_errors (r, &errors, error);
     }
   }
 
-  if (tend_group != NULL && !read_tend_group (self, r, tend_group, error))
-    return FALSE;
+  if (tend_group != NULL && !read_tend_group (self, r, tend_group, &local)) {
+    add_error (&errors, r, local);
+    g_clear_error (&local);
+    if (stop_now (r, &errors))
+      return report_errors (r, &errors, error);
+  }
 
   for (guint i = 0; i < r->groups->len; i++) {
     const GroupLines *g = g_ptr_array_index (r->groups, i);
     const char *name = g->name + strlen ("plugin:");
     TendPluginConfig *pc;
 
-    if (!g_str_has_prefix (g->name, "plugin:"))
+    if (!g_str_has_prefix (g->name, "plugin:") || g_ptr_array_find (bad_groups, g, NULL))
       continue;
-    pc = read_plugin_group (r, g, name, error);
-    if (pc == NULL)
-      return FALSE;
+    pc = read_plugin_group (r, g, name, &local);
+    if (pc == NULL) {
+      add_error (&errors, r, local);
+      g_clear_error (&local);
+      if (stop_now (r, &errors))
+        return report_errors (r, &errors, error);
+      continue;
+    }
     g_hash_table_insert (plugin_groups, (gpointer) tend_plugin_config_get_name (pc), pc);
   }
   fill_plugins (self, r->registry, plugin_groups);
@@ -1020,15 +1089,23 @@ read_config (TendConfig *self, Reader *r, const char *data, gsize length, GError
     const GroupLines *g = g_ptr_array_index (r->groups, i);
     TendServiceConfig *svc;
 
-    if (!g_str_has_prefix (g->name, "service:"))
+    if (!g_str_has_prefix (g->name, "service:") || g_ptr_array_find (bad_groups, g, NULL))
       continue;
-    svc = tend_config_read_service_group (r, g, g->name + strlen ("service:"), error);
-    if (svc == NULL)
-      return FALSE;
+    svc = tend_config_read_service_group (r, g, g->name + strlen ("service:"), &local);
+    if (svc == NULL) {
+      add_error (&errors, r, local);
+      g_clear_error (&local);
+      if (stop_now (r, &errors))
+        return report_errors (r, &errors, error);
+      continue;
+    }
     g_ptr_array_add (self->services, svc);
     g_hash_table_insert (self->services_by_name, svc->name, svc);
   }
 
+  /* a depends-on naming a broken group would only repeat that group's error */
+  if (errors.n > 0)
+    return report_errors (r, &errors, error);
   return check_dependencies (self, r, error);
 }
 

@@ -53,6 +53,7 @@ struct _TendInstance {
   guint64 next_delay_ms;
   gboolean has_exited;
   int last_wait_status;
+  guint exits; /* ended on their own, not stopped by us */
   char *status_message;
   char *pending_reason;
   guint restart_source;
@@ -324,6 +325,12 @@ tend_instance_get_last_exit (TendInstance *self, int *out_wait_status)
   return self->has_exited;
 }
 
+guint
+tend_instance_get_exits (TendInstance *self)
+{
+  return self->exits;
+}
+
 guint64
 tend_instance_get_next_restart_delay (TendInstance *self)
 {
@@ -518,6 +525,12 @@ has_ready_rule (TendInstance *self)
 {
   return (self->config->ready_check != NULL || self->config->notify) &&
          tend_context_get_readiness_provider (get_context (self));
+}
+
+gboolean
+tend_instance_has_ready_rule (TendInstance *self)
+{
+  return has_ready_rule (self);
 }
 
 static void
@@ -784,6 +797,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
     return;
   }
 
+  self->exits++;
   g_message ("%s[%u] (pid %d) %s after %" G_GINT64_FORMAT " ms", config->name, self->index, (int) old_pid, how,
              lived_ms);
   if (!self->wants_running || tend_context_get_shutting_down (context)) {

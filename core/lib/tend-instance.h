@@ -40,6 +40,14 @@ TEND_API gint64 tend_instance_get_start_time (TendInstance *self);
 TEND_API const char *tend_instance_get_status_message (TendInstance *self);
 /** tend_instance_get_last_exit: the wait status of the last exit; FALSE when it never exited */
 TEND_API gboolean tend_instance_get_last_exit (TendInstance *self, int *out_wait_status);
+/**
+ * tend_instance_get_exits: how many of its processes ended on their own (a
+ * crash, a clean exit, a kill from outside), not stopped or restarted by Tend;
+ * a client that saw the count before its start knows whether a run failed since
+ */
+TEND_API guint tend_instance_get_exits (TendInstance *self);
+/** tend_instance_has_ready_rule: `online` means ready (ready-check or notify, and a plugin to judge it), not spawned */
+TEND_API gboolean tend_instance_has_ready_rule (TendInstance *self);
 /** tend_instance_get_next_restart_delay: ms before the pending restart (waiting-restart), else 0 */
 TEND_API guint64 tend_instance_get_next_restart_delay (TendInstance *self);
 TEND_API gboolean tend_instance_get_wants_running (TendInstance *self);

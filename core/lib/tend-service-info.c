@@ -44,8 +44,16 @@ tend_service_info_instance (TendInstance *instance)
   const TendUsage *usage = tend_instance_get_usage (instance);
   g_autofree char *out_log = tend_instance_get_log_path (instance, 1);
   g_autofree char *err_log = tend_instance_get_log_path (instance, 2);
+  g_autofree char *last_exit = NULL;
+  int wait_status = 0;
+  int last_exit_code = -1;
   GVariantBuilder b;
 
+  if (tend_instance_get_last_exit (instance, &wait_status)) {
+    last_exit = tend_service_info_describe_exit (wait_status);
+    if (WIFEXITED (wait_status))
+      last_exit_code = WEXITSTATUS (wait_status);
+  }
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   ADD (&b, "name", "s", config->name);
   ADD (&b, "instances", "u", MAX (config->instances, 1));
@@ -71,6 +79,12 @@ tend_service_info_instance (TendInstance *instance)
   ADD (&b, "notify-status", "s", notify_status != NULL ? notify_status : "");
   ADD (&b, "out-log", "s", out_log);
   ADD (&b, "error-log", "s", err_log);
+  /* what `tend start` needs to tell a run that failed within min-uptime from one that held */
+  ADD (&b, "exits", "u", tend_instance_get_exits (instance));
+  ADD (&b, "last-exit", "s", last_exit != NULL ? last_exit : "");
+  ADD (&b, "last-exit-code", "i", last_exit_code);
+  ADD (&b, "min-uptime-ms", "t", config->min_uptime_ms);
+  ADD (&b, "ready-rule", "b", tend_instance_has_ready_rule (instance));
   return g_variant_builder_end (&b);
 }
 

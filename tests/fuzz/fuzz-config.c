@@ -41,6 +41,31 @@ check_message (const GError *error)
     g_error ("no FILE:LINE in: %s", m);
 }
 
+/* tendd --check-config's form: every line a message as above, the first one the error of a plain read */
+static void
+check_all_errors (const uint8_t *data, size_t size, TendConfigFlags flags, const GError *first)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TendConfig) config = tend_config_new_from_data_full ((const char *) data, (gssize) size, DISPLAY_NAME,
+                                                                 "/srv/fuzz", flags | TEND_CONFIG_FLAGS_ALL_ERRORS,
+                                                                 fuzz_registry (), &error);
+  g_auto(GStrv) lines = NULL;
+
+  if (config != NULL)
+    g_error ("read with every error, but refused alone: %s", first->message);
+  if (!g_error_matches (error, TEND_ERROR, TEND_ERROR_CONFIG))
+    g_error ("not a config error: %s", error->message);
+  lines = g_strsplit (error->message, "\n", -1);
+  if (g_strv_length (lines) > 101)
+    g_error ("%u lines of errors", g_strv_length (lines));
+  if (g_strcmp0 (lines[0], first->message) != 0)
+    g_error ("the first of every error is not the error: %s\nvs %s", lines[0], first->message);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    GError line = { TEND_ERROR, TEND_ERROR_CONFIG, lines[i] };
+    check_message (&line);
+  }
+}
+
 static TendServiceConfig *
 no_daemon (const char *name, gpointer data)
 {
@@ -93,6 +118,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (!g_error_matches (error, TEND_ERROR, TEND_ERROR_CONFIG))
         g_error ("not a config error: %s", error->message);
       check_message (error);
+      check_all_errors (data, size, flags[i], error);
       continue;
     }
     g_assert_no_error (error);
