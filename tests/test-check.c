@@ -168,6 +168,25 @@ test_check_help (void)
   g_assert_nonnull (strstr (out, "check [FILE]"));
 }
 
+/* The shipped examples: the demo, and the migration plan's app in Tend's terms (issue 13). */
+static void
+test_check_examples (void)
+{
+  static const char *const examples[] = { "demo.conf", "translation-app.conf" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (examples); i++) {
+    g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+    g_autofree char *path =
+      g_build_filename (g_getenv ("TEND_TEST_SRCDIR"), "..", "data", "examples", examples[i], NULL);
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+
+    if (tend_test_run_cli (d, &out, &err, "check", path, NULL) != 0)
+      g_error ("tend check %s: %s%s", examples[i], out, err);
+    g_assert_nonnull (strstr (out, "configuration is valid"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -178,5 +197,6 @@ main (int argc, char **argv)
   g_test_add_func ("/check/plugin-keys", test_check_plugin_keys);
   g_test_add_func ("/check/daemon-config", test_check_daemon_config);
   g_test_add_func ("/check/help", test_check_help);
+  g_test_add_func ("/check/examples", test_check_examples);
   return g_test_run ();
 }
