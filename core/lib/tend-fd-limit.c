@@ -3,7 +3,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
+#include <unistd.h>
 
 #include "tend-error.h"
 #include "tend-fd-limit.h"
@@ -47,18 +49,29 @@ tend_fd_limit_get_original (void)
 guint
 tend_fd_limit_count_open (void)
 {
-  DIR *dir = opendir ("/proc/self/fd");
-  struct dirent *entry;
+  /*
+   * Read into the stack, not through opendir(): that mallocs 32 KB on every
+   * spawn and writes a record per open descriptor into it; the log buffers
+   * of the service being started are carved from those pages next and keep
+   * them resident (~9 KB of RSS per service with 100 services).
+   */
+  guint64 buf[512]; /* dirent64 records are 8-byte aligned */
+  int fd = open ("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   guint n = 0;
+  ssize_t got;
 
   /* unknown: assume nothing is open rather than refuse everything */
-  if (dir == NULL)
+  if (fd < 0)
     return 0;
-  while ((entry = readdir (dir)) != NULL) {
-    if (entry->d_name[0] != '.')
-      n++;
+  while ((got = getdents64 (fd, buf, sizeof buf)) > 0) {
+    for (ssize_t off = 0; off < got;) {
+      const struct dirent64 *entry = (const struct dirent64 *) ((const char *) buf + off);
+      if (entry->d_name[0] != '.')
+        n++;
+      off += entry->d_reclen;
+    }
   }
-  closedir (dir);
+  close (fd);
   /* not the one the listing itself used */
   return n > 0 ? n - 1 : 0;
 }

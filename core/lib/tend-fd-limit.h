@@ -20,7 +20,11 @@ TEND_API void tend_fd_limit_raise (void);
 /** tend_fd_limit_get_original: the soft limit tendd started with, for its children */
 TEND_API struct rlimit tend_fd_limit_get_original (void);
 
-/** tend_fd_limit_count_open: descriptors open in tendd now (/proc/self/fd) */
+/**
+ * tend_fd_limit_count_open:
+ * Descriptors open in tendd now (/proc/self/fd). Called before every spawn,
+ * so it takes nothing from the heap.
+ */
 TEND_API guint tend_fd_limit_count_open (void);
 
 /**
