@@ -458,7 +458,9 @@ test_service_bad_values (void)
       "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
       "kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
       "layer, critical, depends-on, ready-check, "
-      "notify, start)" },
+      "notify, start, "
+      /* then the enabled plugins' keys: beta's (on by default), not alpha's (off) */
+      "max-memory-restart, health-check, health-interval, health-timeout, health-retries)" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -1692,7 +1694,8 @@ test_plugin_service_keys_disabled (void)
 
   g_assert_nonnull (warnings);
   g_assert_cmpstr (warnings[0], ==,
-                   "test.conf:3: [service:web] alpha-every: belongs to the alpha plugin, which is not enabled; ignored");
+                   "test.conf:3: [service:web] alpha-every: belongs to the alpha plugin, which is not enabled "
+                   "(enable it in [plugin:alpha]); ignored");
   g_assert_null (warnings[1]);
   /* still checked by the plugin's rows, which the registry has: the file stays right when alpha is turned on */
   g_assert_cmpstr (tend_service_config_get_plugin_value (web, "alpha-every"), ==, "1500ms");
@@ -1745,6 +1748,30 @@ test_plugin_service_keys_unknown (void)
   g_assert_null (config);
   g_assert_error (error, TEND_ERROR, TEND_ERROR_CONFIG);
   g_assert_true (g_str_has_prefix (error->message, "test.conf:3: [service:web] beta-every: unknown key (known keys: "));
+}
+
+/* the known keys of an unknown-key error: the core's, then those of the plugins the file enables */
+static void
+test_plugin_service_keys_listed (void)
+{
+  const char *core = "exec, shell, cwd, env, env-file, user, group, instances, increment-var, autorestart, "
+                     "max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, kill-signal, "
+                     "kill-timeout, out-file, error-file, merge-logs, log-date-format, port, layer, critical, "
+                     "depends-on, ready-check, notify, start";
+  const char *beta = "max-memory-restart, health-check, health-interval, health-timeout, health-retries";
+  const char *alpha = "alpha-every, alpha-limit, alpha-mode";
+  g_autofree char *both = g_strdup_printf ("test.conf:4: [service:web] every: unknown key (known keys: %s, %s, %s)",
+                                           core, alpha, beta);
+  g_autofree char *only_alpha = g_strdup_printf (
+    "test.conf:6: [service:web] every: unknown key (known keys: %s, %s)", core, alpha);
+  g_autofree char *none = g_strdup_printf (
+    "test.conf:7: [service:web] every: unknown key (known keys: %s)", core);
+
+  /* alpha enabled by its group, beta by default */
+  expect_error ("[plugin:alpha]\n[service:web]\nexec=true\nevery=1s\n", both);
+  expect_error ("[plugin:alpha]\n[plugin:beta]\nenabled=false\n[service:web]\nexec=true\nevery=1s\n", only_alpha);
+  expect_error ("[plugin:alpha]\nenabled=false\n[plugin:beta]\nenabled=false\n[service:web]\nexec=true\nevery=1s\n",
+                none);
 }
 
 static void
@@ -1821,7 +1848,8 @@ test_plugin_service_keys_module (void)
   g_assert_no_error (error);
   warnings = tend_config_get_warnings (off);
   g_assert_cmpstr (warnings[0], ==,
-                   "t.conf:3: [service:web] health-check: belongs to the health plugin, which is not enabled; ignored");
+                   "t.conf:3: [service:web] health-check: belongs to the health plugin, which is not enabled "
+                   "(enable it in [plugin:health]); ignored");
   g_assert_null (warnings[1]);
   /* checked all the same, as when the core owned them */
   g_clear_object (&off);
@@ -1893,6 +1921,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tend/config/plugin-service-keys/disabled", test_plugin_service_keys_disabled);
   g_test_add_func ("/tend/config/plugin-service-keys/enabled", test_plugin_service_keys_enabled);
   g_test_add_func ("/tend/config/plugin-service-keys/unknown", test_plugin_service_keys_unknown);
+  g_test_add_func ("/tend/config/plugin-service-keys/listed-in-errors", test_plugin_service_keys_listed);
   g_test_add_func ("/tend/config/plugin-service-keys/round-trip", test_plugin_service_keys_round_trip);
   g_test_add_func ("/tend/config/plugin-service-keys/module", test_plugin_service_keys_module);
   g_test_add ("/tend/config/messages/dump-lines", Fixture, NULL, fixture_setup, test_dump_lines, fixture_teardown);

@@ -159,6 +159,8 @@ fixture_tear_down (Fixture *fx, gconstpointer data)
   g_free (fx->home);
   g_string_free (journal, TRUE);
   journal = NULL;
+  /* as g_test_init() left it, for the next test */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
 }
 
 static TendConfig *
@@ -227,6 +229,124 @@ test_backend_loaded_anew_stops_last (Fixture *fx, gconstpointer data)
   g_string_truncate (journal, 0);
   stop_all (fx);
   g_assert_cmpstr (journal->str, ==, "stop process;stop aardvark;stop zz-backend;");
+}
+
+/* ---- a [service:NAME] key has one owner ---- */
+
+static const TendConfigKey demo_every_keys[] = {
+  { "demo-every", TEND_CONFIG_KEY_DURATION, "1s", NULL, "how often" },
+  { NULL },
+};
+
+static const TendConfigKey demo_every_and_more_keys[] = {
+  { "demo-more", TEND_CONFIG_KEY_BOOL, "false", NULL, "more" },
+  { "demo-every", TEND_CONFIG_KEY_UINT, "3", NULL, "how often, another way" },
+  { NULL },
+};
+
+static const TendConfigKey core_key_keys[] = {
+  { "restart-delay", TEND_CONFIG_KEY_DURATION, "1s", NULL, "a core key" },
+  { NULL },
+};
+
+static const TendConfigKey twice_keys[] = {
+  { "demo-twice", TEND_CONFIG_KEY_STRING, NULL, NULL, "once" },
+  { "demo-twice", TEND_CONFIG_KEY_STRING, NULL, NULL, "twice" },
+  { NULL },
+};
+
+#define SERVICE_KEYS_INFO(plugin_name, table)                                                                          \
+  {                                                                                                                    \
+    .abi_version = TEND_PLUGIN_ABI_VERSION, .name = plugin_name, .description = "declares service keys",              \
+    .get_type = test_plugin_get_type, .keys = test_keys, .service_keys = table,                                       \
+  }
+
+static const TendPluginInfo keys_a_info = SERVICE_KEYS_INFO ("keys-a", demo_every_keys);
+static const TendPluginInfo keys_b_info = SERVICE_KEYS_INFO ("keys-b", demo_every_and_more_keys);
+static const TendPluginInfo keys_core_info = SERVICE_KEYS_INFO ("keys-core", core_key_keys);
+static const TendPluginInfo keys_twice_info = SERVICE_KEYS_INFO ("keys-twice", twice_keys);
+
+/* what the loader logged at warning level, one line each (structured logging: g_test_expect_message() sees none) */
+static GString *warnings;
+
+static GLogWriterOutput
+record_warnings (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  if (warnings != NULL && (level & G_LOG_LEVEL_WARNING) != 0) {
+    for (gsize i = 0; i < n_fields; i++) {
+      if (strcmp (fields[i].key, "MESSAGE") == 0)
+        g_string_append_printf (warnings, "%s\n", (const char *) fields[i].value);
+    }
+  }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+static void
+add_keys_plugins (Fixture *fx)
+{
+  const TendPluginInfo *infos[] = { &keys_a_info, &keys_b_info, &keys_core_info, &keys_twice_info };
+  g_autoptr(GError) error = NULL;
+
+  /* the refusals are logged as warnings, which are otherwise fatal in a test */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  g_string_truncate (warnings, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (infos); i++) {
+    g_assert_true (tend_plugin_registry_add_info (fx->registry, infos[i], &error));
+    g_assert_no_error (error);
+  }
+}
+
+/* the second plugin to declare a key is refused, with both names and the key; the first keeps working */
+static void
+test_service_key_declared_twice (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendConfig) both = NULL;
+  g_autoptr(TendConfig) only_b = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *why = "plugin keys-b not loaded: it declares the [service:NAME] key demo-every, which plugin keys-a "
+                    "already declares";
+
+  add_keys_plugins (fx);
+  both = read_config (fx, "[plugin:keys-a]\n[plugin:keys-b]\n");
+  only_b = read_config (fx, "[plugin:keys-b]\n");
+
+  g_assert_false (tend_plugin_loader_apply (fx->loader, both, &error));
+  g_assert_true (g_str_has_suffix (warnings->str, "\n") && strncmp (warnings->str, why, strlen (why)) == 0);
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_PLUGIN);
+  g_assert_cmpstr (error->message, ==, why);
+  g_clear_error (&error);
+  g_assert_cmpstr (journal->str, ==, "start zz-backend;start aardvark;start keys-a;start process;");
+  g_assert_nonnull (tend_plugin_loader_lookup (fx->loader, "keys-a"));
+  g_assert_null (tend_plugin_loader_lookup (fx->loader, "keys-b"));
+
+  /* keys-a turned off: the key is free, and keys-b takes it */
+  g_string_truncate (journal, 0);
+  g_assert_true (tend_plugin_loader_apply (fx->loader, only_b, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (journal->str, ==, "stop keys-a;start keys-b;");
+  stop_all (fx);
+}
+
+static void
+test_service_key_of_core (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *why = "plugin keys-core not loaded: it declares the [service:NAME] key restart-delay, which is a core key\n"
+                    "plugin keys-twice not loaded: it declares the [service:NAME] key demo-twice twice";
+
+  add_keys_plugins (fx);
+  config = read_config (fx, "[plugin:keys-core]\n[plugin:keys-twice]\n");
+  g_assert_false (tend_plugin_loader_apply (fx->loader, config, &error));
+  g_assert_cmpstr (error->message, ==, why);
+  {
+    g_autofree char *logged = g_strconcat (why, "\n", NULL);
+    g_assert_cmpstr (warnings->str, ==, logged);
+  }
+  g_assert_null (tend_plugin_loader_lookup (fx->loader, "keys-core"));
+  g_assert_null (tend_plugin_loader_lookup (fx->loader, "keys-twice"));
+  g_assert_cmpstr (journal->str, ==, "start zz-backend;start aardvark;start process;");
+  stop_all (fx);
 }
 
 /* ---- the context: interfaces of plugins ---- */
@@ -338,10 +458,16 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  warnings = g_string_new (NULL);
+  g_log_set_writer_func (record_warnings, NULL, NULL);
   g_test_add ("/plugin-loader/order-follows-flag", Fixture, NULL, fixture_set_up, test_order_follows_flag,
               fixture_tear_down);
   g_test_add ("/plugin-loader/backend-loaded-anew-stops-last", Fixture, NULL, fixture_set_up,
               test_backend_loaded_anew_stops_last, fixture_tear_down);
+  g_test_add ("/plugin-loader/service-key-declared-twice", Fixture, NULL, fixture_set_up,
+              test_service_key_declared_twice, fixture_tear_down);
+  g_test_add ("/plugin-loader/service-key-of-core", Fixture, NULL, fixture_set_up, test_service_key_of_core,
+              fixture_tear_down);
   g_test_add ("/context/export-plugin-interface", Fixture, NULL, fixture_set_up, test_export_interface,
               fixture_tear_down);
   g_test_add ("/context/publish-status", Fixture, NULL, fixture_set_up, test_publish_status, fixture_tear_down);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
 #include "tend-context-private.h"
 #include "tend-error.h"
 #include "tend-plugin-loader.h"
+#include "tend-service-schema.h"
 
 typedef struct {
   const TendPluginInfo *info;
@@ -94,13 +98,69 @@ count_process_backends (TendPluginLoader *self)
 }
 
 static gboolean
+keys_declare (const TendConfigKey *keys, const char *name)
+{
+  for (guint i = 0; keys != NULL && keys[i].name != NULL; i++) {
+    if (strcmp (keys[i].name, name) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/*
+ * A [service:NAME] key has one owner: the core's schema, or the first plugin
+ * loaded that declares it. A second declaration would have two plugins act on
+ * one value each reads its own way (or a plugin shadow a core key the reader
+ * never hands it), so the later plugin is refused, naming both and the key.
+ */
+static gboolean
+check_service_keys (TendPluginLoader *self, const TendPluginInfo *info, GError **error)
+{
+  const TendConfigKey *keys = info->service_keys;
+
+  for (guint k = 0; keys != NULL && keys[k].name != NULL; k++) {
+    const char *key = keys[k].name;
+
+    /* added-by is the dump's own key (who added a service over D-Bus) */
+    if (tend_service_schema_lookup (key) != NULL || strcmp (key, "added-by") == 0) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
+                   _("plugin %s not loaded: it declares the [service:NAME] key %s, which is a core key"), info->name,
+                   key);
+      return FALSE;
+    }
+    for (guint j = 0; j < k; j++) {
+      if (strcmp (keys[j].name, key) == 0) {
+        g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
+                     _("plugin %s not loaded: it declares the [service:NAME] key %s twice"), info->name, key);
+        return FALSE;
+      }
+    }
+    for (guint i = 0; i < self->loaded->len; i++) {
+      LoadedPlugin *lp = g_ptr_array_index (self->loaded, i);
+
+      if (strcmp (lp->info->name, info->name) != 0 && keys_declare (lp->info->service_keys, key)) {
+        g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
+                     _("plugin %s not loaded: it declares the [service:NAME] key %s, which plugin %s already declares"),
+                     info->name, key, lp->info->name);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
 load_one (TendPluginLoader *self, TendPluginConfig *config, GError **error)
 {
   const char *name = tend_plugin_config_get_name (config);
-  const TendPluginInfo *info = tend_plugin_registry_load (self->registry, name, error);
+  const TendPluginInfo *info = tend_plugin_registry_lookup (self->registry, name);
   g_autoptr(GObject) object = NULL;
   LoadedPlugin *lp;
 
+  /* checked on what the scan copied, so a refused module is never opened for good */
+  if (info != NULL && !check_service_keys (self, info, error))
+    return FALSE;
+  info = tend_plugin_registry_load (self->registry, name, error);
   if (info == NULL) {
     g_prefix_error (error, "plugin %s: ", name);
     return FALSE;

@@ -110,9 +110,10 @@ parse_check (const char *value, char **field, GError **error)
 }
 
 static char *
-service_keys_text (void)
+service_keys_text (Reader *r)
 {
   g_autoptr(GString) s = g_string_new (NULL);
+  g_auto(GStrv) plugins = tend_plugin_registry_list (r->registry);
   guint n_keys;
   const TendServiceKey *keys = tend_service_schema_get_keys (&n_keys);
 
@@ -120,6 +121,16 @@ service_keys_text (void)
     if (i > 0)
       g_string_append (s, ", ");
     g_string_append (s, keys[i].name);
+  }
+  /* then the keys of the plugins this file enables, in name order: those a user can set and have act */
+  for (guint p = 0; plugins[p] != NULL; p++) {
+    TendPluginConfig *pc = r->plugins_by_name != NULL ? g_hash_table_lookup (r->plugins_by_name, plugins[p]) : NULL;
+    const TendPluginInfo *info = tend_plugin_registry_lookup (r->registry, plugins[p]);
+
+    if (pc == NULL || !tend_plugin_config_get_enabled (pc))
+      continue;
+    for (guint k = 0; info->service_keys != NULL && info->service_keys[k].name != NULL; k++)
+      g_string_append_printf (s, ", %s", info->service_keys[k].name);
   }
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -317,7 +328,7 @@ read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, Tend
   g_autoptr(GError) local = NULL;
 
   if (key == NULL) {
-    g_autofree char *known = service_keys_text ();
+    g_autofree char *known = service_keys_text (r);
     tend_config_set_key_error (error, r, g, kl, "unknown key (known keys: %s)", known);
     return FALSE;
   }
@@ -340,8 +351,9 @@ read_plugin_service_key (Reader *r, const GroupLines *g, const KeyLine *kl, Tend
   if ((r->flags & (TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES | TEND_CONFIG_FLAGS_DUMP)) == 0 &&
       (pc == NULL || !tend_plugin_config_get_enabled (pc)) && !g_hash_table_contains (r->warned_plugins, plugin)) {
     g_autofree char *group = tend_shorten_for_message (g->name, -1);
-    char *text = g_strdup_printf (_("%s:%u: [%s] %s: belongs to the %s plugin, which is not enabled; ignored"),
-                                  r->path, kl->line, group, kl->key, plugin);
+    char *text = g_strdup_printf (_("%s:%u: [%s] %s: belongs to the %s plugin, which is not enabled "
+                                    "(enable it in [plugin:%s]); ignored"),
+                                  r->path, kl->line, group, kl->key, plugin, plugin);
 
     g_hash_table_add (r->warned_plugins, g_strdup (plugin));
     g_message ("%s", text);

@@ -3,10 +3,10 @@
 
 /*
  * The keys the health plugin adds to every [service:NAME] group: the memory
- * limit and the liveness check, which only it enforces. A header of
- * its own because two programs read it: the plugin (its service_keys, and the
- * getters below) and the client's key generator (core/cli/tend-cli-keys-gen.c),
- * which gives `tend start` an option for each.
+ * limit and the liveness check, which only it enforces: the plugin's
+ * service_keys, and the getters below. The client's key generator
+ * (core/cli/tend-cli-keys-gen.c) reads the table from the built module and
+ * gives `tend start` an option for each.
  */
 
 #include <glib/gi18n-lib.h>
