@@ -22,6 +22,7 @@
 #include "tend-notify.h"
 #include "tend-pidfile.h"
 #include "tend-plugin-loader.h"
+#include "tend-state.h"
 #include "tend-service-manager.h"
 #include "tend-config-private.h"
 #include "tend-context-private.h"
@@ -37,6 +38,7 @@ struct _TendDaemon {
   TendContext *context;
   TendPluginLoader *loader;
   TendDbusServer *dbus;
+  TendStateFile *state;
   char *active_config_path; /* the file read, NULL when none */
   gboolean resurrect;
   char *log_path;
@@ -54,6 +56,7 @@ tend_daemon_finalize (GObject *object)
 {
   TendDaemon *self = TEND_DAEMON (object);
 
+  g_clear_object (&self->state);
   g_clear_object (&self->dbus);
   g_clear_object (&self->loader);
   g_clear_object (&self->context);
@@ -216,6 +219,10 @@ tend_daemon_setup (TendDaemon *self, GError **error)
   self->context = tend_context_new (self->home, error);
   if (self->context == NULL)
     return FALSE;
+  {
+    g_autofree char *state_path = g_build_filename (self->home, "state", NULL);
+    self->state = tend_state_file_new (self->context, state_path);
+  }
   tend_context_set_config (self->context, config);
   g_setenv ("TEND_HOME", self->home, TRUE);
   if (self->log_path != NULL) {
@@ -233,24 +240,52 @@ tend_daemon_setup (TendDaemon *self, GError **error)
   return tend_dbus_server_start (self->dbus, error);
 }
 
+/* A TendApplyFilter: @data holds the names deleted with tend delete, which a reload does not bring back. */
+static TendApplyChoice
+skip_deleted (const char *name, gpointer data)
+{
+  return g_hash_table_contains (data, name) ? TEND_APPLY_SKIP : TEND_APPLY_DEFAULT;
+}
+
+/* The configured services deleted on purpose: the running configuration has them, the daemon does not. */
+static GHashTable *
+deleted_names (TendDaemon *self)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  GPtrArray *configs = tend_config_get_services (tend_context_get_config (self->context));
+  GHashTable *names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < configs->len; i++) {
+    TendServiceConfig *config = g_ptr_array_index (configs, i);
+    if (tend_service_manager_lookup (manager, config->name) == NULL)
+      g_hash_table_add (names, g_strdup (config->name));
+  }
+  return names;
+}
+
 gboolean
 tend_daemon_reload (TendDaemon *self, GError **error)
 {
   g_autofree char *path = NULL;
   g_autoptr(TendConfig) config = read_config (self, &path, error);
   g_autoptr(GError) plugin_error = NULL;
+  g_autoptr(GHashTable) deleted = NULL;
 
   if (config == NULL) {
     g_prefix_error (error, "reload refused, the running configuration is kept: ");
     return FALSE;
   }
+  deleted = deleted_names (self);
   if (!tend_plugin_loader_apply (self->loader, config, &plugin_error))
     g_warning ("reload: %s", plugin_error->message);
   g_free (self->active_config_path);
   self->active_config_path = g_steal_pointer (&path);
   tend_context_set_config (self->context, config);
-  tend_service_manager_apply_config (tend_context_get_manager (self->context), config, TRUE);
+  /* deleted stays deleted, as across a restart of tendd; tend start NAME brings one back */
+  tend_service_manager_apply_config_filtered (tend_context_get_manager (self->context), config, TRUE, skip_deleted,
+                                              deleted);
   tend_context_emit_config_reloaded (self->context, config);
+  tend_state_file_changed (self->state);
   g_message ("configuration reloaded from %s", tend_config_get_path (config));
   /* the file was good and the rest of it applies; the next reload tries the plugin again */
   if (plugin_error != NULL) {
@@ -288,6 +323,8 @@ tend_daemon_quit (TendDaemon *self)
   if (self->quitting)
     return;
   self->quitting = TRUE;
+  /* a kill or SIGTERM is not a stop of each service: the state stays what it was, for the next tendd */
+  tend_state_file_freeze (self->state);
   g_message ("stopping every service");
   tend_notify_send ("STOPPING=1");
   tend_context_emit_shutting_down (self->context);
@@ -327,13 +364,22 @@ tend_daemon_run (TendDaemon *self)
   int_id = g_unix_signal_add (SIGINT, quit_signal_cb, self);
   hup_id = g_unix_signal_add (SIGHUP, reload_signal_cb, self);
 
-  tend_service_manager_apply_config (tend_context_get_manager (self->context), config, TRUE);
+  {
+    g_autoptr(GError) error = NULL;
+    /* the configuration, with what the state says over it: stopped stays stopped, deleted stays deleted */
+    if (!tend_state_file_load (self->state, self->registry, &error))
+      g_warning ("%s", error->message);
+    tend_service_manager_apply_config_filtered (tend_context_get_manager (self->context), config, TRUE,
+                                                tend_state_file_choose, self->state);
+    tend_state_file_restore_ad_hoc (self->state);
+  }
   if (self->resurrect) {
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) names = tend_daemon_resurrect (self, &error);
     if (names == NULL)
       g_warning ("--resurrect: %s", error->message);
   }
+  tend_state_file_watch (self->state);
   g_message ("tendd %s ready (home %s, config %s, pid %d)", TEND_VERSION, self->home,
              tend_config_get_path (config), (int) getpid ());
   tend_notify_send ("READY=1");
@@ -476,6 +522,7 @@ tend_daemon_add_service (TendDaemon *self,
   if (existing == NULL)
     return FALSE;
   tend_service_set_ad_hoc (existing, TRUE);
+  tend_state_file_changed (self->state);
   g_message ("%s: added from the command line", name);
   if (service_config->start)
     tend_service_start (existing);
@@ -538,6 +585,8 @@ tend_daemon_start_config (TendDaemon *self, const char *path, const char *const 
   config = tend_caller_config_from_file (path, self->registry, caller, error);
   if (config == NULL)
     return NULL;
+  /* definitions change too, which no signal tells */
+  tend_state_file_changed (self->state);
   return add_or_start (self, config, only, start_unless_disabled, config, error);
 }
 
@@ -552,29 +601,69 @@ tend_daemon_save (TendDaemon *self, GError **error)
   return g_steal_pointer (&path);
 }
 
-static gboolean
-was_running (const char *name, gpointer data)
-{
-  return g_hash_table_contains (data, name);
-}
-
 GStrv
 tend_daemon_resurrect (TendDaemon *self, GError **error)
 {
+  TendServiceManager *manager = tend_context_get_manager (self->context);
   g_autofree char *path = g_build_filename (self->home, "dump.conf", NULL);
   g_auto(GStrv) running = NULL;
   g_autoptr(TendConfig) config = tend_dump_load (path, self->registry, &running, error);
-  g_autoptr(GHashTable) running_set = NULL;
-  GStrv names;
+  g_autoptr(GStrvBuilder) started = g_strv_builder_new ();
+  g_auto(GStrv) selected = NULL;
+  GPtrArray *configs;
 
   if (config == NULL)
     return NULL;
-  running_set = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; running[i] != NULL; i++)
-    g_hash_table_add (running_set, running[i]);
-  names = add_or_start (self, config, NULL, was_running, running_set, error);
-  g_message ("resurrected %u services from %s", tend_config_get_services (config)->len, path);
-  return names;
+  /* every dependency defined somewhere, no plugin's service replaced */
+  selected = tend_service_manager_select (manager, config, NULL, error);
+  if (selected == NULL)
+    return NULL;
+  configs = tend_config_get_services (config);
+  for (guint i = 0; i < configs->len; i++) {
+    TendServiceConfig *service_config = g_ptr_array_index (configs, i);
+    TendService *service = tend_service_manager_lookup (manager, service_config->name);
+
+    if (service == NULL) {
+      service = tend_service_manager_add (manager, service_config, NULL);
+      tend_service_set_ad_hoc (service, TRUE);
+    } else if (tend_service_get_ad_hoc (service)) {
+      tend_service_manager_update_service (manager, service, service_config);
+    }
+    /* a configured service keeps its configured definition: the dump says only whether it runs */
+
+    /* the snapshot both ways: what was stopped at save time is stopped again, even when the configuration starts it */
+    if (g_strv_contains ((const char *const *) running, service_config->name)) {
+      tend_service_start (service);
+      g_strv_builder_add (started, service_config->name);
+    } else if (tend_service_get_wants_running (service)) {
+      g_message ("%s: stopped, as it was when tend save wrote %s", service_config->name, path);
+      tend_service_stop (service);
+    }
+  }
+  tend_state_file_changed (self->state);
+  g_message ("resurrected %u services from %s", configs->len, path);
+  return g_strv_builder_end (started);
+}
+
+gboolean
+tend_daemon_undelete (TendDaemon *self, const char *name)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  TendServiceConfig *config = tend_config_lookup_service (tend_context_get_config (self->context), name);
+
+  if (config == NULL || tend_service_manager_lookup (manager, name) != NULL)
+    return FALSE;
+  if (tend_service_manager_add (manager, config, NULL) == NULL)
+    return FALSE;
+  g_message ("%s: back from the configuration (it was deleted)", name);
+  return TRUE;
+}
+
+void
+tend_daemon_flush_state (TendDaemon *self)
+{
+  if (self->state != NULL)
+    tend_state_file_flush (self->state);
 }
 
 GVariant *

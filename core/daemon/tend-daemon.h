@@ -94,6 +94,15 @@ GStrv tend_daemon_start_config (TendDaemon *self,
 char *tend_daemon_save (TendDaemon *self, GError **error);
 /** tend_daemon_resurrect: restores $home/dump.conf; returns the names added or started */
 GStrv tend_daemon_resurrect (TendDaemon *self, GError **error);
+/**
+ * tend_daemon_undelete:
+ * `tend start NAME` of a configured service deleted with `tend delete`: adds
+ * it again from the running configuration (not started). FALSE when the
+ * configuration has no such service or the daemon has one by that name.
+ */
+gboolean tend_daemon_undelete (TendDaemon *self, const char *name);
+/** tend_daemon_flush_state: writes $TEND_HOME/state now if a change is pending (before answering a client) */
+void tend_daemon_flush_state (TendDaemon *self);
 /** tend_daemon_list_plugins: every plugin that exists, as ListPlugins returns them (floating aa{sv}) */
 GVariant *tend_daemon_list_plugins (TendDaemon *self);
 /** tend_daemon_describe_plugin: one ListPlugins row, or NULL for an unknown name (floating) */

@@ -229,6 +229,8 @@ service_act (ServiceExport *se, GDBusMethodInvocation *invocation, const char *a
     g_dbus_method_invocation_return_gerror (invocation, error);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   }
+  /* on disk before the caller hears it is done */
+  tend_daemon_flush_state (se->server->daemon);
   g_dbus_method_invocation_return_value (invocation, NULL);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -348,8 +350,10 @@ state_changed_cb (TendContext *context,
 /* ---- the manager ---- */
 
 static gboolean
-finish (GDBusMethodInvocation *invocation, gboolean ok, GError *error, GVariant *reply)
+finish (TendDbusServer *self, GDBusMethodInvocation *invocation, gboolean ok, GError *error, GVariant *reply)
 {
+  /* a change of what should run is on disk before the caller hears it is done */
+  tend_daemon_flush_state (self->daemon);
   if (!ok)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -361,9 +365,14 @@ static gboolean
 manager_act (TendDbusServer *self, GDBusMethodInvocation *invocation, const char *name, const char *action)
 {
   g_autoptr(GError) error = NULL;
-  gboolean ok = tend_service_manager_act (tend_context_get_manager (self->context), name, action,
-                                          "restart requested over D-Bus", &error);
-  return finish (invocation, ok, error, NULL);
+  gboolean ok;
+
+  /* a configured service deleted on purpose comes back from the configuration when started by name */
+  if (g_str_equal (action, "start") && g_strcmp0 (name, "all") != 0)
+    tend_daemon_undelete (self->daemon, name);
+  ok = tend_service_manager_act (tend_context_get_manager (self->context), name, action, "restart requested over D-Bus",
+                                 &error);
+  return finish (self, invocation, ok, error, NULL);
 }
 
 static gboolean
@@ -397,7 +406,7 @@ handle_reload (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpoint
   g_autoptr(GError) error = NULL;
   gboolean ok = tend_daemon_reload (self->daemon, &error);
 
-  return finish (invocation, ok, error, NULL);
+  return finish (self, invocation, ok, error, NULL);
 }
 
 static gboolean
@@ -407,7 +416,7 @@ handle_save (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer
   g_autoptr(GError) error = NULL;
   g_autofree char *path = tend_daemon_save (self->daemon, &error);
 
-  return finish (invocation, path != NULL, error, path != NULL ? g_variant_new ("(s)", path) : NULL);
+  return finish (self, invocation, path != NULL, error, path != NULL ? g_variant_new ("(s)", path) : NULL);
 }
 
 static gboolean
@@ -417,7 +426,7 @@ handle_resurrect (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpo
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) names = tend_daemon_resurrect (self->daemon, &error);
 
-  return finish (invocation, names != NULL, error,
+  return finish (self, invocation, names != NULL, error,
                  names != NULL ? g_variant_new ("(^as)", names) : NULL);
 }
 
@@ -476,7 +485,7 @@ handle_add_service (TendDbusManager1 *skel,
   /* an env-file among the options is read with the caller's rights, not tendd's */
   if (tend_dbus_access_get_caller_uid (invocation, &caller, &error))
     ok = tend_daemon_add_service (self->daemon, name, argv, options, workdir, caller, &error);
-  return finish (invocation, ok, error, NULL);
+  return finish (self, invocation, ok, error, NULL);
 }
 
 static gboolean
@@ -494,7 +503,7 @@ handle_start_config (TendDbusManager1 *skel,
   /* the file is read with the caller's rights, not tendd's */
   if (tend_dbus_access_get_caller_uid (invocation, &caller, &error))
     names = tend_daemon_start_config (self->daemon, path, only, caller, &error);
-  return finish (invocation, names != NULL, error, names != NULL ? g_variant_new ("(^as)", names) : NULL);
+  return finish (self, invocation, names != NULL, error, names != NULL ? g_variant_new ("(^as)", names) : NULL);
 }
 
 static gboolean
@@ -504,7 +513,7 @@ handle_flush (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const c
   g_autoptr(GError) error = NULL;
   gboolean ok = tend_daemon_flush (self->daemon, name, &error);
 
-  return finish (invocation, ok, error, NULL);
+  return finish (self, invocation, ok, error, NULL);
 }
 
 static gboolean

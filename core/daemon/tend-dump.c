@@ -88,20 +88,21 @@ is_group_header (const char *line, gsize length, const char *group)
   return length == n + 2 && line[0] == '[' && memcmp (line + 1, group, n) == 0 && line[n + 1] == ']';
 }
 
-/*
- * Splits the dump into its [tend-dump] group (@out_dump) and the rest
- * (@out_services), where the group's lines are left empty: the services are
- * read from the text as it is on disk, so an error names the dump's real
- * line. FALSE when there is no [tend-dump] group.
- */
-static gboolean
-split_dump (const char *contents, gsize length, GString **out_services, char **out_dump)
+gboolean
+tend_dump_split (const char *contents,
+                 gsize length,
+                 const char *group,
+                 GString **out_services,
+                 char **out_group,
+                 guint *out_line)
 {
   g_autoptr(GString) services = g_string_sized_new (length);
   g_autoptr(GString) dump = g_string_new (NULL);
   const char *end = contents + length;
   gboolean found = FALSE;
   gboolean inside = FALSE;
+  guint line = 0;
+  guint header_line = 0;
 
   for (const char *start = contents; start < end;) {
     const char *nl = memchr (start, '\n', (gsize) (end - start));
@@ -109,10 +110,13 @@ split_dump (const char *contents, gsize length, GString **out_services, char **o
     gsize len = (gsize) ((nl != NULL ? nl : end) - start);
     const char *p = start;
 
+    line++;
     while (p < start + len && g_ascii_isspace (*p))
       p++;
     if (p < start + len && *p == '[')
-      inside = !found && is_group_header (start, len, DUMP_GROUP);
+      inside = !found && is_group_header (start, len, group);
+    if (inside && !found)
+      header_line = line;
     found = found || inside;
     if (inside) {
       /* for GKeyFile, which knows no CR */
@@ -128,20 +132,17 @@ split_dump (const char *contents, gsize length, GString **out_services, char **o
   if (!found)
     return FALSE;
   *out_services = g_steal_pointer (&services);
-  *out_dump = g_string_free (g_steal_pointer (&dump), FALSE);
+  *out_group = g_string_free (g_steal_pointer (&dump), FALSE);
+  if (out_line != NULL)
+    *out_line = header_line;
   return TRUE;
 }
 
-/*
- * The names in [tend-dump] running=, read from the raw value: a name needs no
- * escape, and GLib 2.74's own list reader sets its GError twice on a value
- * with two bad escapes (the dump fuzzer found it). What is not a service
- * name is dropped; the services themselves were checked by the reader.
- */
-static GStrv
-read_running (GKeyFile *kf)
+/* the services themselves are checked by the configuration reader */
+GStrv
+tend_dump_read_names (GKeyFile *kf, const char *group, const char *key)
 {
-  g_autofree char *raw = g_key_file_get_value (kf, DUMP_GROUP, "running", NULL);
+  g_autofree char *raw = g_key_file_get_value (kf, group, key, NULL);
   g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
   g_auto(GStrv) items = NULL;
 
@@ -179,7 +180,7 @@ tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_runni
     return NULL;
   }
   /* tend save writes [tend-dump] last: without it (or with another version) the file was cut short */
-  if (split_dump (contents, length, &services, &dump) &&
+  if (tend_dump_split (contents, length, DUMP_GROUP, &services, &dump, NULL) &&
       g_key_file_load_from_data (kf, dump, (gsize) -1, G_KEY_FILE_NONE, NULL))
     version = g_key_file_get_integer (kf, DUMP_GROUP, "version", NULL); /* no unescaping: digits only */
   if (version != DUMP_VERSION) {
@@ -188,7 +189,7 @@ tend_dump_load (const char *path, TendPluginRegistry *registry, GStrv *out_runni
                  DUMP_GROUP, DUMP_VERSION);
     return NULL;
   }
-  running = read_running (kf);
+  running = tend_dump_read_names (kf, DUMP_GROUP, "running");
   /* the same strict reader as for configuration files: a hand-edited dump gets the same checks */
   /* TEND_CONFIG_FLAGS_DUMP: added-by=UID, who added a service over D-Bus, is believed from tendd's own file only */
   config = tend_config_new_from_data_full (services->str, (gssize) services->len, path, "/",

@@ -230,6 +230,16 @@ set_state (TendInstance *self, TendServiceState state, const char *reason)
   tend_context_emit_state_changed (get_context (self), self, old, state, reason);
 }
 
+/* The service aggregates it into its wants-running property: tendd keeps its state file by it. */
+static void
+set_wants_running (TendInstance *self, gboolean wants_running)
+{
+  if (self->wants_running == wants_running)
+    return;
+  self->wants_running = wants_running;
+  tend_service_instance_changed (self->service, self, NULL);
+}
+
 static void
 set_pid (TendInstance *self, pid_t pid)
 {
@@ -656,7 +666,7 @@ spawn_now (TendInstance *self)
 void
 tend_instance_start (TendInstance *self)
 {
-  self->wants_running = TRUE;
+  set_wants_running (self, TRUE);
   switch (self->state) {
   case TEND_SERVICE_STATE_ONLINE:
   case TEND_SERVICE_STATE_LAUNCHING:
@@ -681,7 +691,7 @@ tend_instance_stop (TendInstance *self)
 {
   TendProcessBackend *backend = tend_context_get_process_backend (get_context (self));
 
-  self->wants_running = FALSE;
+  set_wants_running (self, FALSE);
   self->pending_start = FALSE;
   tend_clock_clear (get_clock (self), &self->restart_source);
   if (self->pid == 0 && self->state == TEND_SERVICE_STATE_LAUNCHING) {
@@ -713,7 +723,7 @@ tend_instance_restart (TendInstance *self, const char *reason)
 {
   TendProcessBackend *backend = tend_context_get_process_backend (get_context (self));
 
-  self->wants_running = TRUE;
+  set_wants_running (self, TRUE);
   g_free (self->pending_reason);
   self->pending_reason = g_strdup (reason);
   if (self->pid == 0 && self->state == TEND_SERVICE_STATE_LAUNCHING)
@@ -809,7 +819,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
       (config->autorestart == TEND_AUTORESTART_ON_FAILURE && !failed)) {
     /* a clean exit is a wish to stop; a failure stays wanted, so health reports it DOWN */
     if (!failed)
-      self->wants_running = FALSE;
+      set_wants_running (self, FALSE);
     set_status_message (self, how);
     set_state (self, TEND_SERVICE_STATE_STOPPED, how);
     return;

@@ -464,6 +464,16 @@ tend_service_manager_update_service (TendServiceManager *self, TendService *serv
 void
 tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new)
 {
+  tend_service_manager_apply_config_filtered (self, config, start_new, NULL, NULL);
+}
+
+void
+tend_service_manager_apply_config_filtered (TendServiceManager *self,
+                                            TendConfig *config,
+                                            gboolean start_new,
+                                            TendApplyFilter filter,
+                                            gpointer data)
+{
   GPtrArray *configs = tend_config_get_services (config);
   g_autoptr(GPtrArray) vanished = g_ptr_array_new ();
 
@@ -473,7 +483,8 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
 
     if (!tend_service_get_ad_hoc (service) && tend_service_get_owner (service) == NULL &&
         g_hash_table_lookup (self->by_name, name) == service &&
-        tend_config_lookup_service (config, name) == NULL)
+        (tend_config_lookup_service (config, name) == NULL ||
+         (filter != NULL && filter (name, data) == TEND_APPLY_SKIP)))
       g_ptr_array_add (vanished, (gpointer) name);
   }
   for (guint i = 0; i < vanished->len; i++) {
@@ -484,7 +495,10 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
   for (guint i = 0; i < configs->len; i++) {
     TendServiceConfig *service_config = g_ptr_array_index (configs, i);
     TendService *service = tend_service_manager_lookup (self, service_config->name);
+    TendApplyChoice choice = filter != NULL ? filter (service_config->name, data) : TEND_APPLY_DEFAULT;
 
+    if (choice == TEND_APPLY_SKIP)
+      continue;
     if (service != NULL && tend_service_get_owner (service) != NULL) {
       g_warning ("%s: [service:%s] is ignored: the %s plugin runs a service of that name", service_config->name,
                  service_config->name, tend_service_get_owner (service));
@@ -497,7 +511,7 @@ tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config,
       continue;
     }
     service = tend_service_manager_add (self, service_config, NULL);
-    if (start_new && service_config->start)
+    if (start_new && (choice == TEND_APPLY_START || (choice == TEND_APPLY_DEFAULT && service_config->start)))
       tend_service_start (service);
   }
 }

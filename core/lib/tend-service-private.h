@@ -28,6 +28,29 @@ TEND_API void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
 TEND_API void tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config);
 TEND_API GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);
 TEND_API void tend_service_manager_apply_config (TendServiceManager *self, TendConfig *config, gboolean start_new);
+/**
+ * TendApplyChoice:
+ * What tend_service_manager_apply_config_filtered() does with one service of
+ * the configuration: as the configuration says (start unless start=false),
+ * start it, add it without starting, or leave it out (and remove it).
+ */
+typedef enum {
+  TEND_APPLY_DEFAULT,
+  TEND_APPLY_START,
+  TEND_APPLY_NO_START,
+  TEND_APPLY_SKIP,
+} TendApplyChoice;
+typedef TendApplyChoice (*TendApplyFilter) (const char *name, gpointer data);
+/**
+ * tend_service_manager_apply_config_filtered:
+ * As tend_service_manager_apply_config(), with @filter deciding, by name, for
+ * the services it adds (tendd's state file: stopped or deleted on purpose).
+ */
+TEND_API void tend_service_manager_apply_config_filtered (TendServiceManager *self,
+                                                          TendConfig *config,
+                                                          gboolean start_new,
+                                                          TendApplyFilter filter,
+                                                          gpointer data);
 /** tend_service_manager_stop_all_async: stops everything in parallel; completes when every process is gone */
 TEND_API void tend_service_manager_stop_all_async (TendServiceManager *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 TEND_API gboolean tend_service_manager_stop_all_finish (TendServiceManager *self, GAsyncResult *result, GError **error);

@@ -23,6 +23,7 @@ struct _TendService {
   gint64 start_time;
   double cpu_percent;
   guint64 memory_rss;
+  gboolean wants_running;
 };
 
 enum {
@@ -34,6 +35,7 @@ enum {
   PROP_START_TIME,
   PROP_CPU_PERCENT,
   PROP_MEMORY_RSS,
+  PROP_WANTS_RUNNING,
   N_PROPS,
 };
 
@@ -68,6 +70,9 @@ tend_service_get_property (GObject *object, guint prop_id, GValue *value, GParam
   case PROP_MEMORY_RSS:
     g_value_set_uint64 (value, self->memory_rss);
     break;
+  case PROP_WANTS_RUNNING:
+    g_value_set_boolean (value, self->wants_running);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -101,6 +106,8 @@ tend_service_class_init (TendServiceClass *klass)
   props[PROP_START_TIME] = g_param_spec_int64 ("start-time", NULL, NULL, 0, G_MAXINT64, 0, flags);
   props[PROP_CPU_PERCENT] = g_param_spec_double ("cpu-percent", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
   props[PROP_MEMORY_RSS] = g_param_spec_uint64 ("memory-rss", NULL, NULL, 0, G_MAXUINT64, 0, flags);
+  /* any instance should run: what tendd's state file records */
+  props[PROP_WANTS_RUNNING] = g_param_spec_boolean ("wants-running", NULL, NULL, FALSE, flags);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -316,6 +323,7 @@ void
 tend_service_instance_changed (TendService *self, TendInstance *instance, GParamSpec *pspec)
 {
   TendServiceState state = TEND_SERVICE_STATE_STOPPED;
+  gboolean wants_running = tend_service_get_wants_running (self);
   guint restarts = 0;
   double cpu = 0;
   guint64 rss = 0;
@@ -365,6 +373,10 @@ tend_service_instance_changed (TendService *self, TendInstance *instance, GParam
   if (self->memory_rss != rss) {
     self->memory_rss = rss;
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_RSS]);
+  }
+  if (self->wants_running != wants_running) {
+    self->wants_running = wants_running;
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_WANTS_RUNNING]);
   }
   g_object_thaw_notify (G_OBJECT (self));
 }
