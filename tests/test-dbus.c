@@ -232,6 +232,117 @@ test_control (void)
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }
 
+typedef struct {
+  GPtrArray *removed; /* names, in the order the signals came */
+  GPtrArray *states;  /* "NAME STATE" of ServiceStateChanged */
+} Heard;
+
+static void
+heard_cb (GDBusConnection *connection,
+          const char *sender,
+          const char *path,
+          const char *interface,
+          const char *signal,
+          GVariant *parameters,
+          gpointer user_data)
+{
+  Heard *heard = user_data;
+  const char *name = NULL;
+  const char *state = NULL;
+
+  if (g_str_equal (signal, "ServiceRemoved")) {
+    g_variant_get (parameters, "(&s)", &name);
+    g_ptr_array_add (heard->removed, g_strdup (name));
+  } else if (g_str_equal (signal, "ServiceStateChanged")) {
+    g_variant_get (parameters, "(&s&s)", &name, &state);
+    g_ptr_array_add (heard->states, g_strdup_printf ("%s %s", name, state));
+  }
+}
+
+/* Iterates the default main context until @heard has @n removals, for at most @timeout_ms (scaled). */
+static gboolean
+wait_removed (Heard *heard, guint n, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) tend_test_scaled_ms (timeout_ms) * 1000;
+
+  while (heard->removed->len < n && g_get_monotonic_time () < deadline) {
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (10000);
+  }
+  return heard->removed->len >= n;
+}
+
+static gboolean
+listed (GDBusConnection *connection, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (connection, NULL, "/org/tend/Tend1", "org.tend.Manager1",
+                                                           "ListServices", NULL, G_VARIANT_TYPE ("(aa{sv})"),
+                                                           G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_autoptr(GVariant) list = NULL;
+
+  g_assert_no_error (error);
+  list = g_variant_get_child_value (reply, 0);
+  for (gsize i = 0; i < g_variant_n_children (list); i++) {
+    g_autoptr(GVariant) dict = g_variant_get_child_value (list, i);
+    const char *listed_name = NULL;
+
+    if (g_variant_lookup (dict, "name", "&s", &listed_name) && g_str_equal (listed_name, name))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* ServiceRemoved names the service once it is gone: after Delete, and after a reload that drops it. */
+static void
+test_service_removed (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *address = socket_address (d);
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  Heard heard = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free) };
+  guint subscription;
+
+  tend_test_daemon_write_config (d, "[service:web]\nexec=sleep 1000\n\n[service:api]\nexec=sleep 1001\n\n"
+                                    "[service:db]\nexec=sleep 1002\n");
+  tend_test_daemon_start (d);
+  g_assert_true (wait_state (d, "web", "online"));
+  connection = g_dbus_connection_new_for_address_sync (address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL,
+                                                       NULL, &error);
+  g_assert_no_error (error);
+  subscription = g_dbus_connection_signal_subscribe (connection, NULL, "org.tend.Manager1", NULL, "/org/tend/Tend1",
+                                                     NULL, G_DBUS_SIGNAL_FLAGS_NONE, heard_cb, &heard, NULL);
+
+  /* an ad hoc delete: the stop's state change first, then the removal, once it is no longer listed */
+  reply = g_dbus_connection_call_sync (connection, NULL, "/org/tend/Tend1", "org.tend.Manager1", "Delete",
+                                       g_variant_new ("(s)", "web"), NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (wait_removed (&heard, 1, 10000));
+  g_assert_cmpstr (g_ptr_array_index (heard.removed, 0), ==, "web");
+  g_assert_true (g_ptr_array_find_with_equal_func (heard.states, "web stopped", g_str_equal, NULL));
+  g_assert_false (listed (connection, "web"));
+  g_assert_true (listed (connection, "api"));
+
+  /* a reload that drops a service from the file announces it too, and nothing else is removed */
+  tend_test_daemon_write_config (d, "[service:api]\nexec=sleep 1001\n");
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = g_dbus_connection_call_sync (connection, NULL, "/org/tend/Tend1", "org.tend.Manager1", "Reload", NULL, NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (wait_removed (&heard, 2, 10000));
+  g_assert_cmpstr (g_ptr_array_index (heard.removed, 1), ==, "db");
+  g_assert_false (listed (connection, "db"));
+  g_assert_true (listed (connection, "api"));
+  g_assert_cmpuint (heard.removed->len, ==, 2);
+
+  g_dbus_connection_signal_unsubscribe (connection, subscription);
+  g_ptr_array_unref (heard.removed);
+  g_ptr_array_unref (heard.states);
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+}
+
 static void
 test_access_denied (void)
 {
@@ -419,6 +530,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dbus/introspect", test_introspect);
   g_test_add_func ("/dbus/properties", test_properties);
   g_test_add_func ("/dbus/control", test_control);
+  g_test_add_func ("/dbus/service-removed", test_service_removed);
   g_test_add_func ("/dbus/access-denied", test_access_denied);
   g_test_add_func ("/dbus/session-bus", test_session_bus);
   return g_test_run ();

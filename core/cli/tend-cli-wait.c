@@ -7,11 +7,9 @@
 #include "tend-cli.h"
 
 /*
- * The wait wakes on the manager's ServiceStateChanged and InstanceStateChanged
- * signals. Only the removal of a deleted service has no signal: that wait
- * also looks again at this pace, as a safety net.
+ * The wait wakes on the manager's ServiceStateChanged, InstanceStateChanged
+ * and ServiceRemoved signals, and once at its deadline: it never looks on a timer.
  */
-#define GONE_SAFETY_NET_MS 1000
 
 /* One instance as ListServices reports it (only what waiting needs). */
 typedef struct {
@@ -349,6 +347,12 @@ instance_state_changed_cb (TendDbusManager1 *manager,
 }
 
 static void
+service_removed_cb (TendDbusManager1 *manager, const char *name, gpointer user_data)
+{
+  service_state_changed_cb (manager, name, NULL, user_data);
+}
+
+static void
 connection_closed_cb (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer user_data)
 {
   Watch *watch = user_data;
@@ -529,8 +533,8 @@ tend_cli_wait (TendCli *cli,
   gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
   g_autoptr(GPtrArray) before_instances = before != NULL ? parse_instances (before) : NULL;
   Watch watch = { NULL, TRUE, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0, 0 };
-  gulong service_id, instance_id, closed_id;
-  guint wake_id = 0, safety_id = 0;
+  gulong service_id, instance_id, removed_id, closed_id;
+  guint wake_id = 0;
   gboolean extended = FALSE;
   int status;
 
@@ -543,10 +547,8 @@ tend_cli_wait (TendCli *cli,
   service_id = g_signal_connect (cli->manager, "service-state-changed", G_CALLBACK (service_state_changed_cb), &watch);
   instance_id = g_signal_connect (cli->manager, "instance-state-changed", G_CALLBACK (instance_state_changed_cb),
                                   &watch);
+  removed_id = g_signal_connect (cli->manager, "service-removed", G_CALLBACK (service_removed_cb), &watch);
   closed_id = g_signal_connect (cli->connection, "closed", G_CALLBACK (connection_closed_cb), &watch);
-  /* a deleted service leaves the list without a signal of its own (its last one is its stop) */
-  if (goal == TEND_CLI_WAIT_GONE)
-    safety_id = g_timeout_add (GONE_SAFETY_NET_MS, look_again_cb, &watch);
 
   for (;;) {
     gint64 now, wake;
@@ -581,11 +583,10 @@ tend_cli_wait (TendCli *cli,
 
   g_signal_handler_disconnect (cli->manager, service_id);
   g_signal_handler_disconnect (cli->manager, instance_id);
+  g_signal_handler_disconnect (cli->manager, removed_id);
   g_signal_handler_disconnect (cli->connection, closed_id);
   if (wake_id != 0)
     g_source_remove (wake_id);
-  if (safety_id != 0)
-    g_source_remove (safety_id);
   g_clear_pointer (&watch.watched, g_ptr_array_unref);
   g_hash_table_unref (watch.held);
   return status;

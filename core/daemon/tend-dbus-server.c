@@ -325,7 +325,9 @@ service_removed_cb (TendContext *context, TendService *service, gpointer user_da
 {
   TendDbusServer *self = user_data;
 
+  /* after the unexport: a client that sees the signal finds the service gone everywhere */
   g_hash_table_remove (self->services, service);
+  tend_dbus_manager1_emit_service_removed (self->manager, tend_service_get_name (service));
 }
 
 static void
