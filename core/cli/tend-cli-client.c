@@ -120,8 +120,8 @@ is_executable (const char *path)
  * $TEND_TENDD, then beside this program (a relocated install), then in the
  * build tree's core/daemon/ when this is core/cli/tend, then sbindir, then PATH.
  */
-static char *
-find_tendd (void)
+char *
+tend_cli_find_tendd (void)
 {
   const char *env = g_getenv ("TEND_TENDD");
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
@@ -150,7 +150,7 @@ find_tendd (void)
 static gboolean
 run_tendd (TendCli *cli, gboolean *out_ran, GError **error)
 {
-  g_autofree char *tendd = find_tendd ();
+  g_autofree char *tendd = tend_cli_find_tendd ();
   g_autofree char *err_output = NULL;
   g_auto(GStrv) env = g_get_environ ();
   int wait_status = 0;
@@ -193,6 +193,13 @@ tend_cli_connect (TendCli *cli, gboolean autostart)
     return TEND_CLI_EXIT_OK;
   if (!tend_cli_error_means_absent (error)) {
     g_printerr (_("tend: cannot reach tendd at %s: %s\n"), cli->socket_path, error->message);
+    return TEND_CLI_EXIT_UNREACHABLE;
+  }
+  if (cli->system_home) {
+    /* the home of a daemon systemd runs: a tendd of ours beside it would be a second, empty one */
+    g_printerr (_("tend: the system daemon at %s does not answer (%s); not starting a second one beside it "
+                  "(is its systemd unit running? --home chooses another home)\n"),
+                cli->socket_path, error->message);
     return TEND_CLI_EXIT_UNREACHABLE;
   }
   if (!autostart) {
