@@ -109,13 +109,13 @@ resolve_user (const char *option, Unit *unit, struct passwd **out_pw, GError **e
   else
     pw = getpwuid (geteuid ());
   if (pw == NULL) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("unknown user %s"),
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("unknown user %s"),
                  option != NULL ? option : (sudo_user != NULL ? sudo_user : "?"));
     return FALSE;
   }
   if (!user_name_fits_unit (pw->pw_name)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 _("the user name %s cannot be part of a unit's name (letters, digits, _ . - only)"), pw->pw_name);
+                 _ ("the user name %s cannot be part of a unit's name (letters, digits, _ . - only)"), pw->pw_name);
     return FALSE;
   }
   unit->user = g_strdup (pw->pw_name);
@@ -136,7 +136,7 @@ check_unit_value (const char *what, const char *value, GError **error)
 {
   for (const char *p = value; *p != '\0'; p++) {
     if ((guchar) *p < 0x20 || *p == 0x7f) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("%s contains a control character: %s"), what,
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _ ("%s contains a control character: %s"), what,
                    value);
       return FALSE;
     }
@@ -152,9 +152,9 @@ check_unit_value (const char *what, const char *value, GError **error)
 static char *
 service_path (void)
 {
-  g_auto(GStrv) given = g_strsplit (env_or ("PATH", ""), ":", -1);
-  g_auto(GStrv) standard = g_strsplit (STANDARD_PATH, ":", -1);
-  g_autoptr(GPtrArray) dirs = g_ptr_array_new ();
+  g_auto (GStrv) given = g_strsplit (env_or ("PATH", ""), ":", -1);
+  g_auto (GStrv) standard = g_strsplit (STANDARD_PATH, ":", -1);
+  g_autoptr (GPtrArray) dirs = g_ptr_array_new ();
 
   for (guint i = 0; given[i] != NULL; i++) {
     if (g_path_is_absolute (given[i]) && !g_ptr_array_find_with_equal_func (dirs, given[i], g_str_equal, NULL))
@@ -184,20 +184,20 @@ resolve_unit (TendCli *cli, const Options *options, Unit *unit, GError **error)
   if (options->config != NULL) {
     unit->config = g_canonicalize_filename (options->config, NULL);
     if (!g_file_test (unit->config, G_FILE_TEST_IS_REGULAR)) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("no configuration file at %s"), unit->config);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("no configuration file at %s"), unit->config);
       return FALSE;
     }
   }
   tendd = tend_cli_find_tendd ();
   if (tendd == NULL) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("cannot find tendd (set TEND_TENDD to its path)"));
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("cannot find tendd (set TEND_TENDD to its path)"));
     return FALSE;
   }
   unit->tendd = g_canonicalize_filename (tendd, NULL);
   unit->path = service_path ();
-  return check_unit_value (_("the home"), unit->home, error) &&
-         (unit->config == NULL || check_unit_value (_("the configuration's path"), unit->config, error)) &&
-         check_unit_value (_("tendd's path"), unit->tendd, error) && check_unit_value ("PATH", unit->path, error);
+  return check_unit_value (_ ("the home"), unit->home, error) &&
+         (unit->config == NULL || check_unit_value (_ ("the configuration's path"), unit->config, error)) &&
+         check_unit_value (_ ("tendd's path"), unit->tendd, error) && check_unit_value ("PATH", unit->path, error);
 }
 
 /* systemd reads '%' as a specifier everywhere, and '$' as a variable in a command line */
@@ -286,12 +286,13 @@ static gboolean
 read_our_unit (const char *path, char **out_home, GError **error)
 {
   g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_auto (GStrv) lines = NULL;
 
   if (!g_file_get_contents (path, &contents, NULL, error))
     return FALSE;
   if (!g_str_has_prefix (contents, UNIT_MARK)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s was not written by tend startup; it is left alone"), path);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _ ("%s was not written by tend startup; it is left alone"),
+                 path);
     return FALSE;
   }
   lines = g_strsplit (contents, "\n", -1);
@@ -308,7 +309,7 @@ read_our_unit (const char *path, char **out_home, GError **error)
 static char *
 root_command (const Unit *unit, const char *verb)
 {
-  g_autoptr(GString) text = g_string_new ("sudo env ");
+  g_autoptr (GString) text = g_string_new ("sudo env ");
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree char *path = g_strconcat ("PATH=", env_or ("PATH", ""), NULL);
   g_autofree char *quoted_path = g_shell_quote (path);
@@ -347,7 +348,8 @@ run_systemctl (const char *arg1, const char *arg2, const char *arg3, GError **er
   if (program == NULL)
     program = g_find_program_in_path ("systemctl");
   if (program == NULL) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("systemd runs here, but systemctl is not in PATH"));
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                         _ ("systemd runs here, but systemctl is not in PATH"));
     return FALSE;
   }
   argv[0] = program;
@@ -356,7 +358,7 @@ run_systemctl (const char *arg1, const char *arg2, const char *arg3, GError **er
     return FALSE;
   if (!g_spawn_check_wait_status (wait_status, NULL)) {
     g_autofree char *joined = g_strjoinv (" ", (char **) argv + 1);
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("systemctl %s failed: %s"), joined, g_strstrip (output));
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _ ("systemctl %s failed: %s"), joined, g_strstrip (output));
     return FALSE;
   }
   return TRUE;
@@ -367,7 +369,7 @@ static guint32
 running_daemon (const char *home)
 {
   TendCli probe = { 0 };
-  g_autoptr(GVariant) pid = NULL;
+  g_autoptr (GVariant) pid = NULL;
   guint32 value = 0;
 
   probe.home = g_strdup (home);
@@ -404,19 +406,19 @@ make_home (const Unit *unit, GError **error)
   if (g_file_test (unit->home, G_FILE_TEST_IS_DIR))
     return TRUE;
   if (!g_file_test (parent, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("the folder %s does not exist (give --home DIR)"), parent);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("the folder %s does not exist (give --home DIR)"), parent);
     return FALSE;
   }
   if (g_mkdir (unit->home, 0700) < 0) {
     int saved = errno;
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("cannot make the home %s: %s"), unit->home,
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("cannot make the home %s: %s"), unit->home,
                  g_strerror (saved));
     return FALSE;
   }
   pw = getpwnam (unit->user);
   if (pw != NULL && geteuid () == 0 && chown (unit->home, pw->pw_uid, pw->pw_gid) < 0) {
     int saved = errno;
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("cannot give %s to %s: %s"), unit->home,
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("cannot give %s to %s: %s"), unit->home,
                  unit->user, g_strerror (saved));
     return FALSE;
   }
@@ -433,10 +435,10 @@ write_home_file (const char *home, GError **error)
   g_autofree char *text = g_strconcat (home, "\n", NULL);
 
   if (g_file_get_contents (path, &old, NULL, NULL) && strcmp (g_strstrip (old), home) != 0)
-    g_printerr (_("tend: %s named %s; it names %s now\n"), path, old, home);
+    g_printerr (_ ("tend: %s named %s; it names %s now\n"), path, old, home);
   if (g_mkdir_with_parents (dir, 0755) < 0) {
     int saved = errno;
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("cannot make %s: %s"), dir, g_strerror (saved));
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("cannot make %s: %s"), dir, g_strerror (saved));
     return FALSE;
   }
   return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
@@ -453,8 +455,8 @@ note_packaged_unit (void)
   for (guint i = 0; dirs[i] != NULL; i++) {
     g_autofree char *path = g_build_filename (dirs[i], "tendd.service", NULL);
     if (g_file_test (path, G_FILE_TEST_EXISTS)) {
-      g_printerr (_("tend: note: %s (the packaged unit, home %s) is left as it is; enable it or this unit, "
-                    "not both on one home\n"),
+      g_printerr (_ ("tend: note: %s (the packaged unit, home %s) is left as it is; enable it or this unit, "
+                     "not both on one home\n"),
                   path, TEND_SYSTEM_HOME);
       return;
     }
@@ -464,24 +466,24 @@ note_packaged_unit (void)
 static gboolean
 parse_startup_options (const char *verb, gboolean startup, int argc, char **argv, Options *options, int *out_status)
 {
-  g_autoptr(GPtrArray) positional = NULL;
+  g_autoptr (GPtrArray) positional = NULL;
   const GOptionEntry startup_entries[] = {
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &options->user, N_("The user tendd runs as (default: who ran sudo, else you)"),
-      N_("USER") },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &options->user,
+      N_ ("The user tendd runs as (default: who ran sudo, else you)"), N_ ("USER") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options->config,
-      N_("The configuration tendd reads (default: HOME/tend.conf)"), N_("FILE") },
-    { "print", 0, 0, G_OPTION_ARG_NONE, &options->print, N_("Print the unit, install nothing"), NULL },
+      N_ ("The configuration tendd reads (default: HOME/tend.conf)"), N_ ("FILE") },
+    { "print", 0, 0, G_OPTION_ARG_NONE, &options->print, N_ ("Print the unit, install nothing"), NULL },
     { NULL },
   };
   const GOptionEntry unstartup_entries[] = {
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &options->user, N_("Whose unit (default: who ran sudo, else you)"),
-      N_("USER") },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &options->user, N_ ("Whose unit (default: who ran sudo, else you)"),
+      N_ ("USER") },
     { NULL },
   };
-  const char *summary = startup ? _("Writes tend-USER.service, which starts tendd --home HOME at boot as USER, into "
-                                    "/etc/systemd/system, and enables and starts it where systemd runs. The home is "
-                                    "--home DIR, else $TEND_HOME, else USER's ~/.tend.")
-                                : _("Stops and disables tend-USER.service and removes what tend startup wrote.");
+  const char *summary = startup ? _ ("Writes tend-USER.service, which starts tendd --home HOME at boot as USER, into "
+                                     "/etc/systemd/system, and enables and starts it where systemd runs. The home is "
+                                     "--home DIR, else $TEND_HOME, else USER's ~/.tend.")
+                                : _ ("Stops and disables tend-USER.service and removes what tend startup wrote.");
   int status = tend_cli_parse_options (verb, "", summary, startup ? startup_entries : unstartup_entries, options, argc,
                                        argv, &positional);
 
@@ -494,7 +496,8 @@ parse_startup_options (const char *verb, gboolean startup, int argc, char **argv
     return FALSE;
   }
   if (positional->len > 0) {
-    *out_status = tend_cli_usage_error (_("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 0));
+    *out_status =
+        tend_cli_usage_error (_ ("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 0));
     return FALSE;
   }
   return TRUE;
@@ -504,8 +507,8 @@ int
 tend_cli_cmd_startup (TendCli *cli, int argc, char **argv)
 {
   Options options = { NULL, NULL, FALSE };
-  g_auto(Unit) unit = { 0 };
-  g_autoptr(GError) error = NULL;
+  g_auto (Unit) unit = { 0 };
+  g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
   g_autofree char *existing_home = NULL;
   guint32 running_pid;
@@ -532,22 +535,22 @@ tend_cli_cmd_startup (TendCli *cli, int argc, char **argv)
   if (!may_write_unit_dir ()) {
     g_autofree char *dir = unit_dir ();
     g_autofree char *command = root_command (&unit, "startup");
-    return tend_cli_fail (_("cannot write to %s: %s; as root, run:\n  %s"), dir, g_strerror (errno), command);
+    return tend_cli_fail (_ ("cannot write to %s: %s; as root, run:\n  %s"), dir, g_strerror (errno), command);
   }
   if (g_file_test (unit.unit_path, G_FILE_TEST_EXISTS) && !read_our_unit (unit.unit_path, &existing_home, &error))
     return tend_cli_fail ("%s", error->message);
   note_packaged_unit ();
   if (!make_home (&unit, &error) ||
-      !g_file_set_contents_full (unit.unit_path, text, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, &error) ||
+      !g_file_set_contents_full (unit.unit_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, &error) ||
       !write_home_file (unit.home, &error))
     return tend_cli_fail ("%s", error->message);
-  g_print (_("wrote %s (user %s, home %s)\n"), unit.unit_path, unit.user, unit.home);
-  g_print (_("services will find programs in PATH=%s\n"), unit.path);
+  g_print (_ ("wrote %s (user %s, home %s)\n"), unit.unit_path, unit.user, unit.home);
+  g_print (_ ("services will find programs in PATH=%s\n"), unit.path);
 
   if (!systemd_running ()) {
-    g_print (_("systemd is not running here (no %s); where it runs, enable and start the unit with:\n"
-               "  systemctl daemon-reload\n  systemctl enable --now %s\n"),
+    g_print (_ ("systemd is not running here (no %s); where it runs, enable and start the unit with:\n"
+                "  systemctl daemon-reload\n  systemctl enable --now %s\n"),
              DEFAULT_RUNTIME_DIR, unit.unit_name);
     return TEND_CLI_EXIT_OK;
   }
@@ -558,16 +561,16 @@ tend_cli_cmd_startup (TendCli *cli, int argc, char **argv)
   if (running_pid != 0 && !started_by_unit (running_pid, unit.unit_name)) {
     if (!run_systemctl ("enable", unit.unit_name, NULL, &error))
       return tend_cli_fail ("%s", error->message);
-    g_print (_("enabled %s for the next boot; tendd (pid %u) already runs on %s outside it. To move it under "
-               "systemd now (its state brings the services back):\n  tend --home %s kill && systemctl start %s\n"),
+    g_print (_ ("enabled %s for the next boot; tendd (pid %u) already runs on %s outside it. To move it under "
+                "systemd now (its state brings the services back):\n  tend --home %s kill && systemctl start %s\n"),
              unit.unit_name, running_pid, unit.home, unit.home, unit.unit_name);
     return TEND_CLI_EXIT_OK;
   }
   if (!run_systemctl ("enable", "--now", unit.unit_name, &error))
     return tend_cli_fail ("%s", error->message);
   if (running_pid != 0 && existing_home != NULL)
-    g_print (_("%s already runs; a changed unit takes effect at its next start\n"), unit.unit_name);
-  g_print (_("enabled and started %s\n"), unit.unit_name);
+    g_print (_ ("%s already runs; a changed unit takes effect at its next start\n"), unit.unit_name);
+  g_print (_ ("enabled and started %s\n"), unit.unit_name);
   return TEND_CLI_EXIT_OK;
 }
 
@@ -587,8 +590,8 @@ int
 tend_cli_cmd_unstartup (TendCli *cli, int argc, char **argv)
 {
   Options options = { NULL, NULL, FALSE };
-  g_auto(Unit) unit = { 0 };
-  g_autoptr(GError) error = NULL;
+  g_auto (Unit) unit = { 0 };
+  g_autoptr (GError) error = NULL;
   g_autofree char *home_file = tend_cli_etc_path ("home");
   g_autofree char *named = NULL;
   gboolean ok;
@@ -603,7 +606,7 @@ tend_cli_cmd_unstartup (TendCli *cli, int argc, char **argv)
   if (!ok)
     return tend_cli_fail ("%s", error->message);
   if (!g_file_test (unit.unit_path, G_FILE_TEST_EXISTS))
-    return tend_cli_fail (_("no %s: nothing to remove"), unit.unit_path);
+    return tend_cli_fail (_ ("no %s: nothing to remove"), unit.unit_path);
   if (!read_our_unit (unit.unit_path, &unit.home, &error))
     return tend_cli_fail ("%s", error->message);
   if (!may_write_unit_dir ()) {
@@ -611,7 +614,7 @@ tend_cli_cmd_unstartup (TendCli *cli, int argc, char **argv)
     g_autofree char *command = NULL;
     g_clear_pointer (&unit.home, g_free);
     command = root_command (&unit, "unstartup");
-    return tend_cli_fail (_("cannot write to %s: %s; as root, run:\n  %s"), dir, g_strerror (errno), command);
+    return tend_cli_fail (_ ("cannot write to %s: %s; as root, run:\n  %s"), dir, g_strerror (errno), command);
   }
 
   if (systemd_running ()) {
@@ -623,19 +626,19 @@ tend_cli_cmd_unstartup (TendCli *cli, int argc, char **argv)
   }
   if (g_unlink (unit.unit_path) < 0) {
     int saved = errno;
-    return tend_cli_fail (_("cannot remove %s: %s"), unit.unit_path, g_strerror (saved));
+    return tend_cli_fail (_ ("cannot remove %s: %s"), unit.unit_path, g_strerror (saved));
   }
   /* /etc/tend/home goes with the unit that wrote it, not when it names another unit's home */
   if (unit.home != NULL && g_file_get_contents (home_file, &named, NULL, NULL) &&
       strcmp (g_strstrip (named), unit.home) == 0)
     g_unlink (home_file);
-  g_print (_("removed %s\n"), unit.unit_path);
+  g_print (_ ("removed %s\n"), unit.unit_path);
   if (systemd_running ()) {
     if (!run_systemctl ("daemon-reload", NULL, NULL, &error))
       return tend_cli_fail ("%s", error->message);
-    g_print (_("stopped and disabled %s\n"), unit.unit_name);
+    g_print (_ ("stopped and disabled %s\n"), unit.unit_name);
   } else {
-    g_print (_("systemd is not running here (no %s); where it runs, also run:\n  systemctl daemon-reload\n"),
+    g_print (_ ("systemd is not running here (no %s); where it runs, also run:\n  systemctl daemon-reload\n"),
              DEFAULT_RUNTIME_DIR);
   }
   return TEND_CLI_EXIT_OK;

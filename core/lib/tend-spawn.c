@@ -154,7 +154,7 @@ child_run (const Plan *plan)
     int fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
       if (write (fd, "0", 1) < 0) {
-        /* a read-only /proc: the service keeps tendd's protection, which is no worse than before */
+        /* a read-only /proc, or a floor set by whoever started tendd: the service keeps tendd's value */
       }
       close (fd);
     }
@@ -225,12 +225,12 @@ child_run (const Plan *plan)
  * tendd may run with a lowered oom_score_adj (the systemd unit's
  * OOMScoreAdjust=-900), so that under memory pressure the kernel kills a
  * service, which tendd restarts, rather than tendd, which would take every
- * service with it. A child inherits the value at fork: it must get the
- * kernel's default back. Read at every spawn: an operator may change it
- * (choom) while tendd runs.
+ * service with it. A child inherits the value at fork, and services start at
+ * the kernel's default, 0, whatever tendd's own is. Read at every spawn: an
+ * operator may change it (choom) while tendd runs.
  */
 static gboolean
-own_oom_score_adj_is_lowered (void)
+own_oom_score_adj_is_set (void)
 {
   char text[16] = { 0 };
   ssize_t n;
@@ -240,7 +240,7 @@ own_oom_score_adj_is_lowered (void)
     return FALSE;
   n = read (fd, text, sizeof text - 1);
   close (fd);
-  return n > 0 && text[0] == '-';
+  return n > 0 && !(text[0] == '0' && (text[1] == '\n' || text[1] == '\0'));
 }
 
 static gboolean
@@ -508,7 +508,7 @@ tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stde
   plan.cwd = spec->cwd;
   plan.group_mode = spec->group_mode;
   plan.nofile = spec->nofile;
-  plan.reset_oom_score_adj = own_oom_score_adj_is_lowered ();
+  plan.reset_oom_score_adj = own_oom_score_adj_is_set ();
   plan.set_umask = spec->set_umask;
   plan.umask = spec->umask;
   plan.parent_death_signal = spec->parent_death_signal;
