@@ -1050,7 +1050,7 @@ test_bash_completion (void)
   }
   g_assert_no_error (error);
   g_test_message ("%s", out);
-  g_assert_nonnull (strstr (out, "verbs:start status stop \n"));
+  g_assert_nonnull (strstr (out, "verbs:start startup status stop \n"));
   g_assert_nonnull (strstr (out, "names:all alpha beta \n"));
   g_assert_nonnull (strstr (out, "opts:--max-memory-restart \n"));
   g_assert_nonnull (strstr (out, "deps:alpha beta \n"));

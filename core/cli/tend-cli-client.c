@@ -195,6 +195,13 @@ tend_cli_connect (TendCli *cli, gboolean autostart)
     g_printerr (_("tend: cannot reach tendd at %s: %s\n"), cli->socket_path, error->message);
     return TEND_CLI_EXIT_UNREACHABLE;
   }
+  if (cli->system_home) {
+    /* the home of a daemon systemd runs: a tendd of ours beside it would be a second, empty one */
+    g_printerr (_("tend: the system daemon at %s does not answer (%s); not starting a second one beside it "
+                  "(is its systemd unit running? --home chooses another home)\n"),
+                cli->socket_path, error->message);
+    return TEND_CLI_EXIT_UNREACHABLE;
+  }
   if (!autostart) {
     g_printerr (_("tend: cannot reach tendd at %s (is it running? `tend start` starts it)\n"), cli->socket_path);
     return TEND_CLI_EXIT_UNREACHABLE;

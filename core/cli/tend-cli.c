@@ -125,7 +125,8 @@ tend_cli_parse_options (const char *verb,
   context = g_option_context_new (params);
   g_option_context_set_summary (context, summary);
   g_option_context_set_description (
-      context, _("The home folder is --home DIR (anywhere before --), else $TEND_HOME, else ~/.tend.\n"
+      context, _("The home folder is --home DIR (anywhere before --), else $TEND_HOME, else ~/.tend when a daemon\n"
+                 "runs there, else the system daemon's (/etc/tend/home) when its socket is yours to use, else ~/.tend.\n"
                  "Exit status: 0 done, 1 failed, 2 usage error, 3 the daemon cannot be reached."));
   /* --help is ours: it returns to the caller rather than exiting, and there is no --help-all */
   g_option_context_set_help_enabled (context, FALSE);
@@ -586,6 +587,10 @@ static const Verb verbs[] = {
   { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins"), "" },
   { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel"),
     "" },
+  { "startup", tend_cli_cmd_startup, "startup [--user USER] [--home DIR] [--config FILE] [--print]",
+    N_("install (or print) a systemd unit that starts tendd at boot"), "" },
+  { "unstartup", tend_cli_cmd_unstartup, "unstartup [--user USER]", N_("disable and remove what tend startup installed"),
+    "" },
   { "export", tend_cli_cmd_export, "export --nohup [-o FILE]",
     N_("write an emergency-rollback script: Tend stopped, the services back under nohup"), "--nohup" },
   { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token"), "" },
@@ -629,7 +634,8 @@ print_help (FILE *stream)
     line = g_strdup_printf ("  %-38s %s\n", synopsis, _(verbs[i].summary));
     g_string_append (text, line);
   }
-  g_string_append (text, _("\nThe home folder is --home DIR, else $TEND_HOME, else ~/.tend.\n"
+  g_string_append (text, _("\nThe home folder is --home DIR, else $TEND_HOME, else ~/.tend when a daemon runs there,\n"
+                           "else the system daemon's (/etc/tend/home) when its socket is yours to use, else ~/.tend.\n"
                            "Exit status: 0 done, 1 failed, 2 usage error, 3 the daemon cannot be reached.\n"));
   fputs (text->str, stream);
 }
@@ -654,16 +660,6 @@ cmd_help (TendCli *cli, int argc, char **argv)
   return verb->run (cli, 2, verb_argv);
 }
 
-static char *
-default_home (void)
-{
-  const char *env = g_getenv ("TEND_HOME");
-
-  if (env != NULL && env[0] != '\0')
-    return g_strdup (env);
-  return g_build_filename (g_get_home_dir (), ".tend", NULL);
-}
-
 int main (int argc, char **argv);
 
 int
@@ -671,7 +667,7 @@ main (int argc, char **argv)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autofree char *home = NULL;
-  TendCli cli = { NULL, NULL, NULL, NULL };
+  TendCli cli = { 0 };
   const Verb *verb;
   gboolean after_dashes = FALSE;
   int status;
@@ -719,10 +715,7 @@ main (int argc, char **argv)
   if (verb == NULL)
     return tend_cli_usage_error (_("unknown command “%s”"), (const char *) args->pdata[0]);
 
-  if (home == NULL)
-    home = default_home ();
-  cli.home = g_canonicalize_filename (home, NULL);
-  cli.socket_path = g_build_filename (cli.home, "tendd.sock", NULL);
+  tend_cli_resolve_home (&cli, home);
 
   status = verb->run (&cli, (int) args->len - 1, (char **) args->pdata);
 

@@ -27,8 +27,10 @@ enum {
  * peer-to-peer D-Bus connection to it.
  */
 typedef struct {
-  char *home;        /* absolute */
-  char *socket_path; /* HOME/tendd.sock */
+  char *home;           /* absolute */
+  char *socket_path;    /* HOME/tendd.sock */
+  gboolean home_given;  /* from --home or $TEND_HOME, not looked up */
+  gboolean system_home; /* the system daemon's home (/etc/tend/home): never autostarted */
   GDBusConnection *connection;
   TendDbusManager1 *manager; /* the typed proxy of org.tend.Manager1 on @connection */
 } TendCli;
@@ -64,7 +66,32 @@ int tend_cli_parse_options (const char *verb,
 /** tend_cli_parse_wait: a --wait value in seconds ("15", "2.5"); FALSE when it is not one */
 gboolean tend_cli_parse_wait (const char *text, double *out_seconds);
 
+/* tend-cli-home.c */
+/* Where `tend startup` names the home of the system daemon; fixed, so that every tend finds it. */
+#define TEND_CLI_ETC_DIR "/etc/tend"
+/** tend_cli_etc_path: @name in /etc/tend ($TEND_ETC_DIR for tests and packagers) */
+char *tend_cli_etc_path (const char *name);
+/** tend_cli_system_home: the home /etc/tend/home names, else the shipped unit's (TEND_SYSTEM_HOME) */
+char *tend_cli_system_home (void);
+/**
+ * tend_cli_resolve_home:
+ * @option: (nullable): --home
+ * Sets cli->home and cli->socket_path: --home, else $TEND_HOME, else ~/.tend
+ * when a daemon answers there, else the system daemon's home when its socket
+ * exists and we may use it (cli->system_home), else ~/.tend. May leave cli
+ * connected (to the ~/.tend daemon it asked).
+ */
+void tend_cli_resolve_home (TendCli *cli, const char *option);
+
+/* tend-cli-startup.c */
+/** tend_cli_cmd_startup: tend startup [--user USER] [--config FILE] [--print] */
+int tend_cli_cmd_startup (TendCli *cli, int argc, char **argv);
+/** tend_cli_cmd_unstartup: tend unstartup [--user USER] */
+int tend_cli_cmd_unstartup (TendCli *cli, int argc, char **argv);
+
 /* tend-cli-client.c */
+/** tend_cli_find_tendd: the tendd program: $TEND_TENDD, beside tend, the build tree, sbindir, PATH; or NULL */
+char *tend_cli_find_tendd (void);
 /**
  * tend_cli_connect:
  * @autostart: start tendd when nothing answers on the socket

@@ -48,6 +48,7 @@ typedef struct {
   const char *cwd;
   TendSpawnGroup group_mode;
   int cgroup_procs_fd;
+  gboolean reset_oom_score_adj;
   const struct rlimit *nofile;
   gboolean set_umask;
   mode_t umask;
@@ -148,6 +149,16 @@ child_run (const Plan *plan)
     }
     close (plan->cgroup_procs_fd);
   }
+  /* as root still: after setuid /proc/self is no longer ours to write */
+  if (plan->reset_oom_score_adj) {
+    int fd = open ("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      if (write (fd, "0", 1) < 0) {
+        /* a read-only /proc, or a floor set by whoever started tendd: the service keeps tendd's value */
+      }
+      close (fd);
+    }
+  }
   if (plan->group_mode == TEND_SPAWN_GROUP_NEW_SESSION && setsid () < 0)
     child_fail (plan, STEP_SESSION, errno);
   if (plan->group_mode == TEND_SPAWN_GROUP_NEW_GROUP && setpgid (0, 0) < 0)
@@ -208,6 +219,28 @@ child_run (const Plan *plan)
     errno = ENOEXEC;
   }
   child_fail (plan, STEP_EXEC, errno);
+}
+
+/*
+ * tendd may run with a lowered oom_score_adj (the systemd unit's
+ * OOMScoreAdjust=-900), so that under memory pressure the kernel kills a
+ * service, which tendd restarts, rather than tendd, which would take every
+ * service with it. A child inherits the value at fork, and services start at
+ * the kernel's default, 0, whatever tendd's own is. Read at every spawn: an
+ * operator may change it (choom) while tendd runs.
+ */
+static gboolean
+own_oom_score_adj_is_set (void)
+{
+  char text[16] = { 0 };
+  ssize_t n;
+  int fd = open ("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return FALSE;
+  n = read (fd, text, sizeof text - 1);
+  close (fd);
+  return n > 0 && !(text[0] == '0' && (text[1] == '\n' || text[1] == '\0'));
 }
 
 static gboolean
@@ -475,6 +508,7 @@ tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stde
   plan.cwd = spec->cwd;
   plan.group_mode = spec->group_mode;
   plan.nofile = spec->nofile;
+  plan.reset_oom_score_adj = own_oom_score_adj_is_set ();
   plan.set_umask = spec->set_umask;
   plan.umask = spec->umask;
   plan.parent_death_signal = spec->parent_death_signal;

@@ -98,7 +98,9 @@ typedef struct {
  *   processes, memory or descriptors (worth retrying)
  *
  * Forks and executes the program. Between fork and exec the child does, in
- * this order: join @cgroup, new session or group, RLIMIT_NOFILE, default
+ * this order: join @cgroup, oom_score_adj back to 0 when tendd's own is not 0
+ * (a service never inherits the unit's protection of tendd from the OOM killer),
+ * new session or group, RLIMIT_NOFILE, default
  * signal dispositions and an empty signal mask, umask, standard streams,
  * working directory, groups and user, parent-death signal, exec. A step that
  * fails is reported to the parent through a pipe and the child exits 127.
