@@ -586,6 +586,8 @@ static const Verb verbs[] = {
   { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins"), "" },
   { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel"),
     "" },
+  { "import", tend_cli_cmd_import, "import FILE [-o OUT] [--env NAME] [--keep-cloudflared]",
+    N_("convert a PM2 ecosystem file (.js, .json) or PM2 dump into a Tend configuration"), "FILE" },
   { "export", tend_cli_cmd_export, "export --nohup [-o FILE]",
     N_("write an emergency-rollback script: Tend stopped, the services back under nohup"), "--nohup" },
   { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token"), "" },
