@@ -35,10 +35,10 @@ static const struct {
 
 /* A stand-in for a seed service: listens on its PORT when it has one, else stays alive. */
 static const char stand_in[] =
-  "const port = process.env.PORT;\n"
-  "console.log(require('path').basename(__filename) + ' up, port ' + (port || '-'));\n"
-  "if (port) require('net').createServer(c => c.end()).listen(Number(port), '127.0.0.1');\n"
-  "else setInterval(() => {}, 1 << 30);\n";
+    "const port = process.env.PORT;\n"
+    "console.log(require('path').basename(__filename) + ' up, port ' + (port || '-'));\n"
+    "if (port) require('net').createServer(c => c.end()).listen(Number(port), '127.0.0.1');\n"
+    "else setInterval(() => {}, 1 << 30);\n";
 
 /*
  * node runs the .js form. CI installs it (tools/debian-packages.txt): there
@@ -77,7 +77,8 @@ free_port (void)
 static gboolean
 port_listens (guint port)
 {
-  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons (port),
+  struct sockaddr_in addr = { .sin_family = AF_INET,
+                              .sin_port = htons (port),
                               .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   int fd = socket (AF_INET, SOCK_STREAM, 0);
   gboolean ok = connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
@@ -89,7 +90,7 @@ port_listens (guint port)
 static char *
 read_text (const char *path)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   char *text = NULL;
 
   g_file_get_contents (path, &text, NULL, &error);
@@ -106,7 +107,7 @@ fixture_path (const char *name)
 static void
 write_text (const char *path, const char *text, int mode)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_NONE, mode, &error);
   g_assert_no_error (error);
@@ -122,7 +123,7 @@ map_seed (const char *root, guint *ports)
 {
   g_autofree char *fixture = fixture_path ("ecosystem.config.js");
   g_autofree char *original = read_text (fixture);
-  g_autoptr(GString) text = g_string_new (original);
+  g_autoptr (GString) text = g_string_new (original);
   g_autofree char *pm2_logs = g_strdup_printf ("%s/pm2-", root);
   g_autofree char *app = g_build_filename (root, "translation-app", NULL);
   g_autofree char *eco = g_build_filename (app, "ecosystem.config.js", NULL);
@@ -167,7 +168,7 @@ all_online (gpointer data)
 {
   Online *o = data;
   g_autofree char *out = NULL;
-  g_autoptr(JsonNode) node = NULL;
+  g_autoptr (JsonNode) node = NULL;
   JsonArray *rows;
   guint online = 0;
 
@@ -178,8 +179,8 @@ all_online (gpointer data)
     return FALSE;
   rows = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (rows); i++)
-    online += g_strcmp0 (json_object_get_string_member (json_array_get_object_element (rows, i), "state"),
-                         "online") == 0;
+    online +=
+        g_strcmp0 (json_object_get_string_member (json_array_get_object_element (rows, i), "state"), "online") == 0;
   return json_array_get_length (rows) == o->n && online == o->n;
 }
 
@@ -198,7 +199,7 @@ ports_listen (gpointer data)
 static void
 run_seed (gboolean keep_cloudflared)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *root = tend_test_daemon_path (d, "vm");
   g_autofree char *fake = tend_test_helper ("fake-cloudflared");
   g_autofree char *cloudflared = g_build_filename (root, "cloudflared-linux-amd64", NULL);
@@ -251,8 +252,8 @@ run_seed (gboolean keep_cloudflared)
 
   g_free (expect);
   if (keep_cloudflared) {
-    expect = g_strdup_printf ("[service:cloudflared]\nexec=%s tunnel --url http://localhost:%u\n", cloudflared,
-                              ports[3]);
+    expect =
+        g_strdup_printf ("[service:cloudflared]\nexec=%s tunnel --url http://localhost:%u\n", cloudflared, ports[3]);
     g_assert_nonnull (strstr (conf, expect));
     g_assert_null (strstr (conf, "[plugin:cloudflared]"));
   } else {
@@ -289,11 +290,10 @@ test_seed_keep_cloudflared (void)
 }
 
 static int
-import_text (TendTestDaemon *d, const char *name, const char *text, const char *const *extra, char **out,
-             char **err)
+import_text (TendTestDaemon *d, const char *name, const char *text, const char *const *extra, char **out, char **err)
 {
   g_autofree char *path = tend_test_daemon_path (d, name);
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
   write_text (path, text, 0644);
   g_ptr_array_add (args, (char *) "import");
@@ -304,19 +304,19 @@ import_text (TendTestDaemon *d, const char *name, const char *text, const char *
   return tend_test_run_cli_env (d, NULL, (const char *const *) args->pdata, out, err);
 }
 
-#define JSON_APPS                                                                                                 \
-  "{\"apps\": [{\"name\": \"api\", \"script\": \"/bin/sleep\", \"args\": \"1000 'two words'\",\n"                 \
-  "  \"interpreter\": \"none\", \"cwd\": \"/tmp\", \"env\": {\"A\": \"x;y z\\\\w\", \"PORT\": 4000},\n"           \
-  "  \"env_production\": {\"A\": \"prod\", \"PORT\": 4100},\n"                                                    \
-  "  \"watch\": true, \"cron_restart\": \"0 * * * *\", \"flux\": 1, \"instances\": \"max\", \"exec_mode\": "       \
-  "\"cluster\",\n"                                                                                                \
+#define JSON_APPS                                                                                            \
+  "{\"apps\": [{\"name\": \"api\", \"script\": \"/bin/sleep\", \"args\": \"1000 'two words'\",\n"            \
+  "  \"interpreter\": \"none\", \"cwd\": \"/tmp\", \"env\": {\"A\": \"x;y z\\\\w\", \"PORT\": 4000},\n"      \
+  "  \"env_production\": {\"A\": \"prod\", \"PORT\": 4100},\n"                                               \
+  "  \"watch\": true, \"cron_restart\": \"0 * * * *\", \"flux\": 1, \"instances\": \"max\", \"exec_mode\": " \
+  "\"cluster\",\n"                                                                                           \
   "  \"log_date_format\": \"YYYY-MM-DD HH:mm:ss.SSS\", \"max_memory_restart\": \"1G\", \"kill_timeout\": 3000}]}\n"
 
 /* the .json form: escapes, warnings for keys Tend lacks and for unknown ones, moment.js formats */
 static void
 test_json (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autofree char *cores = g_strdup_printf ("instances=%u\n", g_get_num_processors ());
@@ -347,7 +347,7 @@ test_json (void)
 static void
 test_env_production (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   const char *const extra[] = { "--env", "production", NULL };
@@ -362,15 +362,15 @@ test_env_production (void)
 static void
 test_bare_array_runs (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autofree char *env_out = tend_test_daemon_path (d, "env.out");
-  g_autofree char *text = g_strdup_printf (
-      "[{\"name\": \"show\", \"script\": \"/bin/sh\", \"interpreter\": \"none\", \"cwd\": \"%s\",\n"
-      "  \"args\": [\"-c\", \"printf '%%s\\\\n' \\\"$A\\\" > env.out; exec sleep 100000\"],\n"
-      "  \"env\": {\"A\": \" x;y z\\\\w \"}}]",
-      d->dir);
+  g_autofree char *text =
+      g_strdup_printf ("[{\"name\": \"show\", \"script\": \"/bin/sh\", \"interpreter\": \"none\", \"cwd\": \"%s\",\n"
+                       "  \"args\": [\"-c\", \"printf '%%s\\\\n' \\\"$A\\\" > env.out; exec sleep 100000\"],\n"
+                       "  \"env\": {\"A\": \" x;y z\\\\w \"}}]",
+                       d->dir);
   Online online = { d, 1 };
   g_autofree char *written = NULL;
 
@@ -390,7 +390,7 @@ test_bare_array_runs (void)
 static void
 test_dump (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *dump = fixture_path ("dump.pm2");
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -420,7 +420,7 @@ test_dump (void)
 static void
 test_bad_file (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autofree char *target = tend_test_daemon_path (d, "out.conf");
@@ -433,9 +433,9 @@ test_bad_file (void)
 
   if (!have_node ())
     return;
-  g_assert_cmpint (import_text (d, "broken.config.js", "module.exports = {\n  apps: [ { name: 'a', }\n};\n", extra,
-                                &out, &err),
-                   ==, 1);
+  g_assert_cmpint (
+      import_text (d, "broken.config.js", "module.exports = {\n  apps: [ { name: 'a', }\n};\n", extra, &out, &err), ==,
+      1);
   g_test_message ("%s", err);
   g_assert_nonnull (strstr (err, "broken.config.js: node could not evaluate it"));
   g_assert_nonnull (strstr (err, "SyntaxError"));
@@ -446,7 +446,7 @@ test_bad_file (void)
 static void
 test_no_node (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *empty = tend_test_daemon_path (d, "empty-bin");
   g_autofree char *path_env = g_strdup_printf ("PATH=%s", empty);
   g_autofree char *eco = tend_test_daemon_path (d, "eco.config.js");
@@ -464,7 +464,7 @@ test_no_node (void)
 static void
 test_check_failure (void)
 {
-  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 

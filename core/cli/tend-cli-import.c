@@ -24,13 +24,13 @@
  * (export default) cannot be required by older node: import() it then.
  */
 static const char node_program[] =
-  "const f = process.argv[1];"
-  "Promise.resolve().then(() => require(f)).catch(e => {"
-  "  if (e && e.code === 'ERR_REQUIRE_ESM')"
-  "    return import(require('url').pathToFileURL(f).href).then(m => m.default);"
-  "  throw e;"
-  "}).then(c => process.stdout.write(JSON.stringify(c === undefined ? null : c)))"
-  ".catch(e => { console.error(e && e.stack ? e.stack : String(e)); process.exit(1); });";
+    "const f = process.argv[1];"
+    "Promise.resolve().then(() => require(f)).catch(e => {"
+    "  if (e && e.code === 'ERR_REQUIRE_ESM')"
+    "    return import(require('url').pathToFileURL(f).href).then(m => m.default);"
+    "  throw e;"
+    "}).then(c => process.stdout.write(JSON.stringify(c === undefined ? null : c)))"
+    ".catch(e => { console.error(e && e.stack ? e.stack : String(e)); process.exit(1); });";
 
 typedef struct {
   char *output;
@@ -70,8 +70,8 @@ node_timeout_cb (gpointer data)
 static char *
 node_message (const char *err)
 {
-  g_auto(GStrv) lines = g_strsplit (err != NULL ? err : "", "\n", -1);
-  g_autoptr(GString) text = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (err != NULL ? err : "", "\n", -1);
+  g_autoptr (GString) text = g_string_new (NULL);
 
   for (guint i = 0; lines[i] != NULL && i < 20; i++) {
     const char *t = lines[i];
@@ -95,29 +95,29 @@ static char *
 evaluate_with_node (const char *path, const char *shown)
 {
   g_autofree char *node = g_find_program_in_path ("node");
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSource) timeout = NULL;
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  g_autoptr (GMainLoop) loop = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSource) timeout = NULL;
   NodeRun run = { 0 };
   char *json = NULL;
 
   if (node == NULL)
     node = g_find_program_in_path ("nodejs");
   if (node == NULL) {
-    tend_cli_fail (_("%s: a JavaScript ecosystem file is read by running it with node, which is not installed "
-                     "here. Convert it to JSON first, on a machine with node:\n"
-                     "  node -e 'process.stdout.write(JSON.stringify(require(process.argv[1])))' \"$PWD/%s\" > "
-                     "ecosystem.json\n"
-                     "then run: tend import ecosystem.json"),
+    tend_cli_fail (_ ("%s: a JavaScript ecosystem file is read by running it with node, which is not installed "
+                      "here. Convert it to JSON first, on a machine with node:\n"
+                      "  node -e 'process.stdout.write(JSON.stringify(require(process.argv[1])))' \"$PWD/%s\" > "
+                      "ecosystem.json\n"
+                      "then run: tend import ecosystem.json"),
                    shown, shown);
     return NULL;
   }
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, node, "-e",
                               node_program, path, NULL);
   if (process == NULL) {
-    tend_cli_fail (_("%s: cannot run %s: %s"), shown, node, error->message);
+    tend_cli_fail (_ ("%s: cannot run %s: %s"), shown, node, error->message);
     return NULL;
   }
   g_main_context_push_thread_default (context);
@@ -135,14 +135,14 @@ evaluate_with_node (const char *path, const char *shown)
   g_main_context_pop_thread_default (context);
 
   if (run.timed_out) {
-    tend_cli_fail (_("%s: node did not finish evaluating it within %d s (does it start something?)"), shown,
+    tend_cli_fail (_ ("%s: node did not finish evaluating it within %d s (does it start something?)"), shown,
                    NODE_TIMEOUT_S);
   } else if (run.error != NULL) {
-    tend_cli_fail (_("%s: cannot read what node printed: %s"), shown, run.error->message);
+    tend_cli_fail (_ ("%s: cannot read what node printed: %s"), shown, run.error->message);
   } else if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0) {
     g_autofree char *message = node_message (run.err);
 
-    tend_cli_fail (_("%s: node could not evaluate it:\n%s"), shown, message);
+    tend_cli_fail (_ ("%s: node could not evaluate it:\n%s"), shown, message);
   } else {
     json = g_steal_pointer (&run.out);
   }
@@ -171,7 +171,7 @@ pm2_logs_dir (const char *absolute)
 static void
 print_check_output (const char *text, const char *checked, const char *shown)
 {
-  g_autoptr(GString) s = g_string_new (text);
+  g_autoptr (GString) s = g_string_new (text);
 
   if (s->len == 0)
     return;
@@ -185,17 +185,17 @@ tend_cli_cmd_import (TendCli *cli, int argc, char **argv)
   ImportArgs args = { 0 };
   const GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &args.output,
-      N_("Write the configuration to OUT (atomically) instead of stdout"), "OUT" },
+      N_ ("Write the configuration to OUT (atomically) instead of stdout"), "OUT" },
     { "env", 0, 0, G_OPTION_ARG_STRING, &args.env_name,
-      N_("Merge each app's env_NAME over its env, as pm2 start --env NAME does"), "NAME" },
+      N_ ("Merge each app's env_NAME over its env, as pm2 start --env NAME does"), "NAME" },
     { "keep-cloudflared", 0, 0, G_OPTION_ARG_NONE, &args.keep_cloudflared,
-      N_("Keep an app that runs cloudflared as a plain service instead of the cloudflared plugin"), NULL },
+      N_ ("Keep an app that runs cloudflared as a plain service instead of the cloudflared plugin"), NULL },
     { NULL },
   };
-  g_autoptr(GPtrArray) positional = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr (GPtrArray) positional = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GPtrArray) warnings = NULL;
   g_autofree char *absolute = NULL;
   g_autofree char *source_dir = NULL;
   g_autofree char *logs_dir = NULL;
@@ -213,10 +213,10 @@ tend_cli_cmd_import (TendCli *cli, int argc, char **argv)
 
   status = tend_cli_parse_options (
       "import", "FILE",
-      _("Convert a PM2 ecosystem file (.js, evaluated with node as PM2 does, or .json) or a PM2 dump "
-        "(~/.pm2/dump.pm2) into a Tend configuration. Every PM2 key is carried over or named in a warning, on "
-        "stderr as FILE: app NAME: KEY: what, and as a comment above its service. The result is checked as "
-        "tend check does; exit status 1 when it does not pass (or the file cannot be read), 0 otherwise."),
+      _ ("Convert a PM2 ecosystem file (.js, evaluated with node as PM2 does, or .json) or a PM2 dump "
+         "(~/.pm2/dump.pm2) into a Tend configuration. Every PM2 key is carried over or named in a warning, on "
+         "stderr as FILE: app NAME: KEY: what, and as a comment above its service. The result is checked as "
+         "tend check does; exit status 1 when it does not pass (or the file cannot be read), 0 otherwise."),
       entries, NULL, argc, argv, &positional);
   output = args.output;
   env_name = args.env_name;
@@ -225,21 +225,21 @@ tend_cli_cmd_import (TendCli *cli, int argc, char **argv)
   if (status != TEND_CLI_EXIT_OK)
     return status;
   if (positional->len == 0)
-    return tend_cli_usage_error (_("tend import needs a file: an ecosystem.config.js, a .json or a dump.pm2"));
+    return tend_cli_usage_error (_ ("tend import needs a file: an ecosystem.config.js, a .json or a dump.pm2"));
   if (positional->len > 1)
-    return tend_cli_usage_error (_("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 1));
+    return tend_cli_usage_error (_ ("unexpected argument: %s"), (const char *) g_ptr_array_index (positional, 1));
   if (env_name != NULL && (env_name[0] == '\0' || strpbrk (env_name, " \t\n/") != NULL))
-    return tend_cli_usage_error (_("--env needs an environment name, as in env_NAME"));
+    return tend_cli_usage_error (_ ("--env needs an environment name, as in env_NAME"));
 
   shown = g_ptr_array_index (positional, 0);
   absolute = g_canonicalize_filename (shown, NULL);
   source_dir = g_path_get_dirname (absolute);
   if (g_file_test (absolute, G_FILE_TEST_IS_DIR))
-    return tend_cli_fail (_("%s: a folder, not a PM2 file"), shown);
+    return tend_cli_fail (_ ("%s: a folder, not a PM2 file"), shown);
   if (!g_file_test (absolute, G_FILE_TEST_EXISTS))
-    return tend_cli_fail (_("%s: no such file"), shown);
+    return tend_cli_fail (_ ("%s: no such file"), shown);
   if (g_str_has_suffix (absolute, ".yml") || g_str_has_suffix (absolute, ".yaml"))
-    return tend_cli_fail (_("%s: YAML ecosystem files are not read; convert it to JSON first"), shown);
+    return tend_cli_fail (_ ("%s: YAML ecosystem files are not read; convert it to JSON first"), shown);
 
   if (is_javascript (absolute)) {
     text = evaluate_with_node (absolute, shown);
@@ -250,12 +250,12 @@ tend_cli_cmd_import (TendCli *cli, int argc, char **argv)
   }
   if (!json_parser_load_from_data (parser, text, -1, &error)) {
     /* json-glib says "<data>:LINE:COLUMN: Parse error: ..." */
-    const char *message = g_str_has_prefix (error->message, "<data>:") ? error->message + strlen ("<data>:")
-                                                                       : error->message;
-    return tend_cli_fail (_("%s:%s (not a JSON ecosystem file or dump.pm2)"), shown, message);
+    const char *message =
+        g_str_has_prefix (error->message, "<data>:") ? error->message + strlen ("<data>:") : error->message;
+    return tend_cli_fail (_ ("%s:%s (not a JSON ecosystem file or dump.pm2)"), shown, message);
   }
   if (json_parser_get_root (parser) == NULL)
-    return tend_cli_fail (_("%s: empty, no apps"), shown);
+    return tend_cli_fail (_ ("%s: empty, no apps"), shown);
 
   logs_dir = pm2_logs_dir (absolute);
   options.source = shown;
@@ -272,15 +272,15 @@ tend_cli_cmd_import (TendCli *cli, int argc, char **argv)
   /* written first, then checked: a file that does not pass is still there to be fixed */
   if (output != NULL && strcmp (output, "-") != 0) {
     if (!g_file_set_contents_full (output, config, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
-      return tend_cli_fail (_("cannot write %s: %s"), output, error->message);
+      return tend_cli_fail (_ ("cannot write %s: %s"), output, error->message);
     checked = g_canonicalize_filename (output, NULL);
     status = tend_cli_run_check (cli, checked, &check_out, &check_err, &judged);
     if (!judged)
-      return tend_cli_fail (_("%s: written, but not checked"), output);
+      return tend_cli_fail (_ ("%s: written, but not checked"), output);
     print_check_output (check_err, checked, output);
     if (status != TEND_CLI_EXIT_OK) {
       print_check_output (check_out, checked, output);
-      return tend_cli_fail (_("%s: the converted configuration does not pass tend check (see above)"), output);
+      return tend_cli_fail (_ ("%s: the converted configuration does not pass tend check (see above)"), output);
     }
     return TEND_CLI_EXIT_OK;
   }
@@ -289,23 +289,23 @@ tend_cli_cmd_import (TendCli *cli, int argc, char **argv)
     int fd = g_file_open_tmp ("tend-import-XXXXXX.conf", &checked, &error);
 
     if (fd < 0)
-      return tend_cli_fail (_("cannot make a temporary file to check the result: %s"), error->message);
+      return tend_cli_fail (_ ("cannot make a temporary file to check the result: %s"), error->message);
     close (fd);
     if (!g_file_set_contents (checked, config, -1, &error)) {
       g_unlink (checked);
-      return tend_cli_fail (_("cannot write %s: %s"), checked, error->message);
+      return tend_cli_fail (_ ("cannot write %s: %s"), checked, error->message);
     }
     status = tend_cli_run_check (cli, checked, &check_out, &check_err, &judged);
     g_unlink (checked);
     if (!judged)
-      return tend_cli_fail (_("the converted configuration cannot be checked, so it is not printed"));
+      return tend_cli_fail (_ ("the converted configuration cannot be checked, so it is not printed"));
   }
   fputs (config, stdout);
   fflush (stdout);
   print_check_output (check_err, checked, "<stdout>");
   if (status != TEND_CLI_EXIT_OK) {
     print_check_output (check_out, checked, "<stdout>");
-    return tend_cli_fail (_("the converted configuration does not pass tend check (see above)"));
+    return tend_cli_fail (_ ("the converted configuration does not pass tend check (see above)"));
   }
   return TEND_CLI_EXIT_OK;
 }

@@ -17,9 +17,28 @@
 
 /* the order keys are written in a service group */
 static const char *const service_key_order[] = {
-  "exec", "cwd", "env", "port", "instances", "increment-var", "user", "group", "autorestart", "max-restarts",
-  "min-uptime", "restart-delay", "exp-backoff-restart-delay", "kill-signal", "kill-timeout", "max-memory-restart",
-  "out-file", "error-file", "merge-logs", "log-date-format", "layer", "start",
+  "exec",
+  "cwd",
+  "env",
+  "port",
+  "instances",
+  "increment-var",
+  "user",
+  "group",
+  "autorestart",
+  "max-restarts",
+  "min-uptime",
+  "restart-delay",
+  "exp-backoff-restart-delay",
+  "kill-signal",
+  "kill-timeout",
+  "max-memory-restart",
+  "out-file",
+  "error-file",
+  "merge-logs",
+  "log-date-format",
+  "layer",
+  "start",
 };
 
 /*
@@ -33,56 +52,82 @@ typedef struct {
 } Unsupported;
 
 static const Unsupported unsupported_keys[] = {
-  { "watch", "false", N_("Tend does not watch files: run `tend restart NAME` after a change (e.g. at the end of a deploy)") },
-  { "ignore_watch", NULL, N_("only used with watch, which Tend does not have") },
-  { "watch_delay", NULL, N_("only used with watch, which Tend does not have") },
-  { "watch_options", NULL, N_("only used with watch, which Tend does not have") },
-  { "cron_restart", NULL, N_("Tend has no timed restarts: let cron or a systemd timer run `tend restart NAME`") },
-  { "cron", NULL, N_("Tend has no timed restarts: let cron or a systemd timer run `tend restart NAME`") },
+  { "watch", "false",
+    N_ ("Tend does not watch files: run `tend restart NAME` after a change (e.g. at the end of a deploy)") },
+  { "ignore_watch", NULL, N_ ("only used with watch, which Tend does not have") },
+  { "watch_delay", NULL, N_ ("only used with watch, which Tend does not have") },
+  { "watch_options", NULL, N_ ("only used with watch, which Tend does not have") },
+  { "cron_restart", NULL, N_ ("Tend has no timed restarts: let cron or a systemd timer run `tend restart NAME`") },
+  { "cron", NULL, N_ ("Tend has no timed restarts: let cron or a systemd timer run `tend restart NAME`") },
   { "wait_ready", "false",
-    N_("Tend does not see process.send('ready'): use ready-check=tcp://127.0.0.1:PORT (or http://...), or notify=true "
-       "and sd_notify READY=1") },
-  { "listen_timeout", NULL, N_("Tend has no listen timeout: use ready-check (see wait_ready)") },
+    N_ ("Tend does not see process.send('ready'): use ready-check=tcp://127.0.0.1:PORT (or http://...), or notify=true "
+        "and sd_notify READY=1") },
+  { "listen_timeout", NULL, N_ ("Tend has no listen timeout: use ready-check (see wait_ready)") },
   { "shutdown_with_message", "false",
-    N_("Tend stops a service with its kill-signal, not a message: handle that signal in the program") },
-  { "pid_file", NULL, N_("Tend writes no pid files: `tend describe NAME` and the D-Bus property Pid have the pid") },
-  { "pid", NULL, N_("Tend writes no pid files: `tend describe NAME` and the D-Bus property Pid have the pid") },
+    N_ ("Tend stops a service with its kill-signal, not a message: handle that signal in the program") },
+  { "pid_file", NULL, N_ ("Tend writes no pid files: `tend describe NAME` and the D-Bus property Pid have the pid") },
+  { "pid", NULL, N_ ("Tend writes no pid files: `tend describe NAME` and the D-Bus property Pid have the pid") },
   { "filter_env", "false",
-    N_("a service gets tendd's environment plus env=: run tendd with a clean environment (systemd does) to leave "
-       "the rest out") },
-  { "source_map_support", "true", N_("pass --enable-source-maps in node_args instead") },
-  { "disable_source_map_support", "false", N_("node's own default: nothing to do") },
-  { "log_type", NULL, N_("Tend writes plain lines, not JSON") },
-  { "disable_logs", "false", N_("Tend always keeps logs: set out-file and error-file to /dev/null to discard them") },
+    N_ ("a service gets tendd's environment plus env=: run tendd with a clean environment (systemd does) to leave "
+        "the rest out") },
+  { "source_map_support", "true", N_ ("pass --enable-source-maps in node_args instead") },
+  { "disable_source_map_support", "false", N_ ("node's own default: nothing to do") },
+  { "log_type", NULL, N_ ("Tend writes plain lines, not JSON") },
+  { "disable_logs", "false", N_ ("Tend always keeps logs: set out-file and error-file to /dev/null to discard them") },
   { "instance_var", "\"NODE_APP_INSTANCE\"",
-    N_("Tend sets NODE_APP_INSTANCE and TEND_INSTANCE; the program has to read one of them") },
-  { "treekill", "true", N_("Tend always stops the whole process group") },
-  { "kill_retry_time", "100", N_("Tend sends SIGKILL once, after kill-timeout") },
-  { "vizion", "true", N_("PM2's versioning metadata: not used by Tend") },
-  { "automation", "true", N_("PM2's monitoring agent: Tend measures CPU and memory itself") },
-  { "pmx", "true", N_("PM2's monitoring agent: Tend measures CPU and memory itself") },
-  { "trace", "false", N_("Keymetrics tracing: not used by Tend") },
-  { "disable_trace", NULL, N_("Keymetrics tracing: not used by Tend") },
-  { "deep_monitoring", "false", N_("Keymetrics monitoring: not used by Tend") },
-  { "v8", "false", N_("Keymetrics monitoring: not used by Tend") },
-  { "event_loop_inspector", "false", N_("Keymetrics monitoring: not used by Tend") },
-  { "io", NULL, N_("Keymetrics monitoring: not used by Tend") },
-  { "post_update", NULL, N_("Tend does not pull updates: run these commands in your deploy script") },
-  { "install_url", NULL, N_("Tend does not install modules") },
-  { "force", "false", N_("Tend runs one service per name: start another name for a second copy") },
-  { "append_env_to_name", "false", N_("name the service as you want it in [service:NAME]") },
-  { "name_prefix", NULL, N_("name the service as you want it in [service:NAME]") },
-  { "windowsHide", "true", N_("Windows only") },
-  { "execute_command", NULL, N_("PM2 internal: not used by Tend") },
-  { "write", NULL, N_("PM2 internal: not used by Tend") },
-  { "username", NULL, N_("who started it under PM2: use uid/user for the user to run as") },
+    N_ ("Tend sets NODE_APP_INSTANCE and TEND_INSTANCE; the program has to read one of them") },
+  { "treekill", "true", N_ ("Tend always stops the whole process group") },
+  { "kill_retry_time", "100", N_ ("Tend sends SIGKILL once, after kill-timeout") },
+  { "vizion", "true", N_ ("PM2's versioning metadata: not used by Tend") },
+  { "automation", "true", N_ ("PM2's monitoring agent: Tend measures CPU and memory itself") },
+  { "pmx", "true", N_ ("PM2's monitoring agent: Tend measures CPU and memory itself") },
+  { "trace", "false", N_ ("Keymetrics tracing: not used by Tend") },
+  { "disable_trace", NULL, N_ ("Keymetrics tracing: not used by Tend") },
+  { "deep_monitoring", "false", N_ ("Keymetrics monitoring: not used by Tend") },
+  { "v8", "false", N_ ("Keymetrics monitoring: not used by Tend") },
+  { "event_loop_inspector", "false", N_ ("Keymetrics monitoring: not used by Tend") },
+  { "io", NULL, N_ ("Keymetrics monitoring: not used by Tend") },
+  { "post_update", NULL, N_ ("Tend does not pull updates: run these commands in your deploy script") },
+  { "install_url", NULL, N_ ("Tend does not install modules") },
+  { "force", "false", N_ ("Tend runs one service per name: start another name for a second copy") },
+  { "append_env_to_name", "false", N_ ("name the service as you want it in [service:NAME]") },
+  { "name_prefix", NULL, N_ ("name the service as you want it in [service:NAME]") },
+  { "windowsHide", "true", N_ ("Windows only") },
+  { "execute_command", NULL, N_ ("PM2 internal: not used by Tend") },
+  { "write", NULL, N_ ("PM2 internal: not used by Tend") },
+  { "username", NULL, N_ ("who started it under PM2: use uid/user for the user to run as") },
 };
 
 /* PM2's bookkeeping in a dump (pm2 save): not app settings, left out silently */
 static const char *const dump_internal_keys[] = {
-  "pm_id", "pm_uptime", "created_at", "restart_time", "unstable_restarts", "version", "node_version", "km_link",
-  "vizion_running", "unique_id", "axm_actions", "axm_dynamic", "axm_monitor", "axm_options", "pm_pid_path", "_pm2_version", "exit_code", "prev_restart_delay", "pmx_module", "versioning",
-  "command", "pm_exec_path", "pm_cwd", "status", "username", "windowsHide", "NODE_APP_INSTANCE", "axm_monitor",
+  "pm_id",
+  "pm_uptime",
+  "created_at",
+  "restart_time",
+  "unstable_restarts",
+  "version",
+  "node_version",
+  "km_link",
+  "vizion_running",
+  "unique_id",
+  "axm_actions",
+  "axm_dynamic",
+  "axm_monitor",
+  "axm_options",
+  "pm_pid_path",
+  "_pm2_version",
+  "exit_code",
+  "prev_restart_delay",
+  "pmx_module",
+  "versioning",
+  "command",
+  "pm_exec_path",
+  "pm_cwd",
+  "status",
+  "username",
+  "windowsHide",
+  "NODE_APP_INSTANCE",
+  "axm_monitor",
 };
 
 /* variables PM2 or the shell that ran `pm2 start` put into a saved env: not the app's */
@@ -105,11 +150,11 @@ typedef struct {
   Import *im;
   JsonObject *app;
   char *name;
-  GPtrArray *notes;       /* "key: what" */
-  GHashTable *values;     /* Tend key → escaped value */
-  GPtrArray *comments;    /* plain comment lines above the group's keys */
-  GPtrArray *env_keys;    /* the env's keys in order */
-  GHashTable *env;        /* key → value (unescaped) */
+  GPtrArray *notes;    /* "key: what" */
+  GHashTable *values;  /* Tend key → escaped value */
+  GPtrArray *comments; /* plain comment lines above the group's keys */
+  GPtrArray *env_keys; /* the env's keys in order */
+  GHashTable *env;     /* key → value (unescaped) */
   gboolean cluster;
 } App;
 
@@ -146,7 +191,7 @@ note (App *a, const char *key, const char *format, ...)
 static char *
 escape (const char *value, gboolean list)
 {
-  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr (GString) out = g_string_new (NULL);
   gsize len = strlen (value);
 
   for (gsize i = 0; i < len; i++) {
@@ -224,15 +269,15 @@ static gboolean
 get_ms (App *a, const char *key, JsonNode *node, guint64 *out_ms)
 {
   g_autofree char *text = scalar_text (node);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (text == NULL || (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN)) {
     g_autofree char *shown = json_text (node);
-    note (a, key, _("not a duration: %s; left out"), shown);
+    note (a, key, _ ("not a duration: %s; left out"), shown);
     return FALSE;
   }
   if (!tend_parse_duration (text, out_ms, &error)) {
-    note (a, key, _("%s; left out"), error->message);
+    note (a, key, _ ("%s; left out"), error->message);
     return FALSE;
   }
   return TRUE;
@@ -247,7 +292,7 @@ get_bool (App *a, const char *key, JsonNode *node, gboolean *out)
   }
   {
     g_autofree char *shown = json_text (node);
-    note (a, key, _("not true or false: %s; left out"), shown);
+    note (a, key, _ ("not true or false: %s; left out"), shown);
   }
   return FALSE;
 }
@@ -267,7 +312,7 @@ get_words (App *a, const char *key, JsonNode *node, GPtrArray *out)
 
       if (word == NULL) {
         g_autofree char *shown = json_text (node);
-        note (a, key, _("not a list of words: %s; left out"), shown);
+        note (a, key, _ ("not a list of words: %s; left out"), shown);
         return FALSE;
       }
       g_ptr_array_add (out, g_steal_pointer (&word));
@@ -275,9 +320,9 @@ get_words (App *a, const char *key, JsonNode *node, GPtrArray *out)
     return TRUE;
   }
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
-    g_autoptr(GRegex) regex = g_regex_new ("[^\\s\"'=]+=\"[^\"]*\"|[^\\s\"'=]+='[^']*'|\"([^\"]*)\"|'([^']*)'|\\S+", 0,
-                                           0, NULL);
-    g_autoptr(GMatchInfo) match = NULL;
+    g_autoptr (GRegex) regex =
+        g_regex_new ("[^\\s\"'=]+=\"[^\"]*\"|[^\\s\"'=]+='[^']*'|\"([^\"]*)\"|'([^']*)'|\\S+", 0, 0, NULL);
+    g_autoptr (GMatchInfo) match = NULL;
 
     g_regex_match (regex, json_node_get_string (node), 0, &match);
     while (g_match_info_matches (match)) {
@@ -301,7 +346,7 @@ get_words (App *a, const char *key, JsonNode *node, GPtrArray *out)
   }
   {
     g_autofree char *shown = json_text (node);
-    note (a, key, _("not a string or a list: %s; left out"), shown);
+    note (a, key, _ ("not a string or a list: %s; left out"), shown);
   }
   return FALSE;
 }
@@ -349,15 +394,15 @@ in_list (const char *const *list, gsize n, const char *item)
 static void
 merge_env (App *a, const char *key, JsonNode *node)
 {
-  g_autoptr(JsonNode) parsed = NULL;
-  g_autoptr(GPtrArray) dropped = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (JsonNode) parsed = NULL;
+  g_autoptr (GPtrArray) dropped = g_ptr_array_new_with_free_func (g_free);
   JsonObject *object;
   GList *members;
 
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     node = parsed = json_from_string (json_node_get_string (node), NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
-    note (a, key, _("not an object of variables; left out"));
+    note (a, key, _ ("not an object of variables; left out"));
     return;
   }
   object = json_node_get_object (node);
@@ -373,21 +418,21 @@ merge_env (App *a, const char *key, JsonNode *node)
       continue;
     }
     if (!env_name_is_valid (name)) {
-      note (a, key, _("%s is not a variable name Tend takes (letters, digits and _); left out"), name);
+      note (a, key, _ ("%s is not a variable name Tend takes (letters, digits and _); left out"), name);
       continue;
     }
     if (JSON_NODE_HOLDS_NULL (value)) {
-      note (a, key, _("%s is null; left out"), name);
+      note (a, key, _ ("%s is null; left out"), name);
       continue;
     }
     text = scalar_text (value);
     if (text == NULL) {
       /* process.env makes "[object Object]" of it; the JSON is what was meant */
       text = json_text (value);
-      note (a, key, _("%s is not a string or a number; written as its JSON"), name);
+      note (a, key, _ ("%s is not a string or a number; written as its JSON"), name);
     }
     if (text[0] != '\0' && (g_ascii_isspace (text[0]) || g_ascii_isspace (text[strlen (text) - 1])))
-      note (a, key, _("%s: the blanks at the ends of its value are lost in env= (use env-file= with quotes)"), name);
+      note (a, key, _ ("%s: the blanks at the ends of its value are lost in env= (use env-file= with quotes)"), name);
     env_set (a, name, text);
   }
   g_list_free (members);
@@ -397,8 +442,8 @@ merge_env (App *a, const char *key, JsonNode *node)
     g_ptr_array_add (dropped, NULL);
     names = g_strjoinv (", ", (char **) dropped->pdata);
     note (a, key,
-          _("the environment pm2 saved is that of the shell that ran `pm2 start`; PM2's and the shell's own "
-            "variables were left out (%s), the rest kept: remove what the service does not need"),
+          _ ("the environment pm2 saved is that of the shell that ran `pm2 start`; PM2's and the shell's own "
+             "variables were left out (%s), the rest kept: remove what the service does not need"),
           names);
   }
 }
@@ -413,9 +458,9 @@ interpreter_for (const char *script)
   static const struct {
     const char *ext, *interpreter;
   } table[] = {
-    { ".js", "node" }, { ".cjs", "node" }, { ".mjs", "node" }, { ".sh", "bash" },   { ".py", "python" },
-    { ".rb", "ruby" }, { ".php", "php" },  { ".pl", "perl" },  { ".coffee", "coffee" }, { ".ls", "lsc" },
-    { ".ts", "bun" },  { ".tsx", "bun" },
+    { ".js", "node" },       { ".cjs", "node" }, { ".mjs", "node" }, { ".sh", "bash" },
+    { ".py", "python" },     { ".rb", "ruby" },  { ".php", "php" },  { ".pl", "perl" },
+    { ".coffee", "coffee" }, { ".ls", "lsc" },   { ".ts", "bun" },   { ".tsx", "bun" },
   };
   const char *dot = strrchr (script, '.');
 
@@ -432,8 +477,8 @@ interpreter_for (const char *script)
 static int
 file_is_binary (const char *path)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileInputStream) in = g_file_read (file, NULL, NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, NULL);
   char buf[512];
   gssize n;
 
@@ -518,8 +563,8 @@ convert_command (App *a, const char *cwd, GPtrArray *argv_out, char **out_interp
   const char *args_key = "node_args";
   JsonNode *node_args = member_of (app, node_args_keys, &args_key);
   JsonNode *args = json_object_get_member (app, "args");
-  g_autoptr(GPtrArray) interp_words = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) arg_words = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) interp_words = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) arg_words = g_ptr_array_new_with_free_func (g_free);
 
   if (a->im->dump && json_object_has_member (app, "pm_exec_path"))
     script_node = json_object_get_member (app, script_key = "pm_exec_path");
@@ -527,13 +572,13 @@ convert_command (App *a, const char *cwd, GPtrArray *argv_out, char **out_interp
       json_node_get_value_type (script_node) == G_TYPE_STRING)
     script = json_node_get_string (script_node);
   if (script == NULL || script[0] == '\0') {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("app %s: no script (the program to run)"), a->name);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("app %s: no script (the program to run)"), a->name);
     return FALSE;
   }
   if (interp_node != NULL) {
     interpreter = scalar_text (interp_node);
     if (interpreter == NULL || interpreter[0] == '\0') {
-      note (a, interp_key, _("not a program name; the script's extension decides"));
+      note (a, interp_key, _ ("not a program name; the script's extension decides"));
       g_clear_pointer (&interpreter, g_free);
     }
   }
@@ -555,8 +600,8 @@ convert_command (App *a, const char *cwd, GPtrArray *argv_out, char **out_interp
       interpreter = g_strdup (by_ext);
       if (strcmp (by_ext, "bun") == 0)
         note (a, script_key,
-              _("PM2 runs TypeScript with bun, or with node's type stripping when bun is missing: written "
-                "with bun, check the interpreter"));
+              _ ("PM2 runs TypeScript with bun, or with node's type stripping when bun is missing: written "
+                 "with bun, check the interpreter"));
     } else {
       g_autofree char *path = g_path_is_absolute (script) ? g_strdup (script) : g_build_filename (cwd, script, NULL);
       int binary = file_is_binary (path);
@@ -564,12 +609,13 @@ convert_command (App *a, const char *cwd, GPtrArray *argv_out, char **out_interp
       if (binary == 0) {
         /* what PM2 does with a text file it has no interpreter for */
         interpreter = g_strdup ("node");
-        note (a, script_key, _("no interpreter and no known extension: PM2 runs a text file with node, so does "
-                               "this; write interpreter: \"none\" in PM2's terms to run it directly"));
+        note (a, script_key,
+              _ ("no interpreter and no known extension: PM2 runs a text file with node, so does "
+                 "this; write interpreter: \"none\" in PM2's terms to run it directly"));
       } else if (binary < 0 && strchr (script, '/') == NULL) {
-        note (a, script_key, _("not found in %s: run as a command from PATH, as PM2 does"), cwd);
+        note (a, script_key, _ ("not found in %s: run as a command from PATH, as PM2 does"), cwd);
       } else if (binary < 0) {
-        note (a, script_key, _("cannot read %s here to tell whether PM2 ran it with node: written to run directly"),
+        note (a, script_key, _ ("cannot read %s here to tell whether PM2 ran it with node: written to run directly"),
               path);
       }
     }
@@ -582,14 +628,14 @@ convert_command (App *a, const char *cwd, GPtrArray *argv_out, char **out_interp
     for (guint i = 0; i < interp_words->len; i++)
       g_ptr_array_add (argv_out, g_strdup (g_ptr_array_index (interp_words, i)));
   } else if (interp_words->len > 0) {
-    note (a, args_key, _("there is no interpreter to pass them to; left out"));
+    note (a, args_key, _ ("there is no interpreter to pass them to; left out"));
   }
   if (interpreter == NULL && !g_path_is_absolute (script) && strchr (script, '/') == NULL) {
     g_autofree char *in_cwd = g_build_filename (cwd, script, NULL);
 
     /* PM2 looks in cwd first, a bare word is looked up in PATH by Tend */
     g_ptr_array_add (argv_out, g_file_test (in_cwd, G_FILE_TEST_IS_REGULAR) ? g_strconcat ("./", script, NULL)
-                                                                           : g_strdup (script));
+                                                                            : g_strdup (script));
   } else {
     g_ptr_array_add (argv_out, g_strdup (script));
   }
@@ -602,7 +648,7 @@ convert_command (App *a, const char *cwd, GPtrArray *argv_out, char **out_interp
 static char *
 join_command (GPtrArray *argv)
 {
-  g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr (GString) line = g_string_new (NULL);
 
   for (guint i = 0; i < argv->len; i++)
     append_word (line, g_ptr_array_index (argv, i));
@@ -639,24 +685,24 @@ convert_cloudflared (App *a, const char *cwd, GPtrArray *argv)
   const char *program = g_ptr_array_index (argv, 0);
   g_autofree char *binary = NULL;
   g_autofree char *command = join_command (argv);
-  g_autoptr(GString) group = g_string_new (NULL);
-  g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) group = g_string_new (NULL);
+  g_autoptr (GPtrArray) left = g_ptr_array_new_with_free_func (g_free);
   GList *members;
 
   if (token == NULL && g_hash_table_lookup (a->env, "TUNNEL_TOKEN") != NULL)
     token = g_hash_table_lookup (a->env, "TUNNEL_TOKEN");
   if (im->cloudflared_group != NULL) {
-    note (a, "script", _("a second cloudflared app: the plugin runs one tunnel, so this one stays a service"));
+    note (a, "script", _ ("a second cloudflared app: the plugin runs one tunnel, so this one stays a service"));
     return FALSE;
   }
   if (!names_cloudflared (program)) {
-    note (a, "script", _("cloudflared runs under an interpreter: it stays a service"));
+    note (a, "script", _ ("cloudflared runs under an interpreter: it stays a service"));
     return FALSE;
   }
   if (url == NULL && token == NULL) {
     note (a, "args",
-          _("runs cloudflared without --url or --token, which the cloudflared plugin cannot take over: it stays a "
-            "service"));
+          _ ("runs cloudflared without --url or --token, which the cloudflared plugin cannot take over: it stays a "
+             "service"));
     return FALSE;
   }
   if (g_path_is_absolute (program) || strchr (program, '/') == NULL)
@@ -691,7 +737,7 @@ convert_cloudflared (App *a, const char *cwd, GPtrArray *argv)
 
     g_ptr_array_add (left, NULL);
     keys = g_strjoinv (", ", (char **) left->pdata);
-    line = g_strdup_printf (_("not carried over: %s (the plugin supervises cloudflared itself)"), keys);
+    line = g_strdup_printf (_ ("not carried over: %s (the plugin supervises cloudflared itself)"), keys);
     g_string_append_printf (group, "# tend import: app %s: %s\n", a->name, line);
     g_ptr_array_add (im->warnings, g_strdup_printf ("app %s: %s", a->name, line));
   }
@@ -710,7 +756,7 @@ convert_cloudflared (App *a, const char *cwd, GPtrArray *argv)
   }
   im->cloudflared_group = g_string_free (g_steal_pointer (&group), FALSE);
   g_ptr_array_add (im->warnings,
-                   g_strdup_printf (_("app %s: script: becomes [plugin:cloudflared] (%s%s); see the comment there"),
+                   g_strdup_printf (_ ("app %s: script: becomes [plugin:cloudflared] (%s%s); see the comment there"),
                                     a->name, token != NULL ? "token=..." : "url=", token != NULL ? "" : url));
   return TRUE;
 }
@@ -724,7 +770,7 @@ convert_instances (App *a, JsonNode *node)
   char *end = NULL;
 
   if (text == NULL) {
-    note (a, "instances", _("not a number; left out"));
+    note (a, "instances", _ ("not a number; left out"));
     return;
   }
   if (strcmp (text, "max") == 0) {
@@ -732,7 +778,7 @@ convert_instances (App *a, JsonNode *node)
   } else {
     n = g_ascii_strtoll (text, &end, 10);
     if (end == text) {
-      note (a, "instances", _("not a number: %s; left out"), text);
+      note (a, "instances", _ ("not a number: %s; left out"), text);
       return;
     }
   }
@@ -741,12 +787,12 @@ convert_instances (App *a, JsonNode *node)
     g_autofree char *value = g_strdup_printf ("%" G_GINT64_FORMAT, count);
 
     if (n == 0)
-      note (a, "instances", _("%s means one per core: %s on this machine; write the number the server should run"),
+      note (a, "instances", _ ("%s means one per core: %s on this machine; write the number the server should run"),
             text, value);
     else
       note (a, "instances",
-            _("%s means one per core less %" G_GINT64_FORMAT ": %s on this machine; write the number the server "
-              "should run"),
+            _ ("%s means one per core less %" G_GINT64_FORMAT ": %s on this machine; write the number the server "
+               "should run"),
             text, -n, value);
     set_value (a, "instances", value);
     return;
@@ -760,14 +806,14 @@ convert_date_format (App *a, const char *key, const char *moment)
 {
   g_autofree char *dropped = NULL;
   g_autofree char *format = tend_date_format_from_moment (moment, &dropped);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (format == NULL || !tend_date_format_check (format, &error)) {
-    note (a, key, _("\"%s\" has nothing strftime can write; left out"), moment);
+    note (a, key, _ ("\"%s\" has nothing strftime can write; left out"), moment);
     return FALSE;
   }
   if (dropped != NULL)
-    note (a, key, _("\"%s\" is %s in strftime's terms, without %s (strftime has no equal)"), moment, format, dropped);
+    note (a, key, _ ("\"%s\" is %s in strftime's terms, without %s (strftime has no equal)"), moment, format, dropped);
   g_ptr_array_add (a->comments, g_strdup_printf ("# PM2's log_date_format \"%s\"", moment));
   set_value (a, "log-date-format", format);
   return TRUE;
@@ -780,8 +826,8 @@ is_pm2_default_log (App *a, const char *path)
   const char *dir = a->im->options->pm2_logs_dir;
   g_autofree char *parent = NULL;
   JsonNode *env = json_object_get_member (a->app, "env");
-  const char *home = env != NULL && JSON_NODE_HOLDS_OBJECT (env) ? member_string (json_node_get_object (env), "PM2_HOME")
-                                                                 : NULL;
+  const char *home =
+      env != NULL && JSON_NODE_HOLDS_OBJECT (env) ? member_string (json_node_get_object (env), "PM2_HOME") : NULL;
   g_autofree char *home_logs = home != NULL ? g_build_filename (home, "logs", NULL) : NULL;
 
   if (path == NULL)
@@ -797,11 +843,11 @@ convert_log_path (App *a, const char *key, JsonNode *node, const char *tend_key)
   g_autofree char *path = scalar_text (node);
 
   if (path == NULL || path[0] == '\0' || strcmp (path, "true") == 0 || strcmp (path, "false") == 0) {
-    note (a, key, _("not a file name; left out"));
+    note (a, key, _ ("not a file name; left out"));
     return;
   }
   if (strcmp (path, "NULL") == 0 || strcmp (path, "/dev/null") == 0) {
-    note (a, key, _("PM2 discards this output; Tend keeps it in its default log file (tend flush empties it)"));
+    note (a, key, _ ("PM2 discards this output; Tend keeps it in its default log file (tend flush empties it)"));
     return;
   }
   if (is_pm2_default_log (a, path))
@@ -821,8 +867,21 @@ find_unsupported (const char *key)
 
 /* keys convert_app handles itself, before the loop over the rest */
 static const char *const command_keys[] = {
-  "name", "script", "exec", "pm_exec_path", "interpreter", "exec_interpreter", "node_args", "interpreter_args",
-  "interpreterArgs", "args", "cwd", "pm_cwd", "env", "exec_mode", "port",
+  "name",
+  "script",
+  "exec",
+  "pm_exec_path",
+  "interpreter",
+  "exec_interpreter",
+  "node_args",
+  "interpreter_args",
+  "interpreterArgs",
+  "args",
+  "cwd",
+  "pm_cwd",
+  "env",
+  "exec_mode",
+  "port",
 };
 
 static gboolean
@@ -844,7 +903,7 @@ convert_one_key (App *a, const char *key, JsonNode *node)
     guint64 n;
 
     if (text == NULL || !tend_parse_uint (text, 0, G_MAXUINT, &n, NULL))
-      note (a, key, _("not a number; left out"));
+      note (a, key, _ ("not a number; left out"));
     else
       set_value (a, "max-restarts", text);
   } else if (strcmp (key, "min_uptime") == 0 || strcmp (key, "restart_delay") == 0 ||
@@ -857,11 +916,11 @@ convert_one_key (App *a, const char *key, JsonNode *node)
     }
   } else if (strcmp (key, "max_memory_restart") == 0) {
     g_autofree char *text = scalar_text (node);
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     guint64 bytes;
 
     if (text == NULL || !tend_parse_size (text, &bytes, &error)) {
-      note (a, key, _("%s; left out"), error != NULL ? error->message : _("not a size"));
+      note (a, key, _ ("%s; left out"), error != NULL ? error->message : _ ("not a size"));
     } else {
       g_autofree char *value = tend_format_size (bytes);
 
@@ -884,8 +943,8 @@ convert_one_key (App *a, const char *key, JsonNode *node)
 
     if (g_strcmp0 (text, "false") != 0 && !is_pm2_default_log (a, text))
       note (a, key,
-            _("Tend has no combined log file: out-file and error-file stay apart, `tend logs NAME` shows both "
-              "streams together"));
+            _ ("Tend has no combined log file: out-file and error-file stay apart, `tend logs NAME` shows both "
+               "streams together"));
   } else if (strcmp (key, "merge_logs") == 0 || strcmp (key, "combine_logs") == 0) {
     JsonNode *instances = json_object_get_member (a->app, "instances");
 
@@ -899,7 +958,7 @@ convert_one_key (App *a, const char *key, JsonNode *node)
     g_autofree char *text = scalar_text (node);
 
     if (text == NULL || text[0] == '\0')
-      note (a, key, _("not a format; left out"));
+      note (a, key, _ ("not a format; left out"));
     else
       convert_date_format (a, key, text);
   } else if (strcmp (key, "time") == 0) {
@@ -910,7 +969,7 @@ convert_one_key (App *a, const char *key, JsonNode *node)
     g_autofree char *text = scalar_text (node);
 
     if (text == NULL || !env_name_is_valid (text))
-      note (a, key, _("not a variable name; left out"));
+      note (a, key, _ ("not a variable name; left out"));
     else
       set_value (a, "increment-var", text);
   } else if (strcmp (key, "uid") == 0 || strcmp (key, "user") == 0) {
@@ -919,20 +978,20 @@ convert_one_key (App *a, const char *key, JsonNode *node)
     if (text != NULL)
       set_value (a, "user", text);
     else
-      note (a, key, _("not a user; left out"));
+      note (a, key, _ ("not a user; left out"));
   } else if (strcmp (key, "gid") == 0) {
     g_autofree char *text = scalar_text (node);
 
     if (text != NULL)
       set_value (a, "group", text);
     else
-      note (a, key, _("not a group; left out"));
+      note (a, key, _ ("not a group; left out"));
   } else if (strcmp (key, "namespace") == 0) {
     g_autofree char *text = scalar_text (node);
 
     if (text != NULL && strcmp (text, "default") != 0) {
       set_value (a, "layer", text);
-      note (a, key, _("written as layer=%s, which the health document reports"), text);
+      note (a, key, _ ("written as layer=%s, which the health document reports"), text);
     }
   } else if (strcmp (key, "stop_exit_codes") == 0) {
     g_autofree char *text = json_text (node);
@@ -941,11 +1000,11 @@ convert_one_key (App *a, const char *key, JsonNode *node)
       set_value (a, "autorestart", "on-failure");
     else
       note (a, key,
-            _("Tend cannot list exit codes: autorestart=on-failure leaves a service stopped after exit status 0 "
-              "only"));
+            _ ("Tend cannot list exit codes: autorestart=on-failure leaves a service stopped after exit status 0 "
+               "only"));
   } else if (g_str_has_prefix (key, "env_")) {
     if (a->im->options->env_name == NULL || strcmp (key + strlen ("env_"), a->im->options->env_name) != 0)
-      note (a, key, _("not used (tend import --env %s uses it, as pm2 start --env does)"), key + strlen ("env_"));
+      note (a, key, _ ("not used (tend import --env %s uses it, as pm2 start --env does)"), key + strlen ("env_"));
     /* the chosen one was merged with env */
   } else {
     return FALSE;
@@ -957,7 +1016,7 @@ convert_one_key (App *a, const char *key, JsonNode *node)
 static char *
 service_name (App *a, const char *pm2_name)
 {
-  g_autoptr(GString) name = g_string_new (NULL);
+  g_autoptr (GString) name = g_string_new (NULL);
 
   for (const char *p = pm2_name; *p != '\0' && name->len < 60; p++)
     g_string_append_c (name, g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == '.' ? *p : '-');
@@ -975,7 +1034,7 @@ service_name (App *a, const char *pm2_name)
 static gboolean
 convert_app (Import *im, JsonObject *object, GError **error)
 {
-  g_auto(App) a = { 0 };
+  g_auto (App) a = { 0 };
   const char *pm2_name = member_string (object, "name");
   JsonNode *script_node = member_of (object, script_keys, NULL);
   JsonNode *cwd_node = member_of (object, cwd_keys, NULL);
@@ -983,7 +1042,7 @@ convert_app (Import *im, JsonObject *object, GError **error)
   g_autofree char *cwd = NULL;
   g_autofree char *fallback_name = NULL;
   g_autofree char *interpreter = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *exec = NULL;
   gboolean is_cloudflared;
   const char *mode = member_string (object, "exec_mode");
@@ -1017,7 +1076,7 @@ convert_app (Import *im, JsonObject *object, GError **error)
     return TRUE; /* another process of an app already written */
   a.name = service_name (&a, pm2_name);
   if (strcmp (a.name, pm2_name) != 0)
-    note (&a, "name", _("\"%s\" is not a name Tend takes once more (letters, digits, -, _ and .; unique): %s"),
+    note (&a, "name", _ ("\"%s\" is not a name Tend takes once more (letters, digits, -, _ and .; unique): %s"),
           pm2_name, a.name);
   g_hash_table_add (im->names, g_strdup (a.name));
 
@@ -1026,7 +1085,7 @@ convert_app (Import *im, JsonObject *object, GError **error)
     if (!g_path_is_absolute (cwd)) {
       char *absolute = g_canonicalize_filename (cwd, im->options->source_dir);
 
-      note (&a, "cwd", _("relative: written as %s (PM2 takes it from the folder pm2 start ran in)"), absolute);
+      note (&a, "cwd", _ ("relative: written as %s (PM2 takes it from the folder pm2 start ran in)"), absolute);
       g_free (cwd);
       cwd = absolute;
     }
@@ -1051,7 +1110,7 @@ convert_app (Import *im, JsonObject *object, GError **error)
     if (port != NULL)
       env_set (&a, "PORT", port); /* PM2's port: is a PORT variable, over env's */
     else
-      note (&a, "port", _("not a number; left out"));
+      note (&a, "port", _ ("not a number; left out"));
   }
 
   if (!convert_command (&a, cwd, argv, &interpreter, error))
@@ -1063,15 +1122,16 @@ convert_app (Import *im, JsonObject *object, GError **error)
   if (is_cloudflared && !im->options->keep_cloudflared && convert_cloudflared (&a, cwd, argv))
     return TRUE;
   if (cwd_unset)
-    note (&a, "cwd", _("not set: PM2 uses the folder pm2 start ran in; written as the file's folder %s"), cwd);
+    note (&a, "cwd", _ ("not set: PM2 uses the folder pm2 start ran in; written as the file's folder %s"), cwd);
   exec = join_command (argv);
   set_value (&a, "exec", exec);
   set_value (&a, "cwd", cwd);
-  if (interpreter != NULL && strstr (interpreter, "python") != NULL && !g_hash_table_contains (a.env, "PYTHONUNBUFFERED"))
+  if (interpreter != NULL && strstr (interpreter, "python") != NULL &&
+      !g_hash_table_contains (a.env, "PYTHONUNBUFFERED"))
     env_set (&a, "PYTHONUNBUFFERED", "1"); /* PM2 sets it for python, so lines reach the log at once */
 
   if (mode != NULL && !a.cluster && strcmp (mode, "fork") != 0 && strcmp (mode, "fork_mode") != 0)
-    note (&a, "exec_mode", _("\"%s\" is neither fork nor cluster; run as fork"), mode);
+    note (&a, "exec_mode", _ ("\"%s\" is neither fork nor cluster; run as fork"), mode);
 
   members = json_object_get_members (object);
   for (GList *l = members; l != NULL; l = l->next) {
@@ -1094,7 +1154,7 @@ convert_app (Import *im, JsonObject *object, GError **error)
       g_autofree char *text = json_text (node);
 
       if (u->pm2_default == NULL || strcmp (text, u->pm2_default) != 0)
-        note (&a, key, "%s", _(u->advice));
+        note (&a, key, "%s", _ (u->advice));
       continue;
     }
     {
@@ -1103,7 +1163,7 @@ convert_app (Import *im, JsonObject *object, GError **error)
                                   : json_text (node);
       g_autofree char *shown = tend_quote_for_message (text, -1);
 
-      note (&a, key, _("unknown PM2 key (value %s); left out"), shown);
+      note (&a, key, _ ("unknown PM2 key (value %s); left out"), shown);
     }
   }
   g_list_free (members);
@@ -1122,22 +1182,22 @@ convert_app (Import *im, JsonObject *object, GError **error)
   }
   if (a.cluster) {
     note (&a, "exec_mode",
-          _("cluster: Tend runs %s separate processes (instance i gets NODE_APP_INSTANCE=i); they do not share "
-            "one port as PM2's cluster does: give each its own with increment-var=PORT, or let the program bind "
-            "with SO_REUSEPORT"),
+          _ ("cluster: Tend runs %s separate processes (instance i gets NODE_APP_INSTANCE=i); they do not share "
+             "one port as PM2's cluster does: give each its own with increment-var=PORT, or let the program bind "
+             "with SO_REUSEPORT"),
           g_hash_table_contains (a.values, "instances") ? (const char *) g_hash_table_lookup (a.values, "instances")
                                                         : "1");
   }
   if (a.im->dump && json_object_has_member (object, "status") &&
       g_strcmp0 (member_string (object, "status"), "stopped") == 0) {
     set_value (&a, "start", "false");
-    note (&a, "status", _("stopped when pm2 save ran: start=false (tend start %s starts it)"), a.name);
+    note (&a, "status", _ ("stopped when pm2 save ran: start=false (tend start %s starts it)"), a.name);
   }
   if (a.im->dump && (is_pm2_default_log (&a, member_string (object, "pm_out_log_path")) ||
                      is_pm2_default_log (&a, member_string (object, "pm_err_log_path"))))
     note (&a, "pm_out_log_path",
-          _("PM2's own log files in PM2_HOME/logs are not carried over: Tend writes $TEND_HOME/logs/NAME-out.log "
-            "and NAME-error.log"));
+          _ ("PM2's own log files in PM2_HOME/logs are not carried over: Tend writes $TEND_HOME/logs/NAME-out.log "
+             "and NAME-error.log"));
 
   /* PORT: the port= Tend reports and checks; it stays in the environment for the program */
   {
@@ -1146,18 +1206,18 @@ convert_app (Import *im, JsonObject *object, GError **error)
 
     if (port != NULL && tend_parse_uint (port, 1, 65535, &n, NULL)) {
       set_value (&a, "port", port);
-      g_ptr_array_add (a.comments,
-                       g_strdup_printf ("# to call it online only once it listens: ready-check=tcp://127.0.0.1:%s",
-                                        port));
+      g_ptr_array_add (
+          a.comments,
+          g_strdup_printf ("# to call it online only once it listens: ready-check=tcp://127.0.0.1:%s", port));
     } else if (port != NULL) {
-      note (&a, "env", _("PORT=%s is not a port number: no port= written"), port);
+      note (&a, "env", _ ("PORT=%s is not a port number: no port= written"), port);
     }
   }
   /* PM2 stops an app with SIGINT (PM2_KILL_SIGNAL aside); Tend's default is SIGTERM */
   set_value (&a, "kill-signal", "SIGINT");
 
   if (a.env_keys->len > 0) {
-    g_autoptr(GString) env = g_string_new (NULL);
+    g_autoptr (GString) env = g_string_new (NULL);
 
     for (guint i = 0; i < a.env_keys->len; i++) {
       const char *key = g_ptr_array_index (a.env_keys, i);
@@ -1216,10 +1276,10 @@ char *
 tend_import_convert (JsonNode *root, const TendImportOptions *options, GPtrArray **out_warnings, GError **error)
 {
   Import im = { 0 };
-  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GString) services = g_string_new (NULL);
-  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GString) services = g_string_new (NULL);
+  g_autoptr (GString) out = g_string_new (NULL);
   g_autofree char *cloudflared_group = NULL;
   JsonArray *apps = NULL;
   gboolean env_seen = FALSE;
@@ -1234,8 +1294,8 @@ tend_import_convert (JsonNode *root, const TendImportOptions *options, GPtrArray
     if (apps_node == NULL || !JSON_NODE_HOLDS_ARRAY (apps_node)) {
       g_list_free (members);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           _("not a PM2 ecosystem: no \"apps\" list (a PM2 file is {\"apps\": [...]}, a list of apps, "
-                             "or a dump.pm2)"));
+                           _ ("not a PM2 ecosystem: no \"apps\" list (a PM2 file is {\"apps\": [...]}, a list of apps, "
+                              "or a dump.pm2)"));
       return NULL;
     }
     apps = json_node_get_array (apps_node);
@@ -1245,18 +1305,18 @@ tend_import_convert (JsonNode *root, const TendImportOptions *options, GPtrArray
       if (strcmp (key, "apps") == 0)
         continue;
       if (strcmp (key, "deploy") == 0)
-        g_ptr_array_add (warnings, g_strdup (_("deploy: Tend does not deploy (pm2 deploy); left out")));
+        g_ptr_array_add (warnings, g_strdup (_ ("deploy: Tend does not deploy (pm2 deploy); left out")));
       else
-        g_ptr_array_add (warnings, g_strdup_printf (_("%s: unknown top-level key; left out"), key));
+        g_ptr_array_add (warnings, g_strdup_printf (_ ("%s: unknown top-level key; left out"), key));
     }
     g_list_free (members);
   } else {
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                         _("not a PM2 ecosystem: neither an object with \"apps\" nor a list of apps"));
+                         _ ("not a PM2 ecosystem: neither an object with \"apps\" nor a list of apps"));
     return NULL;
   }
   if (json_array_get_length (apps) == 0) {
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("no apps in the file"));
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("no apps in the file"));
     return NULL;
   }
 
@@ -1278,7 +1338,7 @@ tend_import_convert (JsonNode *root, const TendImportOptions *options, GPtrArray
     JsonNode *node = json_array_get_element (apps, i);
 
     if (!JSON_NODE_HOLDS_OBJECT (node)) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("app %u of the list is not an object"), i + 1);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("app %u of the list is not an object"), i + 1);
       g_free (im.cloudflared_group);
       g_hash_table_unref (im.dump_counts);
       return NULL;
@@ -1296,14 +1356,13 @@ tend_import_convert (JsonNode *root, const TendImportOptions *options, GPtrArray
   cloudflared_group = im.cloudflared_group;
   g_hash_table_unref (im.dump_counts);
   if (options->env_name != NULL && !env_seen)
-    g_ptr_array_add (warnings, g_strdup_printf (_("--env %s: no app has env_%s; only env was used"),
-                                                options->env_name, options->env_name));
+    g_ptr_array_add (warnings, g_strdup_printf (_ ("--env %s: no app has env_%s; only env was used"), options->env_name,
+                                                options->env_name));
 
   g_string_append_printf (out, "# Converted by `tend import` from the PM2 %s %s.\n",
                           im.dump ? "dump" : "ecosystem file", options->source);
   if (options->env_name != NULL)
-    g_string_append_printf (out, "# With --env %s: env_%s is merged over env.\n", options->env_name,
-                            options->env_name);
+    g_string_append_printf (out, "# With --env %s: env_%s is merged over env.\n", options->env_name, options->env_name);
   g_string_append (out,
                    "# Lines \"# tend import: KEY: ...\" above a service say what did not carry over as it was.\n"
                    "# PM2 stops apps with SIGINT, hence kill-signal=SIGINT; PM2's pm2-logrotate settings are not in\n"

@@ -10,11 +10,11 @@ G_BEGIN_DECLS
  * How `tend import` reads one PM2 file.
  */
 typedef struct {
-  const char *source;         /* the file as the user named it: the prefix of every warning */
-  const char *source_dir;     /* absolute: PM2's cwd when an app has none (pm2 start ran there) */
-  const char *env_name;       /* --env NAME: env_NAME is merged over env; nullable */
-  gboolean keep_cloudflared;  /* a cloudflared app stays a plain service */
-  const char *pm2_logs_dir;   /* a dump: PM2_HOME/logs, whose default log paths are not carried over; nullable */
+  const char *source;        /* the file as the user named it: the prefix of every warning */
+  const char *source_dir;    /* absolute: PM2's cwd when an app has none (pm2 start ran there) */
+  const char *env_name;      /* --env NAME: env_NAME is merged over env; nullable */
+  gboolean keep_cloudflared; /* a cloudflared app stays a plain service */
+  const char *pm2_logs_dir;  /* a dump: PM2_HOME/logs, whose default log paths are not carried over; nullable */
 } TendImportOptions;
 
 /**
