@@ -591,6 +591,8 @@ static const Verb verbs[] = {
     N_("install (or print) a systemd unit that starts tendd at boot"), "" },
   { "unstartup", tend_cli_cmd_unstartup, "unstartup [--user USER]", N_("disable and remove what tend startup installed"),
     "" },
+  { "import", tend_cli_cmd_import, "import FILE [-o OUT] [--env NAME] [--keep-cloudflared]",
+    N_("convert a PM2 ecosystem file (.js, .json) or PM2 dump into a Tend configuration"), "FILE" },
   { "export", tend_cli_cmd_export, "export --nohup [-o FILE]",
     N_("write an emergency-rollback script: Tend stopped, the services back under nohup"), "--nohup" },
   { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token"), "" },

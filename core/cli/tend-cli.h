@@ -170,6 +170,19 @@ int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
 /* tend-cli-check.c */
 /** tend_cli_cmd_check: tend check [FILE]: tendd --check-config on FILE or the daemon's configuration */
 int tend_cli_cmd_check (TendCli *cli, int argc, char **argv);
+/**
+ * tend_cli_run_check:
+ * @config: (nullable): the file; NULL: what a new daemon of cli->home reads
+ * @out_stdout: (nullable): gets tendd's verdict instead of our stdout (then @out_stderr too)
+ * @out_judged: (nullable): set when tendd gave a verdict (FALSE: it could not be run; the message is printed)
+ * Runs `tendd --check-config` on @config. Returns the exit status: 0 valid, 1 not (or tendd missing).
+ */
+int tend_cli_run_check (TendCli *cli, const char *config, char **out_stdout, char **out_stderr,
+                        gboolean *out_judged);
+
+/* tend-cli-import.c */
+/** tend_cli_cmd_import: tend import FILE [-o OUT] [--env NAME] [--keep-cloudflared] */
+int tend_cli_cmd_import (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-export.c */
 /** tend_cli_cmd_export: tend export --nohup [-o FILE] */
