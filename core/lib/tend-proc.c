@@ -166,6 +166,26 @@ tend_proc_read_comm (pid_t pid)
   return g_strdup (buf);
 }
 
+char *
+tend_proc_read_cmdline (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &contents, &len, NULL) || len == 0)
+    return tend_proc_read_comm (pid);
+  /* NUL-separated, usually with a last NUL */
+  while (len > 0 && contents[len - 1] == '\0')
+    len--;
+  for (gsize i = 0; i < len; i++) {
+    if (contents[i] == '\0')
+      contents[i] = ' ';
+  }
+  contents[len] = '\0';
+  return g_steal_pointer (&contents);
+}
+
 GArray *
 tend_proc_list_tree (pid_t root, const char *tag)
 {

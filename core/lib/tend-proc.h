@@ -37,6 +37,12 @@ TEND_API GArray *tend_proc_list_all (void);
 TEND_API char *tend_proc_environ_get (pid_t pid, const char *key);
 /** tend_proc_read_comm: the command name of @pid (/proc/PID/comm, free it), or NULL when it is gone */
 TEND_API char *tend_proc_read_comm (pid_t pid);
+/**
+ * tend_proc_read_cmdline:
+ * The command line of @pid, its arguments joined by spaces (free it); its
+ * command name when it has none (a kernel thread, a zombie); NULL when gone.
+ */
+TEND_API char *tend_proc_read_cmdline (pid_t pid);
 
 /**
  * tend_proc_list_tree:
