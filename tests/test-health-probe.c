@@ -411,6 +411,69 @@ test_tcp_ok (void)
   tcp_service_free (service);
 }
 
+typedef struct {
+  gboolean answer;
+  guint calls;
+  guint n_inodes;
+} Holds;
+
+static gboolean
+holds_cb (GArray *inodes, guint64 *out_missing, gpointer user_data)
+{
+  Holds *holds = user_data;
+
+  holds->calls++;
+  holds->n_inodes = inodes->len;
+  if (!holds->answer)
+    *out_missing = g_array_index (inodes, guint64, 0);
+  return holds->answer;
+}
+
+/* On the service's own port, the listener must be the service's: here the test holds it. */
+static void
+test_tcp_port_holder (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *spec = NULL;
+  g_autofree char *head = NULL;
+  Holds holds = { 0 };
+  TendHealthProbe *probe;
+  GSocketService *service;
+  guint accepted = 0;
+  guint16 port;
+
+  service = tcp_service_new (&port, &accepted);
+  spec = g_strdup_printf ("tcp://127.0.0.1:%u", port);
+
+  /* the service holds it: healthy, after one look */
+  probe = probe_new (spec, port, NULL, NULL);
+  tend_health_probe_set_holds_func (probe, holds_cb, &holds);
+  holds.answer = TRUE;
+  g_assert_true (run_probe (probe, 2000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (holds.calls, ==, 1);
+  g_assert_cmpuint (holds.n_inodes, ==, 1);
+
+  /* it does not: the holder (this test) is named */
+  holds.answer = FALSE;
+  g_assert_false (run_probe (probe, 2000, &error));
+  head = g_strdup_printf ("port %u is held by pid %d (", port, (int) getpid ());
+  g_assert_true (g_str_has_prefix (error->message, head));
+  g_assert_true (g_str_has_suffix (error->message, "), not by this service"));
+  g_assert_cmpuint (holds.calls, ==, 2);
+  g_clear_error (&error);
+  tend_health_probe_free (probe);
+
+  /* another port than the service's: a connection is enough, nobody is asked */
+  probe = probe_new (spec, closed_port (), NULL, NULL);
+  tend_health_probe_set_holds_func (probe, holds_cb, &holds);
+  g_assert_true (run_probe (probe, 2000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (holds.calls, ==, 2);
+  tend_health_probe_free (probe);
+  tcp_service_free (service);
+}
+
 static void
 test_tcp_refused (void)
 {
@@ -797,6 +860,7 @@ main (int argc, char **argv)
               http_fixture_teardown);
   g_test_add_func ("/health-probe/http/refused", test_http_refused);
   g_test_add_func ("/health-probe/tcp/ok", test_tcp_ok);
+  g_test_add_func ("/health-probe/tcp/port-holder", test_tcp_port_holder);
   g_test_add_func ("/health-probe/tcp/refused", test_tcp_refused);
   g_test_add ("/health-probe/exec/status", ExecFixture, NULL, exec_fixture_setup, test_exec_status,
               exec_fixture_teardown);

@@ -575,8 +575,23 @@ tend_instance_process_started (TendInstance *self, pid_t pid)
 void
 tend_instance_set_ready (TendInstance *self)
 {
-  if (self->state == TEND_SERVICE_STATE_LAUNCHING && self->pid != 0)
+  if (self->state == TEND_SERVICE_STATE_LAUNCHING && self->pid != 0) {
+    /* launching with a process, the message could only be why it was not ready yet */
+    set_status_message (self, NULL);
     set_state (self, TEND_SERVICE_STATE_ONLINE, "ready");
+  }
+}
+
+void
+tend_instance_set_not_ready_reason (TendInstance *self, const char *reason)
+{
+  g_autofree char *message = NULL;
+
+  if (self->state != TEND_SERVICE_STATE_LAUNCHING || self->pid == 0)
+    return;
+  if (reason != NULL)
+    message = g_strdup_printf ("not ready: %s", reason);
+  set_status_message (self, message);
 }
 
 static void

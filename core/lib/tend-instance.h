@@ -80,6 +80,13 @@ TEND_API void tend_instance_process_exited (TendInstance *self, int wait_status)
 
 /** tend_instance_set_ready: a readiness rule passed; launching → online */
 TEND_API void tend_instance_set_ready (TendInstance *self);
+/**
+ * tend_instance_set_not_ready_reason:
+ * Why its ready-check has not passed yet (the last try's failure, "connection
+ * refused"), shown as its status message ("not ready: ...") while a process
+ * of it is launching; NULL clears it. Ignored in any other state.
+ */
+TEND_API void tend_instance_set_not_ready_reason (TendInstance *self, const char *reason);
 /** tend_instance_is_stopped_for_good: stopped or errored, with no process left */
 TEND_API gboolean tend_instance_is_idle (TendInstance *self);
 

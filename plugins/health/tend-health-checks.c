@@ -6,6 +6,8 @@
 #include "tend-health-keys.h"
 #include "tend-health-probe.h"
 #include "tend-parse.h"
+#include "tend-port-owner.h"
+#include "tend-proc.h"
 #include "tend-service-manager.h"
 
 #define READY_RETRY_MS 250
@@ -71,6 +73,40 @@ sc_kill (ServiceChecks *sc)
   sc_unref (sc);
 }
 
+/* Whether the service's processes hold every socket of @inodes: its main processes first (where a
+ * server usually listens: one look at their descriptors), then its whole trees, as stop finds them
+ * (the run's cgroup, or the session, the run's tag and descendants). */
+static gboolean
+service_holds (GArray *inodes, guint64 *out_missing, gpointer user_data)
+{
+  ServiceChecks *sc = user_data;
+  GPtrArray *instances = tend_service_get_instances (sc->service);
+  g_autoptr(GArray) pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
+
+  for (guint i = 0; i < instances->len; i++) {
+    pid_t pid = tend_instance_get_pid (g_ptr_array_index (instances, i));
+    if (pid > 0)
+      g_array_append_val (pids, pid);
+  }
+  if (pids->len == 0)
+    return FALSE;
+  if (tend_port_owner_pids_hold ((const pid_t *) pids->data, pids->len, inodes, out_missing))
+    return TRUE;
+  g_array_set_size (pids, 0);
+  for (guint i = 0; i < instances->len; i++) {
+    TendInstance *instance = g_ptr_array_index (instances, i);
+    const char *cgroup = tend_instance_get_cgroup (instance);
+    g_autoptr(GArray) tree = NULL;
+
+    if (tend_instance_get_pid (instance) <= 0)
+      continue;
+    tree = cgroup != NULL ? tend_proc_list_cgroup (cgroup)
+                          : tend_proc_list_tree (tend_instance_get_pid (instance), tend_instance_get_tag (instance));
+    g_array_append_vals (pids, tree->data, tree->len);
+  }
+  return tend_port_owner_pids_hold ((const pid_t *) pids->data, pids->len, inodes, out_missing);
+}
+
 static TendHealthProbe *
 make_probe (ServiceChecks *sc, TendServiceConfig *config, const char *spec)
 {
@@ -102,6 +138,8 @@ make_probe (ServiceChecks *sc, TendServiceConfig *config, const char *spec)
   probe = tend_health_probe_new (sc->owner->context, spec, config->port, config->cwd, (const char *const *) env, &error);
   if (probe == NULL)
     g_warning ("%s: cannot use check %s: %s", config->name, spec, error->message);
+  else
+    tend_health_probe_set_holds_func (probe, service_holds, sc);
   return probe;
 }
 
@@ -208,7 +246,11 @@ readiness_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     for (guint i = 0; i < instances->len; i++)
       tend_instance_set_ready (g_ptr_array_index (instances, i));
   } else {
+    GPtrArray *instances = tend_service_get_instances (sc->service);
     g_debug ("%s: not ready yet: %s", tend_service_get_name (sc->service), error->message);
+    /* shown by describe while it waits; a cancelled try says nothing of the service */
+    for (guint i = 0; i < instances->len && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED); i++)
+      tend_instance_set_not_ready_reason (g_ptr_array_index (instances, i), error->message);
   }
   update (sc);
   sc_unref (sc);

@@ -12,6 +12,8 @@
 #include "tend-error.h"
 #include "tend-health-probe.h"
 #include "tend-parse.h"
+#include "tend-port-owner.h"
+#include "tend-proc.h"
 #include "tend-spawn.h"
 
 typedef enum {
@@ -32,6 +34,9 @@ struct _TendHealthProbe {
   char *cwd;      /* exec */
   GStrv env;      /* exec; NULL: the daemon's */
   TendContext *context; /* exec: where its child is claimed, or NULL */
+  guint16 own_port;     /* the service's port: its listener must be the service's (0: none) */
+  TendHealthProbeHoldsFunc holds;
+  gpointer holds_data;
   ProbeTry *running;
 };
 
@@ -157,6 +162,64 @@ probe_try_complete (ProbeTry *try, gboolean ok, GError *error)
   g_object_unref (task);
 }
 
+#define HOLDER_COMMAND_MAX 120
+
+/* Whose socket answered: a connection to the service's own port on this machine may have reached a
+ * stranger (an old copy of the service that kept the port while the new one cannot bind it). Only
+ * after a connection was made, and only for the service's port: /proc is read then, not before. */
+static gboolean
+check_listener (TendHealthProbe *probe, GSocketAddress *remote, GError **error)
+{
+  GInetSocketAddress *inet;
+  GInetAddress *address;
+  guint16 port;
+  g_autoptr(GArray) inodes = NULL;
+  g_autoptr(GArray) holders = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *comm = NULL;
+  guint64 missing = 0;
+  pid_t holder = 0;
+
+  if (probe == NULL || probe->holds == NULL || probe->own_port == 0 || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return TRUE;
+  inet = G_INET_SOCKET_ADDRESS (remote);
+  port = g_inet_socket_address_get_port (inet);
+  address = g_inet_socket_address_get_address (inet);
+  if (port != probe->own_port || !tend_port_owner_is_local_address (address))
+    return TRUE;
+  inodes = tend_port_owner_list_listening (port, address, &local_error);
+  if (inodes == NULL || inodes->len == 0) {
+    /* another network namespace, a proxy in between: nothing to compare, the connection decides */
+    g_debug ("%s: no listener of port %u seen: %s", probe->spec, port,
+             local_error != NULL ? local_error->message : "none in /proc/net/tcp");
+    return TRUE;
+  }
+  if (probe->holds (inodes, &missing, probe->holds_data))
+    return TRUE;
+  /* the stranger: whoever holds the socket the service does not */
+  g_array_set_size (inodes, 1);
+  g_array_index (inodes, guint64, 0) = missing;
+  holders = tend_port_owner_find_holders (inodes);
+  if (holders->len > 0) {
+    g_autofree char *raw = tend_proc_read_cmdline (g_array_index (holders, pid_t, 0));
+    holder = g_array_index (holders, pid_t, 0);
+    /* the reason travels over D-Bus and JSON: valid UTF-8 only */
+    comm = raw != NULL ? g_utf8_make_valid (raw, -1) : NULL;
+  }
+  /* enough to recognise it ("node ./gateway-3333.js"), not a whole environment's worth */
+  if (comm != NULL && g_utf8_strlen (comm, -1) > HOLDER_COMMAND_MAX) {
+    g_autofree char *whole = g_steal_pointer (&comm);
+    g_autofree char *head = g_utf8_substring (whole, 0, HOLDER_COMMAND_MAX);
+    comm = g_strconcat (head, "…", NULL);
+  }
+  if (comm != NULL)
+    g_set_error (error, TEND_ERROR, TEND_ERROR_BUSY, "port %u is held by pid %d (%s), not by this service", port,
+                 (int) holder, comm);
+  else
+    g_set_error (error, TEND_ERROR, TEND_ERROR_BUSY, "port %u is held by another process, not by this service", port);
+  return FALSE;
+}
+
 /* http */
 
 static SoupSession *
@@ -192,6 +255,11 @@ on_http_read (GObject *source, GAsyncResult *result, gpointer user_data)
     probe_try_complete (try, FALSE, error);
     return;
   }
+  /* whatever the answer, a stranger's answer says nothing of the service: that is the reason then */
+  if (!check_listener (try->probe, soup_message_get_remote_address (msg), &error)) {
+    probe_try_complete (try, FALSE, error);
+    return;
+  }
   status = soup_message_get_status (msg);
   if (status >= 200 && status < 400) {
     probe_try_complete (try, TRUE, NULL);
@@ -220,6 +288,7 @@ on_tcp_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   ProbeTry *try = user_data;
   g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
   g_autoptr(GError) local_error = NULL;
   GError *error = NULL;
 
@@ -229,8 +298,13 @@ on_tcp_connected (GObject *source, GAsyncResult *result, gpointer user_data)
     probe_try_complete (try, FALSE, error);
     return;
   }
+  remote = g_socket_connection_get_remote_address (connection, NULL);
   /* nothing was written: a plain close is enough, and cannot block on a socket */
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  if (!check_listener (try->probe, remote, &error)) {
+    probe_try_complete (try, FALSE, error);
+    return;
+  }
   probe_try_complete (try, TRUE, NULL);
 }
 
@@ -388,6 +462,7 @@ tend_health_probe_new (TendContext *context,
 
   probe = g_new0 (TendHealthProbe, 1);
   probe->spec = g_strdup (spec);
+  probe->own_port = (guint16) MIN (default_port, G_MAXUINT16);
 
   if (g_str_has_prefix (spec, "exec:")) {
     g_autofree char *stripped = g_strstrip (g_strdup (spec + strlen ("exec:")));
@@ -439,6 +514,14 @@ tend_health_probe_free (TendHealthProbe *probe)
   g_strfreev (probe->env);
   g_clear_object (&probe->context);
   g_free (probe);
+}
+
+void
+tend_health_probe_set_holds_func (TendHealthProbe *probe, TendHealthProbeHoldsFunc holds, gpointer user_data)
+{
+  g_return_if_fail (probe != NULL);
+  probe->holds = holds;
+  probe->holds_data = user_data;
 }
 
 const char *

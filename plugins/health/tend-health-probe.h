@@ -35,6 +35,25 @@ TendHealthProbe *tend_health_probe_new (TendContext *context,
                                         const char *const *env,
                                         GError **error);
 void tend_health_probe_free (TendHealthProbe *probe);
+
+/**
+ * TendHealthProbeHoldsFunc:
+ * @inodes: the sockets (inodes, guint64) that listen where the check connected
+ * @out_missing: (out): when not, one they do not hold
+ * Returns: whether the service's own processes hold every one of them
+ */
+typedef gboolean (*TendHealthProbeHoldsFunc) (GArray *inodes, guint64 *out_missing, gpointer user_data);
+
+/**
+ * tend_health_probe_set_holds_func:
+ * Makes a tcp or http check that connected to a local address (loopback,
+ * wildcard, or an address of this machine) on @default_port, the service's
+ * own port, pass only when @holds says the listening socket is the
+ * service's own; otherwise it fails with "port P is held by pid N
+ * (COMMAND), not by this service". Without it (or without a port), a
+ * connection is enough. @user_data must outlive the probe.
+ */
+void tend_health_probe_set_holds_func (TendHealthProbe *probe, TendHealthProbeHoldsFunc holds, gpointer user_data);
 const char *tend_health_probe_get_spec (TendHealthProbe *probe);
 
 /**
@@ -51,7 +70,8 @@ void tend_health_probe_run_async (TendHealthProbe *probe,
  * tend_health_probe_run_finish:
  * Returns: TRUE when healthy; FALSE with a short, lower-case reason in
  * @error ("HTTP 503", "connection refused", "exit status 1", "timed out
- * after 2s", "cancelled").
+ * after 2s", "cancelled", "port 7777 is held by pid 42 (node), not by this
+ * service").
  */
 gboolean tend_health_probe_run_finish (TendHealthProbe *probe, GAsyncResult *result, GError **error);
 
