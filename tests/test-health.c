@@ -314,8 +314,10 @@ test_http_check (void)
 
   conf = g_strdup_printf (HEALTH_PLUGIN "[service:web]\nexec=@HELPERS@/http-health.py\n"
                           "env=PORT=%u;FLAG=%s;REQUESTS=%s;RECORD=%s\n"
-                          "health-check=http://127.0.0.1:%u/health\nhealth-interval=200ms\nhealth-retries=3\n",
-                          port, flag, requests, record, port);
+                          "health-check=http://127.0.0.1:%u/health\nhealth-interval=200ms\nhealth-retries=3\n"
+                          /* checks start once it listens: python may take longer than 3 x 200 ms to start */
+                          "ready-check=tcp://127.0.0.1:%u\n",
+                          port, flag, requests, record, port, port);
   tend_test_daemon_write_config (d, conf);
   tend_test_daemon_start (d);
   bus = connect_bus (d);
@@ -357,12 +359,14 @@ test_tcp_check_healthy (void)
 
   conf = g_strdup_printf (HEALTH_PLUGIN "[service:tcp]\nexec=@HELPERS@/listener.py\n"
                           "env=PORT=%u;LISTENED=%s;RECORD=%s\nport=%u\n"
-                          "health-check=tcp://127.0.0.1:%u\nhealth-interval=200ms\nhealth-retries=3\n",
-                          port, listened, record, port, port);
+                          "health-check=tcp://127.0.0.1:%u\nhealth-interval=200ms\nhealth-retries=3\n"
+                          "ready-check=tcp://127.0.0.1:%u\n",
+                          port, listened, record, port, port, port);
   tend_test_daemon_write_config (d, conf);
   tend_test_daemon_start (d);
   bus = connect_bus (d);
   g_assert_true (tend_test_wait (file_exists, listened, 10000));
+  g_assert_true (wait_snapshot (bus, "tcp", in_state, "online", 10000, &s));
   runs_before = health_status (bus, "checks-run");
 
   /* ~2 s of checks every 200 ms against the service's own port: never a restart */
