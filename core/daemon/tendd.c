@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tend-config-private.h"
 #include "tend-daemon.h"
+#include "tend-plugin-registry.h"
+#include "tend-update.h"
 
 /* How long the detaching parent waits for the daemon to say it is ready. */
 #define DETACH_TIMEOUT_S 30
@@ -138,6 +142,42 @@ detach (const char *home)
   return 0;
 }
 
+/* The program as it was started, for tend update: argv[0] resolved now, before detaching changes the
+ * folder; /proc/self/exe would name the old, perhaps deleted, file after an upgrade. */
+static char *
+resolve_self (const char *argv0)
+{
+  if (strchr (argv0, '/') != NULL)
+    return g_canonicalize_filename (argv0, NULL);
+  return g_find_program_in_path (argv0);
+}
+
+/* tendd --check-config: the configuration as tendd would read it, every plugin's keys included. */
+static int
+check_config (const char *home, const char *config_path)
+{
+  g_autoptr(TendPluginRegistry) registry = tend_plugin_registry_new ();
+  g_autofree char *default_path = g_build_filename (home, "tend.conf", NULL);
+  g_autoptr(TendConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *path = config_path;
+
+  tend_plugin_registry_scan_default_dirs (registry);
+  if (path == NULL && g_file_test (default_path, G_FILE_TEST_EXISTS))
+    path = default_path;
+  if (path == NULL) {
+    g_print (_("no configuration file (%s does not exist): nothing to check\n"), default_path);
+    return 0;
+  }
+  config = tend_config_new_from_file (path, registry, &error);
+  if (config == NULL) {
+    g_printerr ("%s\n", error->message);
+    return 1;
+  }
+  g_print (_("%s: configuration OK\n"), path);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,6 +187,12 @@ main (int argc, char **argv)
   gboolean verbose = FALSE;
   gboolean version = FALSE;
   gboolean resurrect = FALSE;
+  gboolean check = FALSE;
+  int handover_fd = -1;
+  g_auto(GStrv) original_argv = g_strdupv (argv);
+  g_autofree char *self_path = resolve_self (argv[0]);
+  g_autoptr(GVariant) handover = NULL;
+  g_autoptr(GHashTable) handover_fds = NULL;
   g_autoptr(GOptionContext) option_context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TendDaemon) daemon = NULL;
@@ -157,6 +203,9 @@ main (int argc, char **argv)
     { "resurrect", 0, 0, G_OPTION_ARG_NONE, &resurrect, N_("Restore the services of HOME/dump.conf (tend save) once started"), NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debug messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check, N_("Check the configuration and exit (status 1 on an error)"), NULL },
+    /* tend update: the state the previous program left in this memfd */
+    { "handover", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &handover_fd, NULL, N_("FD") },
     { NULL },
   };
   int status;
@@ -184,6 +233,16 @@ main (int argc, char **argv)
   }
   if (home == NULL)
     home = default_home ();
+  if (check)
+    return check_config (home, config_path);
+  if (handover_fd >= 0) {
+    handover = tend_update_read_state (handover_fd, &handover_fds, &error);
+    if (handover == NULL) {
+      /* the services are our children still, but nothing says what they are: better said loudly */
+      g_printerr ("tendd: %s\n", error->message);
+      return 1;
+    }
+  }
   if (config_path != NULL) {
     /* resolve before detaching changes the working directory */
     g_autofree char *absolute = g_canonicalize_filename (config_path, NULL);
@@ -205,7 +264,8 @@ main (int argc, char **argv)
       g_setenv ("TEND_PLUGIN_DIR", joined, TRUE);
     }
   }
-  if (!foreground) {
+  /* after tend update this process is the daemon already: detaching again would orphan every service */
+  if (!foreground && handover == NULL) {
     g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
     if (detach (absolute_home) != 0)
       return 1;
@@ -218,6 +278,10 @@ main (int argc, char **argv)
   daemon = tend_daemon_new (home, config_path);
   tend_daemon_set_ready_callback (daemon, G_CALLBACK (ready_cb), NULL);
   tend_daemon_set_resurrect (daemon, resurrect);
+  if (self_path != NULL)
+    tend_daemon_set_exec_info (daemon, self_path, original_argv);
+  if (handover != NULL)
+    tend_daemon_set_handover (daemon, handover, handover_fds);
   if (!foreground) {
     g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
     g_autofree char *log_path = g_build_filename (absolute_home, "tendd.log", NULL);

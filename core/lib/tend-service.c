@@ -205,6 +205,12 @@ tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc)
   self->ad_hoc = ad_hoc;
 }
 
+gboolean
+tend_service_has_retiring (TendService *self)
+{
+  return self->retiring->len > 0;
+}
+
 void
 tend_service_set_owner (TendService *self, const char *plugin_name)
 {

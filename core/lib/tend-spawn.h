@@ -112,4 +112,19 @@ TEND_API gboolean tend_spawn (const TendSpawn *spec,
                      GSource **out_watch,
                      GError **error);
 
+/**
+ * tend_spawn_watch_child:
+ * Watches @pid, a child of tendd (one tend_spawn() started, or one adopted
+ * from the tendd before `tend update`: it is still this process's child), as
+ * tend_spawn() does with `exited`: claimed in @context until it is reaped,
+ * then @exited runs. Returns the attached source (a reference for the
+ * caller).
+ */
+TEND_API GSource *tend_spawn_watch_child (TendContext *context,
+                                         GPid pid,
+                                         void (*exited) (GPid pid, int wait_status, gpointer user_data),
+                                         gpointer user_data,
+                                         int priority,
+                                         GMainContext *main_context);
+
 G_END_DECLS
