@@ -79,6 +79,14 @@ step_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   }
   release_child (check);
   g_strstrip (output);
+  /* a reason, not a manual: the first line, cut short */
+  {
+    char *nl = strchr (output, '\n');
+    if (!first && nl != NULL)
+      *nl = '\0';
+    if (strlen (output) > 300)
+      strcpy (output + 297, "...");
+  }
   command = g_strdup_printf ("%s %s", check->binary, first ? "--version" : "--check-config");
   if (check->timed_out) {
     g_task_return_new_error (task, TEND_ERROR, TEND_ERROR_FAILED, "%s did not answer within %d s; nothing changed",

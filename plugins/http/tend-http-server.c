@@ -70,6 +70,7 @@ struct _TendHttpServer {
 
   GSocketService *service;
   GPtrArray *bound; /* GInetSocketAddress */
+  GPtrArray *sockets; /* GSocket listening, by bound's order */
   GHashTable *conns; /* Conn → Conn, holding a reference */
   int dummy[2];      /* a connected, silent socket pair: the per-connection servers' "listener" */
 
@@ -747,10 +748,59 @@ tend_http_server_listen (TendHttpServer *self, const char *host, guint16 port, G
     if (port == 0)
       port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
     g_ptr_array_add (self->bound, g_steal_pointer (&local));
+    g_ptr_array_add (self->sockets, g_object_ref (socket));
     bound++;
   }
   g_list_free_full (addresses, g_object_unref);
   return TRUE;
+}
+
+gboolean
+tend_http_server_adopt (TendHttpServer *self, int fd, GError **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  if (socket == NULL) {
+    close (fd);
+    return FALSE;
+  }
+  local = g_socket_get_local_address (socket, error);
+  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local) ||
+      !g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error))
+    return FALSE;
+  g_ptr_array_add (self->bound, g_steal_pointer (&local));
+  g_ptr_array_add (self->sockets, g_steal_pointer (&socket));
+  return TRUE;
+}
+
+GArray *
+tend_http_server_get_listen_fds (TendHttpServer *self)
+{
+  GArray *fds = g_array_new (FALSE, FALSE, sizeof (int));
+
+  for (guint i = 0; i < self->sockets->len; i++) {
+    int fd = g_socket_get_fd (g_ptr_array_index (self->sockets, i));
+    g_array_append_val (fds, fd);
+  }
+  return fds;
+}
+
+guint
+tend_http_server_get_listen_fds_count (TendHttpServer *self)
+{
+  return self->sockets->len;
+}
+
+void
+tend_http_server_pause (TendHttpServer *self, gboolean paused)
+{
+  if (self->stopping)
+    return;
+  if (paused)
+    g_socket_service_stop (self->service);
+  else
+    g_socket_service_start (self->service);
 }
 
 GStrv
@@ -962,6 +1012,7 @@ tend_http_server_finalize (GObject *object)
   g_clear_object (&self->service);
   g_hash_table_unref (self->conns);
   g_ptr_array_unref (self->bound);
+  g_ptr_array_unref (self->sockets);
   if (self->dummy[0] >= 0)
     close (self->dummy[0]);
   if (self->dummy[1] >= 0)
@@ -980,6 +1031,7 @@ tend_http_server_init (TendHttpServer *self)
 {
   self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_unref, NULL);
   self->bound = g_ptr_array_new_with_free_func (g_object_unref);
+  self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
   self->service = g_socket_service_new ();
   g_socket_service_stop (self->service);
   g_signal_connect (self->service, "incoming", G_CALLBACK (incoming_cb), self);
