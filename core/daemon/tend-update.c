@@ -79,14 +79,6 @@ step_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   }
   release_child (check);
   g_strstrip (output);
-  /* a reason, not a manual: the first line, cut short */
-  {
-    char *nl = strchr (output, '\n');
-    if (!first && nl != NULL)
-      *nl = '\0';
-    if (strlen (output) > 300)
-      strcpy (output + 297, "...");
-  }
   command = g_strdup_printf ("%s %s", check->binary, first ? "--version" : "--check-config");
   if (check->timed_out) {
     g_task_return_new_error (task, TEND_ERROR, TEND_ERROR_FAILED, "%s did not answer within %d s; nothing changed",
@@ -94,6 +86,12 @@ step_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   }
   if (!g_subprocess_get_if_exited (G_SUBPROCESS (source)) || g_subprocess_get_exit_status (G_SUBPROCESS (source)) != 0) {
+    /* a reason, not a manual: the first line, cut short */
+    char *nl = strchr (output, '\n');
+    if (nl != NULL)
+      *nl = '\0';
+    if (strlen (output) > 300)
+      strcpy (output + 297, "...");
     g_task_return_new_error (task, TEND_ERROR, TEND_ERROR_FAILED, "%s failed%s%s; nothing changed", command,
                              output[0] != '\0' ? ": " : "", output);
     return;
