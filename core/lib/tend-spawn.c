@@ -481,6 +481,15 @@ tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stde
   g_return_val_if_fail (out_pid != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /*
+   * The parent-death signal fires when the *thread* that forked ends, and tend update's exec ends
+   * every thread but the main one: a child forked elsewhere would be killed by the update.
+   */
+  if (spec->parent_death_signal != 0 && syscall (SYS_gettid) != getpid ()) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_SPAWN,
+                         "a child with a parent-death signal must be spawned from tendd's main thread");
+    return FALSE;
+  }
   env = spec->envp != NULL ? g_strdupv ((char **) spec->envp) : g_get_environ ();
   if (!resolve_credentials (spec, &plan, groups, &env, error))
     return FALSE;
