@@ -152,6 +152,39 @@ poller_thread (gpointer data)
   return NULL;
 }
 
+/* ---- the control socket polled from a thread too: every tend status answered ---- */
+
+typedef struct {
+  char *home;
+  gint stop;
+  guint answered;
+  guint failed;
+  char *first_failure;
+} CliPoller;
+
+static gpointer
+cli_poller_thread (gpointer data)
+{
+  CliPoller *p = data;
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
+
+  while (!g_atomic_int_get (&p->stop)) {
+    const char *argv[] = { tend, "--home", p->home, "status", NULL };
+    g_autofree char *err = NULL;
+    int status = -1;
+
+    if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, NULL) &&
+        g_spawn_check_wait_status (status, NULL)) {
+      p->answered++;
+    } else {
+      if (p->first_failure == NULL)
+        p->first_failure = g_strdup (err);
+      p->failed++;
+    }
+  }
+  return NULL;
+}
+
 /* ---- checks ---- */
 
 /* Every line of the logger exactly once, in order, whole. */
@@ -240,6 +273,12 @@ log_says_generation (gpointer data)
   return tend_test_daemon_log_contains (w->d, needle);
 }
 
+static gboolean
+tend_test_daemon_log_contains_executing (TendTestDaemon *d)
+{
+  return tend_test_daemon_log_contains (d, "update: executing");
+}
+
 static void
 test_update_in_place (void)
 {
@@ -252,8 +291,9 @@ test_update_in_place (void)
   g_autoptr(JsonNode) before = NULL;
   g_autoptr(JsonNode) after = NULL;
   g_autoptr(GArray) left = NULL;
-  GThread *thread;
+  GThread *thread, *cli_thread;
   Poller poller = { 0 };
+  CliPoller cli_poller = { 0 };
   GenerationWait wait = { d, 0 };
   gint64 crasher_restarts;
 
@@ -274,6 +314,8 @@ test_update_in_place (void)
 
   poller.port = http_port (d);
   thread = g_thread_new ("http-poller", poller_thread, &poller);
+  cli_poller.home = d->home;
+  cli_thread = g_thread_new ("cli-poller", cli_poller_thread, &cli_poller);
 
   /* ten in a row, then one by signal, while the logger writes 50,000 lines a second */
   for (guint i = 1; i <= N_UPDATES; i++) {
@@ -297,6 +339,13 @@ test_update_in_place (void)
 
   g_atomic_int_set (&poller.stop, 1);
   g_thread_join (thread);
+  g_atomic_int_set (&cli_poller.stop, 1);
+  g_thread_join (cli_thread);
+  g_test_message ("tend status: %u answered, %u failed (%s)", cli_poller.answered, cli_poller.failed,
+                  cli_poller.first_failure != NULL ? cli_poller.first_failure : "-");
+  g_assert_cmpuint (cli_poller.failed, ==, 0);
+  g_assert_cmpuint (cli_poller.answered, >, 0);
+  g_free (cli_poller.first_failure);
   g_test_message ("HTTP: %u answered, %u failed (%s)", poller.answered, poller.failed,
                   poller.first_failure != NULL ? poller.first_failure : "-");
   g_assert_cmpuint (poller.failed, ==, 0);
@@ -337,10 +386,71 @@ test_update_in_place (void)
   g_assert_cmpuint (left->len, ==, 0);
 }
 
+/* A service that exits while the new program is being executed: a zombie child meanwhile, reaped and
+ * reported by the new program as any exit; one that keeps running keeps its pid. */
+static void
+test_exit_during_exec (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *gate = tend_test_daemon_path (d, "gate");
+  g_autofree char *config = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autoptr(GArray) left = NULL;
+  GPid update;
+
+  /* quitter exits 7 as soon as the gate file appears, which the test creates during the exec's pause */
+  config = g_strdup_printf ("[service:quitter]\nexec=/bin/sh -c 'while [ ! -e %s ]; do sleep 0.05; done; exit 7'\n"
+                            "autorestart=false\n\n[service:stayer]\nexec=sleep 100000\n",
+                            gate);
+  tend_test_daemon_write_config (d, config);
+  g_setenv ("TEND_TEST_UPDATE_EXEC_DELAY_MS", "1500", TRUE);
+  tend_test_daemon_start (d);
+  g_unsetenv ("TEND_TEST_UPDATE_EXEC_DELAY_MS");
+  g_assert_true (tend_test_wait (all_online, d, 30000));
+  before = status_json (d);
+
+  update = tend_test_spawn_cli (d, (const char *const[]) { "update", NULL });
+  g_assert_true (tend_test_wait ((gboolean (*) (gpointer)) tend_test_daemon_log_contains_executing, d, 30000));
+  g_assert_true (g_file_set_contents (gate, "", 0, NULL));
+  g_assert_cmpint (tend_test_wait_cli (update, tend_test_scaled_ms (60000)), ==, 0);
+
+  /* handled by policy: autorestart=false, so stopped with its exit code; the other went on */
+  {
+    gint64 deadline = g_get_monotonic_time () + tend_test_scaled_ms (10000) * 1000;
+    do {
+      g_clear_pointer (&after, json_node_unref);
+      g_usleep (50 * 1000);
+      after = status_json (d);
+    } while (g_strcmp0 (json_object_get_string_member (find_row (after, "quitter"), "state"), "stopped") != 0 &&
+             g_get_monotonic_time () < deadline);
+  }
+  g_assert_cmpstr (json_object_get_string_member (find_row (after, "quitter"), "state"), ==, "stopped");
+  g_assert_nonnull (strstr (json_object_get_string_member (find_row (after, "quitter"), "status-message"), "7"));
+  g_assert_cmpint (row_int (after, "stayer", "pid"), ==, row_int (before, "stayer", "pid"));
+  {
+    /* the exit happened in the window and was seen by the new program */
+    g_autofree char *log = NULL;
+    const char *took_over;
+    g_assert_true (g_file_get_contents (d->log, &log, NULL, NULL));
+    took_over = strstr (log, "took over after an update");
+    g_assert_nonnull (took_over);
+    g_assert_null (g_strstr_len (log, took_over - log, "exited with code 7"));
+    g_assert_nonnull (strstr (took_over, "quitter[0]"));
+    g_assert_nonnull (strstr (took_over, "exited with code 7"));
+  }
+  g_assert_true (tend_test_wait (no_zombies, GINT_TO_POINTER (d->pid), 10000));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  left = tend_test_daemon_leftovers (d);
+  g_assert_cmpuint (left->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/update/in-place", test_update_in_place);
+  g_test_add_func ("/update/exit-during-exec", test_exit_during_exec);
   return g_test_run ();
 }

@@ -263,6 +263,12 @@ tend_update_exec (const char *binary, char *const *argv, GVariant *state, TendHa
 
   set_cloexec_all (fds, FALSE);
   g_message ("update: executing %s", binary);
+  {
+    /* tests only: widen the window in which a service's exit must wait for the next program */
+    const char *delay = g_getenv ("TEND_TEST_UPDATE_EXEC_DELAY_MS");
+    if (delay != NULL)
+      g_usleep ((gulong) g_ascii_strtoull (delay, NULL, 10) * 1000);
+  }
   execv (binary, (char *const *) new_argv->pdata);
   saved = errno;
   set_cloexec_all (fds, TRUE);
