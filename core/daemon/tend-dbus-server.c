@@ -534,7 +534,17 @@ static gboolean
 handle_update (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *binary, gpointer user_data)
 {
   TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  uid_t uid = (uid_t) -1;
 
+  /* an admin-group member may update to what root installed, not run a program of their choosing as root */
+  if (binary[0] != '\0' && geteuid () == 0 &&
+      (!tend_dbus_access_get_caller_uid (invocation, &uid, &error) || uid != 0)) {
+    g_dbus_method_invocation_return_error (invocation, TEND_ERROR, TEND_ERROR_PERMISSION_DENIED,
+                                           "only root may name the program to update to; leave it empty for the "
+                                           "one tendd was started as");
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
   g_message ("update requested over D-Bus (tend update)");
   tend_daemon_update_async (self->daemon, binary, update_checked_cb, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
