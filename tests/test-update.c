@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <sys/stat.h>
 
 #include "tend-test-daemon.h"
@@ -446,11 +447,73 @@ test_exit_during_exec (void)
   g_assert_cmpuint (left->len, ==, 0);
 }
 
+static char *
+tunnel_url (TendTestDaemon *d)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (tend_test_run_cli (d, &out, NULL, "tunnel", "--json", NULL) != 0)
+    return NULL;
+  node = json_from_string (out, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return g_strdup (json_object_get_string_member (json_node_get_object (node), "url"));
+}
+
+static gboolean
+tunnel_has_url (gpointer data)
+{
+  g_autofree char *url = tunnel_url (data);
+  return url != NULL && url[0] != '\0';
+}
+
+/* The cloudflared plugin's own service runs on: same process, same public URL, no second start. */
+static void
+test_tunnel_carries_over (void)
+{
+  g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *control = tend_test_daemon_path (d, "fake-cloudflared");
+  g_autofree char *starts = g_build_filename (control, "starts", NULL);
+  g_autofree char *url_before = NULL;
+  g_autofree char *url_after = NULL;
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autoptr(GArray) left = NULL;
+
+  g_assert_cmpint (g_mkdir (control, 0700), ==, 0);
+  g_setenv ("FAKE_CLOUDFLARED_DIR", control, TRUE);
+  tend_test_daemon_write_config (d, "[plugin:cloudflared]\nenabled=true\nbinary=@HELPERS@/fake-cloudflared\n\n"
+                                    "[service:other]\nexec=sleep 100000\n");
+  tend_test_daemon_start (d);
+  g_unsetenv ("FAKE_CLOUDFLARED_DIR");
+  g_assert_true (tend_test_wait (tunnel_has_url, d, 30000));
+  url_before = tunnel_url (d);
+  before = status_json (d);
+
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "update", NULL), ==, 0);
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "update", NULL), ==, 0);
+
+  after = status_json (d);
+  g_assert_cmpint (row_int (after, "cloudflared", "pid"), ==, row_int (before, "cloudflared", "pid"));
+  g_assert_cmpint (row_int (after, "cloudflared", "restarts"), ==, 0);
+  g_assert_cmpint (row_int (after, "other", "pid"), ==, row_int (before, "other", "pid"));
+  url_after = tunnel_url (d);
+  g_assert_cmpstr (url_after, ==, url_before);
+  /* started once, never a second cloudflared */
+  g_assert_cmpuint (tend_test_count_lines (starts), ==, 1);
+  g_assert_false (tend_test_daemon_log_contains (d, "did not take it back"));
+  g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
+  left = tend_test_daemon_leftovers (d);
+  g_assert_cmpuint (left->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/update/in-place", test_update_in_place);
   g_test_add_func ("/update/exit-during-exec", test_exit_during_exec);
+  g_test_add_func ("/update/tunnel-carries-over", test_tunnel_carries_over);
   return g_test_run ();
 }

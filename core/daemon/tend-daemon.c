@@ -261,7 +261,7 @@ restore_services (TendDaemon *self, GError **error)
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
     g_autoptr(GVariant) owned = row;
     g_autoptr(GVariant) instances = g_variant_lookup_value (row, "instances", G_VARIANT_TYPE ("aa{sv}"));
-    const char *name = NULL;
+    const char *name = NULL, *owner = NULL;
     gboolean ad_hoc = FALSE;
     TendServiceConfig *service_config;
     TendService *service;
@@ -277,6 +277,8 @@ restore_services (TendDaemon *self, GError **error)
       return FALSE;
     g_variant_lookup (row, "ad-hoc", "b", &ad_hoc);
     tend_service_set_ad_hoc (service, ad_hoc);
+    if (g_variant_lookup (row, "owner", "&s", &owner))
+      tend_service_restore_owner (service, owner);
     slots = tend_service_get_instances (service);
     for (guint i = 0; instances != NULL && i < slots->len && i < g_variant_n_children (instances); i++) {
       g_autoptr(GVariant) state = g_variant_get_child_value (instances, i);
@@ -301,6 +303,28 @@ find_instance (TendDaemon *self, guint id)
     }
   }
   return NULL;
+}
+
+/* A plugin's service that its plugin (now gone, or one that does not adopt) did not claim back: stopped and
+ * removed, as when the plugin is disabled. */
+static void
+drop_unclaimed_services (TendDaemon *self)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (manager));
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (G_LIST_MODEL (manager), i);
+    if (tend_service_get_owner (service) != NULL && !tend_service_get_claimed (service))
+      g_ptr_array_add (names, g_strdup (tend_service_get_name (service)));
+  }
+  for (guint i = 0; i < names->len; i++) {
+    g_warning (_("update: %s was the service of plugin %s, which did not take it back; stopping it"),
+               (const char *) g_ptr_array_index (names, i),
+               tend_service_get_owner (tend_service_manager_lookup (manager, g_ptr_array_index (names, i))));
+    tend_service_manager_remove (manager, g_ptr_array_index (names, i), NULL);
+  }
 }
 
 /* every pipe goes on being read where the old program stopped, its unfinished line first */
@@ -381,8 +405,10 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     return FALSE;
   if (tend_context_get_process_backend (self->context) == NULL && tend_config_get_services (config)->len > 0)
     warn_no_process_backend (self);
-  if (self->handover_state != NULL)
+  if (self->handover_state != NULL) {
     restore_captures (self);
+    drop_unclaimed_services (self);
+  }
   self->dbus = tend_dbus_server_new (self);
   if (!tend_dbus_server_start (self->dbus, error))
     return FALSE;
@@ -559,9 +585,7 @@ save_services (TendDaemon *self, GVariantDict *state)
     GVariantBuilder slots;
     GVariantDict row;
 
-    /* a plugin's service comes back with the plugin */
-    if (tend_service_get_owner (service) != NULL)
-      continue;
+    /* a plugin's service too: its plugin, loaded anew, adopts it (or leaves it to be removed) */
     tend_service_config_to_key_file (tend_service_get_config (service), kf);
     g_variant_builder_init (&slots, G_VARIANT_TYPE ("aa{sv}"));
     for (guint j = 0; j < instances->len; j++)
@@ -569,6 +593,8 @@ save_services (TendDaemon *self, GVariantDict *state)
     g_variant_dict_init (&row, NULL);
     g_variant_dict_insert (&row, "name", "s", tend_service_get_name (service));
     g_variant_dict_insert (&row, "ad-hoc", "b", tend_service_get_ad_hoc (service));
+    if (tend_service_get_owner (service) != NULL)
+      g_variant_dict_insert (&row, "owner", "s", tend_service_get_owner (service));
     g_variant_dict_insert_value (&row, "instances", g_variant_builder_end (&slots));
     g_variant_builder_add_value (&meta, g_variant_dict_end (&row));
   }
