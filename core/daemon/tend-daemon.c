@@ -226,7 +226,8 @@ static gboolean
 restore_services (TendDaemon *self, GError **error)
 {
   TendServiceManager *manager = tend_context_get_manager (self->context);
-  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  g_autoptr(GHashTable) values =
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
   g_autoptr(GVariant) plugin_values = g_variant_lookup_value (self->handover_state, "values", G_VARIANT_TYPE ("a{sv}"));
   g_autoptr(GVariant) meta = g_variant_lookup_value (self->handover_state, "service-meta", G_VARIANT_TYPE ("aa{sv}"));
   g_autoptr(TendConfig) config = NULL;

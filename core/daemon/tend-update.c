@@ -85,7 +85,8 @@ step_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                              command, CHECK_TIMEOUT_S);
     return;
   }
-  if (!g_subprocess_get_if_exited (G_SUBPROCESS (source)) || g_subprocess_get_exit_status (G_SUBPROCESS (source)) != 0) {
+  if (!g_subprocess_get_if_exited (G_SUBPROCESS (source)) ||
+      g_subprocess_get_exit_status (G_SUBPROCESS (source)) != 0) {
     /* a reason, not a manual: the first line, cut short */
     char *nl = strchr (output, '\n');
     if (nl != NULL)

@@ -536,7 +536,8 @@ static void
 arm_backoff_reset (TendInstance *self, guint64 ms)
 {
   self->backoff_reset_due_us = tend_clock_now_us (get_clock (self)) + (gint64) ms * 1000;
-  self->backoff_reset_source = tend_clock_add_timeout (get_clock (self), (guint) MIN (ms, G_MAXUINT), backoff_reset_cb, self);
+  self->backoff_reset_source =
+    tend_clock_add_timeout (get_clock (self), (guint) MIN (ms, G_MAXUINT), backoff_reset_cb, self);
 }
 
 void
@@ -578,7 +579,8 @@ static void
 arm_restart (TendInstance *self, guint64 ms)
 {
   self->restart_due_us = tend_clock_now_us (get_clock (self)) + (gint64) ms * 1000;
-  self->restart_source = tend_clock_add_timeout (get_clock (self), (guint) MIN (ms, G_MAXUINT), restart_timeout_cb, self);
+  self->restart_source =
+    tend_clock_add_timeout (get_clock (self), (guint) MIN (ms, G_MAXUINT), restart_timeout_cb, self);
 }
 
 /* The system, not the program, is short of something (file descriptors, processes, memory): no
