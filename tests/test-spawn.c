@@ -344,6 +344,30 @@ test_user_into_cgroup_with_threads (void)
   g_assert_cmpint (g_rmdir (cgroup), ==, 0);
 }
 
+static gpointer
+spawn_from_thread (gpointer data)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  TendSpawn spec = { .argv = argv, .parent_death_signal = SIGKILL };
+  GError **error = data;
+  GPid pid = 0;
+
+  if (tend_spawn (&spec, &pid, NULL, NULL, NULL, error))
+    waitpid (pid, NULL, 0);
+  return NULL;
+}
+
+/* tend update execs from the main thread, which ends every other: their children would get the signal */
+static void
+test_parent_death_main_thread_only (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_thread_join (g_thread_new ("spawner", spawn_from_thread, &error));
+  g_assert_error (error, TEND_ERROR, TEND_ERROR_SPAWN);
+  g_assert_nonnull (strstr (error->message, "main thread"));
+}
+
 static void
 test_give_up (void)
 {
@@ -383,6 +407,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/exec-as-user-denied", test_exec_as_user_denied);
   g_test_add_func ("/spawn/output-and-claim", test_output_and_claim);
   g_test_add_func ("/spawn/give-up", test_give_up);
+  g_test_add_func ("/spawn/parent-death-main-thread-only", test_parent_death_main_thread_only);
   g_test_add_func ("/spawn/user-into-cgroup-with-threads", test_user_into_cgroup_with_threads);
   return g_test_run ();
 }

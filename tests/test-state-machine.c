@@ -17,6 +17,7 @@
 #include "tend-instance.h"
 #include "tend-process-backend.h"
 #include "tend-service-manager.h"
+#include "tend-service-private.h"
 #include "tend-service.h"
 
 #define EXIT_CODE(n) ((n) << 8) /* a wait status */
@@ -512,6 +513,38 @@ test_restart_delay (Fixture *fx, gconstpointer data)
   assert_transitions (fx, "stopped>online online>waiting-restart waiting-restart>online");
 }
 
+/* tend update: a pending restart crosses the exec with the time it had left, not a new full delay */
+static void
+test_restart_delay_saved (Fixture *fx, gconstpointer data)
+{
+  g_autoptr(TendServiceConfig) config = make_config ("app");
+  g_autoptr(TendServiceConfig) copy_config = make_config ("copy");
+  g_autoptr(GVariant) state = NULL;
+  TendInstance *instance, *copy;
+
+  config->restart_delay_ms = 2000;
+  copy_config->restart_delay_ms = 2000;
+  instance = add_started (fx, config);
+  live_and_exit (fx, instance, 5000, EXIT_CODE (3));
+  fake_clock_advance (fx->clock, 1500);
+  state = g_variant_ref_sink (tend_instance_save_state (instance));
+  tend_instance_stop (instance);
+  /* what the next program does: the same state in a new instance, no spawn */
+  copy = add_service (fx, copy_config);
+  tend_instance_restore_state (copy, state);
+  g_assert_cmpuint (fx->backend->spawns, ==, 1);
+  assert_state (copy, TEND_SERVICE_STATE_WAITING_RESTART);
+  g_assert_cmpuint (tend_instance_get_restarts (copy), ==, 1);
+  g_assert_cmpuint (tend_instance_get_id (copy), ==, tend_instance_get_id (instance));
+  g_assert_cmpstr (tend_instance_get_last_restart_reason (copy), ==, "exited with code 3");
+  fake_clock_advance (fx->clock, 499);
+  assert_state (copy, TEND_SERVICE_STATE_WAITING_RESTART);
+  g_assert_cmpuint (fx->backend->spawns, ==, 1);
+  fake_clock_advance (fx->clock, 1);
+  assert_state (copy, TEND_SERVICE_STATE_ONLINE);
+  g_assert_cmpuint (fx->backend->spawns, ==, 2);
+}
+
 static void
 test_restart_immediately (Fixture *fx, gconstpointer data)
 {
@@ -976,6 +1009,7 @@ main (int argc, char **argv)
   ADD ("readiness", test_readiness);
   ADD ("readiness-without-provider", test_readiness_without_provider);
   ADD ("restart-delay", test_restart_delay);
+  ADD ("restart-delay-saved", test_restart_delay_saved);
   ADD ("restart-immediately", test_restart_immediately);
   ADD ("min-uptime-max-restarts", test_max_restarts);
   ADD ("backoff", test_backoff);

@@ -584,6 +584,8 @@ static const Verb verbs[] = {
   { "save", cmd_save, "save", N_("write the service list to HOME/dump.conf"), "" },
   { "resurrect", cmd_resurrect, "resurrect [--wait SECONDS] [--json]", N_("bring back what tend save wrote"), "" },
   { "kill", cmd_kill, "kill", N_("stop every service and the daemon"), "" },
+  { "update", tend_cli_cmd_update, "update [--tendd PATH] [--wait SECONDS]",
+    N_("upgrade tendd in place; every service keeps running (tend update --help)"), NULL },
   { "plugins", cmd_plugins, "plugins [--json]", N_("list the plugins"), "" },
   { "tunnel", tend_cli_cmd_tunnel, "tunnel [--json]", N_("the public URL and the state of the cloudflared tunnel"),
     "" },

@@ -190,6 +190,8 @@ int tend_cli_cmd_export (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-tunnel.c */
 int tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv);
+/* tend-cli-update.c */
+int tend_cli_cmd_update (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-table.c */
 /** tend_cli_use_color: stdout is a terminal and NO_COLOR is not set */

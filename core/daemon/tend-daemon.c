@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "tend-caller-config.h"
+#include "tend-log-capture.h"
+#include "tend-update.h"
 #include "tend-daemon.h"
 #include "tend-dbus-server.h"
 #include "tend-dump.h"
@@ -47,7 +49,23 @@ struct _TendDaemon {
   int exit_status;
   GCallback ready_callback;
   gpointer ready_data;
+
+  /* tend update */
+  char *exec_path;   /* the program tendd was started as */
+  char **exec_argv;  /* its arguments */
+  GVariant *handover_state; /* set when this tendd was executed by tend update */
+  GHashTable *handover_fds;
+  guint generation;
+  gboolean updating;
+  char *update_binary;
+  gint64 update_deadline;
+  guint update_timer;
 };
+
+#define HANDOVER_HOME_LOCK "tendd-home-lock"
+#define HANDOVER_PIDFILE "tendd-pidfile"
+/* how long the exec waits for plugins (HTTP answers) and handshakes in progress to finish */
+#define HANDOVER_DRAIN_MS 2000
 
 G_DEFINE_FINAL_TYPE (TendDaemon, tend_daemon, G_TYPE_OBJECT)
 
@@ -63,6 +81,12 @@ tend_daemon_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->pidfile, tend_pidfile_release);
+  g_clear_handle_id (&self->update_timer, g_source_remove);
+  g_clear_pointer (&self->handover_state, g_variant_unref);
+  g_clear_pointer (&self->handover_fds, g_hash_table_unref);
+  g_free (self->exec_path);
+  g_strfreev (self->exec_argv);
+  g_free (self->update_binary);
   g_free (self->config_path);
   g_free (self->active_config_path);
   g_free (self->log_path);
@@ -177,6 +201,173 @@ warn_no_process_backend (TendDaemon *self)
     g_warning ("no plugin provides the process backend: services cannot run (none is installed)");
 }
 
+/* ---- tend update: the new program's side ---- */
+
+static int
+take_handover_fd (TendDaemon *self, const char *key)
+{
+  gpointer fd, stolen_key;
+
+  if (self->handover_fds == NULL || !g_hash_table_steal_extended (self->handover_fds, key, &stolen_key, &fd))
+    return -1;
+  g_free (stolen_key);
+  fcntl (GPOINTER_TO_INT (fd), F_SETFD, FD_CLOEXEC);
+  return GPOINTER_TO_INT (fd);
+}
+
+/* the same locks, never released: no second tendd can slip in during the exec */
+static TendPidfile *
+adopt_pidfile (TendDaemon *self)
+{
+  int home_fd = take_handover_fd (self, HANDOVER_HOME_LOCK);
+  int file_fd = take_handover_fd (self, HANDOVER_PIDFILE);
+
+  if (home_fd >= 0 && file_fd >= 0)
+    return tend_pidfile_adopt (self->home, home_fd, file_fd);
+  if (home_fd >= 0)
+    close (home_fd);
+  if (file_fd >= 0)
+    close (file_fd);
+  return NULL;
+}
+
+static gboolean
+restore_services (TendDaemon *self, GError **error)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  g_autoptr(GHashTable) values =
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  g_autoptr(GVariant) plugin_values = g_variant_lookup_value (self->handover_state, "values", G_VARIANT_TYPE ("a{sv}"));
+  g_autoptr(GVariant) meta = g_variant_lookup_value (self->handover_state, "service-meta", G_VARIANT_TYPE ("aa{sv}"));
+  g_autoptr(TendConfig) config = NULL;
+  const char *text = "";
+  guint32 next_id = 0;
+  GVariantIter iter;
+  GVariant *row;
+  const char *key;
+  GVariant *value;
+
+  if (plugin_values != NULL) {
+    g_variant_iter_init (&iter, plugin_values);
+    while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+      g_hash_table_insert (values, g_strdup (key), value);
+  }
+  tend_context_set_handover_input (self->context, self->handover_fds, values);
+  g_variant_lookup (self->handover_state, "generation", "u", &self->generation);
+  g_variant_lookup (self->handover_state, "services", "&s", &text);
+  g_variant_lookup (self->handover_state, "next-id", "u", &next_id);
+  /* the running definitions, as tend save writes them: the same reader, ad hoc services included */
+  config = tend_config_new_from_data_full (text, -1, "tend update", "/",
+                                           TEND_CONFIG_FLAGS_OPEN_DEPENDENCIES | TEND_CONFIG_FLAGS_DUMP, self->registry,
+                                           error);
+  if (config == NULL) {
+    g_prefix_error (error, "update: cannot read the services handed over: ");
+    return FALSE;
+  }
+  tend_service_manager_set_next_id (manager, next_id);
+  if (meta == NULL)
+    return TRUE;
+  g_variant_iter_init (&iter, meta);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) owned = row;
+    g_autoptr(GVariant) instances = g_variant_lookup_value (row, "instances", G_VARIANT_TYPE ("aa{sv}"));
+    const char *name = NULL, *owner = NULL;
+    gboolean ad_hoc = FALSE;
+    TendServiceConfig *service_config;
+    TendService *service;
+    GPtrArray *slots;
+
+    if (!g_variant_lookup (row, "name", "&s", &name) ||
+        (service_config = tend_config_lookup_service (config, name)) == NULL) {
+      g_warning ("update: no definition handed over for %s", name != NULL ? name : "?");
+      continue;
+    }
+    service = tend_service_manager_add (manager, service_config, error);
+    if (service == NULL)
+      return FALSE;
+    g_variant_lookup (row, "ad-hoc", "b", &ad_hoc);
+    tend_service_set_ad_hoc (service, ad_hoc);
+    if (g_variant_lookup (row, "owner", "&s", &owner))
+      tend_service_restore_owner (service, owner);
+    slots = tend_service_get_instances (service);
+    for (guint i = 0; instances != NULL && i < slots->len && i < g_variant_n_children (instances); i++) {
+      g_autoptr(GVariant) state = g_variant_get_child_value (instances, i);
+      tend_instance_restore_state (g_ptr_array_index (slots, i), state);
+    }
+  }
+  return TRUE;
+}
+
+static TendInstance *
+find_instance (TendDaemon *self, guint id)
+{
+  GListModel *services = G_LIST_MODEL (tend_context_get_manager (self->context));
+  guint n = g_list_model_get_n_items (services);
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (services, i);
+    GPtrArray *instances = tend_service_get_instances (service);
+    for (guint j = 0; j < instances->len; j++) {
+      if (tend_instance_get_id (g_ptr_array_index (instances, j)) == id)
+        return g_ptr_array_index (instances, j);
+    }
+  }
+  return NULL;
+}
+
+/* A plugin's service that its plugin (now gone, or one that does not adopt) did not claim back: stopped and
+ * removed, as when the plugin is disabled. */
+static void
+drop_unclaimed_services (TendDaemon *self)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (manager));
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (G_LIST_MODEL (manager), i);
+    if (tend_service_get_owner (service) != NULL && !tend_service_get_claimed (service))
+      g_ptr_array_add (names, g_strdup (tend_service_get_name (service)));
+  }
+  for (guint i = 0; i < names->len; i++) {
+    g_warning (_("update: %s was the service of plugin %s, which did not take it back; stopping it"),
+               (const char *) g_ptr_array_index (names, i),
+               tend_service_get_owner (tend_service_manager_lookup (manager, g_ptr_array_index (names, i))));
+    tend_service_manager_remove (manager, g_ptr_array_index (names, i), NULL);
+  }
+}
+
+/* every pipe goes on being read where the old program stopped, its unfinished line first */
+static void
+restore_captures (TendDaemon *self)
+{
+  g_autoptr(GVariant) captures = g_variant_lookup_value (self->handover_state, "captures", G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  GVariant *row;
+  guint n = 0;
+
+  if (captures == NULL)
+    return;
+  g_variant_iter_init (&iter, captures);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) owned = row;
+    const char *key = NULL;
+    guint32 id = 0;
+    int fd;
+
+    if (!g_variant_lookup (row, "fd-key", "&s", &key) || (fd = tend_context_take_handover_fd (self->context, key)) < 0)
+      continue;
+    if (!tend_log_capture_adopt (self->context,
+                                 g_variant_lookup (row, "instance-id", "u", &id) ? find_instance (self, id) : NULL, row,
+                                 fd)) {
+      close (fd);
+      continue;
+    }
+    n++;
+  }
+  g_debug ("update: %u log pipes adopted", n);
+}
+
 gboolean
 tend_daemon_check_config (TendDaemon *self, char **out_path, GError **error)
 {
@@ -199,7 +390,9 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot create home %s: %s", self->home, g_strerror (saved));
     return FALSE;
   }
-  self->pidfile = tend_pidfile_acquire (self->home, error);
+  self->pidfile = adopt_pidfile (self);
+  if (self->pidfile == NULL)
+    self->pidfile = tend_pidfile_acquire (self->home, error);
   if (self->pidfile == NULL)
     return FALSE;
   tend_fd_limit_raise ();
@@ -225,6 +418,8 @@ tend_daemon_setup (TendDaemon *self, GError **error)
   }
   tend_context_set_config (self->context, config);
   g_setenv ("TEND_HOME", self->home, TRUE);
+  if (self->handover_state != NULL && !restore_services (self, error))
+    return FALSE;
   if (self->log_path != NULL) {
     g_autoptr(TendLogFile) own_log = tend_log_file_new_for_stderr (self->log_path);
     tend_context_add_log_file (self->context, own_log);
@@ -236,8 +431,16 @@ tend_daemon_setup (TendDaemon *self, GError **error)
     return FALSE;
   if (tend_context_get_process_backend (self->context) == NULL && tend_config_get_services (config)->len > 0)
     warn_no_process_backend (self);
+  if (self->handover_state != NULL) {
+    restore_captures (self);
+    drop_unclaimed_services (self);
+  }
   self->dbus = tend_dbus_server_new (self);
-  return tend_dbus_server_start (self->dbus, error);
+  if (!tend_dbus_server_start (self->dbus, error))
+    return FALSE;
+  /* what no plugin took is closed */
+  tend_context_finish_handover_input (self->context);
+  return TRUE;
 }
 
 /* A TendApplyFilter: @data holds the names deleted with tend delete, which a reload does not bring back. */
@@ -352,11 +555,260 @@ reload_signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* ---- tend update: the old program's side ---- */
+
+void
+tend_daemon_set_exec_info (TendDaemon *self, const char *path, char **argv)
+{
+  g_free (self->exec_path);
+  self->exec_path = g_strdup (path);
+  g_strfreev (self->exec_argv);
+  self->exec_argv = g_strdupv (argv);
+}
+
+void
+tend_daemon_set_handover (TendDaemon *self, GVariant *state, GHashTable *fds)
+{
+  const char *path = NULL;
+
+  g_clear_pointer (&self->handover_state, g_variant_unref);
+  g_clear_pointer (&self->handover_fds, g_hash_table_unref);
+  self->handover_state = g_variant_ref_sink (state);
+  self->handover_fds = g_hash_table_ref (fds);
+  /* argv[0] may be relative to a folder the detached daemon left */
+  if (g_variant_lookup (state, "exec-path", "&s", &path)) {
+    g_free (self->exec_path);
+    self->exec_path = g_strdup (path);
+  }
+}
+
+guint
+tend_daemon_get_generation (TendDaemon *self)
+{
+  return self->generation;
+}
+
+/* What cannot cross the exec: a stop under way (its kill timer and the pending restart of a restart). */
+static gboolean
+check_can_update (TendDaemon *self, GError **error)
+{
+  GListModel *services = G_LIST_MODEL (tend_context_get_manager (self->context));
+  guint n = g_list_model_get_n_items (services);
+
+  if (self->quitting) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_BUSY, "the daemon is stopping");
+    return FALSE;
+  }
+  if (self->updating) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_BUSY, "an update is under way already");
+    return FALSE;
+  }
+  if (self->exec_argv == NULL) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_FAILED, "this tendd does not know how it was started");
+    return FALSE;
+  }
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (services, i);
+    const char *name = tend_service_get_name (service);
+    GPtrArray *instances = tend_service_get_instances (service);
+    gboolean stopping = tend_service_has_retiring (service) ||
+                        tend_service_manager_lookup (tend_context_get_manager (self->context), name) != service;
+
+    for (guint j = 0; j < instances->len && !stopping; j++)
+      stopping = tend_instance_get_state (g_ptr_array_index (instances, j)) == TEND_SERVICE_STATE_STOPPING;
+    if (stopping) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_BUSY, "%s is stopping; try again once it has stopped", name);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static GVariant *
+save_services (TendDaemon *self, GVariantDict *state)
+{
+  TendServiceManager *manager = tend_context_get_manager (self->context);
+  GListModel *services = G_LIST_MODEL (manager);
+  guint n = g_list_model_get_n_items (services);
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autofree char *text = NULL;
+  GVariantBuilder meta;
+
+  g_variant_builder_init (&meta, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (services, i);
+    GPtrArray *instances = tend_service_get_instances (service);
+    GVariantBuilder slots;
+    GVariantDict row;
+
+    /* a plugin's service too: its plugin, loaded anew, adopts it (or leaves it to be removed) */
+    tend_service_config_to_key_file (tend_service_get_config (service), kf);
+    g_variant_builder_init (&slots, G_VARIANT_TYPE ("aa{sv}"));
+    for (guint j = 0; j < instances->len; j++)
+      g_variant_builder_add_value (&slots, tend_instance_save_state (g_ptr_array_index (instances, j)));
+    g_variant_dict_init (&row, NULL);
+    g_variant_dict_insert (&row, "name", "s", tend_service_get_name (service));
+    g_variant_dict_insert (&row, "ad-hoc", "b", tend_service_get_ad_hoc (service));
+    if (tend_service_get_owner (service) != NULL)
+      g_variant_dict_insert (&row, "owner", "s", tend_service_get_owner (service));
+    g_variant_dict_insert_value (&row, "instances", g_variant_builder_end (&slots));
+    g_variant_builder_add_value (&meta, g_variant_dict_end (&row));
+  }
+  text = g_key_file_to_data (kf, NULL, NULL);
+  g_variant_dict_insert (state, "services", "s", text);
+  g_variant_dict_insert (state, "next-id", "u", tend_service_manager_get_next_id (manager));
+  return g_variant_builder_end (&meta);
+}
+
+/* Returns only when the exec failed. */
+static gboolean
+handover_and_exec (TendDaemon *self, GError **error)
+{
+  g_autoptr(TendHandover) handover = tend_handover_new ();
+  GVariantDict state;
+  GVariantBuilder values;
+  GHashTableIter iter;
+  gpointer key, value;
+  int home_fd, file_fd, listen_fd;
+
+  /* what should run is on disk before the exec: the next program starts from it if the exec fails half-way */
+  tend_state_file_flush (self->state);
+  tend_context_emit_save_handover (self->context, handover);
+  tend_pidfile_get_fds (self->pidfile, &home_fd, &file_fd);
+  tend_handover_add_fd (handover, HANDOVER_HOME_LOCK, home_fd);
+  tend_handover_add_fd (handover, HANDOVER_PIDFILE, file_fd);
+  listen_fd = tend_dbus_server_get_listen_fd (self->dbus);
+  if (listen_fd >= 0)
+    tend_handover_add_fd (handover, TEND_DBUS_SERVER_HANDOVER_KEY, listen_fd);
+
+  g_variant_dict_init (&state, NULL);
+  g_variant_dict_insert (&state, "version", "s", TEND_VERSION);
+  g_variant_dict_insert (&state, "generation", "u", self->generation + 1);
+  g_variant_dict_insert (&state, "exec-path", "s", self->exec_path);
+  g_variant_dict_insert_value (&state, "service-meta", save_services (self, &state));
+  g_variant_builder_init (&values, G_VARIANT_TYPE ("a{sv}"));
+  g_hash_table_iter_init (&iter, tend_handover_get_values (handover));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_variant_builder_add (&values, "{sv}", (const char *) key, (GVariant *) value);
+  g_variant_dict_insert_value (&state, "values", g_variant_builder_end (&values));
+  /* the replies (tend update's own) go out before the connections close */
+  tend_dbus_server_flush (self->dbus);
+  /* last: from here on no pipe is read until the next program does */
+  g_variant_dict_insert_value (&state, "captures", tend_log_capture_save_all (handover));
+
+  tend_update_exec (self->update_binary, self->exec_argv, g_variant_dict_end (&state), handover, error);
+  tend_log_capture_resume_all ();
+  return FALSE;
+}
+
+static void
+update_exec_now (TendDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!handover_and_exec (self, &error)) {
+    g_warning (_("update failed, this tendd goes on: %s"), error->message);
+    self->updating = FALSE;
+    tend_dbus_server_pause (self->dbus, FALSE);
+    tend_context_emit_handover_cancelled (self->context);
+  }
+}
+
+static gboolean
+update_drain_cb (gpointer user_data)
+{
+  TendDaemon *self = user_data;
+
+  if ((tend_context_get_handover_holds (self->context) > 0 || !tend_dbus_server_is_quiet (self->dbus)) &&
+      g_get_monotonic_time () < self->update_deadline)
+    return G_SOURCE_CONTINUE;
+  self->update_timer = 0;
+  update_exec_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_begin (gpointer user_data)
+{
+  TendDaemon *self = user_data;
+
+  g_message ("update: handing over to %s", self->update_binary);
+  tend_notify_send ("RELOADING=1");
+  /* new clients wait in the sockets' queues; what is under way finishes first */
+  tend_dbus_server_pause (self->dbus, TRUE);
+  tend_context_emit_handover_prepare (self->context);
+  self->update_deadline = g_get_monotonic_time () + HANDOVER_DRAIN_MS * 1000;
+  self->update_timer = g_timeout_add (10, update_drain_cb, self);
+}
+
+static void
+update_checked_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TendDaemon *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  char *version = tend_update_check_finish (result, &error);
+
+  self->updating = FALSE;
+  if (version == NULL || !check_can_update (self, &error)) {
+    g_free (version);
+    g_warning (_("update refused: %s"), error->message);
+    g_task_return_error (task, error);
+    return;
+  }
+  g_message ("update: %s is tendd %s and accepts the configuration", self->update_binary, version);
+  self->updating = TRUE;
+  g_task_return_pointer (task, version, g_free);
+  /* after the reply */
+  g_idle_add_once (update_begin, self);
+}
+
+void
+tend_daemon_update_async (TendDaemon *self, const char *binary, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  GError *error = NULL;
+
+  if (!check_can_update (self, &error)) {
+    g_warning (_("update refused: %s"), error->message);
+    g_task_return_error (task, error);
+    g_object_unref (task);
+    return;
+  }
+  g_free (self->update_binary);
+  self->update_binary = g_strdup (binary != NULL && binary[0] != '\0' ? binary : self->exec_path);
+  /* no second update while this one is checked */
+  self->updating = TRUE;
+  tend_update_check_async (G_OBJECT (self), self->context, self->update_binary, self->home, self->active_config_path,
+                           update_checked_cb, task);
+}
+
+char *
+tend_daemon_update_finish (TendDaemon *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+signal_update_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *version = tend_daemon_update_finish (TEND_DAEMON (source), result, &error);
+}
+
+static gboolean
+update_signal_cb (gpointer user_data)
+{
+  g_message ("SIGUSR2: updating in place");
+  tend_daemon_update_async (TEND_DAEMON (user_data), NULL, signal_update_cb, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
 int
 tend_daemon_run (TendDaemon *self)
 {
   TendConfig *config = tend_context_get_config (self->context);
-  guint term_id, int_id, hup_id;
+  guint term_id, int_id, hup_id, usr2_id;
 
   /* a client that hangs up must not kill the daemon */
   signal (SIGPIPE, SIG_IGN);
@@ -364,7 +816,13 @@ tend_daemon_run (TendDaemon *self)
   int_id = g_unix_signal_add (SIGINT, quit_signal_cb, self);
   hup_id = g_unix_signal_add (SIGHUP, reload_signal_cb, self);
 
-  {
+  usr2_id = g_unix_signal_add (SIGUSR2, update_signal_cb, self);
+
+  if (self->handover_state != NULL) {
+    /* tend update: everything runs as it did; the configuration is not applied again (tend reload does that) */
+    g_message ("tendd %s took over after an update (generation %u), %u services adopted", TEND_VERSION,
+               self->generation, g_list_model_get_n_items (G_LIST_MODEL (tend_context_get_manager (self->context))));
+  } else {
     g_autoptr(GError) error = NULL;
     /* the configuration, with what the state says over it: stopped stays stopped, deleted stays deleted */
     if (!tend_state_file_load (self->state, self->registry, &error))
@@ -373,7 +831,7 @@ tend_daemon_run (TendDaemon *self)
                                                 tend_state_file_choose, self->state);
     tend_state_file_restore_ad_hoc (self->state);
   }
-  if (self->resurrect) {
+  if (self->resurrect && self->handover_state == NULL) {
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) names = tend_daemon_resurrect (self, &error);
     if (names == NULL)
@@ -391,6 +849,7 @@ tend_daemon_run (TendDaemon *self)
   g_source_remove (term_id);
   g_source_remove (int_id);
   g_source_remove (hup_id);
+  g_source_remove (usr2_id);
   return self->exit_status;
 }
 

@@ -108,4 +108,25 @@ GVariant *tend_daemon_list_plugins (TendDaemon *self);
 /** tend_daemon_describe_plugin: one ListPlugins row, or NULL for an unknown name (floating) */
 GVariant *tend_daemon_describe_plugin (TendDaemon *self, const char *name);
 
+/**
+ * tend_daemon_set_exec_info:
+ * What tend update executes: @path, the program tendd was started as
+ * (resolved at start: /proc/self/exe may name a deleted file after an
+ * upgrade), and @argv, its arguments.
+ */
+void tend_daemon_set_exec_info (TendDaemon *self, const char *path, char **argv);
+/** tend_daemon_set_handover: (before setup) this tendd was executed by tend update: adopt what @state says */
+void tend_daemon_set_handover (TendDaemon *self, GVariant *state, GHashTable *fds);
+/** tend_daemon_get_generation: how many updates in place this daemon went through */
+guint tend_daemon_get_generation (TendDaemon *self);
+/**
+ * tend_daemon_update_async:
+ * tend update: checks @binary (NULL or "": the program tendd was started
+ * as), completes with its version, then (from an idle) hands over and
+ * executes it. TEND_ERROR_BUSY while a service is stopping or the daemon
+ * stops or updates already.
+ */
+void tend_daemon_update_async (TendDaemon *self, const char *binary, GAsyncReadyCallback callback, gpointer user_data);
+char *tend_daemon_update_finish (TendDaemon *self, GAsyncResult *result, GError **error);
+
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <unistd.h>
 
 #include "tend-dbus-listener.h"
 
@@ -36,6 +37,7 @@ struct _TendDbusListener {
   GThreadPool *pool;
   GHashTable *pending;  /* Peer, being authenticated */
   gboolean stopped;
+  gboolean paused; /* tend update: the exec is near, clients wait in the queue */
 };
 
 G_DEFINE_FINAL_TYPE (TendDbusListener, tend_dbus_listener, G_TYPE_OBJECT)
@@ -219,7 +221,7 @@ readable_cb (GSocket *socket, GIOCondition condition, gpointer data)
 static void
 start_watch (TendDbusListener *self)
 {
-  if (self->stopped || self->watch != NULL || self->retry != NULL ||
+  if (self->stopped || self->paused || self->watch != NULL || self->retry != NULL ||
       g_hash_table_size (self->pending) >= MAX_AUTHENTICATING)
     return;
   self->watch = g_socket_create_source (self->socket, G_IO_IN, NULL);
@@ -255,6 +257,64 @@ tend_dbus_listener_new (const char *path,
     return NULL;
   start_watch (self);
   return g_steal_pointer (&self);
+}
+
+TendDbusListener *
+tend_dbus_listener_new_from_fd (int fd,
+                                const char *path,
+                                GDBusAuthObserver *observer,
+                                TendDbusListenerFunc func,
+                                gpointer user_data,
+                                GError **error)
+{
+  g_autoptr(TendDbusListener) self = g_object_new (TEND_TYPE_DBUS_LISTENER, NULL);
+
+  self->path = g_strdup (path);
+  self->guid = g_dbus_generate_guid ();
+  self->observer = observer != NULL ? g_object_ref (observer) : NULL;
+  self->func = func;
+  self->user_data = user_data;
+  self->context = g_main_context_ref_thread_default ();
+  self->socket = g_socket_new_from_fd (fd, error);
+  if (self->socket == NULL) {
+    close (fd);
+    return NULL;
+  }
+  g_socket_set_blocking (self->socket, FALSE);
+  self->pool = g_thread_pool_new (auth_job, NULL, AUTH_THREADS, FALSE, error);
+  if (self->pool == NULL)
+    return NULL;
+  start_watch (self);
+  return g_steal_pointer (&self);
+}
+
+int
+tend_dbus_listener_get_fd (TendDbusListener *self)
+{
+  return g_socket_get_fd (self->socket);
+}
+
+guint
+tend_dbus_listener_get_n_pending (TendDbusListener *self)
+{
+  return g_hash_table_size (self->pending);
+}
+
+void
+tend_dbus_listener_pause (TendDbusListener *self)
+{
+  self->paused = TRUE;
+  if (self->watch != NULL) {
+    g_source_destroy (self->watch);
+    g_clear_pointer (&self->watch, g_source_unref);
+  }
+}
+
+void
+tend_dbus_listener_resume (TendDbusListener *self)
+{
+  self->paused = FALSE;
+  start_watch (self);
 }
 
 void

@@ -36,6 +36,26 @@ TendDbusListener *tend_dbus_listener_new (const char *path,
                                           TendDbusListenerFunc func,
                                           gpointer user_data,
                                           GError **error);
+/**
+ * tend_dbus_listener_new_from_fd:
+ * As tend_dbus_listener_new(), on @fd, a socket already listening (handed
+ * over by tend update: the clients waiting in its queue are served by the
+ * new tendd). Takes @fd.
+ */
+TendDbusListener *tend_dbus_listener_new_from_fd (int fd,
+                                                  const char *path,
+                                                  GDBusAuthObserver *observer,
+                                                  TendDbusListenerFunc func,
+                                                  gpointer user_data,
+                                                  GError **error);
+/** tend_dbus_listener_get_fd: the listening socket (tend update hands it over) */
+int tend_dbus_listener_get_fd (TendDbusListener *self);
+/** tend_dbus_listener_get_n_pending: peers accepted and still in the handshake */
+guint tend_dbus_listener_get_n_pending (TendDbusListener *self);
+/** tend_dbus_listener_pause: stops accepting; clients wait in the queue (for the exec of tend update) */
+void tend_dbus_listener_pause (TendDbusListener *self);
+/** tend_dbus_listener_resume: accepts again (the exec failed) */
+void tend_dbus_listener_resume (TendDbusListener *self);
 /** tend_dbus_listener_stop: closes the socket; peers still authenticating are dropped, @func is not called again */
 void tend_dbus_listener_stop (TendDbusListener *self);
 

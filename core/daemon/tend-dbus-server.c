@@ -530,6 +530,40 @@ handle_kill (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+update_checked_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *version = tend_daemon_update_finish (TEND_DAEMON (source), result, &error);
+
+  /* the exec comes from an idle, after this reply is on its way; what should run does not change */
+  if (version == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", version));
+}
+
+static gboolean
+handle_update (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, const char *binary, gpointer user_data)
+{
+  TendDbusServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  uid_t uid = (uid_t) -1;
+
+  /* an admin-group member may update to what root installed, not run a program of their choosing as root */
+  if (binary[0] != '\0' && geteuid () == 0 &&
+      (!tend_dbus_access_get_caller_uid (invocation, &uid, &error) || uid != 0)) {
+    g_dbus_method_invocation_return_error (invocation, TEND_ERROR, TEND_ERROR_PERMISSION_DENIED,
+                                           "only root may name the program to update to; leave it empty for the "
+                                           "one tendd was started as");
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  g_message ("update requested over D-Bus (tend update)");
+  tend_daemon_update_async (self->daemon, binary, update_checked_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static gboolean
 handle_list_plugins (TendDbusManager1 *skel, GDBusMethodInvocation *invocation, gpointer user_data)
 {
@@ -737,9 +771,21 @@ start_socket (TendDbusServer *self, GError **error)
   g_autoptr(GDBusAuthObserver) observer = g_dbus_auth_observer_new ();
   mode_t old_umask;
 
+  int handed_over = tend_context_take_handover_fd (self->context, TEND_DBUS_SERVER_HANDOVER_KEY);
+
+  g_signal_connect (observer, "allow-mechanism", G_CALLBACK (allow_mechanism_cb), NULL);
+  if (handed_over >= 0) {
+    /* tend update: the same socket, still listening; who connected meanwhile waits in its queue */
+    self->listener =
+      tend_dbus_listener_new_from_fd (handed_over, self->socket_path, observer, new_connection_cb, self, error);
+    if (self->listener == NULL) {
+      g_prefix_error (error, "cannot listen on %s: ", self->socket_path);
+      return FALSE;
+    }
+    return TRUE;
+  }
   /* we hold the pidfile lock, so a socket file left here is stale */
   g_unlink (self->socket_path);
-  g_signal_connect (observer, "allow-mechanism", G_CALLBACK (allow_mechanism_cb), NULL);
   /* created 0600 from the start, never briefly open to others */
   old_umask = umask (0177);
   /* our own accept loop: GDBusServer's spins when accept() fails (out of file descriptors) */
@@ -764,6 +810,36 @@ tend_dbus_server_start (TendDbusServer *self, GError **error)
     return FALSE;
   start_bus (self);
   return TRUE;
+}
+
+int
+tend_dbus_server_get_listen_fd (TendDbusServer *self)
+{
+  return self->listener != NULL ? tend_dbus_listener_get_fd (self->listener) : -1;
+}
+
+void
+tend_dbus_server_pause (TendDbusServer *self, gboolean paused)
+{
+  if (self->listener == NULL)
+    return;
+  if (paused)
+    tend_dbus_listener_pause (self->listener);
+  else
+    tend_dbus_listener_resume (self->listener);
+}
+
+gboolean
+tend_dbus_server_is_quiet (TendDbusServer *self)
+{
+  return self->listener == NULL || tend_dbus_listener_get_n_pending (self->listener) == 0;
+}
+
+void
+tend_dbus_server_flush (TendDbusServer *self)
+{
+  for (guint i = 0; i < self->connections->len; i++)
+    g_dbus_connection_flush_sync (g_ptr_array_index (self->connections, i), NULL, NULL);
 }
 
 void
@@ -876,6 +952,8 @@ tend_dbus_server_new (TendDaemon *daemon)
   g_signal_connect (self->manager, "handle-kill", G_CALLBACK (handle_kill), self);
   g_signal_connect (self->manager, "handle-flush", G_CALLBACK (handle_flush), self);
   g_signal_connect (self->manager, "handle-list-plugins", G_CALLBACK (handle_list_plugins), self);
+  g_signal_connect (self->manager, "handle-update", G_CALLBACK (handle_update), self);
+  tend_dbus_manager1_set_generation (self->manager, tend_daemon_get_generation (daemon));
 
   for (guint i = 0; i < n; i++) {
     g_autoptr(TendService) service = g_list_model_get_item (model, i);

@@ -24,6 +24,16 @@ TendDbusServer *tend_dbus_server_new (TendDaemon *daemon);
 gboolean tend_dbus_server_start (TendDbusServer *self, GError **error);
 /** tend_dbus_server_stop: stops listening, drops every connection and the bus name */
 void tend_dbus_server_stop (TendDbusServer *self);
+/* tend update: the control socket crosses the exec under this key */
+#define TEND_DBUS_SERVER_HANDOVER_KEY "tendd-control-socket"
+/** tend_dbus_server_get_listen_fd: the listening socket, -1 when not listening */
+int tend_dbus_server_get_listen_fd (TendDbusServer *self);
+/** tend_dbus_server_pause: stop (or resume) accepting; clients wait in the socket's queue */
+void tend_dbus_server_pause (TendDbusServer *self, gboolean paused);
+/** tend_dbus_server_is_quiet: no peer is in the middle of its handshake */
+gboolean tend_dbus_server_is_quiet (TendDbusServer *self);
+/** tend_dbus_server_flush: writes out every queued message (replies) of every connection */
+void tend_dbus_server_flush (TendDbusServer *self);
 /** tend_dbus_server_refresh_plugins: re-reads every plugin's Enabled and Status (after a reload) */
 void tend_dbus_server_refresh_plugins (TendDbusServer *self);
 

@@ -35,7 +35,8 @@ tend_notify_send (const char *state)
   fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return;
-  if (sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &addr, addr_len) < 0)
+  /* never wait: a supervisor that does not read (a full queue) must not stop the main loop */
+  if (sendto (fd, state, strlen (state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *) &addr, addr_len) < 0)
     g_debug ("cannot notify %s: %s", path, g_strerror (errno));
   close (fd);
 }

@@ -119,6 +119,24 @@ tend_pidfile_acquire (const char *home, GError **error)
   return g_steal_pointer (&self);
 }
 
+TendPidfile *
+tend_pidfile_adopt (const char *home, int home_fd, int file_fd)
+{
+  TendPidfile *self = g_new0 (TendPidfile, 1);
+
+  self->path = g_build_filename (home, "tendd.pid", NULL);
+  self->home_fd = home_fd;
+  self->file_fd = file_fd;
+  return self;
+}
+
+void
+tend_pidfile_get_fds (TendPidfile *self, int *out_home_fd, int *out_file_fd)
+{
+  *out_home_fd = self->home_fd;
+  *out_file_fd = self->file_fd;
+}
+
 void
 tend_pidfile_free (TendPidfile *self)
 {

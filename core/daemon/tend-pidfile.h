@@ -22,6 +22,15 @@ typedef struct _TendPidfile TendPidfile;
  * Returns: the claim, or NULL.
  */
 TendPidfile *tend_pidfile_acquire (const char *home, GError **error);
+/**
+ * tend_pidfile_adopt:
+ * (tend update) the locks the same process held before its exec, on
+ * @home_fd (flock) and @file_fd (fcntl): a lock taken anew would conflict
+ * with them, and there must be no moment without one.
+ */
+TendPidfile *tend_pidfile_adopt (const char *home, int home_fd, int file_fd);
+/** tend_pidfile_get_fds: the descriptors that hold the locks, to hand over */
+void tend_pidfile_get_fds (TendPidfile *self, int *out_home_fd, int *out_file_fd);
 /** tend_pidfile_release: removes tendd.pid, drops the locks and frees @self */
 void tend_pidfile_release (TendPidfile *self);
 /** tend_pidfile_free: drops the locks and frees @self, leaving the file */

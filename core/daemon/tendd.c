@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tend-config-private.h"
 #include "tend-daemon.h"
+#include "tend-plugin-registry.h"
+#include "tend-update.h"
 
 /* How long the detaching parent waits for the daemon to say it is ready. */
 #define DETACH_TIMEOUT_S 30
@@ -138,6 +142,16 @@ detach (const char *home)
   return 0;
 }
 
+/* The program as it was started, for tend update: argv[0] resolved now, before detaching changes the
+ * folder; /proc/self/exe would name the old, perhaps deleted, file after an upgrade. */
+static char *
+resolve_self (const char *argv0)
+{
+  if (strchr (argv0, '/') != NULL)
+    return g_canonicalize_filename (argv0, NULL);
+  return g_find_program_in_path (argv0);
+}
+
 /* tendd --check-config: what `tend check` and `tend update` run before trusting this binary. */
 static int
 run_check_config (const char *home, const char *config_path)
@@ -171,6 +185,11 @@ main (int argc, char **argv)
   gboolean version = FALSE;
   gboolean resurrect = FALSE;
   gboolean check_config = FALSE;
+  int handover_fd = -1;
+  g_auto(GStrv) original_argv = g_strdupv (argv);
+  g_autofree char *self_path = resolve_self (argv[0]);
+  g_autoptr(GVariant) handover = NULL;
+  g_autoptr(GHashTable) handover_fds = NULL;
   g_autoptr(GOptionContext) option_context = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TendDaemon) daemon = NULL;
@@ -183,6 +202,8 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
       N_("Read the configuration as the daemon would, start nothing; exit 0, or 1 with every error"), NULL },
+    /* tend update: the state the previous program left in this memfd */
+    { "handover", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &handover_fd, NULL, N_("FD") },
     { NULL },
   };
   int status;
@@ -212,6 +233,14 @@ main (int argc, char **argv)
     home = default_home ();
   if (check_config)
     return run_check_config (home, config_path);
+  if (handover_fd >= 0) {
+    handover = tend_update_read_state (handover_fd, &handover_fds, &error);
+    if (handover == NULL) {
+      /* the services are our children still, but nothing says what they are: better said loudly */
+      g_printerr ("tendd: %s\n", error->message);
+      return 1;
+    }
+  }
   if (config_path != NULL) {
     /* resolve before detaching changes the working directory */
     g_autofree char *absolute = g_canonicalize_filename (config_path, NULL);
@@ -233,7 +262,8 @@ main (int argc, char **argv)
       g_setenv ("TEND_PLUGIN_DIR", joined, TRUE);
     }
   }
-  if (!foreground) {
+  /* after tend update this process is the daemon already: detaching again would orphan every service */
+  if (!foreground && handover == NULL) {
     g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
     if (detach (absolute_home) != 0)
       return 1;
@@ -246,6 +276,10 @@ main (int argc, char **argv)
   daemon = tend_daemon_new (home, config_path);
   tend_daemon_set_ready_callback (daemon, G_CALLBACK (ready_cb), NULL);
   tend_daemon_set_resurrect (daemon, resurrect);
+  if (self_path != NULL)
+    tend_daemon_set_exec_info (daemon, self_path, original_argv);
+  if (handover != NULL)
+    tend_daemon_set_handover (daemon, handover, handover_fds);
   if (!foreground) {
     g_autofree char *absolute_home = g_canonicalize_filename (home, NULL);
     g_autofree char *log_path = g_build_filename (absolute_home, "tendd.log", NULL);

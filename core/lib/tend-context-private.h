@@ -9,6 +9,7 @@
  */
 
 #include "tend-context.h"
+#include "tend-handover-private.h"
 
 G_BEGIN_DECLS
 
@@ -73,5 +74,13 @@ TEND_API void tend_context_add_log_file (TendContext *self, TendLogFile *file);
 
 TEND_API void tend_context_emit_config_reloaded (TendContext *self, TendConfig *config);
 TEND_API void tend_context_emit_shutting_down (TendContext *self);
+
+/* tend update (tend-handover-private.h): what the daemon before the exec left, until every plugin started */
+TEND_API void tend_context_set_handover_input (TendContext *self, GHashTable *fds, GHashTable *values);
+TEND_API void tend_context_finish_handover_input (TendContext *self);
+TEND_API void tend_context_emit_handover_prepare (TendContext *self);
+TEND_API guint tend_context_get_handover_holds (TendContext *self);
+TEND_API void tend_context_emit_save_handover (TendContext *self, TendHandover *handover);
+TEND_API void tend_context_emit_handover_cancelled (TendContext *self);
 
 G_END_DECLS

@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "tend-clock.h"
 #include "tend-context.h"
@@ -33,6 +35,10 @@ struct _TendContext {
   GHashTable *statuses; /* key → GVariant, published by plugins for each other */
   GPtrArray *plugins;   /* PluginEntry: loaded plugins, their names and D-Bus interfaces */
   GHashTable *claimed_children; /* pid: children tendd spawned and reaps through their owner */
+  GHashTable *handover_fds;     /* key → fd not taken yet, after tend update */
+  GHashTable *handover_values;  /* key → GVariant */
+  gboolean handed_over;
+  guint handover_holds;
 };
 
 typedef struct {
@@ -53,6 +59,9 @@ enum {
   SIGNAL_PLUGIN_INTERFACE_UNEXPORTED,
   SIGNAL_CONFIG_RELOADED,
   SIGNAL_SHUTTING_DOWN,
+  SIGNAL_HANDOVER_PREPARE,
+  SIGNAL_SAVE_HANDOVER,
+  SIGNAL_HANDOVER_CANCELLED,
   N_SIGNALS,
 };
 
@@ -97,6 +106,7 @@ tend_context_finalize (GObject *object)
   g_free (self->open_notify_socket);
   g_clear_pointer (&self->statuses, g_hash_table_unref);
   g_clear_pointer (&self->claimed_children, g_hash_table_unref);
+  tend_context_finish_handover_input (self);
   G_OBJECT_CLASS (tend_context_parent_class)->finalize (object);
 }
 
@@ -141,6 +151,16 @@ tend_context_class_init (TendContextClass *klass)
                   G_TYPE_NONE, 1, TEND_TYPE_CONFIG);
   signals[SIGNAL_SHUTTING_DOWN] =
     g_signal_new ("shutting-down", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+  signals[SIGNAL_HANDOVER_PREPARE] =
+    g_signal_new ("handover-prepare", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+  /* the argument is a TendHandover (not a boxed type: it lives only during the emission) */
+  signals[SIGNAL_SAVE_HANDOVER] =
+    g_signal_new ("save-handover", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_HANDOVER_CANCELLED] =
+    g_signal_new ("handover-cancelled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
 }
 
@@ -576,4 +596,99 @@ tend_context_foreach_plugin_interface (TendContext *self, TendPluginInterfaceFun
     for (guint j = 0; j < entry->skeletons->len; j++)
       func (entry->name, g_ptr_array_index (entry->skeletons, j), user_data);
   }
+}
+
+void
+tend_context_set_handover_input (TendContext *self, GHashTable *fds, GHashTable *values)
+{
+  tend_context_finish_handover_input (self);
+  self->handover_fds = g_hash_table_ref (fds);
+  self->handover_values = g_hash_table_ref (values);
+  self->handed_over = TRUE;
+}
+
+void
+tend_context_finish_handover_input (TendContext *self)
+{
+  GHashTableIter iter;
+  gpointer key, fd;
+
+  if (self->handover_fds != NULL) {
+    g_hash_table_iter_init (&iter, self->handover_fds);
+    while (g_hash_table_iter_next (&iter, &key, &fd)) {
+      g_debug ("handover: nobody took %s, closed", (const char *) key);
+      close (GPOINTER_TO_INT (fd));
+    }
+  }
+  g_clear_pointer (&self->handover_fds, g_hash_table_unref);
+  g_clear_pointer (&self->handover_values, g_hash_table_unref);
+}
+
+int
+tend_context_take_handover_fd (TendContext *self, const char *key)
+{
+  gpointer fd, stolen_key;
+
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), -1);
+  if (self->handover_fds == NULL || !g_hash_table_steal_extended (self->handover_fds, key, &stolen_key, &fd))
+    return -1;
+  g_free (stolen_key);
+  fcntl (GPOINTER_TO_INT (fd), F_SETFD, FD_CLOEXEC);
+  return GPOINTER_TO_INT (fd);
+}
+
+GVariant *
+tend_context_lookup_handover_value (TendContext *self, const char *key)
+{
+  GVariant *value;
+
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), NULL);
+  if (self->handover_values == NULL)
+    return NULL;
+  value = g_hash_table_lookup (self->handover_values, key);
+  return value != NULL ? g_variant_ref (value) : NULL;
+}
+
+gboolean
+tend_context_get_handed_over (TendContext *self)
+{
+  return self->handed_over;
+}
+
+void
+tend_context_hold_handover (TendContext *self)
+{
+  self->handover_holds++;
+}
+
+void
+tend_context_release_handover (TendContext *self)
+{
+  g_return_if_fail (self->handover_holds > 0);
+  self->handover_holds--;
+}
+
+void
+tend_context_emit_handover_prepare (TendContext *self)
+{
+  g_signal_emit (self, signals[SIGNAL_HANDOVER_PREPARE], 0);
+}
+
+guint
+tend_context_get_handover_holds (TendContext *self)
+{
+  return self->handover_holds;
+}
+
+void
+tend_context_emit_save_handover (TendContext *self, TendHandover *handover)
+{
+  g_signal_emit (self, signals[SIGNAL_SAVE_HANDOVER], 0, handover);
+}
+
+void
+tend_context_emit_handover_cancelled (TendContext *self)
+{
+  self->handover_holds = 0;
+  g_signal_emit (self, signals[SIGNAL_HANDOVER_CANCELLED], 0);
 }

@@ -133,4 +133,30 @@ TEND_API void tend_context_release_child (TendContext *self, GPid pid);
 /** tend_context_is_claimed_child: TRUE while @pid is claimed */
 TEND_API gboolean tend_context_is_claimed_child (TendContext *self, GPid pid);
 
+/*
+ * tend update: tendd executes its binary again in the same process; every
+ * service keeps running. Before the exec the context emits
+ * `handover-prepare` (stop taking new work that cannot cross, such as new
+ * connections; call tend_context_hold_handover() while something must finish
+ * first, and release it when it has, within a second or two) and then
+ * `save-handover` with a TendHandover to fill. When the exec fails after
+ * `handover-prepare`, `handover-cancelled` follows: take up the work again. After the exec, the plugins
+ * are loaded anew from their modules and take what they saved back.
+ */
+/**
+ * tend_context_take_handover_fd:
+ * The descriptor a plugin saved under @key before `tend update`, now the
+ * caller's (close-on-exec set again), or -1 when there is none (a first
+ * start, or nothing was saved). Valid in `setup` and `start`; what nobody
+ * took is closed once every plugin started.
+ */
+TEND_API int tend_context_take_handover_fd (TendContext *self, const char *key);
+/** tend_context_lookup_handover_value: the value saved under @key (transfer full), or NULL */
+TEND_API GVariant *tend_context_lookup_handover_value (TendContext *self, const char *key);
+/** tend_context_get_handed_over: TRUE when this tendd was started by `tend update` (services were adopted) */
+TEND_API gboolean tend_context_get_handed_over (TendContext *self);
+/** tend_context_hold_handover: (in handover-prepare) the exec waits until the matching release (at most 2 s) */
+TEND_API void tend_context_hold_handover (TendContext *self);
+TEND_API void tend_context_release_handover (TendContext *self);
+
 G_END_DECLS

@@ -57,7 +57,9 @@ struct _TendInstance {
   char *status_message;
   char *pending_reason;
   guint restart_source;
+  gint64 restart_due_us; /* on the clock, while restart_source is armed: what tend update carries over */
   guint backoff_reset_source;
+  gint64 backoff_reset_due_us;
 
   TendUsage usage;
   char *last_restart_reason;
@@ -553,6 +555,14 @@ backoff_reset_cb (gpointer user_data)
   self->unstable = 0;
 }
 
+static void
+arm_backoff_reset (TendInstance *self, guint64 ms)
+{
+  self->backoff_reset_due_us = tend_clock_now_us (get_clock (self)) + (gint64) ms * 1000;
+  self->backoff_reset_source =
+    tend_clock_add_timeout (get_clock (self), (guint) MIN (ms, G_MAXUINT), backoff_reset_cb, self);
+}
+
 void
 tend_instance_process_started (TendInstance *self, pid_t pid)
 {
@@ -562,7 +572,7 @@ tend_instance_process_started (TendInstance *self, pid_t pid)
   notify_prop (self, PROP_START_TIME);
   tend_clock_clear (get_clock (self), &self->backoff_reset_source);
   if (self->config->exp_backoff_restart_delay_ms > 0)
-    self->backoff_reset_source = tend_clock_add_timeout (get_clock (self), BACKOFF_RESET_MS, backoff_reset_cb, self);
+    arm_backoff_reset (self, BACKOFF_RESET_MS);
   set_status_message (self, NULL);
   g_clear_pointer (&self->notify_status, g_free);
   self->resource_backoff_ms = 0;
@@ -603,6 +613,14 @@ restart_timeout_cb (gpointer user_data)
   spawn_now (self);
 }
 
+static void
+arm_restart (TendInstance *self, guint64 ms)
+{
+  self->restart_due_us = tend_clock_now_us (get_clock (self)) + (gint64) ms * 1000;
+  self->restart_source =
+    tend_clock_add_timeout (get_clock (self), (guint) MIN (ms, G_MAXUINT), restart_timeout_cb, self);
+}
+
 /* The system, not the program, is short of something (file descriptors, processes, memory): no
  * errored state and no unstable run counted, but the policy's delay, at least RESOURCE_RETRY_MS and
  * growing up to max-backoff while it lasts. Logged at the first refusal in a row. */
@@ -628,7 +646,7 @@ retry_later (TendInstance *self, const char *reason)
   set_pid (self, 0);
   set_status_message (self, message);
   set_state (self, TEND_SERVICE_STATE_WAITING_RESTART, message);
-  self->restart_source = tend_clock_add_timeout (get_clock (self), (guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
+  arm_restart (self, self->next_delay_ms);
 }
 
 static void
@@ -858,7 +876,7 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   if (self->next_delay_ms == 0)
     spawn_now (self);
   else
-    self->restart_source = tend_clock_add_timeout (get_clock (self), (guint) MIN (self->next_delay_ms, G_MAXUINT), restart_timeout_cb, self);
+    arm_restart (self, self->next_delay_ms);
 }
 
 void
@@ -866,4 +884,106 @@ tend_instance_retry_start (TendInstance *self)
 {
   if (tend_instance_is_waiting_for_dependencies (self) && self->wants_running)
     spawn_now (self);
+}
+
+/* ---- tend update ---- */
+
+GVariant *
+tend_instance_save_state (TendInstance *self)
+{
+  GVariantDict dict;
+  gint64 now = tend_clock_now_us (get_clock (self));
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "id", "u", self->id);
+  g_variant_dict_insert (&dict, "index", "u", self->index);
+  g_variant_dict_insert (&dict, "state", "i", (gint32) self->state);
+  g_variant_dict_insert (&dict, "wants-running", "b", self->wants_running);
+  g_variant_dict_insert (&dict, "pid", "i", (gint32) self->pid);
+  if (self->tag != NULL)
+    g_variant_dict_insert (&dict, "tag", "s", self->tag);
+  if (self->cgroup != NULL)
+    g_variant_dict_insert (&dict, "cgroup", "s", self->cgroup);
+  g_variant_dict_insert (&dict, "spawn-seq", "t", self->spawn_seq);
+  /* CLOCK_MONOTONIC goes on across an exec: instants are kept as they are */
+  g_variant_dict_insert (&dict, "spawn-monotonic", "x", self->spawn_monotonic);
+  g_variant_dict_insert (&dict, "start-time", "x", self->start_time);
+  g_variant_dict_insert (&dict, "restarts", "u", self->restarts);
+  g_variant_dict_insert (&dict, "unstable", "u", self->unstable);
+  g_variant_dict_insert (&dict, "quick-exits", "u", self->quick_exits);
+  /* tend start, waiting across an update, counts the exits since its call */
+  g_variant_dict_insert (&dict, "exits", "u", self->exits);
+  g_variant_dict_insert (&dict, "backoff-ms", "t", self->backoff_ms);
+  g_variant_dict_insert (&dict, "resource-backoff-ms", "t", self->resource_backoff_ms);
+  g_variant_dict_insert (&dict, "next-delay-ms", "t", self->next_delay_ms);
+  g_variant_dict_insert (&dict, "has-exited", "b", self->has_exited);
+  g_variant_dict_insert (&dict, "last-wait-status", "i", (gint32) self->last_wait_status);
+  g_variant_dict_insert (&dict, "waiting-deps", "b", self->waiting_deps);
+  if (self->status_message != NULL)
+    g_variant_dict_insert (&dict, "status-message", "s", self->status_message);
+  if (self->last_restart_reason != NULL)
+    g_variant_dict_insert (&dict, "last-restart-reason", "s", self->last_restart_reason);
+  if (self->notify_status != NULL)
+    g_variant_dict_insert (&dict, "notify-status", "s", self->notify_status);
+  if (self->restart_source != 0)
+    g_variant_dict_insert (&dict, "restart-in-us", "x", MAX (self->restart_due_us - now, 0));
+  if (self->backoff_reset_source != 0)
+    g_variant_dict_insert (&dict, "backoff-reset-in-us", "x", MAX (self->backoff_reset_due_us - now, 0));
+  return g_variant_dict_end (&dict);
+}
+
+static void
+replace_string (char **field, GVariantDict *dict, const char *key)
+{
+  const char *text = NULL;
+
+  if (!g_variant_dict_lookup (dict, key, "&s", &text))
+    return;
+  g_free (*field);
+  *field = g_strdup (text);
+}
+
+void
+tend_instance_restore_state (TendInstance *self, GVariant *state)
+{
+  GVariantDict dict;
+  gint32 i32 = 0;
+  gint64 in_us = 0;
+
+  g_variant_dict_init (&dict, state);
+  g_variant_dict_lookup (&dict, "id", "u", &self->id);
+  if (g_variant_dict_lookup (&dict, "state", "i", &i32))
+    self->state = (TendServiceState) i32;
+  g_variant_dict_lookup (&dict, "wants-running", "b", &self->wants_running);
+  if (g_variant_dict_lookup (&dict, "pid", "i", &i32))
+    self->pid = i32;
+  replace_string (&self->tag, &dict, "tag");
+  replace_string (&self->cgroup, &dict, "cgroup");
+  g_variant_dict_lookup (&dict, "spawn-seq", "t", &self->spawn_seq);
+  g_variant_dict_lookup (&dict, "spawn-monotonic", "x", &self->spawn_monotonic);
+  g_variant_dict_lookup (&dict, "start-time", "x", &self->start_time);
+  g_variant_dict_lookup (&dict, "restarts", "u", &self->restarts);
+  g_variant_dict_lookup (&dict, "unstable", "u", &self->unstable);
+  g_variant_dict_lookup (&dict, "quick-exits", "u", &self->quick_exits);
+  g_variant_dict_lookup (&dict, "exits", "u", &self->exits);
+  g_variant_dict_lookup (&dict, "backoff-ms", "t", &self->backoff_ms);
+  g_variant_dict_lookup (&dict, "resource-backoff-ms", "t", &self->resource_backoff_ms);
+  g_variant_dict_lookup (&dict, "next-delay-ms", "t", &self->next_delay_ms);
+  g_variant_dict_lookup (&dict, "has-exited", "b", &self->has_exited);
+  if (g_variant_dict_lookup (&dict, "last-wait-status", "i", &i32))
+    self->last_wait_status = i32;
+  g_variant_dict_lookup (&dict, "waiting-deps", "b", &self->waiting_deps);
+  replace_string (&self->status_message, &dict, "status-message");
+  replace_string (&self->last_restart_reason, &dict, "last-restart-reason");
+  replace_string (&self->notify_status, &dict, "notify-status");
+  tend_clock_clear (get_clock (self), &self->restart_source);
+  tend_clock_clear (get_clock (self), &self->backoff_reset_source);
+  /* a pending restart keeps the time it had left, not a new full delay */
+  if (g_variant_dict_lookup (&dict, "restart-in-us", "x", &in_us))
+    arm_restart (self, (guint64) (in_us + 999) / 1000);
+  if (g_variant_dict_lookup (&dict, "backoff-reset-in-us", "x", &in_us))
+    arm_backoff_reset (self, (guint64) (in_us + 999) / 1000);
+  g_variant_dict_clear (&dict);
+  for (guint prop = PROP_STATE; prop < N_PROPS; prop++)
+    notify_prop (self, prop);
 }

@@ -29,6 +29,9 @@ struct _TendLogCapture {
   TendLogFile *file;
   int stream;
   int fd;
+  guint source;
+  char *path;
+  uid_t owner;
   char *date_format;
   char *buf;
   gsize read_size; /* buf holds MAX_LINE + read_size */
@@ -38,6 +41,9 @@ struct _TendLogCapture {
   char stamp[128];
   gsize stamp_len;
 };
+
+/* Every capture reading now, for tend update (main thread only). */
+static GPtrArray *live;
 
 static void
 emit_line (TendLogCapture *self, TendInstance *instance, const char *line, gsize length)
@@ -142,6 +148,8 @@ write_complete (TendLogCapture *self, const char *data, gsize length)
 static void
 capture_free (TendLogCapture *self)
 {
+  g_ptr_array_remove_fast (live, self);
+  g_free (self->path);
   g_weak_ref_clear (&self->instance);
   tend_context_release_log_file (self->context, self->file);
   g_object_unref (self->context);
@@ -172,6 +180,7 @@ readable_cb (int fd, GIOCondition condition, gpointer user_data)
       /* end of file: the last, unfinished line is kept, not lost */
       if (self->held > 0)
         write_piece (self, self->buf, self->held, TRUE);
+      self->source = 0;
       capture_free (self);
       return G_SOURCE_REMOVE;
     }
@@ -199,25 +208,122 @@ readable_cb (int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-TendLogCapture *
-tend_log_capture_start (TendInstance *instance, int stream, int fd, const char *path)
+static TendLogCapture *
+capture_new (TendContext *context, TendInstance *instance, int stream, int fd, const char *path, uid_t owner,
+             const char *date_format)
 {
   TendLogCapture *self = g_new0 (TendLogCapture, 1);
-  TendServiceConfig *config = tend_instance_get_config (instance);
 
   g_weak_ref_init (&self->instance, instance);
-  self->context = g_object_ref (tend_service_get_context (tend_instance_get_service (instance)));
-  self->file = tend_context_acquire_log_file (self->context, path, tend_log_path_owner_for_user (config->user));
+  self->context = g_object_ref (context);
+  self->path = g_strdup (path);
+  self->owner = owner;
+  self->file = tend_context_acquire_log_file (self->context, path, owner);
   self->stream = stream;
   self->fd = fd;
-  self->date_format = g_strdup (config->log_date_format);
+  self->date_format = g_strdup (date_format);
   self->stamp_second = (time_t) -1;
   self->stamped = g_string_new (NULL);
   /* room for a held partial line (< MAX_LINE) and a full read */
   self->read_size = READ_SIZE_MIN;
   self->buf = g_malloc (MAX_LINE + self->read_size);
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
-  fcntl (fd, F_SETPIPE_SZ, PIPE_SIZE);
-  g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);
+  if (live == NULL)
+    live = g_ptr_array_new ();
+  g_ptr_array_add (live, self);
   return self;
+}
+
+static void
+capture_watch (TendLogCapture *self)
+{
+  self->source = g_unix_fd_add (self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);
+}
+
+TendLogCapture *
+tend_log_capture_start (TendInstance *instance, int stream, int fd, const char *path)
+{
+  TendServiceConfig *config = tend_instance_get_config (instance);
+  TendLogCapture *self = capture_new (tend_service_get_context (tend_instance_get_service (instance)), instance,
+                                      stream, fd, path, tend_log_path_owner_for_user (config->user),
+                                      config->log_date_format);
+
+  fcntl (fd, F_SETPIPE_SZ, PIPE_SIZE);
+  capture_watch (self);
+  return self;
+}
+
+GVariant *
+tend_log_capture_save_all (TendHandover *handover)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; live != NULL && i < live->len; i++) {
+    TendLogCapture *self = g_ptr_array_index (live, i);
+    g_autoptr(TendInstance) instance = g_weak_ref_get (&self->instance);
+    g_autofree char *key = g_strdup_printf ("log-capture-%u", i);
+    GVariantDict dict;
+
+    /* no read after this: what is still in the pipe is the next tendd's to read, and the
+     * unfinished line held here goes with it, so no line is split or written twice */
+    g_clear_handle_id (&self->source, g_source_remove);
+    tend_handover_add_fd (handover, key, self->fd);
+    g_variant_dict_init (&dict, NULL);
+    g_variant_dict_insert (&dict, "fd-key", "s", key);
+    g_variant_dict_insert (&dict, "stream", "i", (gint32) self->stream);
+    g_variant_dict_insert (&dict, "path", "s", self->path);
+    g_variant_dict_insert (&dict, "owner", "u", (guint32) self->owner);
+    if (self->date_format != NULL)
+      g_variant_dict_insert (&dict, "date-format", "s", self->date_format);
+    if (instance != NULL)
+      g_variant_dict_insert (&dict, "instance-id", "u", tend_instance_get_id (instance));
+    g_variant_dict_insert_value (&dict, "held",
+                                 g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, self->buf, self->held, 1));
+    g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
+  }
+  return g_variant_builder_end (&builder);
+}
+
+void
+tend_log_capture_resume_all (void)
+{
+  for (guint i = 0; live != NULL && i < live->len; i++) {
+    TendLogCapture *self = g_ptr_array_index (live, i);
+    if (self->source == 0)
+      capture_watch (self);
+  }
+}
+
+gboolean
+tend_log_capture_adopt (TendContext *context, TendInstance *instance, GVariant *state, int fd)
+{
+  GVariantDict dict;
+  const char *path = NULL, *date_format = NULL;
+  gint32 stream = 1;
+  guint32 owner = 0;
+  g_autoptr(GVariant) held = NULL;
+  TendLogCapture *self;
+  gsize length = 0;
+  const char *bytes;
+
+  g_variant_dict_init (&dict, state);
+  if (!g_variant_dict_lookup (&dict, "path", "&s", &path) || !g_variant_dict_lookup (&dict, "stream", "i", &stream) ||
+      !g_variant_dict_lookup (&dict, "owner", "u", &owner)) {
+    g_variant_dict_clear (&dict);
+    return FALSE;
+  }
+  g_variant_dict_lookup (&dict, "date-format", "&s", &date_format);
+  held = g_variant_dict_lookup_value (&dict, "held", G_VARIANT_TYPE_BYTESTRING);
+  self = capture_new (context, instance, stream, fd, path, owner, date_format);
+  if (held != NULL) {
+    bytes = g_variant_get_fixed_array (held, &length, 1);
+    /* the unfinished line goes back where it was: the next read completes it */
+    length = MIN (length, (gsize) MAX_LINE);
+    memcpy (self->buf, bytes, length);
+    self->held = length;
+  }
+  g_variant_dict_clear (&dict);
+  capture_watch (self);
+  return TRUE;
 }

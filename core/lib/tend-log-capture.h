@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "tend-handover.h"
 #include "tend-instance.h"
 
 G_BEGIN_DECLS
@@ -19,5 +20,15 @@ typedef struct _TendLogCapture TendLogCapture;
 
 /** tend_log_capture_start: takes ownership of @fd (made non-blocking). */
 TendLogCapture *tend_log_capture_start (TendInstance *instance, int stream, int fd, const char *path);
+
+/*
+ * tend update: every capture stops reading and hands over its pipe and the
+ * unfinished line it holds (aa{sv}, floating); the next tendd adopts each.
+ */
+TEND_API GVariant *tend_log_capture_save_all (TendHandover *handover);
+/** tend_log_capture_resume_all: the exec failed: read again */
+TEND_API void tend_log_capture_resume_all (void);
+/** tend_log_capture_adopt: takes @fd, with the state one capture saved; @instance may be NULL (its run ended) */
+TEND_API gboolean tend_log_capture_adopt (TendContext *context, TendInstance *instance, GVariant *state, int fd);
 
 G_END_DECLS

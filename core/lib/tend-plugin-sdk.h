@@ -13,6 +13,7 @@
 #include "tend-enums.h"
 #include "tend-error.h"
 #include "tend-fd-limit.h"
+#include "tend-handover.h"
 #include "tend-instance.h"
 #include "tend-log-file.h"
 #include "tend-log-path.h"

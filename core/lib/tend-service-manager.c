@@ -384,6 +384,18 @@ tend_service_manager_allocate_id (TendServiceManager *self)
   return self->next_id++;
 }
 
+guint
+tend_service_manager_get_next_id (TendServiceManager *self)
+{
+  return self->next_id;
+}
+
+void
+tend_service_manager_set_next_id (TendServiceManager *self, guint next_id)
+{
+  self->next_id = MAX (self->next_id, next_id);
+}
+
 TendService *
 tend_service_manager_add (TendServiceManager *self, TendServiceConfig *config, GError **error)
 {

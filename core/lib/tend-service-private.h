@@ -24,6 +24,18 @@ G_GNUC_INTERNAL TendServiceManager *tend_service_manager_new (TendContext *conte
 G_GNUC_INTERNAL guint tend_service_manager_allocate_id (TendServiceManager *self);
 
 /* for tendd */
+/** tend_instance_save_state: (tend update) everything of @self that must cross the exec, as a{sv} (floating) */
+TEND_API GVariant *tend_instance_save_state (TendInstance *self);
+/** tend_instance_restore_state: (tend update) puts back what tend_instance_save_state() saved; spawns nothing */
+TEND_API void tend_instance_restore_state (TendInstance *self, GVariant *state);
+TEND_API guint tend_service_manager_get_next_id (TendServiceManager *self);
+TEND_API void tend_service_manager_set_next_id (TendServiceManager *self, guint next_id);
+/** tend_service_restore_owner: (tend update) the plugin's service, until the plugin takes it back with tend_service_set_owner() */
+TEND_API void tend_service_restore_owner (TendService *self, const char *plugin_name);
+/** tend_service_get_claimed: the owner (re)claimed it with tend_service_set_owner() */
+TEND_API gboolean tend_service_get_claimed (TendService *self);
+/** tend_service_has_retiring: instances dropped by a reload are still stopping */
+TEND_API gboolean tend_service_has_retiring (TendService *self);
 TEND_API void tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc);
 TEND_API void tend_service_manager_update_service (TendServiceManager *self, TendService *service, TendServiceConfig *config);
 TEND_API GStrv tend_service_manager_select (TendServiceManager *self, TendConfig *config, const char *const *only, GError **error);

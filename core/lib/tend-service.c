@@ -15,6 +15,7 @@ struct _TendService {
   GPtrArray *retiring;  /* instances dropped by a reload, kept until their process is gone */
   gboolean ad_hoc;
   char *owner;
+  gboolean claimed; /* the owner set it (not tend update's restore) */
 
   /* the aggregate figures, cached so that notify fires only on a real change */
   TendServiceState state;
@@ -212,11 +213,32 @@ tend_service_set_ad_hoc (TendService *self, gboolean ad_hoc)
   self->ad_hoc = ad_hoc;
 }
 
+gboolean
+tend_service_has_retiring (TendService *self)
+{
+  return self->retiring->len > 0;
+}
+
 void
 tend_service_set_owner (TendService *self, const char *plugin_name)
 {
   g_free (self->owner);
   self->owner = g_strdup (plugin_name);
+  self->claimed = TRUE;
+}
+
+void
+tend_service_restore_owner (TendService *self, const char *plugin_name)
+{
+  g_free (self->owner);
+  self->owner = g_strdup (plugin_name);
+  self->claimed = FALSE;
+}
+
+gboolean
+tend_service_get_claimed (TendService *self)
+{
+  return self->claimed;
 }
 
 const char *

@@ -48,6 +48,10 @@ TEND_API gboolean tend_service_get_ad_hoc (TendService *self);
  * tend_service_set_owner:
  * The plugin that added the service and runs it as part of its own work:
  * a reload never removes it and `tend save` leaves it out. NULL for others.
+ * After `tend update` the service comes back with its owner's name and runs
+ * on; the plugin, loaded anew, takes it back by calling this again in its
+ * `start` (tend_service_manager_lookup() finds it). One it does not take
+ * back is stopped and removed once every plugin started.
  */
 TEND_API void tend_service_set_owner (TendService *self, const char *plugin_name);
 TEND_API const char *tend_service_get_owner (TendService *self);

@@ -419,6 +419,30 @@ watch_free (gpointer data)
   g_free (watch);
 }
 
+GSource *
+tend_spawn_watch_child (TendContext *context,
+                        GPid pid,
+                        void (*exited) (GPid pid, int wait_status, gpointer user_data),
+                        gpointer user_data,
+                        int priority,
+                        GMainContext *main_context)
+{
+  GSource *source = g_child_watch_source_new (pid);
+  Watch *watch = g_new0 (Watch, 1);
+
+  watch->context = context != NULL ? g_object_ref (context) : NULL;
+  watch->pid = pid;
+  watch->exited = exited;
+  watch->exited_data = user_data;
+  /* tendd is a subreaper whose orphan reaper waits for unknown children: this one is its owner's */
+  if (watch->context != NULL)
+    tend_context_claim_child (watch->context, pid);
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, G_SOURCE_FUNC (watch_exited), watch, watch_free);
+  g_source_attach (source, main_context);
+  return source;
+}
+
 static int
 open_dev_null (GError **error)
 {
@@ -490,6 +514,15 @@ tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stde
   g_return_val_if_fail (out_pid != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /*
+   * The parent-death signal fires when the *thread* that forked ends, and tend update's exec ends
+   * every thread but the main one: a child forked elsewhere would be killed by the update.
+   */
+  if (spec->parent_death_signal != 0 && syscall (SYS_gettid) != getpid ()) {
+    g_set_error_literal (error, TEND_ERROR, TEND_ERROR_SPAWN,
+                         "a child with a parent-death signal must be spawned from tendd's main thread");
+    return FALSE;
+  }
   env = spec->envp != NULL ? g_strdupv ((char **) spec->envp) : g_get_environ ();
   if (!resolve_credentials (spec, &plan, groups, &env, error))
     return FALSE;
@@ -587,19 +620,8 @@ tend_spawn (const TendSpawn *spec, GPid *out_pid, int *out_stdout, int *out_stde
     read_err = -1;
   }
   if (spec->exited != NULL) {
-    GSource *source = g_child_watch_source_new (pid);
-    Watch *watch = g_new0 (Watch, 1);
-
-    watch->context = spec->context != NULL ? g_object_ref (spec->context) : NULL;
-    watch->pid = pid;
-    watch->exited = spec->exited;
-    watch->exited_data = spec->exited_data;
-    /* tendd is a subreaper whose orphan reaper waits for unknown children: this one is its owner's */
-    if (watch->context != NULL)
-      tend_context_claim_child (watch->context, pid);
-    g_source_set_priority (source, spec->priority);
-    g_source_set_callback (source, G_SOURCE_FUNC (watch_exited), watch, watch_free);
-    g_source_attach (source, spec->main_context);
+    GSource *source = tend_spawn_watch_child (spec->context, pid, spec->exited, spec->exited_data, spec->priority,
+                                              spec->main_context);
     if (out_watch != NULL)
       *out_watch = source;
     else

@@ -46,7 +46,8 @@ typedef enum {
  *   anything (the caller checks that it did: a failure is not fatal)
  * @nofile: the RLIMIT_NOFILE the child gets (tendd raised its own), or NULL
  * @set_umask: give the child @umask instead of tendd's
- * @parent_death_signal: sent to the child when tendd dies, or 0
+ * @parent_death_signal: sent to the child when tendd dies, or 0; only from the main thread (the signal
+ *   follows the forking thread, and tend update ends every other one): elsewhere tend_spawn() fails
  * @context: the daemon's context, in which the child is registered as
  *   claimed (see tend_context_is_claimed_child()) until it is reaped; or NULL
  * @exited: called from @main_context once the child was reaped (its pid is
@@ -113,5 +114,20 @@ TEND_API gboolean tend_spawn (const TendSpawn *spec,
                      int *out_stderr,
                      GSource **out_watch,
                      GError **error);
+
+/**
+ * tend_spawn_watch_child:
+ * Watches @pid, a child of tendd (one tend_spawn() started, or one adopted
+ * from the tendd before `tend update`: it is still this process's child), as
+ * tend_spawn() does with `exited`: claimed in @context until it is reaped,
+ * then @exited runs. Returns the attached source (a reference for the
+ * caller).
+ */
+TEND_API GSource *tend_spawn_watch_child (TendContext *context,
+                                         GPid pid,
+                                         void (*exited) (GPid pid, int wait_status, gpointer user_data),
+                                         gpointer user_data,
+                                         int priority,
+                                         GMainContext *main_context);
 
 G_END_DECLS

@@ -13,11 +13,14 @@
 #include "tend-cloudflared-metrics.h"
 #include "tend-context.h"
 #include "tend-error.h"
+#include "tend-handover.h"
 #include "tend-parse.h"
 #include "tend-plugin.h"
 #include "tend-service-manager.h"
 
 #define SERVICE_NAME "cloudflared"
+/* tend update: what the plugin knew of the running tunnel */
+#define HANDOVER_KEY "cloudflared"
 /* The context status the http plugin reads for /api/tunnel, its `tunnel` events and /metrics. */
 #define TUNNEL_STATUS_KEY "tunnel"
 /* What a quick tunnel publishes when neither `url` nor the http plugin says. */
@@ -696,6 +699,11 @@ check_name_free (TendCloudflaredPlugin *self, GError **error)
   TendServiceConfig *configured = tend_config_lookup_service (tend_context_get_config (self->context), SERVICE_NAME);
   TendService *existing = tend_service_manager_lookup (tend_context_get_manager (self->context), SERVICE_NAME);
 
+  /* tend update: our own service, still running; adopted in start */
+  if (existing != NULL && g_strcmp0 (tend_service_get_owner (existing), "cloudflared") == 0 &&
+      tend_context_get_handed_over (self->context))
+    existing = NULL;
+
   if (configured != NULL) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN,
                  "a service named " SERVICE_NAME " is already configured (%s:%u); the cloudflared plugin runs "
@@ -713,6 +721,72 @@ check_name_free (TendCloudflaredPlugin *self, GError **error)
   return TRUE;
 }
 
+/* ---- tend update: the tunnel runs on; what was learned of it crosses the exec ---- */
+
+static void
+save_handover_cb (TendContext *context, TendHandover *handover, gpointer user_data)
+{
+  TendCloudflaredPlugin *self = user_data;
+  GVariantDict dict;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!service_is_ours (self))
+    return;
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "metrics-port", "q", self->metrics_port);
+  g_variant_dict_insert (&dict, "pid", "i", (gint32) self->pid);
+  /* monotonic instants as ages: the clock goes on, but be plain about it */
+  g_variant_dict_insert (&dict, "spawned-ago-us", "x", now - self->spawned_at);
+  g_variant_dict_insert (&dict, "zero-since-ago-us", "x", self->zero_since != 0 ? now - self->zero_since : -1);
+  g_variant_dict_insert (&dict, "ever-connected", "b", self->ever_connected);
+  g_variant_dict_insert (&dict, "connections", "u", self->connections);
+  g_variant_dict_insert (&dict, "since", "x", self->since);
+  g_variant_dict_insert (&dict, "no-connection-restarts", "u", self->no_connection_restarts);
+  if (self->metrics_url != NULL)
+    g_variant_dict_insert (&dict, "metrics-url", "s", self->metrics_url);
+  if (self->log_url != NULL)
+    g_variant_dict_insert (&dict, "log-url", "s", self->log_url);
+  if (self->url != NULL)
+    g_variant_dict_insert (&dict, "url", "s", self->url);
+  if (self->last_url != NULL)
+    g_variant_dict_insert (&dict, "last-url", "s", self->last_url);
+  if (self->state != NULL)
+    g_variant_dict_insert (&dict, "state", "s", self->state);
+  tend_handover_set_value (handover, HANDOVER_KEY, g_variant_dict_end (&dict));
+}
+
+static void
+restore_learned (TendCloudflaredPlugin *self, GVariant *saved)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 ago = 0;
+  gint32 pid = 0;
+  const char *text;
+
+  g_variant_lookup (saved, "pid", "i", &pid);
+  self->pid = pid;
+  if (g_variant_lookup (saved, "spawned-ago-us", "x", &ago))
+    self->spawned_at = now - ago;
+  if (g_variant_lookup (saved, "zero-since-ago-us", "x", &ago))
+    self->zero_since = ago >= 0 ? now - ago : 0;
+  g_variant_lookup (saved, "ever-connected", "b", &self->ever_connected);
+  g_variant_lookup (saved, "connections", "u", &self->connections);
+  g_variant_lookup (saved, "since", "x", &self->since);
+  g_variant_lookup (saved, "no-connection-restarts", "u", &self->no_connection_restarts);
+  if (g_variant_lookup (saved, "metrics-url", "&s", &text))
+    self->metrics_url = g_strdup (text);
+  if (g_variant_lookup (saved, "log-url", "&s", &text))
+    self->log_url = g_strdup (text);
+  if (g_variant_lookup (saved, "url", "&s", &text))
+    self->url = g_strdup (text);
+  if (g_variant_lookup (saved, "last-url", "&s", &text))
+    self->last_url = g_strdup (text);
+  if (g_variant_lookup (saved, "state", "&s", &text))
+    self->state = g_strdup (text);
+  g_message ("cloudflared: the tunnel (pid %d) runs on after the update, %s", self->pid,
+             self->url != NULL && self->url[0] != '\0' ? self->url : "no URL yet");
+}
+
 static gboolean
 plugin_start (TendPlugin *plugin, GError **error)
 {
@@ -720,6 +794,8 @@ plugin_start (TendPlugin *plugin, GError **error)
   TendServiceManager *manager = tend_context_get_manager (self->context);
   g_autoptr(TendServiceConfig) svc = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GVariant) handed = NULL;
+  TendService *adopted;
   const char *token = get_token (self);
 
   if (!check_name_free (self, error))
@@ -727,7 +803,15 @@ plugin_start (TendPlugin *plugin, GError **error)
   self->tunnel = tend_cloudflared_dbus_tunnel1_skeleton_new ();
   if (!tend_context_export_plugin_interface (self->context, plugin, G_DBUS_INTERFACE_SKELETON (self->tunnel), error))
     return FALSE;
-  self->metrics_port = pick_free_port (&local_error);
+  handed = tend_context_lookup_handover_value (self->context, HANDOVER_KEY);
+  adopted = tend_service_manager_lookup (manager, SERVICE_NAME);
+  if (handed == NULL || adopted == NULL || g_strcmp0 (tend_service_get_owner (adopted), "cloudflared") != 0)
+    adopted = NULL;
+  /* the running cloudflared was started with this --metrics port */
+  if (adopted != NULL && !g_variant_lookup (handed, "metrics-port", "q", &self->metrics_port))
+    adopted = NULL;
+  if (adopted == NULL)
+    self->metrics_port = pick_free_port (&local_error);
   if (self->metrics_port == 0) {
     g_set_error (error, TEND_ERROR, TEND_ERROR_PLUGIN, "no free port on " METRICS_HOST " for --metrics: %s",
                  local_error != NULL ? local_error->message : "port 0");
@@ -744,11 +828,22 @@ plugin_start (TendPlugin *plugin, GError **error)
   self->cancellable = g_cancellable_new ();
 
   svc = build_service_config (self, tend_context_get_config (self->context), TRUE);
-  self->service = tend_service_manager_add (manager, svc, error);
-  if (self->service == NULL)
-    return FALSE;
-  g_object_ref (self->service);
+  if (adopted != NULL) {
+    self->service = g_object_ref (adopted);
+    restore_learned (self, handed);
+    /* a changed command (the http plugin's address, the binary) applies as on a reload */
+    if (!tend_service_config_equal (svc, tend_service_get_config (self->service)))
+      tend_service_update_config (self->service, svc);
+  } else {
+    self->service = tend_service_manager_add (manager, svc, error);
+    if (self->service == NULL)
+      return FALSE;
+    g_object_ref (self->service);
+  }
   tend_service_set_owner (self->service, "cloudflared");
+  g_signal_connect (self->context, "save-handover", G_CALLBACK (save_handover_cb), self);
+  if (adopted != NULL && process_running (self))
+    schedule_poll (self, FAST_POLL_INTERVAL_MS);
   if (self->not_found != NULL)
     g_warning ("%s; the tunnel cannot run (the daemon and the other services go on)", self->not_found);
   else

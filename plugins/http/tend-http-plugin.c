@@ -6,6 +6,7 @@
 
 #include "tend-context.h"
 #include "tend-error.h"
+#include "tend-handover.h"
 #include "tend-http-auth.h"
 #include "tend-http-router.h"
 #include "tend-http-server.h"
@@ -35,7 +36,12 @@ struct _TendHttpPlugin {
   TendHttpRouter *router;
   TendHttpServer *server;
   char **bound;
+  GArray *bound_entry; /* for each listening socket, the index of its `listen` entry */
+  guint drain_timer;   /* tend update: waiting for the connections to finish */
 };
+
+/* tend update: the listening sockets cross the exec, so no connection is ever refused */
+#define HANDOVER_KEY "http-listen"
 
 static void tend_http_plugin_plugin_init (TendPluginInterface *iface);
 
@@ -43,6 +49,10 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TendHttpPlugin, tend_http_plugin, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (TEND_TYPE_PLUGIN, tend_http_plugin_plugin_init))
 
 /* ---- plugin ---- */
+
+static void handover_prepare_cb (TendContext *context, gpointer user_data);
+static void handover_cancelled_cb (TendContext *context, gpointer user_data);
+static void save_handover_cb (TendContext *context, TendHandover *handover, gpointer user_data);
 
 static gboolean
 plugin_setup (TendPlugin *plugin, TendContext *context, TendPluginConfig *config, GError **error)
@@ -61,7 +71,88 @@ plugin_setup (TendPlugin *plugin, TendContext *context, TendPluginConfig *config
   /* the key table's range (1..65535) is checked by the configuration reader, with the file and line */
   self->max_connections = (guint) max_connections;
   self->request_timeout_ms = tend_plugin_config_get_duration (config, "request-timeout");
+  self->bound_entry = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_signal_connect (context, "handover-prepare", G_CALLBACK (handover_prepare_cb), self);
+  g_signal_connect (context, "handover-cancelled", G_CALLBACK (handover_cancelled_cb), self);
+  g_signal_connect (context, "save-handover", G_CALLBACK (save_handover_cb), self);
   return TRUE;
+}
+
+/* The sockets the http plugin before tend update listened on for entry @index, when it is the same entry. */
+static gboolean
+adopt_entry (TendHttpPlugin *self, guint index, GError **error)
+{
+  g_autoptr(GVariant) saved = tend_context_lookup_handover_value (self->context, HANDOVER_KEY);
+  GVariantIter iter;
+  const char *entry, *key;
+
+  if (saved == NULL || !g_variant_is_of_type (saved, G_VARIANT_TYPE ("a(ss)")))
+    return TRUE;
+  g_variant_iter_init (&iter, saved);
+  while (g_variant_iter_next (&iter, "(&s&s)", &entry, &key)) {
+    int fd;
+    if (!g_str_equal (entry, self->listen[index]) || (fd = tend_context_take_handover_fd (self->context, key)) < 0)
+      continue;
+    if (!tend_http_server_adopt (self->server, fd, error)) {
+      g_prefix_error (error, "cannot listen on %s again after the update: ", entry);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+drain_cb (gpointer user_data)
+{
+  TendHttpPlugin *self = user_data;
+
+  if (tend_http_server_get_n_connections (self->server) > 0)
+    return G_SOURCE_CONTINUE;
+  self->drain_timer = 0;
+  tend_context_release_handover (self->context);
+  return G_SOURCE_REMOVE;
+}
+
+/* New connections wait in the sockets' queues for the next program; those open get their answers first. */
+static void
+handover_prepare_cb (TendContext *context, gpointer user_data)
+{
+  TendHttpPlugin *self = user_data;
+
+  if (self->server == NULL)
+    return;
+  tend_http_server_pause (self->server, TRUE);
+  tend_context_hold_handover (context);
+  self->drain_timer = g_timeout_add (5, drain_cb, self);
+}
+
+static void
+handover_cancelled_cb (TendContext *context, gpointer user_data)
+{
+  TendHttpPlugin *self = user_data;
+
+  g_clear_handle_id (&self->drain_timer, g_source_remove);
+  if (self->server != NULL)
+    tend_http_server_pause (self->server, FALSE);
+}
+
+static void
+save_handover_cb (TendContext *context, TendHandover *handover, gpointer user_data)
+{
+  TendHttpPlugin *self = user_data;
+  g_autoptr(GArray) fds = NULL;
+  GVariantBuilder builder;
+
+  if (self->server == NULL)
+    return;
+  fds = tend_http_server_get_listen_fds (self->server);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; i < fds->len && i < self->bound_entry->len; i++) {
+    g_autofree char *key = g_strdup_printf ("%s-%u", HANDOVER_KEY, i);
+    tend_handover_add_fd (handover, key, g_array_index (fds, int, i));
+    g_variant_builder_add (&builder, "(ss)", self->listen[g_array_index (self->bound_entry, guint, i)], key);
+  }
+  tend_handover_set_value (handover, HANDOVER_KEY, g_variant_builder_end (&builder));
 }
 
 static gboolean
@@ -104,10 +195,16 @@ plugin_start (TendPlugin *plugin, GError **error)
   for (guint i = 0; self->listen[i] != NULL; i++) {
     g_autofree char *host = NULL;
     guint16 port = 0;
+    guint before = tend_http_server_get_listen_fds_count (self->server);
 
-    if (!tend_parse_listen_address (self->listen[i], &host, &port, error) ||
-        !tend_http_server_listen (self->server, host, port, error))
+    if (!adopt_entry (self, i, error))
       return FALSE;
+    if (tend_http_server_get_listen_fds_count (self->server) == before &&
+        (!tend_parse_listen_address (self->listen[i], &host, &port, error) ||
+         !tend_http_server_listen (self->server, host, port, error)))
+      return FALSE;
+    for (guint n = tend_http_server_get_listen_fds_count (self->server); before < n; before++)
+      g_array_append_val (self->bound_entry, i);
   }
   self->bound = tend_http_server_get_addresses (self->server);
   bound_text = g_strjoinv (", ", self->bound);
@@ -136,6 +233,9 @@ plugin_stop_async (TendPlugin *plugin, GCancellable *cancellable, GAsyncReadyCal
   TendHttpPlugin *self = TEND_HTTP_PLUGIN (plugin);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
+  if (self->context != NULL)
+    g_signal_handlers_disconnect_by_data (self->context, self);
+  g_clear_handle_id (&self->drain_timer, g_source_remove);
   if (self->router != NULL)
     tend_http_router_stop (self->router);
   if (self->server == NULL) {
@@ -196,6 +296,9 @@ tend_http_plugin_finalize (GObject *object)
 {
   TendHttpPlugin *self = TEND_HTTP_PLUGIN (object);
 
+  if (self->context != NULL)
+    g_signal_handlers_disconnect_by_data (self->context, self);
+  g_clear_handle_id (&self->drain_timer, g_source_remove);
   if (self->router != NULL)
     tend_http_router_stop (self->router);
   /* the server first: closing its streams calls back into the router */
@@ -203,6 +306,7 @@ tend_http_plugin_finalize (GObject *object)
   g_clear_object (&self->router);
   g_strfreev (self->listen);
   g_strfreev (self->allow_origins);
+  g_clear_pointer (&self->bound_entry, g_array_unref);
   g_strfreev (self->bound);
   g_free (self->token_path);
   memset (&self->token, 0, sizeof self->token);

@@ -68,8 +68,10 @@ struct _TendHttpServer {
   TendHttpHandler handler;
   gpointer user_data;
 
-  GSocketService *service;
   GPtrArray *bound; /* GInetSocketAddress */
+  GPtrArray *sockets; /* GSocket listening, by bound's order */
+  GPtrArray *watches; /* GSource accepting on each socket, while accepting and not paused */
+  gboolean accepting;
   GHashTable *conns; /* Conn → Conn, holding a reference */
   int dummy[2];      /* a connected, silent socket pair: the per-connection servers' "listener" */
 
@@ -624,7 +626,7 @@ serve (TendHttpServer *self, GSocketConnection *connection, GSocketAddress *loca
 }
 
 static gboolean
-incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer user_data)
+incoming_cb (GSocketConnection *connection, gpointer user_data)
 {
   TendHttpServer *self = user_data;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
@@ -738,7 +740,7 @@ tend_http_server_listen (TendHttpServer *self, const char *host, guint16 port, G
       return FALSE;
     }
     local = g_socket_get_local_address (socket, &local_error);
-    if (local == NULL || !g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, &local_error)) {
+    if (local == NULL) {
       g_set_error (error, TEND_ERROR, TEND_ERROR_FAILED, "cannot listen on %s: %s", text, local_error->message);
       g_list_free_full (addresses, g_object_unref);
       return FALSE;
@@ -747,10 +749,119 @@ tend_http_server_listen (TendHttpServer *self, const char *host, guint16 port, G
     if (port == 0)
       port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
     g_ptr_array_add (self->bound, g_steal_pointer (&local));
+    /* accept_cb takes what is waiting and returns */
+    g_socket_set_blocking (socket, FALSE);
+    g_ptr_array_add (self->sockets, g_object_ref (socket));
     bound++;
   }
   g_list_free_full (addresses, g_object_unref);
   return TRUE;
+}
+
+gboolean
+tend_http_server_adopt (TendHttpServer *self, int fd, GError **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  if (socket == NULL) {
+    close (fd);
+    return FALSE;
+  }
+  local = g_socket_get_local_address (socket, error);
+  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local)) {
+    if (local != NULL)
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP socket");
+    return FALSE;
+  }
+  g_socket_set_blocking (socket, FALSE);
+  g_ptr_array_add (self->bound, g_steal_pointer (&local));
+  g_ptr_array_add (self->sockets, g_steal_pointer (&socket));
+  return TRUE;
+}
+
+GArray *
+tend_http_server_get_listen_fds (TendHttpServer *self)
+{
+  GArray *fds = g_array_new (FALSE, FALSE, sizeof (int));
+
+  for (guint i = 0; i < self->sockets->len; i++) {
+    int fd = g_socket_get_fd (g_ptr_array_index (self->sockets, i));
+    g_array_append_val (fds, fd);
+  }
+  return fds;
+}
+
+guint
+tend_http_server_get_listen_fds_count (TendHttpServer *self)
+{
+  return self->sockets->len;
+}
+
+/*
+ * Our own accept loop rather than GSocketService's: pausing it (tend update) must leave no
+ * accept half-done. GSocketService cancels an accept that may have taken a connection
+ * already, which is then closed with its request unread (a reset seen by the client).
+ */
+static gboolean
+accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  TendHttpServer *self = user_data;
+
+  for (int i = 0; i < 16; i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSocket) peer = g_socket_accept (socket, NULL, &error);
+    g_autoptr(GSocketConnection) connection = NULL;
+
+    if (peer == NULL) {
+      /* out of descriptors and the like: the next wake-up tries again; the client waits in the queue */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        g_debug ("accept: %s", error->message);
+      break;
+    }
+    connection = g_socket_connection_factory_create_connection (peer);
+    incoming_cb (connection, self);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+unwatch_all (TendHttpServer *self)
+{
+  for (guint i = 0; i < self->watches->len; i++)
+    g_source_destroy (g_ptr_array_index (self->watches, i));
+  g_ptr_array_set_size (self->watches, 0);
+}
+
+static void
+watch_all (TendHttpServer *self)
+{
+  unwatch_all (self);
+  for (guint i = 0; i < self->sockets->len; i++) {
+    GSource *source = g_socket_create_source (g_ptr_array_index (self->sockets, i), G_IO_IN, NULL);
+    g_source_set_callback (source, (GSourceFunc) (void (*) (void)) accept_cb, self, NULL);
+    g_source_attach (source, NULL);
+    g_ptr_array_add (self->watches, source);
+  }
+}
+
+static void
+close_sockets (TendHttpServer *self)
+{
+  unwatch_all (self);
+  for (guint i = 0; i < self->sockets->len; i++)
+    g_socket_close (g_ptr_array_index (self->sockets, i), NULL);
+}
+
+void
+tend_http_server_pause (TendHttpServer *self, gboolean paused)
+{
+  if (self->stopping || !self->accepting)
+    return;
+  if (paused)
+    unwatch_all (self);
+  else
+    watch_all (self);
 }
 
 GStrv
@@ -768,7 +879,8 @@ tend_http_server_get_addresses (TendHttpServer *self)
 void
 tend_http_server_start (TendHttpServer *self)
 {
-  g_socket_service_start (self->service);
+  self->accepting = TRUE;
+  watch_all (self);
 }
 
 /* ---- stopping ---- */
@@ -831,8 +943,7 @@ tend_http_server_stop_async (TendHttpServer *self, guint grace_ms, GAsyncReadyCa
   self->stop_task = task;
   self->stopping = TRUE;
   /* the port is free as soon as we return: a reloaded plugin binds it again at once */
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+  close_sockets (self);
   for (guint i = 0; i < conns->len; i++) {
     Conn *conn = g_ptr_array_index (conns, i);
     if (conn->streaming && conn->current != NULL) {
@@ -955,13 +1066,12 @@ tend_http_server_finalize (GObject *object)
 
   self->stopping = TRUE;
   g_clear_handle_id (&self->stop_timer, g_source_remove);
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+  close_sockets (self);
   teardown_all (self);
-  g_signal_handlers_disconnect_by_data (self->service, self);
-  g_clear_object (&self->service);
   g_hash_table_unref (self->conns);
   g_ptr_array_unref (self->bound);
+  g_ptr_array_unref (self->sockets);
+  g_ptr_array_unref (self->watches);
   if (self->dummy[0] >= 0)
     close (self->dummy[0]);
   if (self->dummy[1] >= 0)
@@ -980,9 +1090,8 @@ tend_http_server_init (TendHttpServer *self)
 {
   self->conns = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) conn_unref, NULL);
   self->bound = g_ptr_array_new_with_free_func (g_object_unref);
-  self->service = g_socket_service_new ();
-  g_socket_service_stop (self->service);
-  g_signal_connect (self->service, "incoming", G_CALLBACK (incoming_cb), self);
+  self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
   /* never written to, so never readable: a listener that accepts nothing */
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, self->dummy) < 0) {
     g_warning ("socketpair: %s", g_strerror (errno));

@@ -62,6 +62,13 @@ gboolean tend_http_host_is_loopback (const char *host, gboolean *out_loopback, G
  * port); never a name to look up. Port 0: a free port.
  */
 gboolean tend_http_server_listen (TendHttpServer *self, const char *host, guint16 port, GError **error);
+/** tend_http_server_adopt: listens on @fd, a socket listening already (tend update); takes @fd */
+gboolean tend_http_server_adopt (TendHttpServer *self, int fd, GError **error);
+/** tend_http_server_get_listen_fds: the listening sockets (int), in the order they were bound */
+GArray *tend_http_server_get_listen_fds (TendHttpServer *self);
+guint tend_http_server_get_listen_fds_count (TendHttpServer *self);
+/** tend_http_server_pause: stops (or starts again) accepting; the sockets stay open, clients wait in their queues */
+void tend_http_server_pause (TendHttpServer *self, gboolean paused);
 /** tend_http_server_get_addresses: the bound addresses, "127.0.0.1:PORT" or "[::1]:PORT" */
 GStrv tend_http_server_get_addresses (TendHttpServer *self);
 /** tend_http_server_start: begin accepting */

@@ -106,6 +106,18 @@ tend_process_cgroup_make_run (TendProcessCgroup *self, const char *name, guint i
   return g_steal_pointer (&dir);
 }
 
+guint64
+tend_process_cgroup_get_runs (TendProcessCgroup *self)
+{
+  return self->runs;
+}
+
+void
+tend_process_cgroup_set_runs (TendProcessCgroup *self, guint64 runs)
+{
+  self->runs = MAX (self->runs, runs);
+}
+
 gboolean
 tend_process_cgroup_holds (const char *dir, pid_t pid)
 {

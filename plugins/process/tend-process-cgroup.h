@@ -34,6 +34,9 @@ const char *tend_process_cgroup_get_path (TendProcessCgroup *self);
  * directory, or NULL.
  */
 char *tend_process_cgroup_make_run (TendProcessCgroup *self, const char *name, guint index, GError **error);
+/** tend_process_cgroup_get_runs: the run counter, which tend update carries over so names stay unique */
+guint64 tend_process_cgroup_get_runs (TendProcessCgroup *self);
+void tend_process_cgroup_set_runs (TendProcessCgroup *self, guint64 runs);
 
 /** tend_process_cgroup_holds: @pid is in the group @dir itself (read from /proc/PID/cgroup) */
 gboolean tend_process_cgroup_holds (const char *dir, pid_t pid);

@@ -18,6 +18,9 @@
 #include "tend-proc.h"
 #include "tend-process-tree.h"
 #include "tend-service-manager.h"
+#include "tend-service.h"
+#include "tend-handover.h"
+#include "tend-spawn.h"
 
 /* How often a tree whose main process is gone is looked at until it is empty. */
 #define TREE_POLL_MS 20
@@ -525,6 +528,112 @@ tend_process_plugin_backend_init (TendProcessBackendInterface *iface)
   iface->terminate = backend_terminate;
 }
 
+/* ---- tend update: the processes stay; the next tendd's plugin adopts them ---- */
+
+#define HANDOVER_KEY "process"
+
+static void
+save_handover_cb (TendContext *context, TendHandover *handover, gpointer user_data)
+{
+  TendProcessPlugin *self = user_data;
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < self->records->len; i++) {
+    Record *record = g_ptr_array_index (self->records, i);
+    GVariantDict dict;
+
+    /* a run whose exit was reported is only a tree being swept: the orphan reaper takes the rest */
+    if (record->instance == NULL || record->main_exited)
+      continue;
+    g_variant_dict_init (&dict, NULL);
+    g_variant_dict_insert (&dict, "instance-id", "u", tend_instance_get_id (record->instance));
+    g_variant_dict_insert (&dict, "pid", "i", (gint32) record->pid);
+    g_variant_dict_insert (&dict, "tag", "s", record->tag);
+    if (record->cgroup != NULL)
+      g_variant_dict_insert (&dict, "cgroup", "s", record->cgroup);
+    g_variant_dict_insert (&dict, "kill-signal", "i", (gint32) record->kill_signal);
+    g_variant_dict_insert (&dict, "kill-timeout-ms", "t", record->kill_timeout_ms);
+    g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
+  }
+  tend_handover_set_value (handover, HANDOVER_KEY, g_variant_builder_end (&builder));
+  if (self->cgroup != NULL)
+    tend_handover_set_value (handover, HANDOVER_KEY "-cgroup-runs",
+                             g_variant_new_uint64 (tend_process_cgroup_get_runs (self->cgroup)));
+}
+
+static TendInstance *
+find_instance (TendProcessPlugin *self, guint id)
+{
+  GListModel *services = G_LIST_MODEL (tend_context_get_manager (self->context));
+  guint n = g_list_model_get_n_items (services);
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (services, i);
+    GPtrArray *instances = tend_service_get_instances (service);
+    for (guint j = 0; j < instances->len; j++) {
+      TendInstance *instance = g_ptr_array_index (instances, j);
+      if (tend_instance_get_id (instance) == id)
+        return instance;
+    }
+  }
+  return NULL;
+}
+
+/* Each run of the tendd before the exec: still our child (same process), so its child watch reaps it;
+ * one that exited during the exec is a zombie until then, and its exit is reported as any other. */
+static void
+adopt_runs (TendProcessPlugin *self, GVariant *runs)
+{
+  GVariantIter iter;
+  GVariant *run;
+  guint adopted = 0;
+
+  g_variant_iter_init (&iter, runs);
+  while ((run = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) owned = run;
+    GVariantDict dict;
+    guint32 id = 0;
+    gint32 pid = 0, kill_signal = SIGTERM;
+    const char *tag = NULL, *cgroup = NULL;
+    TendInstance *instance;
+    Record *record;
+
+    g_variant_dict_init (&dict, run);
+    g_variant_dict_lookup (&dict, "instance-id", "u", &id);
+    g_variant_dict_lookup (&dict, "pid", "i", &pid);
+    g_variant_dict_lookup (&dict, "tag", "&s", &tag);
+    g_variant_dict_lookup (&dict, "cgroup", "&s", &cgroup);
+    g_variant_dict_lookup (&dict, "kill-signal", "i", &kill_signal);
+    instance = find_instance (self, id);
+    if (instance == NULL || pid <= 0 || tend_instance_get_pid (instance) != pid) {
+      g_warning (_("update: the run of pid %d belongs to no service any more; it is left to the orphan reaper"), pid);
+      g_variant_dict_clear (&dict);
+      continue;
+    }
+    record = g_new0 (Record, 1);
+    record->plugin = self;
+    record->instance = g_object_ref (instance);
+    record->pid = pid;
+    record->pidfd = pidfd_open (pid, 0);
+    record->tag = g_strdup (tag != NULL ? tag : tend_instance_get_tag (instance));
+    record->cgroup = g_strdup (cgroup);
+    record->kill_signal = kill_signal;
+    g_variant_dict_lookup (&dict, "kill-timeout-ms", "t", &record->kill_timeout_ms);
+    g_variant_dict_clear (&dict);
+    if (record->cgroup == NULL) {
+      record->known = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      if (self->learn_timer == 0)
+        self->learn_timer = g_timeout_add_seconds (LEARN_INTERVAL_S, learn_timer_cb, self);
+    }
+    g_ptr_array_add (self->records, record);
+    g_hash_table_insert (self->by_instance, instance, record);
+    g_source_unref (tend_spawn_watch_child (self->context, pid, main_exited_cb, record, G_PRIORITY_HIGH, NULL));
+    adopted++;
+  }
+  g_message (_("update: adopted %u running processes"), adopted);
+}
+
 static gboolean
 plugin_setup (TendPlugin *plugin, TendContext *context, TendPluginConfig *config, GError **error)
 {
@@ -532,6 +641,7 @@ plugin_setup (TendPlugin *plugin, TendContext *context, TendPluginConfig *config
 
   self->context = g_object_ref (context);
   self->use_cgroups = tend_plugin_config_get_bool (config, "cgroups");
+  g_signal_connect (context, "save-handover", G_CALLBACK (save_handover_cb), self);
   return TRUE;
 }
 
@@ -555,12 +665,22 @@ static gboolean
 plugin_start (TendPlugin *plugin, GError **error)
 {
   TendProcessPlugin *self = TEND_PROCESS_PLUGIN (plugin);
+  g_autoptr(GVariant) runs = tend_context_lookup_handover_value (self->context, HANDOVER_KEY);
   guint ended = 0;
 
   start_tracking (self);
-  if (self->cgroup != NULL)
-    ended += tend_process_cgroup_end_leftovers (self->cgroup, 2000);
-  ended += tend_process_tree_kill_leftovers (tend_context_get_home_tag (self->context), 2000);
+  if (runs != NULL) {
+    g_autoptr(GVariant) cgroup_runs = tend_context_lookup_handover_value (self->context, HANDOVER_KEY "-cgroup-runs");
+    /* tend update: what runs is ours, not a previous tendd's leftovers */
+    if (self->cgroup != NULL && cgroup_runs != NULL && g_variant_is_of_type (cgroup_runs, G_VARIANT_TYPE_UINT64))
+      tend_process_cgroup_set_runs (self->cgroup, g_variant_get_uint64 (cgroup_runs));
+    adopt_runs (self, runs);
+    reap_orphans (self);
+  } else {
+    if (self->cgroup != NULL)
+      ended += tend_process_cgroup_end_leftovers (self->cgroup, 2000);
+    ended += tend_process_tree_kill_leftovers (tend_context_get_home_tag (self->context), 2000);
+  }
   if (ended > 0)
     g_message ("ended %u processes left by a previous tendd of this home, so they are not duplicated", ended);
   tend_context_set_process_backend (self->context, TEND_PROCESS_BACKEND (self));
@@ -578,6 +698,7 @@ plugin_stop_async (TendPlugin *plugin, GCancellable *cancellable, GAsyncReadyCal
   self->swept = FALSE;
   self->sweep_killed = FALSE;
   tend_context_set_process_backend (self->context, NULL);
+  g_signal_handlers_disconnect_by_data (self->context, self);
   g_clear_handle_id (&self->reaper_timer, g_source_remove);
   g_clear_handle_id (&self->learn_timer, g_source_remove);
   /* normally nothing runs by now (the core stopped every service); if the plugin is disabled, end what is left */
