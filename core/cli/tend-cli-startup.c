@@ -14,7 +14,7 @@
 /*
  * tend startup: a systemd unit of our own, tend-USER.service, for one user's
  * home (never the packaged tendd.service, which stays the package's). What
- * goes in it, and why, is in docs/lifecycle-boot.md.
+ * goes in it, and why, is in docs/lifecycle.md.
  */
 
 /* The first line of every unit tend startup writes: unstartup removes only those, startup replaces only those. */
@@ -22,7 +22,7 @@
 #define UNIT_HOME_LINE "# home: "
 /* Raised from the default 1024: Node.js programs open many sockets, and PM2's unit does the same. */
 #define UNIT_NOFILE "65536"
-/* Where the tests and packagers point these (docs/lifecycle-boot.md). */
+/* Where the tests and packagers point these (docs/lifecycle.md). */
 #define DEFAULT_UNIT_DIR "/etc/systemd/system"
 #define DEFAULT_RUNTIME_DIR "/run/systemd/system"
 /* What the daemon's services find when the invoking PATH lacks it. */
