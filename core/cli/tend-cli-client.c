@@ -36,8 +36,47 @@ connect_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/*
+ * tend update re-executes tendd in place: a connection or a call caught by
+ * the exec is closed without an answer, and the same socket, which crosses
+ * the exec, answers again a moment later. Such a loss is tried again, once.
+ */
+static gboolean
+error_means_closed (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED);
+}
+
+static gboolean try_connect_once (TendCli *cli, GError **error);
+
 gboolean
 tend_cli_try_connect (TendCli *cli, GError **error)
+{
+  g_autoptr(GError) first = NULL;
+
+  if (try_connect_once (cli, &first))
+    return TRUE;
+  if (!error_means_closed (first)) {
+    g_propagate_error (error, g_steal_pointer (&first));
+    return FALSE;
+  }
+  return try_connect_once (cli, error);
+}
+
+gboolean
+tend_cli_reconnect_if_closed (TendCli *cli, const GError *error)
+{
+  if (!error_means_closed (error))
+    return FALSE;
+  tend_cli_disconnect (cli);
+  return tend_cli_try_connect (cli, NULL);
+}
+
+static gboolean
+try_connect_once (TendCli *cli, GError **error)
 {
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GSource) timeout = NULL;
@@ -261,8 +300,19 @@ tend_cli_list_services (TendCli *cli, GError **error)
 {
   GVariant *instances = NULL;
 
-  if (!tend_dbus_manager1_call_list_services_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &instances, NULL, error))
+  g_autoptr(GError) local_error = NULL;
+
+  if (tend_dbus_manager1_call_list_services_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &instances, NULL,
+                                                  &local_error))
+    return instances;
+  /* a read may be asked again: across tend update's exec, once */
+  if (!tend_cli_reconnect_if_closed (cli, local_error) ||
+      !tend_dbus_manager1_call_list_services_sync (cli->manager, G_DBUS_CALL_FLAGS_NONE, -1, &instances, NULL,
+                                                   error)) {
+    if (local_error != NULL && error != NULL && *error == NULL)
+      g_propagate_error (error, g_steal_pointer (&local_error));
     return NULL;
+  }
   return instances;
 }
 

@@ -107,6 +107,12 @@ int tend_cli_connect (TendCli *cli, gboolean autostart);
 char *tend_cli_find_tendd (void);
 /** tend_cli_try_connect: one attempt, no message; FALSE with @error set */
 gboolean tend_cli_try_connect (TendCli *cli, GError **error);
+/**
+ * tend_cli_reconnect_if_closed: @error (from a call) says the connection was
+ * closed under it, as tend update's exec does; connects again. FALSE when it
+ * was another error or the daemon does not answer again.
+ */
+gboolean tend_cli_reconnect_if_closed (TendCli *cli, const GError *error);
 /** tend_cli_error_means_absent: @error (from connecting) says no daemon listens there */
 gboolean tend_cli_error_means_absent (const GError *error);
 /** tend_cli_disconnect: drops the proxy and the connection */
