@@ -151,6 +151,66 @@ tend_proc_environ_get (pid_t pid, const char *key)
   return NULL;
 }
 
+char *
+tend_proc_read_comm (pid_t pid)
+{
+  char path[64];
+  char buf[64];
+  gsize len;
+
+  g_snprintf (path, sizeof path, "/proc/%d/comm", (int) pid);
+  if (!read_small_file (path, buf, sizeof buf, &len))
+    return NULL;
+  if (len > 0 && buf[len - 1] == '\n')
+    buf[len - 1] = '\0';
+  return g_strdup (buf);
+}
+
+GArray *
+tend_proc_list_tree (pid_t root, const char *tag)
+{
+  g_autoptr(GArray) procs = tend_proc_list_all ();
+  g_autoptr(GHashTable) members = g_hash_table_new (NULL, NULL);
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  pid_t self = getpid ();
+  gboolean grew = TRUE;
+
+  for (guint i = 0; i < procs->len; i++) {
+    TendProcInfo *info = &g_array_index (procs, TendProcInfo, i);
+    gboolean member = FALSE;
+
+    if (info->state == 'Z')
+      continue;
+    if (info->pid == root || info->sid == root) {
+      member = TRUE;
+    } else if (tag != NULL && info->ppid == self) {
+      /* a double-forked grandchild that also left the session: known by the tag of its run */
+      g_autofree char *its_tag = tend_proc_environ_get (info->pid, "TEND_SUPERVISOR_TAG");
+      member = g_strcmp0 (its_tag, tag) == 0;
+    }
+    if (member)
+      g_hash_table_add (members, GINT_TO_POINTER (info->pid));
+  }
+  while (grew) {
+    grew = FALSE;
+    for (guint i = 0; i < procs->len; i++) {
+      TendProcInfo *info = &g_array_index (procs, TendProcInfo, i);
+
+      if (info->state == 'Z' || g_hash_table_contains (members, GINT_TO_POINTER (info->pid)) ||
+          !g_hash_table_contains (members, GINT_TO_POINTER (info->ppid)))
+        continue;
+      g_hash_table_add (members, GINT_TO_POINTER (info->pid));
+      grew = TRUE;
+    }
+  }
+  for (guint i = 0; i < procs->len; i++) {
+    TendProcInfo *info = &g_array_index (procs, TendProcInfo, i);
+    if (g_hash_table_contains (members, GINT_TO_POINTER (info->pid)))
+      g_array_append_val (pids, info->pid);
+  }
+  return pids;
+}
+
 static void
 list_cgroup_into (const char *dir, GArray *pids, guint depth)
 {

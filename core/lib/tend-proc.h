@@ -35,6 +35,19 @@ TEND_API GArray *tend_proc_list_all (void);
  * The value of @key in /proc/@pid/environ, or NULL (gone, not readable, unset).
  */
 TEND_API char *tend_proc_environ_get (pid_t pid, const char *key);
+/** tend_proc_read_comm: the command name of @pid (/proc/PID/comm, free it), or NULL when it is gone */
+TEND_API char *tend_proc_read_comm (pid_t pid);
+
+/**
+ * tend_proc_list_tree:
+ * @root: a process that leads its own session (a service's main process)
+ * @tag: (nullable): the TEND_SUPERVISOR_TAG of its run
+ * The live processes of @root's tree: @root, every process of its session,
+ * every child of the calling process (an orphan re-parented to tendd, the
+ * subreaper) whose environment carries @tag, and all their descendants.
+ * Returns: pids (GArray of pid_t); empty when @root is gone and nothing is left.
+ */
+TEND_API GArray *tend_proc_list_tree (pid_t root, const char *tag);
 
 /** tend_proc_cgroup_mount: where the cgroup v2 hierarchy is mounted, or NULL */
 TEND_API const char *tend_proc_cgroup_mount (void);
