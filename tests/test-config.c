@@ -458,7 +458,7 @@ test_service_bad_values (void)
       "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
       "kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
       "layer, critical, depends-on, ready-check, "
-      "notify, start, "
+      "notify, start, match, "
       /* then the enabled plugins' keys: beta's (on by default), not alpha's (off) */
       "max-memory-restart, health-check, health-interval, health-timeout, health-retries)" },
   };
@@ -1757,7 +1757,7 @@ test_plugin_service_keys_listed (void)
   const char *core = "exec, shell, cwd, env, env-file, user, group, instances, increment-var, autorestart, "
                      "max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, kill-signal, "
                      "kill-timeout, out-file, error-file, merge-logs, log-date-format, port, layer, critical, "
-                     "depends-on, ready-check, notify, start";
+                     "depends-on, ready-check, notify, start, match";
   const char *beta = "max-memory-restart, health-check, health-interval, health-timeout, health-retries";
   const char *alpha = "alpha-every, alpha-limit, alpha-mode";
   g_autofree char *both = g_strdup_printf ("test.conf:4: [service:web] every: unknown key (known keys: %s, %s, %s)",
