@@ -447,6 +447,8 @@ test_service_bad_values (void)
     { "log-date-format=%Y %Q", "log-date-format: \"%Y %Q\" has a conversion strftime does not know (%Q)" },
     { "log-date-format=%H:%M %", "log-date-format: a % at the end of \"%H:%M %\" starts no conversion" },
     { "layer=", "layer: empty value" },
+    { "match=pidfile:run/x.pid", "match: pidfile: needs an absolute path, not \"run/x.pid\"" },
+    { "match=cmdline:", "match: empty match: use cmdline:REGEX or pidfile:PATH" },
     { "cwd=", "cwd: empty path" },
     { "depends-on=a", "depends-on: a service cannot depend on itself" },
     { "depends-on=zzz", "depends-on: unknown service \"zzz\" (services in this file: a)" },
@@ -1595,6 +1597,7 @@ test_schema_round_trip (void)
     { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
     { "critical", "true" }, { "depends-on", "db" },
     { "ready-check", "http://127.0.0.1:1/" }, { "notify", "true" }, { "start", "false" },
+    { "match", "cmdline:^node app\\.js$" },
   };
   const TendServiceKey *keys;
   guint n_keys;

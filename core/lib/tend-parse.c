@@ -918,7 +918,7 @@ tend_parse_match (const char *value, TendMatchKind *out_kind, char **out_text, G
     kind = TEND_MATCH_PIDFILE;
     text = value + strlen ("pidfile:");
     if (!g_path_is_absolute (text)) {
-      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "pidfile: needs an absolute path, not “%s”", text);
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "pidfile: needs an absolute path, not \"%s\"", text);
       return FALSE;
     }
   } else {
