@@ -1597,7 +1597,7 @@ test_schema_round_trip (void)
     { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
     { "critical", "true" }, { "depends-on", "db" },
     { "ready-check", "http://127.0.0.1:1/" }, { "notify", "true" }, { "start", "false" },
-    { "match", "cmdline:^node app\\.js$" },
+    { "match", "cmdline:^node app[.]js$" },
   };
   const TendServiceKey *keys;
   guint n_keys;
