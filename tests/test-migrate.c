@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tend-port-owner.h"
@@ -26,7 +27,7 @@
 typedef struct {
   TendTestDaemon *d;
   guint16 web_port, api_port;
-  pid_t web_parent, web_sleep, web_grandchild, api_old, worker_old;
+  pid_t web_parent, web_sleep, web_orphan, web_grandchild, api_old, worker_old;
   GArray *groups; /* process groups started here, killed at teardown */
 } Fixture;
 
@@ -52,15 +53,18 @@ track_group (Fixture *f, pid_t pid)
   tend_test_track_pid (pid);
 }
 
-/* Starts @command as an operator did: cd, env, setsid nohup ... >> LOG 2>&1 &. Returns its pid. */
+/*
+ * Starts @command as an operator did: cd, env, [setsid] nohup ... >> LOG 2>&1 &. Returns its pid.
+ * Without @setsid it stays in the test's session and process group, as a nohup typed in a shell does.
+ */
 static pid_t
-start_nohup (Fixture *f, const char *dir, const char *env, const char *command, const char *log)
+start_nohup (Fixture *f, const char *dir, const char *env, const char *command, const char *log, gboolean setsid)
 {
   g_autofree char *script = g_strdup_printf ("mkdir -p '%s' && cd '%s' || exit 1\n"
                                              "export %s\n"
-                                             "setsid nohup %s >> '%s' 2>&1 < /dev/null &\n"
+                                             "%s nohup %s >> '%s' 2>&1 < /dev/null &\n"
                                              "echo $!\n",
-                                             dir, dir, env, command, log);
+                                             dir, dir, env, setsid ? "setsid" : "", command, log);
   const char *const argv[] = { "sh", "-c", script, NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -68,7 +72,10 @@ start_nohup (Fixture *f, const char *dir, const char *env, const char *command, 
 
   g_assert_cmpint (tend_test_run_program (f->d, NULL, argv, &out, &err), ==, 0);
   pid = atoi (out);
-  track_group (f, pid);
+  if (setsid)
+    track_group (f, pid);
+  else
+    tend_test_track_pid (pid);
   return pid;
 }
 
@@ -92,6 +99,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_autofree char *api_dir = NULL;
   g_autofree char *record = NULL;
   g_autofree char *parent_record = NULL;
+  g_autofree char *orphan_record = NULL;
   g_autofree char *listened = NULL;
   g_autofree char *env = NULL;
   g_autofree char *command = NULL;
@@ -149,7 +157,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
   log = path_in (f, "web-old.log");
   env = g_strdup_printf ("PORT=%u RECORD='%s' LISTENED='%s'", f->web_port, record, listened);
   command = g_strdup_printf ("/bin/sh %s/double-fork-listener.sh", helper_dir);
-  f->web_parent = start_nohup (f, web_dir, env, command, log);
+  f->web_parent = start_nohup (f, web_dir, env, command, log, TRUE);
   g_assert_true (tend_test_wait (has_lines, listened, WAIT_MS));
   g_assert_true (tend_test_wait (has_lines, parent_record, WAIT_MS));
   g_assert_cmpint (tend_test_record_pid (parent_record, 0), ==, f->web_parent);
@@ -168,6 +176,10 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_assert_cmpuint (sleeps->len, ==, 1);
   f->web_sleep = g_array_index (sleeps, pid_t, 0);
   tend_test_track_pid (f->web_sleep);
+  orphan_record = g_strdup_printf ("%s.orphan", record);
+  g_assert_true (tend_test_wait (has_lines, orphan_record, WAIT_MS));
+  f->web_orphan = tend_test_record_pid (orphan_record, 0);
+  tend_test_track_pid (f->web_orphan);
 
   /* api: found by its port only; it runs something else than Tend's exec */
   g_clear_pointer (&env, g_free);
@@ -181,11 +193,11 @@ fixture_set_up (Fixture *f, gconstpointer data)
   log = path_in (f, "api-old.log");
   env = g_strdup_printf ("PORT=%u RECORD='%s' LISTENED='%s' MARK='old api'", f->api_port, record, listened);
   command = g_strdup_printf ("python3 %s/listener.py", helper_dir);
-  f->api_old = start_nohup (f, api_dir, env, command, log);
+  f->api_old = start_nohup (f, api_dir, env, command, log, TRUE);
   g_assert_true (tend_test_wait (has_lines, listened, WAIT_MS));
 
-  /* worker: found by match= */
-  f->worker_old = start_nohup (f, web_dir, "UNUSED=1", "sleep 100789", "/dev/null");
+  /* worker: found by match=; typed without setsid, so in the test's (the caller's) session and group */
+  f->worker_old = start_nohup (f, web_dir, "UNUSED=1", "sleep 100789", "/dev/null", FALSE);
 }
 
 static void
@@ -201,6 +213,14 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   if (f->web_sleep > 0) {
     kill (f->web_sleep, SIGKILL);
     tend_test_untrack_pid (f->web_sleep);
+  }
+  if (f->web_orphan > 0) {
+    kill (f->web_orphan, SIGKILL);
+    tend_test_untrack_pid (f->web_orphan);
+  }
+  if (f->worker_old > 0) {
+    kill (f->worker_old, SIGKILL);
+    tend_test_untrack_pid (f->worker_old);
   }
   g_array_unref (f->groups);
   tend_test_daemon_free (f->d);
@@ -249,7 +269,8 @@ test_dry_run (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "web: found 2 process(es)"));
   g_assert_true (mentions (out, f->web_parent));
   g_assert_true (mentions (out, f->web_grandchild));
-  g_assert_true (mentions (out, f->web_sleep)); /* in what it stops */
+  g_assert_true (mentions (out, f->web_sleep));  /* in what it stops */
+  g_assert_true (mentions (out, f->web_orphan)); /* by its session */
   g_assert_nonnull (strstr (out, "api: found 1 process(es)"));
   g_assert_true (mentions (out, f->api_old));
   g_assert_nonnull (strstr (out, "worker: found 1 process(es)"));
@@ -260,7 +281,7 @@ test_dry_run (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "dry run: nothing was changed"));
 
   /* nothing changed */
-  g_assert_true (alive (f->web_parent) && alive (f->web_grandchild) && alive (f->web_sleep));
+  g_assert_true (alive (f->web_parent) && alive (f->web_grandchild) && alive (f->web_sleep) && alive (f->web_orphan));
   g_assert_true (alive (f->api_old) && alive (f->worker_old));
   g_assert_false (g_file_test (tend_record, G_FILE_TEST_EXISTS));
 }
@@ -282,6 +303,7 @@ test_takeover (Fixture *f, gconstpointer data)
   g_assert_true (tend_test_wait_pid_gone (f->web_parent, WAIT_MS));
   g_assert_true (tend_test_wait_pid_gone (f->web_sleep, WAIT_MS));
   g_assert_true (tend_test_wait_pid_gone (f->web_grandchild, WAIT_MS));
+  g_assert_true (tend_test_wait_pid_gone (f->web_orphan, WAIT_MS));
 
   /* Tend's instance holds the port */
   g_assert_true (tend_test_wait (has_lines, tend_record, WAIT_MS));
@@ -377,6 +399,38 @@ test_rollback (Fixture *f, gconstpointer data)
   g_assert_true (alive (f->worker_old));
 }
 
+/* A process typed without setsid shares the caller's session and group: migrating it takes it alone. */
+static void
+test_caller_session (Fixture *f, gconstpointer data)
+{
+  const char *const argv[] = { "sleep", "100791", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (GError) error = NULL;
+  TendProcInfo mine, worker;
+  GPid sibling = 0;
+
+  /* a process of the test's own group and session, as another job of the operator's shell */
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                &sibling, &error));
+  g_assert_no_error (error);
+  tend_test_track_pid (sibling);
+  g_assert_true (tend_proc_read_stat (getpid (), &mine));
+  g_assert_true (tend_proc_read_stat (f->worker_old, &worker));
+  g_assert_cmpint (worker.sid, ==, mine.sid);
+
+  g_assert_cmpint (tend_test_run_cli (f->d, &out, &err, "migrate", "worker", NULL), ==, 0);
+  g_test_message ("%s%s", out, err);
+  g_assert_true (tend_test_wait_pid_gone (f->worker_old, WAIT_MS));
+  g_assert_true (alive (sibling));
+  g_assert_true (alive (f->web_parent) && alive (f->api_old));
+  g_assert_nonnull (strstr (out, "worker: migrated"));
+
+  kill (sibling, SIGKILL);
+  waitpid (sibling, NULL, 0);
+  tend_test_untrack_pid (sibling);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -384,5 +438,6 @@ main (int argc, char **argv)
   g_test_add ("/migrate/dry-run", Fixture, NULL, fixture_set_up, test_dry_run, fixture_tear_down);
   g_test_add ("/migrate/takeover", Fixture, NULL, fixture_set_up, test_takeover, fixture_tear_down);
   g_test_add ("/migrate/rollback", Fixture, NULL, fixture_set_up, test_rollback, fixture_tear_down);
+  g_test_add ("/migrate/caller-session", Fixture, NULL, fixture_set_up, test_caller_session, fixture_tear_down);
   return g_test_run ();
 }
