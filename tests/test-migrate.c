@@ -28,7 +28,8 @@ typedef struct {
   TendTestDaemon *d;
   guint16 web_port, api_port;
   pid_t web_parent, web_sleep, web_orphan, web_grandchild, api_old, worker_old;
-  GArray *groups; /* process groups started here, killed at teardown */
+  pid_t twin_a, twin_b; /* started by one script, in its session, which has no leader once it ended */
+  GArray *groups;       /* process groups started here, killed at teardown */
 } Fixture;
 
 static guint16
@@ -135,6 +136,14 @@ fixture_set_up (Fixture *f, gconstpointer data)
                           "match=cmdline:^sleep 100789$\n"
                           "start=false\n"
                           "\n"
+                          "[service:twin-a]\n"
+                          "exec=sleep 100801\n"
+                          "start=false\n"
+                          "\n"
+                          "[service:twin-b]\n"
+                          "exec=sleep 100802\n"
+                          "start=false\n"
+                          "\n"
                           "# a rule that would take the caller (this test) if the guard failed\n"
                           "[service:caller]\n"
                           "exec=sleep 100124\n"
@@ -196,6 +205,30 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->api_old = start_nohup (f, api_dir, env, command, log, TRUE);
   g_assert_true (tend_test_wait (has_lines, listened, WAIT_MS));
 
+  /* twins: one start script, as the seed's operator had, in a session of its own that it leaves */
+  {
+    const char *const argv[] = { "setsid",
+                                 "-w",
+                                 "sh",
+                                 "-c",
+                                 "nohup sleep 100801 > /dev/null 2>&1 < /dev/null & echo $!; "
+                                 "nohup sleep 100802 > /dev/null 2>&1 < /dev/null & echo $!",
+                                 NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_auto (GStrv) pids = NULL;
+
+    g_assert_cmpint (tend_test_run_program (f->d, NULL, argv, &out, &err), ==, 0);
+    pids = g_strsplit (out, "\n", -1);
+    g_assert_cmpuint (g_strv_length (pids), >=, 2);
+    f->twin_a = atoi (pids[0]);
+    f->twin_b = atoi (pids[1]);
+    g_assert_cmpint (f->twin_a, >, 1);
+    g_assert_cmpint (f->twin_b, >, 1);
+    tend_test_track_pid (f->twin_a);
+    tend_test_track_pid (f->twin_b);
+  }
+
   /* worker: found by match=; typed without setsid, so in the test's (the caller's) session and group */
   f->worker_old = start_nohup (f, web_dir, "UNUSED=1", "sleep 100789", "/dev/null", FALSE);
 }
@@ -217,6 +250,13 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   if (f->web_orphan > 0) {
     kill (f->web_orphan, SIGKILL);
     tend_test_untrack_pid (f->web_orphan);
+  }
+  for (guint i = 0; i < 2; i++) {
+    pid_t twin = i == 0 ? f->twin_a : f->twin_b;
+    if (twin > 0) {
+      kill (twin, SIGKILL);
+      tend_test_untrack_pid (twin);
+    }
   }
   if (f->worker_old > 0) {
     kill (f->worker_old, SIGKILL);
@@ -431,6 +471,27 @@ test_caller_session (Fixture *f, gconstpointer data)
   tend_test_untrack_pid (sibling);
 }
 
+/* Two services started by one script share its session and group, leaderless now: one is taken, not both. */
+static void
+test_shared_session (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  TendProcInfo a, b;
+
+  g_assert_true (tend_proc_read_stat (f->twin_a, &a));
+  g_assert_true (tend_proc_read_stat (f->twin_b, &b));
+  g_assert_cmpint (a.sid, ==, b.sid);
+  g_assert_cmpint (a.pgid, ==, b.pgid);
+
+  g_assert_cmpint (tend_test_run_cli (f->d, &out, &err, "migrate", "twin-a", NULL), ==, 0);
+  g_test_message ("%s%s", out, err);
+  g_assert_true (mentions (out, f->twin_a));
+  g_assert_false (mentions (out, f->twin_b));
+  g_assert_true (tend_test_wait_pid_gone (f->twin_a, WAIT_MS));
+  g_assert_true (alive (f->twin_b));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -438,6 +499,7 @@ main (int argc, char **argv)
   g_test_add ("/migrate/dry-run", Fixture, NULL, fixture_set_up, test_dry_run, fixture_tear_down);
   g_test_add ("/migrate/takeover", Fixture, NULL, fixture_set_up, test_takeover, fixture_tear_down);
   g_test_add ("/migrate/rollback", Fixture, NULL, fixture_set_up, test_rollback, fixture_tear_down);
+  g_test_add ("/migrate/shared-session", Fixture, NULL, fixture_set_up, test_shared_session, fixture_tear_down);
   g_test_add ("/migrate/caller-session", Fixture, NULL, fixture_set_up, test_caller_session, fixture_tear_down);
   return g_test_run ();
 }

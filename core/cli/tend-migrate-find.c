@@ -350,17 +350,18 @@ tend_migrate_find (const TendMigrateTarget *target, TendMigrateGuard *guard)
   return found;
 }
 
-/* A session or group is taken whole only when its leader is one of ours or gone: never a login shell's. */
+/*
+ * A session or group is taken whole only when its leader is one of the processes being stopped: the
+ * found process made it (setsid, a shell's job). Never when the leader is someone else (a login
+ * shell) or gone: the seed started all nine services from one login session, now leaderless, and
+ * migrating one must not stop the other eight.
+ */
 static gboolean
-leader_is_ours (pid_t leader, GHashTable *members, TendMigrateGuard *guard, GHashTable *guarded)
+leader_is_ours (pid_t leader, GHashTable *members, GHashTable *guarded)
 {
-  TendProcInfo info;
-
   if (leader <= 1 || g_hash_table_contains (guarded, GINT_TO_POINTER (leader)))
     return FALSE;
-  if (g_hash_table_contains (members, GINT_TO_POINTER (leader)))
-    return TRUE;
-  return !tend_proc_read_stat (leader, &info) || info.state == 'Z';
+  return g_hash_table_contains (members, GINT_TO_POINTER (leader));
 }
 
 GArray *
@@ -392,10 +393,10 @@ tend_migrate_tree (GPtrArray *found, guint port, TendMigrateGuard *guard)
       if (!g_hash_table_contains (members, GINT_TO_POINTER (info->pid)))
         continue;
       if (!g_hash_table_contains (guard->sessions, GINT_TO_POINTER (info->sid)) &&
-          leader_is_ours (info->sid, members, guard, guard->pids))
+          leader_is_ours (info->sid, members, guard->pids))
         g_hash_table_add (sessions, GINT_TO_POINTER (info->sid));
       if (!g_hash_table_contains (guard->groups, GINT_TO_POINTER (info->pgid)) &&
-          leader_is_ours (info->pgid, members, guard, guard->pids))
+          leader_is_ours (info->pgid, members, guard->pids))
         g_hash_table_add (groups, GINT_TO_POINTER (info->pgid));
     }
     for (guint i = 0; i < procs->len; i++) {

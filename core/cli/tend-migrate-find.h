@@ -74,8 +74,8 @@ GPtrArray *tend_migrate_find (const TendMigrateTarget *target, TendMigrateGuard 
  * @found: (element-type TendMigrateProc)
  * Everything to stop with @found (a GArray of pid_t): the found processes,
  * the members of their sessions and process groups (when the leader is one
- * of them or gone, so that a login shell's session is never taken), every
- * descendant, and whatever listens on @port; never a guarded process.
+ * of them, so that a login shell's session, live or gone, is never taken),
+ * every descendant, and whatever listens on @port; never a guarded process.
  */
 GArray *tend_migrate_tree (GPtrArray *found, guint port, TendMigrateGuard *guard);
 
