@@ -136,6 +136,12 @@ fixture_set_up (Fixture *f, gconstpointer data)
                           "match=cmdline:^sleep 100789$\n"
                           "start=false\n"
                           "\n"
+                          "# match= names a wrapper and its child; its new instance fails\n"
+                          "[service:wrapped]\n"
+                          "exec=sh -c \"exit 1\"\n"
+                          "match=cmdline:sleep 100903\n"
+                          "start=false\n"
+                          "\n"
                           "[service:twin-a]\n"
                           "exec=sleep 100801\n"
                           "start=false\n"
@@ -492,6 +498,51 @@ test_shared_session (Fixture *f, gconstpointer data)
   g_assert_true (alive (f->twin_b));
 }
 
+/* A rollback starts the wrapper again, not its child as well: the wrapper brings it back. */
+static void
+test_rollback_wrapper (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *dir = path_in (f, "wrapped");
+  g_autoptr (GArray) children = NULL;
+  const char *mark, *needle = "the original command runs again as before, pid ";
+  pid_t wrapper, restored = 0;
+  guint n_restored = 0;
+
+  wrapper = start_nohup (f, dir, "UNUSED=1", "sh -c 'sleep 100903 & wait'", "/dev/null", TRUE);
+  {
+    gint64 deadline = g_get_monotonic_time () + (gint64) tend_test_scaled_ms (WAIT_MS) * 1000;
+    do {
+      g_clear_pointer (&children, g_array_unref);
+      children = tend_test_find_descendants (wrapper, "sleep 100903");
+      if (children->len == 0)
+        g_usleep (20 * 1000);
+    } while (children->len == 0 && g_get_monotonic_time () < deadline);
+  }
+  g_assert_cmpuint (children->len, ==, 1);
+  tend_test_track_pid (g_array_index (children, pid_t, 0));
+
+  g_assert_cmpint (tend_test_run_cli (f->d, &out, &err, "migrate", "wrapped", NULL), ==, 1);
+  g_test_message ("%s%s", out, err);
+  g_assert_true (mentions (out, g_array_index (children, pid_t, 0))); /* found, and stopped */
+  /* every process it started is tracked before anything is asserted on them */
+  for (mark = strstr (out, needle); mark != NULL; mark = strstr (mark + 1, needle)) {
+    restored = atoi (mark + strlen (needle));
+    track_group (f, restored);
+    n_restored++;
+  }
+  g_assert_cmpuint (n_restored, ==, 1); /* the wrapper, once */
+  g_assert_true (tend_test_wait_pid_gone (wrapper, WAIT_MS));
+  g_assert_true (tend_test_wait_pid_gone (g_array_index (children, pid_t, 0), WAIT_MS));
+  g_assert_true (alive (restored));
+  {
+    g_autofree char *cmdline = read_proc (restored, "cmdline");
+    g_assert_cmpstr (cmdline, ==, "sh\n-c\nsleep 100903 & wait");
+  }
+  tend_test_untrack_pid (g_array_index (children, pid_t, 0));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -499,6 +550,7 @@ main (int argc, char **argv)
   g_test_add ("/migrate/dry-run", Fixture, NULL, fixture_set_up, test_dry_run, fixture_tear_down);
   g_test_add ("/migrate/takeover", Fixture, NULL, fixture_set_up, test_takeover, fixture_tear_down);
   g_test_add ("/migrate/rollback", Fixture, NULL, fixture_set_up, test_rollback, fixture_tear_down);
+  g_test_add ("/migrate/rollback-wrapper", Fixture, NULL, fixture_set_up, test_rollback_wrapper, fixture_tear_down);
   g_test_add ("/migrate/shared-session", Fixture, NULL, fixture_set_up, test_shared_session, fixture_tear_down);
   g_test_add ("/migrate/caller-session", Fixture, NULL, fixture_set_up, test_caller_session, fixture_tear_down);
   return g_test_run ();

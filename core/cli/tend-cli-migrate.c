@@ -267,7 +267,27 @@ read_environ (pid_t pid)
   return (char **) g_ptr_array_free (g_steal_pointer (&items), FALSE);
 }
 
-/* The processes a rollback starts again: those found by their command (their children come back with them). */
+/* @pid descends from another process of @found (a wrapper's child that match= named as well). */
+static gboolean
+has_found_ancestor (GPtrArray *found, pid_t pid)
+{
+  TendProcInfo info;
+  guint depth = 0;
+
+  while (tend_proc_read_stat (pid, &info) && info.ppid > 1 && depth++ < 256) {
+    pid = info.ppid;
+    for (guint i = 0; i < found->len; i++) {
+      if (((TendMigrateProc *) g_ptr_array_index (found, i))->pid == pid)
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/*
+ * The processes a rollback starts again: those found by their command (their children come back
+ * with them, so a found descendant of another is not started twice).
+ */
 static GPtrArray *
 capture_originals (Plan *plan, GError **error)
 {
@@ -281,7 +301,7 @@ capture_originals (Plan *plan, GError **error)
     g_autofree char *exe_link = g_strdup_printf ("/proc/%d/exe", (int) proc->pid);
     Original *o;
 
-    if (any_by_command && !proc->by_command)
+    if ((any_by_command && !proc->by_command) || has_found_ancestor (plan->found, proc->pid))
       continue;
     o = g_new0 (Original, 1);
     o->exe = g_file_read_link (exe_link, NULL);
