@@ -329,10 +329,12 @@ detach_setup (gpointer user_data)
   setsid ();
 }
 
+/* Never -1: that would hand the restored process our own stdout, which ends with us. */
 static int
 open_log (const char *path)
 {
-  return open (path != NULL ? path : "/dev/null", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd = path != NULL ? open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+  return fd >= 0 ? fd : open ("/dev/null", O_WRONLY | O_CLOEXEC);
 }
 
 /* Starts @o again, detached (its own session), output appended to its old files. Returns the pid or 0. */
@@ -341,7 +343,7 @@ restore (Original *o, GError **error)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   int out_fd = open_log (o->out_path);
-  int err_fd = g_strcmp0 (o->out_path, o->err_path) == 0 ? dup (out_fd) : open_log (o->err_path);
+  int err_fd = g_strcmp0 (o->out_path, o->err_path) == 0 && out_fd >= 0 ? dup (out_fd) : open_log (o->err_path);
   GPid pid = 0;
   gboolean ok;
 
@@ -371,11 +373,15 @@ same_process_alive (pid_t pid, guint64 start_time)
 typedef struct {
   pid_t pid;
   guint64 start_time;
+  gboolean signalled;
 } Victim;
 
-/* Adds the tree's members not yet in @victims (and signals them with @signum). */
+/*
+ * Adds the tree's members not yet in @victims, then sends @signum to each live one that has not had
+ * it yet (every live one with @again): a process forked meanwhile gets it too.
+ */
 static void
-signal_tree (Plan *plan, TendMigrateGuard *guard, GArray *victims, int signum)
+signal_tree (Plan *plan, TendMigrateGuard *guard, GArray *victims, int signum, gboolean again)
 {
   g_autoptr (GArray) tree = NULL;
 
@@ -394,14 +400,16 @@ signal_tree (Plan *plan, TendMigrateGuard *guard, GArray *victims, int signum)
     for (guint v = 0; v < victims->len && !known; v++)
       known = g_array_index (victims, Victim, v).pid == pid;
     if (!known && tend_proc_read_stat (pid, &info)) {
-      Victim victim = { pid, info.start_time };
+      Victim victim = { pid, info.start_time, FALSE };
       g_array_append_val (victims, victim);
     }
   }
   for (guint v = 0; v < victims->len; v++) {
     Victim *victim = &g_array_index (victims, Victim, v);
-    if (same_process_alive (victim->pid, victim->start_time))
+    if ((again || !victim->signalled) && same_process_alive (victim->pid, victim->start_time)) {
       kill (victim->pid, signum);
+      victim->signalled = TRUE;
+    }
   }
 }
 
@@ -423,16 +431,16 @@ stop_tree (Plan *plan, TendMigrateGuard *guard, GError **error)
   g_autoptr (GArray) victims = g_array_new (FALSE, FALSE, sizeof (Victim));
   gint64 deadline = g_get_monotonic_time () + (gint64) plan->kill_timeout_ms * 1000;
 
-  signal_tree (plan, guard, victims, plan->kill_signal);
+  signal_tree (plan, guard, victims, plan->kill_signal, FALSE);
   while (!all_gone (victims) && g_get_monotonic_time () < deadline) {
     g_usleep (50 * 1000);
-    signal_tree (plan, guard, victims, 0);
+    signal_tree (plan, guard, victims, plan->kill_signal, FALSE);
   }
   if (all_gone (victims))
     return TRUE;
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   do {
-    signal_tree (plan, guard, victims, SIGKILL);
+    signal_tree (plan, guard, victims, SIGKILL, TRUE);
     g_usleep (50 * 1000);
   } while (!all_gone (victims) && g_get_monotonic_time () < deadline);
   if (!all_gone (victims)) {
