@@ -123,12 +123,18 @@ tend_migrate_guard_covers (TendMigrateGuard *guard, pid_t pid)
   return tag != NULL;
 }
 
-/* @path as an absolute, resolved path: against @cwd when relative, through PATH when a bare name. */
+/*
+ * @path as an absolute path: against @cwd when relative, through PATH when a bare name; its folder
+ * resolved (/bin is /usr/bin), not the file itself: a symlink names another program (busybox's
+ * sleep and sh are one file).
+ */
 static char *
 resolve_program (const char *path, const char *cwd)
 {
   g_autofree char *joined = NULL;
-  char *real;
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *real = NULL;
 
   if (strchr (path, '/') == NULL)
     joined = g_find_program_in_path (path);
@@ -138,8 +144,10 @@ resolve_program (const char *path, const char *cwd)
     joined = g_build_filename (cwd, path, NULL);
   if (joined == NULL)
     return NULL;
-  real = realpath (joined, NULL);
-  return real != NULL ? real : g_steal_pointer (&joined);
+  dir = g_path_get_dirname (joined);
+  base = g_path_get_basename (joined);
+  real = realpath (dir, NULL);
+  return real != NULL ? g_build_filename (real, base, NULL) : g_steal_pointer (&joined);
 }
 
 static gboolean
@@ -148,7 +156,8 @@ same_program (const char *want, const char *want_cwd, const char *have, const ch
   g_autofree char *a = NULL;
   g_autofree char *b = NULL;
 
-  if (strcmp (want, have) == 0)
+  /* ./server in another folder is another program */
+  if (strcmp (want, have) == 0 && (strchr (want, '/') == NULL || g_path_is_absolute (want)))
     return TRUE;
   if (strchr (want, '/') == NULL) {
     /* `node app.js` runs /usr/bin/node as well as ./node_modules/.bin/node: the name is what exec says */
