@@ -28,6 +28,7 @@ typedef struct {
   TendTestDaemon *d;
   guint16 web_port, api_port;
   pid_t web_parent, web_sleep, web_orphan, web_grandchild, api_old, worker_old;
+  pid_t pidded_old;     /* named by a pidfile */
   pid_t twin_a, twin_b; /* started by one script, in its session, which has no leader once it ended */
   GArray *groups;       /* process groups started here, killed at teardown */
 } Fixture;
@@ -142,6 +143,11 @@ fixture_set_up (Fixture *f, gconstpointer data)
                           "match=cmdline:sleep 100903\n"
                           "start=false\n"
                           "\n"
+                          "[service:pidded]\n"
+                          "exec=sleep 100556\n"
+                          "match=pidfile:@DIR@/pidded.pid\n"
+                          "start=false\n"
+                          "\n"
                           "[service:twin-a]\n"
                           "exec=sleep 100801\n"
                           "start=false\n"
@@ -235,6 +241,15 @@ fixture_set_up (Fixture *f, gconstpointer data)
     tend_test_track_pid (f->twin_b);
   }
 
+  /* pidded: its pid in a file, its command unlike its exec */
+  {
+    g_autofree char *pidfile = path_in (f, "pidded.pid");
+    g_autofree char *text = NULL;
+    f->pidded_old = start_nohup (f, web_dir, "UNUSED=1", "sleep 100555", "/dev/null", TRUE);
+    text = g_strdup_printf ("%d\n", (int) f->pidded_old);
+    g_assert_true (g_file_set_contents (pidfile, text, -1, NULL));
+  }
+
   /* worker: found by match=; typed without setsid, so in the test's (the caller's) session and group */
   f->worker_old = start_nohup (f, web_dir, "UNUSED=1", "sleep 100789", "/dev/null", FALSE);
 }
@@ -321,6 +336,9 @@ test_dry_run (Fixture *f, gconstpointer data)
   g_assert_true (mentions (out, f->api_old));
   g_assert_nonnull (strstr (out, "worker: found 1 process(es)"));
   g_assert_true (mentions (out, f->worker_old));
+  g_assert_nonnull (strstr (out, "pidded: found 1 process(es)"));
+  g_assert_true (mentions (out, f->pidded_old));
+  g_assert_nonnull (strstr (out, "found by: match (pidfile)"));
   g_assert_nonnull (strstr (out, "caller: no unsupervised process found"));
   g_assert_nonnull (strstr (out, "own: no unsupervised process found"));
   g_assert_false (mentions (out, getpid ()));
@@ -328,7 +346,7 @@ test_dry_run (Fixture *f, gconstpointer data)
 
   /* nothing changed */
   g_assert_true (alive (f->web_parent) && alive (f->web_grandchild) && alive (f->web_sleep) && alive (f->web_orphan));
-  g_assert_true (alive (f->api_old) && alive (f->worker_old));
+  g_assert_true (alive (f->api_old) && alive (f->worker_old) && alive (f->pidded_old));
   g_assert_false (g_file_test (tend_record, G_FILE_TEST_EXISTS));
 }
 
