@@ -447,6 +447,8 @@ test_service_bad_values (void)
     { "log-date-format=%Y %Q", "log-date-format: \"%Y %Q\" has a conversion strftime does not know (%Q)" },
     { "log-date-format=%H:%M %", "log-date-format: a % at the end of \"%H:%M %\" starts no conversion" },
     { "layer=", "layer: empty value" },
+    { "match=pidfile:run/x.pid", "match: pidfile: needs an absolute path, not \"run/x.pid\"" },
+    { "match=cmdline:", "match: empty match: use cmdline:REGEX or pidfile:PATH" },
     { "cwd=", "cwd: empty path" },
     { "depends-on=a", "depends-on: a service cannot depend on itself" },
     { "depends-on=zzz", "depends-on: unknown service \"zzz\" (services in this file: a)" },
@@ -458,7 +460,7 @@ test_service_bad_values (void)
       "autorestart, max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, "
       "kill-signal, kill-timeout, out-file, error-file, merge-logs, log-date-format, port, "
       "layer, critical, depends-on, ready-check, "
-      "notify, start, "
+      "notify, start, match, "
       /* then the enabled plugins' keys: beta's (on by default), not alpha's (off) */
       "max-memory-restart, health-check, health-interval, health-timeout, health-retries)" },
   };
@@ -1595,6 +1597,7 @@ test_schema_round_trip (void)
     { "merge-logs", "true" }, { "log-date-format", "%F %T " }, { "port", "8080" }, { "layer", "web" },
     { "critical", "true" }, { "depends-on", "db" },
     { "ready-check", "http://127.0.0.1:1/" }, { "notify", "true" }, { "start", "false" },
+    { "match", "cmdline:^node app[.]js$" },
   };
   const TendServiceKey *keys;
   guint n_keys;
@@ -1757,7 +1760,7 @@ test_plugin_service_keys_listed (void)
   const char *core = "exec, shell, cwd, env, env-file, user, group, instances, increment-var, autorestart, "
                      "max-restarts, min-uptime, restart-delay, exp-backoff-restart-delay, max-backoff, kill-signal, "
                      "kill-timeout, out-file, error-file, merge-logs, log-date-format, port, layer, critical, "
-                     "depends-on, ready-check, notify, start";
+                     "depends-on, ready-check, notify, start, match";
   const char *beta = "max-memory-restart, health-check, health-interval, health-timeout, health-retries";
   const char *alpha = "alpha-every, alpha-limit, alpha-mode";
   g_autofree char *both = g_strdup_printf ("test.conf:4: [service:web] every: unknown key (known keys: %s, %s, %s)",

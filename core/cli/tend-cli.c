@@ -597,6 +597,8 @@ static const Verb verbs[] = {
     N_("convert a PM2 ecosystem file (.js, .json) or PM2 dump into a Tend configuration"), "FILE" },
   { "export", tend_cli_cmd_export, "export --nohup [-o FILE]",
     N_("write an emergency-rollback script: Tend stopped, the services back under nohup"), "--nohup" },
+  { "migrate", tend_cli_cmd_migrate, "migrate NAME|all [--dry-run] [--wait SECONDS]",
+    N_("take over running, unsupervised processes (nohup) of configured services"), "NAME|all" },
   { "api-token", cmd_api_token, "api-token", N_("print the HTTP API token"), "" },
   { "version", cmd_version, "version [--json]", N_("print the versions of tend and of the running tendd"), "" },
   { "help", cmd_help, "help [COMMAND]", N_("print this help"), "[COMMAND]" },

@@ -194,6 +194,10 @@ int tend_cli_cmd_import (TendCli *cli, int argc, char **argv);
 /** tend_cli_cmd_export: tend export --nohup [-o FILE] */
 int tend_cli_cmd_export (TendCli *cli, int argc, char **argv);
 
+/* tend-cli-migrate.c */
+/** tend_cli_cmd_migrate: tend migrate NAME|all [--dry-run] [--wait SECONDS] */
+int tend_cli_cmd_migrate (TendCli *cli, int argc, char **argv);
+
 /* tend-cli-tunnel.c */
 int tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv);
 /* tend-cli-update.c */

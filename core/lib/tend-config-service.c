@@ -198,6 +198,11 @@ apply_service_key (Reader *r, TendServiceConfig *svc, const TendServiceKey *sk, 
       return FALSE;
     *(char **) field = g_strdup (value);
     return TRUE;
+  case TEND_SERVICE_KEY_MATCH:
+    if (!tend_parse_match (value, NULL, NULL, error))
+      return FALSE;
+    *(char **) field = g_strdup (value);
+    return TRUE;
   default:
     g_assert_not_reached ();
   }

@@ -907,3 +907,40 @@ tend_parse_check (const char *value, gboolean *out_needs_port, GError **error)
   return FALSE;
 }
 
+
+gboolean
+tend_parse_match (const char *value, TendMatchKind *out_kind, char **out_text, GError **error)
+{
+  TendMatchKind kind = TEND_MATCH_CMDLINE;
+  const char *text = value;
+
+  if (g_str_has_prefix (value, "pidfile:")) {
+    kind = TEND_MATCH_PIDFILE;
+    text = value + strlen ("pidfile:");
+    if (!g_path_is_absolute (text)) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "pidfile: needs an absolute path, not \"%s\"", text);
+      return FALSE;
+    }
+  } else {
+    g_autoptr(GRegex) regex = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (g_str_has_prefix (value, "cmdline:"))
+      text = value + strlen ("cmdline:");
+    if (text[0] == '\0') {
+      g_set_error_literal (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT,
+                           "empty match: use cmdline:REGEX or pidfile:PATH");
+      return FALSE;
+    }
+    regex = g_regex_new (text, G_REGEX_DEFAULT, G_REGEX_MATCH_DEFAULT, &local);
+    if (regex == NULL) {
+      g_set_error (error, TEND_ERROR, TEND_ERROR_INVALID_ARGUMENT, "bad regular expression: %s", local->message);
+      return FALSE;
+    }
+  }
+  if (out_kind != NULL)
+    *out_kind = kind;
+  if (out_text != NULL)
+    *out_text = g_strdup (text);
+  return TRUE;
+}

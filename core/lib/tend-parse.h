@@ -67,6 +67,26 @@ TEND_API gboolean tend_read_text_file (const char *path, char **out_text, gsize 
  * *@out_needs_port is set for "tcp://HOST", which takes the service's port.
  */
 TEND_API gboolean tend_parse_check (const char *value, gboolean *out_needs_port, GError **error);
+
+/**
+ * TendMatchKind:
+ * What a service's `match=` names: a regular expression searched in the
+ * command line (its words joined by single spaces), or a file holding a pid.
+ */
+typedef enum {
+  TEND_MATCH_CMDLINE,
+  TEND_MATCH_PIDFILE,
+} TendMatchKind;
+
+/**
+ * tend_parse_match:
+ * @out_kind: (out) (optional):
+ * @out_text: (out) (optional) (transfer full): the regular expression or the path
+ * Parses a `match=` value: `cmdline:REGEX`, `pidfile:/ABSOLUTE/PATH`, or a
+ * bare REGEX (the same as `cmdline:REGEX`). The expression must compile
+ * (GRegex, PCRE syntax) and not be empty.
+ */
+TEND_API gboolean tend_parse_match (const char *value, TendMatchKind *out_kind, char **out_text, GError **error);
 /** tend_parse_listen_address: "HOST:PORT" or "[V6]:PORT". */
 TEND_API gboolean tend_parse_listen_address (const char *text, char **out_host, guint16 *out_port, GError **error);
 /** tend_service_name_is_valid: letters, digits, '-', '_', '.'; not empty, not "." or "..", at most 64 bytes, not "all". */

@@ -53,6 +53,7 @@ typedef struct {
   char *ready_check;
   gboolean notify;
   gboolean start;
+  char *match; /* how tend migrate recognises its unsupervised processes; the daemon does not use it */
 
   /* where it was defined, for messages; NULL/0 for ad hoc services */
   char *source_file;

@@ -76,6 +76,8 @@ static const TendServiceKey service_keys[] = {
     N_ ("the check that says the service is ready") },
   { "notify", TEND_SERVICE_KEY_BOOL, OFFSET (notify), FALSE, 0, 0, NONE, N_ ("the service says READY=1 itself") },
   { "start", TEND_SERVICE_KEY_BOOL, OFFSET (start), TRUE, 0, 0, NONE, N_ ("start it with the rest") },
+  { "match", TEND_SERVICE_KEY_MATCH, OFFSET (match), 0, 0, 0, NONE,
+    N_ ("how tend migrate finds its unsupervised processes: cmdline:REGEX or pidfile:PATH") },
 };
 
 #undef OFFSET
@@ -155,6 +157,7 @@ type_is_text (TendServiceKeyType type)
   case TEND_SERVICE_KEY_VAR_NAME:
   case TEND_SERVICE_KEY_CHECK:
   case TEND_SERVICE_KEY_DATE_FORMAT:
+  case TEND_SERVICE_KEY_MATCH:
     return TRUE;
   default:
     return FALSE;

@@ -30,6 +30,7 @@ typedef enum {
   TEND_SERVICE_KEY_VAR_NAME, /* char *: an environment variable's name */
   TEND_SERVICE_KEY_CHECK,    /* char *: http://, tcp:// or exec: check */
   TEND_SERVICE_KEY_DATE_FORMAT, /* char *: a strftime format (tend_date_format_check()) */
+  TEND_SERVICE_KEY_MATCH,       /* char *: cmdline:REGEX, pidfile:PATH or REGEX (tend_parse_match()) */
 } TendServiceKeyType;
 
 /**
