@@ -26,8 +26,14 @@
 
 #include "tend-cli.h"
 
-/* The health plugin's sample interval: figures newer than this do not exist. */
+/*
+ * How often figures are asked for: the health plugin's sample interval (its
+ * ListPlugins status says), within these bounds; figures newer than a sample
+ * do not exist. Without the plugin, FIGURES_MS (restarts, uptime).
+ */
 #define FIGURES_MS 2000
+#define FIGURES_MIN_MS 500
+#define FIGURES_MAX_MS 10000
 /* A burst of state signals (a restart of all) asks for one ListServices, not one each. */
 #define SETTLE_MS 150
 /* Samples kept for the sparklines; at most this many cells are drawn. */
@@ -92,12 +98,13 @@ typedef struct {
   TendCli *cli;
   GMainLoop *loop;
   int status;
-  GPtrArray *rows;       /* Row * */
-  GHashTable *histories; /* service name → GArray of Sample */
-  gboolean history_known; /* GetHistory answered once */
+  GPtrArray *rows;         /* Row * */
+  GHashTable *histories;   /* service name → GArray of Sample */
+  gboolean history_known;  /* GetHistory answered once */
   gboolean history_absent; /* the daemon has no GetHistory */
   gboolean health_loaded;  /* its health plugin is loaded (asked of daemons without figures-known) */
-  char *selected_name;   /* the selection follows a service across refreshes */
+  guint figures_ms;        /* the health plugin's sample interval, within bounds */
+  char *selected_name;     /* the selection follows a service across refreshes */
   guint selected_index;
   guint scroll;
   gboolean show_err;
@@ -117,6 +124,9 @@ typedef struct {
   GCancellable *cancellable;
 } Monit;
 
+/* The locale is UTF-8: box rules, bars and arrows; else their ASCII stand-ins. */
+static gboolean utf8;
+
 static void
 row_free (Row *row)
 {
@@ -130,7 +140,7 @@ row_free (Row *row)
 static guint64
 lookup_number (GVariant *dict, const char *key)
 {
-  g_autoptr(GVariant) value = g_variant_lookup_value (dict, key, NULL);
+  g_autoptr (GVariant) value = g_variant_lookup_value (dict, key, NULL);
 
   if (value == NULL)
     return 0;
@@ -188,7 +198,7 @@ row_from_dict (GVariant *dict)
   row->says_known = g_variant_lookup (dict, "figures-known", "b", &known);
   row->figures_known = row->says_known ? known : state_is_running (row->state);
   {
-    g_autoptr(GVariant) cpu = g_variant_lookup_value (dict, "cpu-percent", NULL);
+    g_autoptr (GVariant) cpu = g_variant_lookup_value (dict, "cpu-percent", NULL);
     if (cpu == NULL)
       row->figures_known = FALSE;
   }
@@ -375,7 +385,8 @@ static char *
 sparkline (GArray *samples, gboolean memory, int cells)
 {
   static const char *const bars[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
-  g_autoptr(GString) out = g_string_new (NULL);
+  static const char *const ascii_bars[] = { "_", ".", "-", ":", "=", "+", "*", "#" };
+  g_autoptr (GString) out = g_string_new (NULL);
   guint first;
   double max = 1.0; /* an idle service draws flat, not noise blown up */
 
@@ -400,7 +411,7 @@ sparkline (GArray *samples, gboolean memory, int cells)
       continue;
     }
     level = (int) (value / max * 7.0 + 0.5);
-    g_string_append (out, bars[CLAMP (level, 0, 7)]);
+    g_string_append (out, (utf8 ? bars : ascii_bars)[CLAMP (level, 0, 7)]);
   }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
@@ -414,7 +425,16 @@ format_instance (const Row *row)
 }
 
 /* The widths of the table's columns, and whether the sparklines fit. */
-enum { W_ID = 3, W_INST = 5, W_PID = 8, W_UPTIME = 7, W_RESTARTS = 4, W_STATE = 16, W_CPU = 7, W_MEM = 9 };
+enum {
+  W_ID = 3,
+  W_INST = 5,
+  W_PID = 8,
+  W_UPTIME = 7,
+  W_RESTARTS = 4,
+  W_STATE = 16,
+  W_CPU = 7,
+  W_MEM = 9
+};
 
 static void
 draw_row (Monit *m, Line *line, Row *row, gboolean selected, gboolean color, int name_width, gboolean sparks)
@@ -484,7 +504,7 @@ draw_header (Line *line, gboolean color, int name_width, gboolean sparks)
   line_field (line, _("inst"), W_INST);
   line_field (line, _("pid"), W_PID);
   line_field (line, _("uptime"), W_UPTIME);
-  line_field (line, "↺", W_RESTARTS);
+  line_field (line, utf8 ? "↺" : "rst", W_RESTARTS);
   line_field (line, _("state"), W_STATE);
   line_field (line, _("cpu"), W_CPU);
   if (sparks)
@@ -497,11 +517,11 @@ static void
 draw_rule (Line *line, gboolean color, const char *title)
 {
   line_escape (line, color, ESC_BOLD);
-  line_text (line, "── ");
+  line_text (line, utf8 ? "── " : "-- ");
   line_text (line, title);
   line_text (line, " ");
   while (line->used < line->width) {
-    g_string_append (line->out, "─");
+    g_string_append (line->out, utf8 ? "─" : "-");
     line->used++;
   }
 }
@@ -518,8 +538,8 @@ draw_detail (Line *line, const char *label, const char *value)
 static void
 redraw (Monit *m)
 {
-  g_autoptr(GString) screen = g_string_new ("\033[H");
-  g_autoptr(GPtrArray) visible = visible_rows (m);
+  g_autoptr (GString) screen = g_string_new ("\033[H");
+  g_autoptr (GPtrArray) visible = visible_rows (m);
   gboolean color = g_getenv ("NO_COLOR") == NULL;
   Line line = { g_string_new (NULL), 0, m->width };
   int name_width = 4;
@@ -528,7 +548,7 @@ redraw (Monit *m)
   int table_height, detail_height = 4, log_height, lines_left = m->height;
   int selected_pos = -1;
   Row *selected = selected_row (m);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *clock = g_date_time_format (now, "%H:%M:%S");
   g_autofree char *title = NULL;
 
@@ -581,9 +601,8 @@ redraw (Monit *m)
     g_autofree char *last_exit = m->describe ? lookup_string (m->describe, "last-exit") : NULL;
     g_autofree char *reason = m->describe ? lookup_string (m->describe, "last-restart-reason") : NULL;
     g_autofree char *log_error = m->describe ? lookup_string (m->describe, "log-error") : NULL;
-    g_autofree char *rule = selected->instances > 1
-                              ? g_strdup_printf ("%s-%u", selected->name, selected->index)
-                              : g_strdup (selected->name);
+    g_autofree char *rule = selected->instances > 1 ? g_strdup_printf ("%s-%u", selected->name, selected->index)
+                                                    : g_strdup (selected->name);
 
     draw_rule (&line, color, rule);
     line_end (&line, screen, FALSE);
@@ -652,7 +671,8 @@ redraw (Monit *m)
       line_text (&line, shown);
     }
     line_escape (&line, color, ESC_DIM);
-    line_text (&line, _("↑↓/jk select  r restart  s stop/start  l out/err  / filter  q quit"));
+    line_text (&line, utf8 ? _("↑↓/jk select  r restart  s stop/start  l out/err  / filter  q quit")
+                           : _("up/down/jk select  r restart  s stop/start  l out/err  / filter  q quit"));
   }
   line_end (&line, screen, TRUE);
   g_string_free (line.out, TRUE);
@@ -677,8 +697,7 @@ queue_redraw (Monit *m)
     m->redraw_id = g_idle_add (redraw_cb, m);
 }
 
-static void
-set_message (Monit *m, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void set_message (Monit *m, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 set_message (Monit *m, const char *format, ...)
@@ -823,7 +842,7 @@ static gboolean
 inotify_cb (int fd, GIOCondition condition, gpointer user_data)
 {
   Monit *m = user_data;
-  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  char buf[4096] __attribute__ ((aligned (__alignof__(struct inotify_event))));
 
   while (read (fd, buf, sizeof buf) > 0)
     ;
@@ -837,8 +856,8 @@ static void
 describe_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Monit *m = user_data;
-  g_autoptr(GVariant) service = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariant) service = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (!tend_dbus_manager1_call_describe_finish (TEND_DBUS_MANAGER1 (source), &service, result, &error)) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -861,14 +880,15 @@ ask_describe (Monit *m)
 {
   if (m->selected_name == NULL)
     return;
-  tend_dbus_manager1_call_describe (m->cli->manager, m->selected_name, G_DBUS_CALL_FLAGS_NONE, -1, m->cancellable, describe_cb, m);
+  tend_dbus_manager1_call_describe (m->cli->manager, m->selected_name, G_DBUS_CALL_FLAGS_NONE, -1, m->cancellable,
+                                    describe_cb, m);
 }
 
 /* Keeps the selection on a row that exists and is visible. */
 static void
 fix_selection (Monit *m)
 {
-  g_autoptr(GPtrArray) visible = visible_rows (m);
+  g_autoptr (GPtrArray) visible = visible_rows (m);
   Row *row = selected_row (m);
   gboolean changed;
 
@@ -901,7 +921,7 @@ take_list (Monit *m, GVariant *list)
 {
   g_ptr_array_set_size (m->rows, 0);
   for (gsize i = 0; i < g_variant_n_children (list); i++) {
-    g_autoptr(GVariant) dict = g_variant_get_child_value (list, i);
+    g_autoptr (GVariant) dict = g_variant_get_child_value (list, i);
     g_ptr_array_add (m->rows, row_from_dict (dict));
   }
   fix_selection (m);
@@ -919,8 +939,8 @@ history_call_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   HistoryCall *call = user_data;
   Monit *m = call->m;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
   GArray *history;
   GVariantIter iter;
   GVariant *dict;
@@ -946,7 +966,7 @@ history_call_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_hash_table_insert (m->histories, g_strdup (call->name), history);
   }
   {
-    g_autoptr(GVariant) samples = g_variant_get_child_value (reply, 0);
+    g_autoptr (GVariant) samples = g_variant_get_child_value (reply, 0);
     g_variant_iter_init (&iter, samples);
   }
   while ((dict = g_variant_iter_next_value (&iter)) != NULL) {
@@ -970,7 +990,7 @@ out:
 static void
 ask_histories (Monit *m)
 {
-  g_autoptr(GHashTable) asked = NULL;
+  g_autoptr (GHashTable) asked = NULL;
 
   if (m->history_absent)
     return;
@@ -978,8 +998,9 @@ ask_histories (Monit *m)
   for (guint i = 0; i < m->rows->len; i++) {
     Row *row = g_ptr_array_index (m->rows, i);
     GArray *history = g_hash_table_lookup (m->histories, row->name);
-    gint64 since = history != NULL && history->len > 0 ? g_array_index (history, Sample, history->len - 1).time + 1
-                                                        : g_get_real_time () - (gint64) HISTORY_KEEP * FIGURES_MS * 1000;
+    gint64 since = history != NULL && history->len > 0
+                       ? g_array_index (history, Sample, history->len - 1).time + 1
+                       : g_get_real_time () - (gint64) HISTORY_KEEP * m->figures_ms * 1000;
     g_autofree char *escaped = NULL;
     g_autofree char *path = NULL;
     HistoryCall *call;
@@ -1001,8 +1022,8 @@ static void
 list_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Monit *m = user_data;
-  g_autoptr(GVariant) list = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariant) list = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (!tend_dbus_manager1_call_list_services_finish (TEND_DBUS_MANAGER1 (source), &list, result, &error)) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1037,25 +1058,44 @@ queue_settle (Monit *m)
     m->settle_id = g_timeout_add (SETTLE_MS, settle_cb, m);
 }
 
+static gboolean figures_cb (gpointer user_data);
+
+/* Figures are asked for as often as the health plugin measures them. */
+static void
+set_figures_interval (Monit *m, guint ms)
+{
+  if (ms == m->figures_ms && m->figures_id != 0)
+    return;
+  m->figures_ms = ms;
+  g_clear_handle_id (&m->figures_id, g_source_remove);
+  m->figures_id = g_timeout_add (ms, figures_cb, m);
+}
+
 static void
 plugins_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Monit *m = user_data;
-  g_autoptr(GVariant) plugins = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariant) plugins = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean loaded = FALSE;
 
   if (!tend_dbus_manager1_call_list_plugins_finish (TEND_DBUS_MANAGER1 (source), &plugins, result, &error))
     return;
   for (gsize i = 0; i < g_variant_n_children (plugins); i++) {
-    g_autoptr(GVariant) dict = g_variant_get_child_value (plugins, i);
+    g_autoptr (GVariant) dict = g_variant_get_child_value (plugins, i);
     const char *name = NULL;
     gboolean plugin_loaded = FALSE;
 
     g_variant_lookup (dict, "name", "&s", &name);
     g_variant_lookup (dict, "loaded", "b", &plugin_loaded);
-    if (g_strcmp0 (name, "health") == 0)
+    if (g_strcmp0 (name, "health") == 0) {
+      g_autoptr (GVariant) status = g_variant_lookup_value (dict, "status", G_VARIANT_TYPE_VARDICT);
+      guint64 interval_ms = 0;
+
       loaded = plugin_loaded;
+      if (status != NULL && g_variant_lookup (status, "sample-interval-ms", "t", &interval_ms))
+        set_figures_interval (m, (guint) CLAMP (interval_ms, FIGURES_MIN_MS, FIGURES_MAX_MS));
+    }
   }
   if (loaded != m->health_loaded) {
     m->health_loaded = loaded;
@@ -1069,9 +1109,9 @@ plugins_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  * be enabled or disabled by a reload, hence asked at each look.
  */
 static void
-ask_plugins (Monit *m)
+ask_plugins (Monit *m, gboolean always)
 {
-  for (guint i = 0; i < m->rows->len; i++) {
+  for (guint i = 0; i < m->rows->len && !always; i++) {
     if (((Row *) g_ptr_array_index (m->rows, i))->says_known)
       return;
   }
@@ -1083,7 +1123,7 @@ figures_cb (gpointer user_data)
 {
   Monit *m = user_data;
 
-  ask_plugins (m);
+  ask_plugins (m, FALSE);
   ask_list (m);
   ask_histories (m);
   /* also a safety net for a log folder that could not be watched */
@@ -1105,8 +1145,15 @@ service_state_changed_cb (TendDbusManager1 *manager, const char *name, const cha
 }
 
 static void
-instance_state_changed_cb (TendDbusManager1 *manager, const char *name, guint index, const char *old_state,
-                           const char *new_state, int pid, const char *reason, gint64 time, gpointer user_data)
+instance_state_changed_cb (TendDbusManager1 *manager,
+                           const char *name,
+                           guint index,
+                           const char *old_state,
+                           const char *new_state,
+                           int pid,
+                           const char *reason,
+                           gint64 time,
+                           gpointer user_data)
 {
   Monit *m = user_data;
   gboolean found = FALSE;
@@ -1159,8 +1206,8 @@ static void
 action_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Monit *m = user_data;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
 
   reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
   if (reply == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
@@ -1183,7 +1230,7 @@ act (Monit *m, const char *method, char *doing)
 static void
 move_selection (Monit *m, int delta)
 {
-  g_autoptr(GPtrArray) visible = visible_rows (m);
+  g_autoptr (GPtrArray) visible = visible_rows (m);
   Row *row = selected_row (m);
   guint pos = 0;
   Row *next;
@@ -1232,7 +1279,14 @@ key_filter (Monit *m, int key)
   queue_redraw (m);
 }
 
-enum { KEY_UP = 0x1000, KEY_DOWN, KEY_PAGE_UP, KEY_PAGE_DOWN, KEY_HOME, KEY_END };
+enum {
+  KEY_UP = 0x1000,
+  KEY_DOWN,
+  KEY_PAGE_UP,
+  KEY_PAGE_DOWN,
+  KEY_HOME,
+  KEY_END
+};
 
 static void
 key (Monit *m, int k)
@@ -1399,8 +1453,8 @@ resize_cb (gpointer user_data)
 static int
 snapshot (TendCli *cli)
 {
-  g_autoptr(GVariant) list = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GVariant) list = NULL;
+  g_autoptr (GError) error = NULL;
 
   list = tend_cli_list_services (cli, &error);
   if (list == NULL)
@@ -1412,18 +1466,18 @@ snapshot (TendCli *cli)
 int
 tend_cli_cmd_monit (TendCli *cli, int argc, char **argv)
 {
-  g_autoptr(GPtrArray) positional = NULL;
-  g_autoptr(GVariant) list = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GPtrArray) positional = NULL;
+  g_autoptr (GVariant) list = NULL;
+  g_autoptr (GError) error = NULL;
   Monit m = { 0 };
-  guint sources[6] = { 0 };
+  guint sources[5] = { 0 };
   gulong handlers[4] = { 0 };
   int status;
 
   status = tend_cli_parse_options (
       "monit", "",
       _("a live full-screen view of the services, their figures and the selected one's log; on a terminal that is "
-        "not one, the status table once"),
+         "not one, the status table once"),
       NULL, NULL, argc, argv, &positional);
   if (status == TEND_CLI_HELP_SHOWN)
     return TEND_CLI_EXIT_OK;
@@ -1439,7 +1493,9 @@ tend_cli_cmd_monit (TendCli *cli, int argc, char **argv)
     return snapshot (cli);
 
   m.cli = cli;
+  utf8 = g_get_charset (NULL);
   m.status = TEND_CLI_EXIT_OK;
+  m.figures_ms = FIGURES_MS;
   m.loop = g_main_loop_new (NULL, FALSE);
   m.rows = g_ptr_array_new_with_free_func ((GDestroyNotify) row_free);
   m.histories = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
@@ -1466,7 +1522,7 @@ tend_cli_cmd_monit (TendCli *cli, int argc, char **argv)
   }
   terminal_size (&m);
   take_list (&m, list);
-  ask_plugins (&m);
+  ask_plugins (&m, TRUE);
   ask_histories (&m);
 
   sources[0] = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, stdin_cb, &m);
@@ -1474,7 +1530,7 @@ tend_cli_cmd_monit (TendCli *cli, int argc, char **argv)
   sources[2] = g_unix_signal_add (SIGTERM, quit_signal_cb, &m);
   sources[3] = g_unix_signal_add (SIGHUP, quit_signal_cb, &m);
   sources[4] = g_unix_signal_add (SIGWINCH, resize_cb, &m);
-  sources[5] = g_timeout_add (FIGURES_MS, figures_cb, &m);
+  set_figures_interval (&m, FIGURES_MS);
   if (m.inotify_fd >= 0)
     g_unix_fd_add (m.inotify_fd, G_IO_IN, inotify_cb, &m);
   redraw (&m);
@@ -1497,6 +1553,7 @@ out:
   }
   g_clear_handle_id (&m.redraw_id, g_source_remove);
   g_clear_handle_id (&m.settle_id, g_source_remove);
+  g_clear_handle_id (&m.figures_id, g_source_remove);
   log_close (&m);
   if (m.inotify_fd >= 0) {
     /* the fd's source (and any other left) is found by its data and removed before the fd closes */

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tend monit, driven in a real terminal: a detached tmux session of a fixed
+ * size on a tmux server of the test's own (its socket in the test's
+ * folder), keys sent with send-keys, the screen read with capture-pane.
+ */
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "tend-test-daemon.h"
+
+#define SESSION "tend-monit-test"
+#define WIDTH "120"
+#define HEIGHT "40"
+
+typedef struct {
+  TendTestDaemon *d;
+  char *socket; /* the tmux server's, ours alone */
+  gboolean session;
+  pid_t server;
+} Term;
+
+static char *
+tmux_path (void)
+{
+  char *path = g_find_program_in_path ("tmux");
+
+  /* tools/debian-packages.txt installs it: in CI its absence is a failure, not a skip */
+  if (path == NULL && g_getenv ("CI") != NULL)
+    g_error ("tmux is missing (tools/install-deps.sh installs it)");
+  return path;
+}
+
+/* Runs tmux -S SOCKET ARGS...; returns its exit status, @out (nullable) gets its stdout. */
+static int
+tmux (Term *t, char **out, const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  const char *arg;
+  va_list args;
+  int status;
+
+  g_ptr_array_add (argv, (gpointer) "tmux");
+  /* the screen is UTF-8 (the pane's locale is C.UTF-8), whatever the test's own locale */
+  g_ptr_array_add (argv, (gpointer) "-u");
+  g_ptr_array_add (argv, (gpointer) "-S");
+  g_ptr_array_add (argv, t->socket);
+  va_start (args, first);
+  for (arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  status = tend_test_run_program (t->d, NULL, (const char *const *) argv->pdata, out, &err);
+  if (status != 0)
+    g_test_message ("tmux %s: %d: %s", first, status, err);
+  return status;
+}
+
+static char *
+capture (Term *t)
+{
+  char *out = NULL;
+
+  g_assert_cmpint (tmux (t, &out, "capture-pane", "-p", "-t", SESSION, NULL), ==, 0);
+  return out;
+}
+
+static void
+save_capture (Term *t, const char *text, const char *name)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), name, NULL);
+
+  g_file_set_contents (path, text, -1, NULL);
+  g_test_message ("screen saved in %s", path);
+}
+
+/* The screen's line that shows @name's first instance (the table comes before the details). */
+static char *
+row_of (const char *screen, const char *name)
+{
+  g_auto (GStrv) lines = g_strsplit (screen, "\n", -1);
+  g_autofree char *needle = g_strdup_printf (" %s ", name);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    /* " ID   NAME ...": the id column first */
+    if (g_ascii_isdigit (lines[i][1]) && strstr (lines[i], needle) != NULL)
+      return g_strdup (lines[i]);
+  }
+  return NULL;
+}
+
+typedef struct {
+  Term *t;
+  const char *name;
+  const char *state; /* NULL: the text alone */
+  const char *text;
+  char *last;
+} ScreenWait;
+
+static gboolean
+screen_shows (gpointer data)
+{
+  ScreenWait *w = data;
+  g_autofree char *row = NULL;
+
+  g_free (w->last);
+  w->last = capture (w->t);
+  if (w->text != NULL && strstr (w->last, w->text) == NULL)
+    return FALSE;
+  if (w->name == NULL)
+    return TRUE;
+  row = row_of (w->last, w->name);
+  return row != NULL && (w->state == NULL || strstr (row, w->state) != NULL);
+}
+
+/* Polls the screen (every 10 ms, each look one tmux call) until @name's row shows @state and @text is on it. */
+static char *
+wait_screen (Term *t, const char *name, const char *state, const char *text, guint timeout_ms)
+{
+  ScreenWait w = { t, name, state, text, NULL };
+
+  if (!tend_test_wait (screen_shows, &w, timeout_ms)) {
+    save_capture (t, w.last, "test-monit-failed.txt");
+    g_test_message ("screen:\n%s", w.last);
+    g_free (w.last);
+    return NULL;
+  }
+  return w.last;
+}
+
+static JsonObject *
+instance_json (TendTestDaemon *d, const char *name, JsonNode **out_root)
+{
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonArray *array;
+
+  g_assert_cmpint (tend_test_run_cli (d, &out, NULL, "status", "--json", NULL), ==, 0);
+  *out_root = json_from_string (out, &error);
+  g_assert_no_error (error);
+  array = json_node_get_array (*out_root);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonObject *o = json_array_get_object_element (array, i);
+    if (g_strcmp0 (json_object_get_string_member (o, "name"), name) == 0)
+      return o;
+  }
+  return NULL;
+}
+
+static gint64
+pid_of (TendTestDaemon *d, const char *name)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *o = instance_json (d, name, &root);
+
+  g_assert_nonnull (o);
+  return json_object_get_int_member (o, "pid");
+}
+
+typedef struct {
+  TendTestDaemon *d;
+  const char *name;
+  gint64 old_pid;
+} PidWait;
+
+static gboolean
+pid_changed (gpointer data)
+{
+  PidWait *w = data;
+  gint64 pid = pid_of (w->d, w->name);
+
+  return pid > 0 && pid != w->old_pid;
+}
+
+/*
+ * Starts `tend --home H monit` in a new session, in a UTF-8 locale. The
+ * shell around it keeps the terminal's settings before and says afterwards
+ * whether monit gave them back, and with which status it ended; then it
+ * waits to be killed with the session, so that the pane can be read.
+ */
+static void
+term_start (Term *t)
+{
+  g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
+  g_autofree char *quoted_tend = g_shell_quote (tend);
+  g_autofree char *quoted_home = g_shell_quote (t->d->home);
+  g_autofree char *command =
+      g_strdup_printf ("export LC_ALL=C.UTF-8; before=$(stty -g); %s --home %s monit; status=$?; "
+                       "if [ \"$(stty -g)\" = \"$before\" ]; then echo \"monit ended $status, terminal restored\"; "
+                       "else echo \"monit ended $status, terminal NOT restored\"; fi; exec sleep 600",
+                       quoted_tend, quoted_home);
+  g_autofree char *server = NULL;
+  guint64 pid;
+
+  g_assert_cmpint (tmux (t, NULL, "-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-x", WIDTH, "-y", HEIGHT,
+                         "sh", "-c", command, NULL),
+                   ==, 0);
+  t->session = TRUE;
+  /* a test that fails half-way leaves no tmux server behind: the fixture ends it */
+  g_assert_cmpint (tmux (t, &server, "display", "-p", "-t", SESSION, "#{pid}", NULL), ==, 0);
+  g_assert_true (g_ascii_string_to_unsigned (g_strstrip (server), 10, 1, G_MAXINT, &pid, NULL));
+  t->server = (pid_t) pid;
+  tend_test_track_pid (t->server);
+}
+
+static void
+term_stop (Term *t)
+{
+  /* by its name, on our own server: the last session gone, the server ends too */
+  if (t->session)
+    tmux (t, NULL, "kill-session", "-t", SESSION, NULL);
+  t->session = FALSE;
+  if (t->server > 0) {
+    g_assert_true (tend_test_wait_pid_gone (t->server, 10000));
+    tend_test_untrack_pid (t->server);
+  }
+}
+
+/* After monit ended: the terminal as it was (off the alternate screen, the cursor shown, its settings back). */
+static void
+assert_ended_clean (Term *t)
+{
+  g_autofree char *screen = wait_screen (t, NULL, NULL, "monit ended ", 10000);
+  g_autofree char *flags = NULL;
+
+  g_assert_nonnull (screen);
+  g_assert_nonnull (strstr (screen, "monit ended 0, terminal restored"));
+  g_assert_cmpint (tmux (t, &flags, "display", "-p", "-t", SESSION, "#{alternate_on} #{cursor_flag}", NULL), ==, 0);
+  g_assert_cmpstr (flags, ==, "0 1\n");
+}
+
+static const char config[] = "[plugin:health]\n"
+                             "enabled=false\n"
+                             "[service:alpha]\n"
+                             "exec=@HELPERS@/ticker.sh\n"
+                             "env=RECORD=@DIR@/alpha.rec\n"
+                             "[service:beta]\n"
+                             "exec=/bin/sleep 1000\n"
+                             "[service:gamma]\n"
+                             "exec=/bin/sleep 1000\n";
+
+static void
+test_monit_live (void)
+{
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *tmux_program = tmux_path ();
+  Term t = { d, NULL, FALSE, 0 };
+  g_autofree char *screen = NULL;
+  g_autofree char *row = NULL;
+  gint64 before_ms, took_ms, old_pid;
+  PidWait pw;
+
+  if (tmux_program == NULL) {
+    g_test_skip ("tmux is not installed");
+    return;
+  }
+  t.socket = tend_test_daemon_path (d, "tmux.sock");
+  tend_test_daemon_write_config (d, config);
+  tend_test_daemon_start (d);
+  term_start (&t);
+
+  /* every service with its state; the first one selected, its details and its log below */
+  screen = wait_screen (&t, "gamma", "online", "tick ", 15000);
+  g_assert_nonnull (screen);
+  row = row_of (screen, "alpha");
+  g_assert_nonnull (strstr (row, "online"));
+  g_clear_pointer (&row, g_free);
+  row = row_of (screen, "beta");
+  g_assert_nonnull (strstr (row, "online"));
+  g_assert_nonnull (strstr (screen, "── alpha "));
+  g_assert_nonnull (strstr (screen, "alpha-out.log"));
+  /* the health plugin is off: no figure is made up (no 0.0%, no 0b) */
+  g_assert_null (strstr (row, "0.0%"));
+  g_assert_null (strstr (row, " 0b"));
+  g_clear_pointer (&row, g_free);
+  g_clear_pointer (&screen, g_free);
+
+  /* a stop elsewhere shows at once: the state comes with the daemon's signal, not a timer */
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "stop", "gamma", NULL), ==, 0);
+  before_ms = g_get_monotonic_time () / 1000;
+  screen = wait_screen (&t, "gamma", "stopped", NULL, 1000);
+  took_ms = g_get_monotonic_time () / 1000 - before_ms;
+  g_assert_nonnull (screen);
+  g_test_message ("stopped shown %" G_GINT64_FORMAT " ms after tend stop returned", took_ms);
+  g_clear_pointer (&screen, g_free);
+
+  /* j selects beta; r restarts it */
+  old_pid = pid_of (d, "beta");
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "j", NULL), ==, 0);
+  screen = wait_screen (&t, NULL, NULL, "── beta ", 5000);
+  g_assert_nonnull (screen);
+  g_clear_pointer (&screen, g_free);
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "r", NULL), ==, 0);
+  pw = (PidWait){ d, "beta", old_pid };
+  g_assert_true (tend_test_wait (pid_changed, &pw, 10000));
+  /* and the screen says so: the restart counted, the reason shown */
+  screen = wait_screen (&t, "beta", "online", "restart requested", 5000);
+  g_assert_nonnull (screen);
+  g_clear_pointer (&screen, g_free);
+
+  /* s on a stopped service starts it */
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "j", NULL), ==, 0);
+  screen = wait_screen (&t, NULL, NULL, "── gamma ", 5000);
+  g_assert_nonnull (screen);
+  g_clear_pointer (&screen, g_free);
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "s", NULL), ==, 0);
+  screen = wait_screen (&t, "gamma", "online", NULL, 10000);
+  g_assert_nonnull (screen);
+  g_clear_pointer (&screen, g_free);
+
+  /* / filters as one types; Esc clears the filter */
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "/", "a", "l", "p", NULL), ==, 0);
+  screen = wait_screen (&t, "alpha", NULL, "/alp", 5000);
+  g_assert_nonnull (screen);
+  g_assert_null (row_of (screen, "beta"));
+  g_clear_pointer (&screen, g_free);
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "Escape", NULL), ==, 0);
+  screen = wait_screen (&t, "beta", NULL, NULL, 5000);
+  g_assert_nonnull (screen);
+  g_clear_pointer (&screen, g_free);
+
+  /* l: the error log of the selected one */
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "l", NULL), ==, 0);
+  screen = wait_screen (&t, NULL, NULL, "── error log", 5000);
+  g_assert_nonnull (screen);
+  save_capture (&t, screen, "test-monit-screen.txt");
+  g_clear_pointer (&screen, g_free);
+
+  /* q: gone, and the terminal as it was */
+  g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "q", NULL), ==, 0);
+  assert_ended_clean (&t);
+  term_stop (&t);
+  tend_test_daemon_stop (d);
+  g_free (t.socket);
+}
+
+/* SIGTERM (and SIGINT) end it as q does: the terminal given back. */
+static void
+test_monit_signal (gconstpointer data)
+{
+  int signal_number = GPOINTER_TO_INT (data);
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *tmux_program = tmux_path ();
+  Term t = { d, NULL, FALSE, 0 };
+  g_autofree char *screen = NULL;
+  g_autofree char *pane_pid = NULL;
+  g_autoptr (GArray) found = NULL;
+  guint64 shell;
+
+  if (tmux_program == NULL) {
+    g_test_skip ("tmux is not installed");
+    return;
+  }
+  t.socket = tend_test_daemon_path (d, "tmux.sock");
+  tend_test_daemon_write_config (d, config);
+  tend_test_daemon_start (d);
+  term_start (&t);
+  screen = wait_screen (&t, "gamma", "online", NULL, 15000);
+  g_assert_nonnull (screen);
+  g_assert_cmpint (tmux (&t, &pane_pid, "display", "-p", "-t", SESSION, "#{pane_pid}", NULL), ==, 0);
+  g_assert_true (g_ascii_string_to_unsigned (g_strstrip (pane_pid), 10, 1, G_MAXINT, &shell, NULL));
+  /* the shell's child is our tend */
+  found = tend_test_find_descendants ((pid_t) shell, NULL);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_cmpint (kill (g_array_index (found, pid_t, 0), signal_number), ==, 0);
+  assert_ended_clean (&t);
+  term_stop (&t);
+  tend_test_daemon_stop (d);
+  g_free (t.socket);
+}
+
+/* Not on a terminal: the table once, no escape sequence, status 0. */
+static void
+test_monit_snapshot (void)
+{
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  tend_test_daemon_write_config (d, config);
+  tend_test_daemon_start (d);
+  g_assert_cmpint (tend_test_run_cli (d, &out, &err, "monit", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "name"));
+  g_assert_nonnull (strstr (out, "alpha"));
+  g_assert_nonnull (strstr (out, "beta"));
+  g_assert_nonnull (strstr (out, "gamma"));
+  g_assert_null (strchr (out, '\033'));
+  g_assert_cmpstr (err, ==, "");
+
+  g_assert_cmpint (tend_test_run_cli (d, &out, &err, "monit", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "tend monit"));
+  g_assert_cmpint (tend_test_run_cli (d, &out, &err, "monit", "extra", NULL), ==, 2);
+  tend_test_daemon_stop (d);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/monit/snapshot", test_monit_snapshot);
+  g_test_add_func ("/monit/live", test_monit_live);
+  g_test_add_data_func ("/monit/sigterm", GINT_TO_POINTER (SIGTERM), test_monit_signal);
+  g_test_add_data_func ("/monit/sigint", GINT_TO_POINTER (SIGINT), test_monit_signal);
+  return g_test_run ();
+}
