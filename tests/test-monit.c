@@ -4,7 +4,9 @@
  * size on a tmux server of the test's own (its socket in the test's
  * folder), keys sent with send-keys, the screen read with capture-pane.
  */
+#include <gio/gio.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
@@ -222,13 +224,14 @@ term_stop (Term *t)
 
 /* After monit ended: the terminal as it was (off the alternate screen, the cursor shown, its settings back). */
 static void
-assert_ended_clean (Term *t)
+assert_ended_clean (Term *t, int status)
 {
   g_autofree char *screen = wait_screen (t, NULL, NULL, "monit ended ", 10000);
   g_autofree char *flags = NULL;
+  g_autofree char *expected = g_strdup_printf ("monit ended %d, terminal restored", status);
 
   g_assert_nonnull (screen);
-  g_assert_nonnull (strstr (screen, "monit ended 0, terminal restored"));
+  g_assert_nonnull (strstr (screen, expected));
   g_assert_cmpint (tmux (t, &flags, "display", "-p", "-t", SESSION, "#{alternate_on} #{cursor_flag}", NULL), ==, 0);
   g_assert_cmpstr (flags, ==, "0 1\n");
 }
@@ -273,6 +276,8 @@ test_monit_live (void)
   g_assert_nonnull (strstr (row, "online"));
   g_assert_nonnull (strstr (screen, "── alpha "));
   g_assert_nonnull (strstr (screen, "alpha-out.log"));
+  /* this daemon keeps no history of the figures it does not measure: no sparkline drawn */
+  g_assert_null (strstr (screen, "▁"));
   /* the health plugin is off: no figure is made up (no 0.0%, no 0b) */
   g_assert_null (strstr (row, "0.0%"));
   g_assert_null (strstr (row, " 0b"));
@@ -332,7 +337,7 @@ test_monit_live (void)
 
   /* q: gone, and the terminal as it was */
   g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "q", NULL), ==, 0);
-  assert_ended_clean (&t);
+  assert_ended_clean (&t, 0);
   term_stop (&t);
   tend_test_daemon_stop (d);
   g_free (t.socket);
@@ -367,9 +372,230 @@ test_monit_signal (gconstpointer data)
   found = tend_test_find_descendants ((pid_t) shell, NULL);
   g_assert_cmpuint (found->len, ==, 1);
   g_assert_cmpint (kill (g_array_index (found, pid_t, 0), signal_number), ==, 0);
-  assert_ended_clean (&t);
+  assert_ended_clean (&t, 0);
   term_stop (&t);
   tend_test_daemon_stop (d);
+  g_free (t.socket);
+}
+
+/*
+ * A stand-in for tendd on the control socket, with the history a newer
+ * daemon keeps (Service1.GetHistory, docs/dbus.md): one service, "web",
+ * whose CPU rose one step a sample and whose memory was unknown in two
+ * samples. In a thread of its own: the test blocks while tmux runs.
+ */
+static const char fake_xml[] =
+    "<node>"
+    " <interface name='org.tend.Manager1'>"
+    "  <method name='ListServices'><arg name='instances' type='aa{sv}' direction='out'/></method>"
+    "  <method name='Describe'><arg name='name' type='s' direction='in'/>"
+    "   <arg name='service' type='a{sv}' direction='out'/></method>"
+    "  <method name='ListPlugins'><arg name='plugins' type='aa{sv}' direction='out'/></method>"
+    " </interface>"
+    " <interface name='org.tend.Service1'>"
+    "  <method name='GetHistory'><arg name='since' type='x' direction='in'/>"
+    "   <arg name='samples' type='aa{sv}' direction='out'/></method>"
+    " </interface>"
+    "</node>";
+
+typedef struct {
+  char *socket_path;
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  GDBusNodeInfo *info;
+  GDBusServer *server;
+  GPtrArray *connections; /* GDBusConnection *, those of clients (in the thread) */
+  GMutex lock;
+  GCond ready_cond;
+  gboolean ready;
+  guint history_calls;
+} FakeDaemon;
+
+static GVariant *
+fake_row (gboolean describe)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "name", "s", "web");
+  g_variant_dict_insert (&dict, "index", "u", 0);
+  g_variant_dict_insert (&dict, "id", "u", 0);
+  g_variant_dict_insert (&dict, "instances", "u", 1);
+  g_variant_dict_insert (&dict, "pid", "i", 4242);
+  g_variant_dict_insert (&dict, "state", "s", "online");
+  g_variant_dict_insert (&dict, "start-time", "x", g_get_real_time () - 90 * G_USEC_PER_SEC);
+  g_variant_dict_insert (&dict, "restarts", "u", 2);
+  g_variant_dict_insert (&dict, "cpu-percent", "d", 7.0);
+  g_variant_dict_insert (&dict, "memory-rss", "t", (guint64) 41 * 1024 * 1024);
+  g_variant_dict_insert (&dict, "figures-known", "b", TRUE);
+  g_variant_dict_insert (&dict, "out-log", "s", "/nonexistent/web-out.log");
+  g_variant_dict_insert (&dict, "error-log", "s", "/nonexistent/web-error.log");
+  if (describe)
+    g_variant_dict_insert (&dict, "last-restart-reason", "s", "health check failed: HTTP 503");
+  return g_variant_dict_end (&dict);
+}
+
+static void
+fake_method (GDBusConnection *connection,
+             const char *sender,
+             const char *path,
+             const char *interface,
+             const char *method,
+             GVariant *parameters,
+             GDBusMethodInvocation *invocation,
+             gpointer user_data)
+{
+  FakeDaemon *fake = user_data;
+
+  if (g_str_equal (method, "ListServices")) {
+    GVariantBuilder rows;
+    g_variant_builder_init (&rows, G_VARIANT_TYPE ("aa{sv}"));
+    g_variant_builder_add_value (&rows, fake_row (FALSE));
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", &rows));
+  } else if (g_str_equal (method, "Describe")) {
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", fake_row (TRUE)));
+  } else if (g_str_equal (method, "ListPlugins")) {
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_parsed ("(@aa{sv} [],)"));
+  } else if (g_str_equal (method, "GetHistory") && g_str_equal (path, "/org/tend/Tend1/service/web")) {
+    GVariantBuilder samples;
+    gint64 now = g_get_real_time ();
+
+    g_atomic_int_inc (&fake->history_calls);
+    g_variant_builder_init (&samples, G_VARIANT_TYPE ("aa{sv}"));
+    for (guint i = 0; i < 8; i++) {
+      GVariantDict dict;
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "time", "x", now - (gint64) (8 - i) * 2 * G_USEC_PER_SEC);
+      g_variant_dict_insert (&dict, "restarts", "u", 2);
+      g_variant_dict_insert (&dict, "cpu-percent", "d", (double) i);
+      g_variant_dict_insert (&dict, "processes", "u", 1);
+      if (i != 2 && i != 3)
+        g_variant_dict_insert (&dict, "memory-rss", "t", (guint64) 41 * 1024 * 1024);
+      g_variant_builder_add_value (&samples, g_variant_dict_end (&dict));
+    }
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", &samples));
+  } else {
+    g_dbus_method_invocation_return_dbus_error (invocation, "org.freedesktop.DBus.Error.UnknownMethod", method);
+  }
+}
+
+static const GDBusInterfaceVTable fake_vtable = { fake_method, NULL, NULL, { 0 } };
+
+static gboolean
+fake_new_connection (GDBusServer *server, GDBusConnection *connection, gpointer user_data)
+{
+  FakeDaemon *fake = user_data;
+
+  g_assert_cmpuint (g_dbus_connection_register_object (connection, "/org/tend/Tend1", fake->info->interfaces[0],
+                                                       &fake_vtable, fake, NULL, NULL),
+                    !=, 0);
+  g_assert_cmpuint (g_dbus_connection_register_object (connection, "/org/tend/Tend1/service/web",
+                                                       fake->info->interfaces[1], &fake_vtable, fake, NULL, NULL),
+                    !=, 0);
+  g_ptr_array_add (fake->connections, g_object_ref (connection));
+  return TRUE;
+}
+
+static gpointer
+fake_thread (gpointer data)
+{
+  FakeDaemon *fake = data;
+  g_autofree char *guid = g_dbus_generate_guid ();
+  g_autofree char *address = g_strconcat ("unix:path=", fake->socket_path, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_main_context_push_thread_default (fake->context);
+  fake->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  fake->server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (fake->server, "new-connection", G_CALLBACK (fake_new_connection), fake);
+  g_dbus_server_start (fake->server);
+  g_mutex_lock (&fake->lock);
+  fake->ready = TRUE;
+  g_cond_signal (&fake->ready_cond);
+  g_mutex_unlock (&fake->lock);
+  g_main_loop_run (fake->loop);
+  g_dbus_server_stop (fake->server);
+  g_clear_object (&fake->server);
+  g_ptr_array_unref (fake->connections);
+  g_main_context_pop_thread_default (fake->context);
+  return NULL;
+}
+
+/* The daemon going away: its connections closed. */
+static gboolean
+fake_close (gpointer data)
+{
+  FakeDaemon *fake = data;
+
+  for (guint i = 0; i < fake->connections->len; i++)
+    g_dbus_connection_close_sync (g_ptr_array_index (fake->connections, i), NULL, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+fake_quit (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Sparklines from the history, the figures the stand-in gave, its restart reason. */
+static void
+test_monit_history (void)
+{
+  g_autoptr (TendTestDaemon) d = tend_test_daemon_new ();
+  g_autofree char *tmux_program = tmux_path ();
+  Term t = { d, NULL, FALSE, 0 };
+  FakeDaemon fake = { 0 };
+  g_autofree char *screen = NULL;
+  g_autofree char *row = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (tmux_program == NULL) {
+    g_test_skip ("tmux is not installed");
+    return;
+  }
+  /* no tendd: the stand-in answers on its socket */
+  g_assert_cmpint (g_mkdir_with_parents (d->home, 0700), ==, 0);
+  fake.socket_path = g_build_filename (d->home, "tendd.sock", NULL);
+  fake.info = g_dbus_node_info_new_for_xml (fake_xml, &error);
+  g_assert_no_error (error);
+  fake.context = g_main_context_new ();
+  fake.loop = g_main_loop_new (fake.context, FALSE);
+  g_mutex_init (&fake.lock);
+  g_cond_init (&fake.ready_cond);
+  fake.thread = g_thread_new ("fake-tendd", fake_thread, &fake);
+  g_mutex_lock (&fake.lock);
+  while (!fake.ready)
+    g_cond_wait (&fake.ready_cond, &fake.lock);
+  g_mutex_unlock (&fake.lock);
+
+  t.socket = tend_test_daemon_path (d, "tmux.sock");
+  term_start (&t);
+  /* CPU 0 to 7 %, scaled to the highest: every bar once; memory flat, with the two unknown samples blank */
+  screen = wait_screen (&t, "web", "▁▂▃▄▅▆▇█", "health check failed: HTTP 503", 15000);
+  g_assert_nonnull (screen);
+  row = row_of (screen, "web");
+  g_assert_nonnull (strstr (row, "7.0%"));
+  g_assert_nonnull (strstr (row, "41.0mb"));
+  g_assert_nonnull (strstr (row, "██  ████"));
+  g_assert_cmpuint (g_atomic_int_get (&fake.history_calls), >=, 1);
+  save_capture (&t, screen, "test-monit-history.txt");
+  /* the daemon gone: monit ends (status 3, unreachable) and gives the terminal back */
+  g_main_context_invoke (fake.context, fake_close, &fake);
+  assert_ended_clean (&t, 3);
+  term_stop (&t);
+
+  g_main_context_invoke (fake.context, fake_quit, fake.loop);
+  g_thread_join (fake.thread);
+  g_main_loop_unref (fake.loop);
+  g_main_context_unref (fake.context);
+  g_dbus_node_info_unref (fake.info);
+  g_mutex_clear (&fake.lock);
+  g_cond_clear (&fake.ready_cond);
+  g_free (fake.socket_path);
   g_free (t.socket);
 }
 
@@ -404,6 +630,7 @@ main (int argc, char **argv)
   g_test_add_func ("/monit/snapshot", test_monit_snapshot);
   g_test_add_func ("/monit/live", test_monit_live);
   g_test_add_data_func ("/monit/sigterm", GINT_TO_POINTER (SIGTERM), test_monit_signal);
+  g_test_add_func ("/monit/history", test_monit_history);
   g_test_add_data_func ("/monit/sigint", GINT_TO_POINTER (SIGINT), test_monit_signal);
   return g_test_run ();
 }
