@@ -335,6 +335,20 @@ test_monit_live (void)
   save_capture (&t, screen, "test-monit-screen.txt");
   g_clear_pointer (&screen, g_free);
 
+  /* a smaller terminal: drawn again to its size, nothing scrolled off the top */
+  g_assert_cmpint (tmux (&t, NULL, "resize-window", "-t", SESSION, "-x", "70", "-y", "12", NULL), ==, 0);
+  screen = wait_screen (&t, "alpha", NULL, "q quit", 5000);
+  g_assert_nonnull (screen);
+  g_assert_true (g_str_has_prefix (screen, " tend monit "));
+  {
+    g_auto(GStrv) lines = g_strsplit (screen, "\n", -1);
+    /* 12 lines and the newline after the last */
+    g_assert_cmpuint (g_strv_length (lines), <=, 13);
+    for (guint i = 0; lines[i] != NULL; i++)
+      g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 70);
+  }
+  g_clear_pointer (&screen, g_free);
+
   /* q: gone, and the terminal as it was */
   g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "q", NULL), ==, 0);
   assert_ended_clean (&t, 0);

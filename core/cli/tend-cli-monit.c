@@ -552,6 +552,14 @@ redraw (Monit *m)
   g_autofree char *clock = g_date_time_format (now, "%H:%M:%S");
   g_autofree char *title = NULL;
 
+  /* below a title, a header, a row and the keys there is nothing to show: say so on one line */
+  if (m->height < 4) {
+    line_text (&line, _("tend monit: the terminal is too small"));
+    line_end (&line, screen, TRUE);
+    g_string_free (line.out, TRUE);
+    write_all (screen->str, screen->len);
+    return;
+  }
   for (guint i = 0; i < visible->len; i++) {
     Row *row = g_ptr_array_index (visible, i);
     name_width = MAX (name_width, (int) g_utf8_strlen (row->name, -1));
@@ -577,6 +585,7 @@ redraw (Monit *m)
   line_end (&line, screen, FALSE);
   lines_left--;
   table_height = MAX (1, MIN ((int) MAX (visible->len, 1), (m->height - 3) / 2 - 1));
+  table_height = MIN (table_height, m->height - 3);
   if (selected_pos >= 0) {
     if ((guint) selected_pos < m->scroll)
       m->scroll = (guint) selected_pos;
