@@ -333,6 +333,12 @@ test_monit_live (void)
   screen = wait_screen (&t, NULL, NULL, "── error log", 5000);
   g_assert_nonnull (screen);
   save_capture (&t, screen, "test-monit-screen.txt");
+  {
+    /* with its colours too (ANSI), for tools/monit-screenshot.sh to turn into the PNG of docs/monitoring.md */
+    g_autofree char *colored = NULL;
+    g_assert_cmpint (tmux (&t, &colored, "capture-pane", "-e", "-p", "-t", SESSION, NULL), ==, 0);
+    save_capture (&t, colored, "test-monit-screen.ansi");
+  }
   g_clear_pointer (&screen, g_free);
 
   /* a smaller terminal: drawn again to its size, nothing scrolled off the top */
@@ -597,6 +603,11 @@ test_monit_history (void)
   g_assert_nonnull (strstr (row, "██  ████"));
   g_assert_cmpuint (g_atomic_int_get (&fake.history_calls), >=, 1);
   save_capture (&t, screen, "test-monit-history.txt");
+  {
+    g_autofree char *colored = NULL;
+    g_assert_cmpint (tmux (&t, &colored, "capture-pane", "-e", "-p", "-t", SESSION, NULL), ==, 0);
+    save_capture (&t, colored, "test-monit-history.ansi");
+  }
   /* the daemon gone: monit ends (status 3, unreachable) and gives the terminal back */
   g_main_context_invoke (fake.context, fake_close, &fake);
   assert_ended_clean (&t, 3);
