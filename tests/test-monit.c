@@ -88,8 +88,8 @@ row_of (const char *screen, const char *name)
   g_autofree char *needle = g_strdup_printf (" %s ", name);
 
   for (guint i = 0; lines[i] != NULL; i++) {
-    /* " ID   NAME ...": the id column first */
-    if (g_ascii_isdigit (lines[i][1]) && strstr (lines[i], needle) != NULL)
+    /* " ID   NAME ..." ("▶ ID" when selected): the id column first */
+    if (lines[i][0] != '\0' && g_ascii_isdigit (*g_utf8_next_char (lines[i])) && strstr (lines[i], needle) != NULL)
       return g_strdup (lines[i]);
   }
   return NULL;
@@ -270,12 +270,22 @@ test_monit_live (void)
   screen = wait_screen (&t, "gamma", "online", "tick ", 15000);
   g_assert_nonnull (screen);
   row = row_of (screen, "alpha");
+  g_assert_nonnull (row);
   g_assert_nonnull (strstr (row, "online"));
+  g_assert_true (g_str_has_prefix (row, "▶"));
   g_clear_pointer (&row, g_free);
   row = row_of (screen, "beta");
+  g_assert_nonnull (row);
   g_assert_nonnull (strstr (row, "online"));
+  g_assert_true (g_str_has_prefix (row, " "));
   g_assert_nonnull (strstr (screen, "── alpha "));
   g_assert_nonnull (strstr (screen, "alpha-out.log"));
+  {
+    /* with its colours too (ANSI), for tools/monit-screenshot.sh to turn into the PNG of docs/monitoring.md */
+    g_autofree char *colored = NULL;
+    g_assert_cmpint (tmux (&t, &colored, "capture-pane", "-e", "-p", "-t", SESSION, NULL), ==, 0);
+    save_capture (&t, colored, "test-monit-start.ansi");
+  }
   /* this daemon keeps no history of the figures it does not measure: no sparkline drawn */
   g_assert_null (strstr (screen, "▁"));
   /* the health plugin is off: no figure is made up (no 0.0%, no 0b) */
@@ -333,12 +343,6 @@ test_monit_live (void)
   screen = wait_screen (&t, NULL, NULL, "── error log", 5000);
   g_assert_nonnull (screen);
   save_capture (&t, screen, "test-monit-screen.txt");
-  {
-    /* with its colours too (ANSI), for tools/monit-screenshot.sh to turn into the PNG of docs/monitoring.md */
-    g_autofree char *colored = NULL;
-    g_assert_cmpint (tmux (&t, &colored, "capture-pane", "-e", "-p", "-t", SESSION, NULL), ==, 0);
-    save_capture (&t, colored, "test-monit-screen.ansi");
-  }
   g_clear_pointer (&screen, g_free);
 
   /* a smaller terminal: drawn again to its size, nothing scrolled off the top */
@@ -347,7 +351,7 @@ test_monit_live (void)
   g_assert_nonnull (screen);
   g_assert_true (g_str_has_prefix (screen, " tend monit "));
   {
-    g_auto(GStrv) lines = g_strsplit (screen, "\n", -1);
+    g_auto (GStrv) lines = g_strsplit (screen, "\n", -1);
     /* 12 lines and the newline after the last */
     g_assert_cmpuint (g_strv_length (lines), <=, 13);
     for (guint i = 0; lines[i] != NULL; i++)
@@ -598,6 +602,7 @@ test_monit_history (void)
   screen = wait_screen (&t, "web", "▁▂▃▄▅▆▇█", "health check failed: HTTP 503", 15000);
   g_assert_nonnull (screen);
   row = row_of (screen, "web");
+  g_assert_nonnull (row);
   g_assert_nonnull (strstr (row, "7.0%"));
   g_assert_nonnull (strstr (row, "41.0mb"));
   g_assert_nonnull (strstr (row, "██  ████"));

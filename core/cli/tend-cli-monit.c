@@ -48,6 +48,8 @@
 
 #define ESC_RESET "\033[0m"
 #define ESC_REVERSE "\033[7m"
+/* the selected row: bold on a dark grey bar, so its state colour and sparklines still read */
+#define ESC_SELECTED "\033[1;48;5;238m"
 #define ESC_BOLD "\033[1m"
 #define ESC_DIM "\033[2m"
 #define ESC_GREEN "\033[32m"
@@ -449,13 +451,10 @@ draw_row (Monit *m, Line *line, Row *row, gboolean selected, gboolean color, int
   g_autofree char *restarts = g_strdup_printf ("%u", row->restarts);
   g_autofree char *cpu = figures ? g_strdup_printf ("%.1f%%", row->cpu) : g_strdup ("-");
   g_autofree char *mem = figures ? tend_cli_format_memory (row->rss) : g_strdup ("-");
-  const char *back = selected ? ESC_REVERSE : "";
+  const char *back = selected ? ESC_SELECTED : "";
 
   line_escape (line, color, back);
-  if (!color && selected)
-    line_text (line, ">");
-  else
-    line_text (line, " ");
+  line_text (line, selected ? (utf8 ? "▶" : ">") : " ");
   line_field (line, id, W_ID);
   line_field (line, row->name, name_width);
   line_field (line, inst, W_INST);
