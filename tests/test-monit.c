@@ -100,6 +100,7 @@ typedef struct {
   const char *name;
   const char *state; /* NULL: the text alone */
   const char *text;
+  const char *gone; /* a service whose row must not be there */
   char *last;
 } ScreenWait;
 
@@ -113,6 +114,11 @@ screen_shows (gpointer data)
   w->last = capture (w->t);
   if (w->text != NULL && strstr (w->last, w->text) == NULL)
     return FALSE;
+  if (w->gone != NULL) {
+    g_autofree char *gone_row = row_of (w->last, w->gone);
+    if (gone_row != NULL)
+      return FALSE;
+  }
   if (w->name == NULL)
     return TRUE;
   row = row_of (w->last, w->name);
@@ -123,7 +129,7 @@ screen_shows (gpointer data)
 static char *
 wait_screen (Term *t, const char *name, const char *state, const char *text, guint timeout_ms)
 {
-  ScreenWait w = { t, name, state, text, NULL };
+  ScreenWait w = { t, name, state, text, NULL, NULL };
 
   if (!tend_test_wait (screen_shows, &w, timeout_ms)) {
     save_capture (t, w.last, "test-monit-failed.txt");
@@ -337,6 +343,14 @@ test_monit_live (void)
   screen = wait_screen (&t, "beta", NULL, NULL, 5000);
   g_assert_nonnull (screen);
   g_clear_pointer (&screen, g_free);
+
+  /* a service deleted elsewhere leaves the table (ServiceRemoved) */
+  g_assert_cmpint (tend_test_run_cli (d, NULL, NULL, "delete", "beta", NULL), ==, 0);
+  {
+    ScreenWait w = { &t, "alpha", NULL, NULL, "beta", NULL };
+    g_assert_true (tend_test_wait (screen_shows, &w, 2000));
+    g_free (w.last);
+  }
 
   /* l: the error log of the selected one */
   g_assert_cmpint (tmux (&t, NULL, "send-keys", "-t", SESSION, "l", NULL), ==, 0);
