@@ -579,6 +579,8 @@ static const Verb verbs[] = {
   { "describe", cmd_describe, "describe NAME [--json]", N_("everything about one service"), "NAME" },
   { "logs", tend_cli_cmd_logs, "logs [NAME] [--lines N] [--follow] [--err|--out] [--timestamps]",
     N_("show the last lines of the logs, and follow them with --follow"), "[NAME|all]" },
+  { "monit", tend_cli_cmd_monit, "monit",
+    N_("a live full-screen view: states, figures, the selected service's details and log"), "" },
   { "flush", tend_cli_cmd_flush, "flush [NAME]", N_("empty the log files of one or every service"), "[NAME|all]" },
   { "check", tend_cli_cmd_check, "check [FILE]", N_("check a configuration file, start nothing"), "[FILE]" },
   { "save", cmd_save, "save", N_("write the service list to HOME/dump.conf"), "" },

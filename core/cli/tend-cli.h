@@ -173,6 +173,10 @@ int tend_cli_cmd_logs (TendCli *cli, int argc, char **argv);
 /** tend_cli_cmd_flush: tend flush [NAME] */
 int tend_cli_cmd_flush (TendCli *cli, int argc, char **argv);
 
+/* tend-cli-monit.c */
+/** tend_cli_cmd_monit: tend monit: the live full-screen view; on no terminal, the status table once */
+int tend_cli_cmd_monit (TendCli *cli, int argc, char **argv);
+
 /* tend-cli-check.c */
 /** tend_cli_cmd_check: tend check [FILE]: tendd --check-config on FILE or the daemon's configuration */
 int tend_cli_cmd_check (TendCli *cli, int argc, char **argv);
