@@ -71,6 +71,8 @@
   }
 
   function setMode(m) {
+    // rows are built for a mode: read-only ones have no buttons at all
+    if (m !== mode) clearRows();
     mode = m;
     document.body.classList.toggle('read-only', m !== 'token');
     const label = $('mode');
@@ -134,7 +136,7 @@
     svg.setAttribute('viewBox', '0 0 100 20');
     svg.setAttribute('preserveAspectRatio', 'none');
     svg.appendChild(document.createElementNS('http://www.w3.org/2000/svg', 'path'));
-    svg.hidden = true;
+    svg.classList.add('empty');
     return svg;
   }
 
@@ -158,6 +160,7 @@
     row.memChart = spark('mem');
     mem.append(row.mem, row.memChart);
     row.reason = cell(tr, 'reason', 'last restart');
+    if (mode !== 'token') return row;
     const actions = cell(tr, 'actions', '');
     for (const action of ['start', 'stop', 'restart']) {
       const b = document.createElement('button');
@@ -303,7 +306,7 @@
       const values = h.map((s) => s[key]);
       const d = values.some(known) ? sparkPath(values, floor) : '';
       svg.firstChild.setAttribute('d', d);
-      svg.hidden = d === '';
+      svg.classList.toggle('empty', d === '');
     }
   }
 
