@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.request
 
 SKIP = 77
 FACTOR = float(os.environ.get("TEND_TEST_TIME_FACTOR", "1") or "1")
@@ -317,6 +319,77 @@ def test_with_token(browser, d, out_dir):
     assert d.token not in open(d.log_path).read()
 
 
+# Samples as the history endpoint gives them (HISTORY-API.md), with a gap where the figures were unknown.
+FAKE_HISTORY = """
+(() => {
+  const real = window.fetch;
+  window.fetch = (path, init) => {
+    const m = typeof path === 'string' && path.match(/^\\/api\\/components\\/([^/]+)\\/history/);
+    if (!m) return real(path, init);
+    const t0 = Date.now() * 1000 - 60e6;
+    const samples = [];
+    for (let i = 0; i < 30; i++)
+      samples.push({time: t0 + i * 2e6, cpu_percent: i >= 10 && i < 14 ? null : (i % 7) * 1.5,
+                    memory_rss: i >= 10 && i < 14 ? null : (20 + i) * 1048576, processes: 1, restarts: 0});
+    const body = JSON.stringify({name: decodeURIComponent(m[1]), interval_ms: 2000, samples});
+    return Promise.resolve(new Response(body, {status: 200, headers: {'Content-Type': 'application/json'}}));
+  };
+})();
+"""
+
+
+def history_answer(d, name):
+    req = urllib.request.Request(d.url + "api/components/%s/history" % name,
+                                 headers={"Authorization": "Bearer " + d.token})
+    try:
+        with urllib.request.urlopen(req, timeout=10 * FACTOR) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def drawn_charts(driver, name):
+    return css(driver, 'tr[data-service="%s"] svg.spark:not(.empty)' % name)
+
+
+def sign_in_by_session(driver, d):
+    driver.get(d.url + "dashboard.css")  # the origin, without running the page
+    driver.execute_script("sessionStorage.setItem('tend.api-token', arguments[0])", d.token)
+    driver.get(d.url)
+    wait_for("every service row", lambda: len(css(driver, "tr[data-service]")) == len(NAMES), 15)
+
+
+def test_charts(browser, d, out_dir):
+    driver = browser.driver
+    status, doc = history_answer(d, "mailer")
+    log("history endpoint: HTTP %d" % status)
+    if status == 200 and doc.get("interval_ms") is not None:
+        sign_in_by_session(driver, d)
+        wait_for("mailer's charts", lambda: len(drawn_charts(driver, "mailer")) == 2, 20)
+        return
+    # no history here (404, or the health plugin off): no chart, the figures still there
+    sign_in_by_session(driver, d)
+    wait_for("a memory figure", lambda: row_cell(driver, "mailer", "mem").text.strip() not in ("", "-"), 15)
+    time.sleep(1)  # not a synchronisation: time for a chart that should not come
+    assert drawn_charts(driver, "mailer") == [], "a chart without history"
+    check_console(driver)
+    # the drawing itself, against samples shaped as the endpoint gives them
+    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FAKE_HISTORY})
+    try:
+        driver.refresh()
+        wait_for("every service row", lambda: len(css(driver, "tr[data-service]")) == len(NAMES), 15)
+        charts = wait_for("mailer's charts from the history samples",
+                          lambda: len(drawn_charts(driver, "mailer")) == 2 and drawn_charts(driver, "mailer"), 15)
+        for chart in charts:
+            d_attr = chart.find_element("css selector", "path").get_attribute("d")
+            # unknown figures are a gap in the line (a second "M"), never a drop to zero
+            assert d_attr.count("M") == 2, d_attr
+        check_console(driver)
+        driver.save_screenshot(os.path.join(out_dir, "dashboard-charts.png"))
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+
+
 def test_public_read(browser, d, out_dir):
     driver = browser.driver
     driver.get(d.url)
@@ -371,6 +444,8 @@ def main():
         daemons.append(d)
         test_with_token(browser, d, args.out_dir)
         log("ok: with a token")
+        test_charts(browser, d, args.out_dir)
+        log("ok: charts")
         p = Daemon(args, "public-read=true\n")
         daemons.append(p)
         test_public_read(browser, p, args.out_dir)

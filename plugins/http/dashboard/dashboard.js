@@ -282,8 +282,11 @@
     drawCharts(row);
   }
 
-  function sparkPath(values, floor) {
-    const max = Math.max(floor, ...values.filter(known));
+  // CPU is drawn from 0; memory from its own lowest value, so a slow leak shows
+  function sparkPath(values, floor, fromMin) {
+    const seen = values.filter(known);
+    const min = fromMin ? Math.min(...seen) : 0;
+    const max = Math.max(min + floor, ...seen);
     const n = values.length;
     let d = '';
     let pen = false;
@@ -293,7 +296,7 @@
         return;
       }
       const x = n > 1 ? (i * 100) / (n - 1) : 100;
-      const y = 19 - (v / max) * 18;
+      const y = 19 - ((v - min) / (max - min)) * 18;
       d += (pen ? 'L' : 'M') + x.toFixed(2) + ' ' + y.toFixed(2);
       pen = true;
     });
@@ -302,9 +305,9 @@
 
   function drawCharts(row) {
     const h = row.history || [];
-    for (const [svg, key, floor] of [[row.cpuChart, 'cpu', 1], [row.memChart, 'mem', 1]]) {
+    for (const [svg, key, floor, fromMin] of [[row.cpuChart, 'cpu', 1, false], [row.memChart, 'mem', 1, true]]) {
       const values = h.map((s) => s[key]);
-      const d = values.some(known) ? sparkPath(values, floor) : '';
+      const d = values.some(known) ? sparkPath(values, floor, fromMin) : '';
       svg.firstChild.setAttribute('d', d);
       svg.classList.toggle('empty', d === '');
     }
