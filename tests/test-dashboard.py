@@ -272,8 +272,9 @@ def test_with_token(browser, d, out_dir):
     # a restart from the CLI arrives live: a new pid, uptime from zero
     old_pid = row_cell(driver, "worker", "pid").text
     assert old_pid.isdigit(), old_pid
-    t0 = time.monotonic()
     d.cli("restart", "worker")
+    # counted from the CLI's return: the restart itself takes what it takes
+    t0 = time.monotonic()
     new_pid = str(wait_for("worker's new pid on the page",
                            lambda: (row_cell(driver, "worker", "pid").text not in (old_pid, "-")
                                     and row_state(driver, "worker") == "online"
@@ -314,6 +315,7 @@ def test_with_token(browser, d, out_dir):
     wait_for("signed out", lambda: css(driver, "form#login")[0].is_displayed(), 5)
     assert driver.execute_script("return sessionStorage.getItem('tend.api-token')") is None
     assert css(driver, "tr[data-service]") == []
+    assert not css(driver, "#system")[0].is_displayed()
 
     # the token was never logged by the daemon
     assert d.token not in open(d.log_path).read()

@@ -78,6 +78,11 @@
     const label = $('mode');
     label.dataset.mode = m === 'token' ? 'control' : m === 'public' ? 'read-only' : 'signed-out';
     label.textContent = m === 'token' ? '' : m === 'public' ? 'read-only (public-read)' : 'signed out';
+    if (m === 'none') {
+      $('system').hidden = true;
+      setText($('summary'), '');
+      setText($('updated'), '');
+    }
     $('logout').hidden = m !== 'token';
     $('login').hidden = m === 'token';
   }
