@@ -387,7 +387,8 @@
       return;
     }
     el.append('tunnel ' + t.status + (known(t.connections) ? ' (' + t.connections + ' connections) ' : ' '));
-    if (t.url) {
+    // a link only to a web address: never a javascript: or data: one
+    if (t.url && /^https?:\/\//.test(t.url)) {
       const a = document.createElement('a');
       a.href = t.url;
       a.rel = 'noopener noreferrer';
