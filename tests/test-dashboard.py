@@ -127,7 +127,7 @@ class Daemon:
 
         def port():
             if self.proc.poll() is not None:
-                raise SystemExit("tendd exited early:\n" + open(self.log_path).read())
+                raise AssertionError("tendd exited early")
             text = open(self.log_path).read()
             at = text.find(needle)
             if at < 0:
@@ -135,7 +135,12 @@ class Daemon:
             digits = text[at + len(needle):].split()[0]
             return int(digits) if digits.isdigit() else None
 
-        self.port = wait_for("tendd's HTTP port", port, 30)
+        try:
+            self.port = wait_for("tendd's HTTP port", port, 30)
+        except BaseException:
+            print(open(self.log_path).read()[-4000:])
+            self.stop()
+            raise
         self.url = "http://127.0.0.1:%d/" % self.port
         with open(os.path.join(self.home, "api-token")) as f:
             self.token = f.read().strip()
