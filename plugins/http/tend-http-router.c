@@ -6,6 +6,7 @@
 #include "tend-context.h"
 #include "tend-error.h"
 #include "tend-http-api.h"
+#include "tend-http-dashboard.h"
 #include "tend-http-router.h"
 #include "tend-log-path.h"
 #include "tend-parse.h"
@@ -601,6 +602,29 @@ handle_early (TendHttpRouter *self, SoupServerMessage *msg, Route *route)
   }
 }
 
+/*
+ * The dashboard's files: public (they hold no data), same-origin only (no
+ * CORS header whatever allow-origin says), GET and HEAD only.
+ */
+static void
+handle_dashboard (TendHttpRouter *self, SoupServerMessage *msg, const char *path, gboolean early)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  if (tend_http_server_body_too_large (self->server, msg)) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+    send_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "Request body too large");
+    return;
+  }
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
+    send_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
+    return;
+  }
+  if (!early)
+    tend_http_dashboard_serve (msg, path);
+}
+
 void
 tend_http_router_handle (TendHttpServer *server, SoupServerMessage *msg, const char *remote, gboolean early,
                          gpointer user_data)
@@ -610,6 +634,10 @@ tend_http_router_handle (TendHttpServer *server, SoupServerMessage *msg, const c
   g_autoptr(GHashTable) query = NULL;
   g_auto(Route) route = { 0 };
 
+  if (uri != NULL && tend_http_dashboard_is_asset (g_uri_get_path (uri))) {
+    handle_dashboard (self, msg, g_uri_get_path (uri), early);
+    return;
+  }
   route_parse (uri != NULL ? g_uri_get_path (uri) : NULL, &route);
   if (early) {
     handle_early (self, msg, &route);
