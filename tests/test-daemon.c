@@ -223,7 +223,8 @@ test_disabled_plugins_not_mapped (void)
   g_autofree char *maps_path = NULL;
   g_autofree char *maps = NULL;
 
-  tend_test_daemon_write_config (d, "[tend]\ndbus=none\n\n[plugin:health]\nenabled=false\n\n[service:s]\nexec=sleep 1000\n");
+  tend_test_daemon_write_config (d,
+                                 "[tend]\ndbus=none\n\n[plugin:health]\nenabled=false\n\n[service:s]\nexec=sleep 1000\n");
   tend_test_daemon_start (d);
   maps_path = g_strdup_printf ("/proc/%d/maps", (int) d->pid);
   g_assert_true (g_file_get_contents (maps_path, &maps, NULL, NULL));

@@ -14,7 +14,10 @@ G_BEGIN_DECLS
  * libtend-core does not.
  */
 
-/** tend_figures_json_null_unknown: in @node (an object or an array, nested), null the figures of every object whose "figures-known" is false */
+/**
+ * tend_figures_json_null_unknown: in @node (an object or an array, nested),
+ * null the figures of every object whose "figures-known" is false
+ */
 void tend_figures_json_null_unknown (JsonNode *node);
 
 G_END_DECLS

@@ -182,8 +182,8 @@ tend_instance_class_init (TendInstanceClass *klass)
                                                  G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   props[PROP_MEMORY_RSS] = g_param_spec_uint64 ("memory-rss", NULL, NULL, 0, G_MAXUINT64, 0,
                                                 G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  props[PROP_FIGURES_KNOWN] = g_param_spec_boolean ("figures-known", NULL, NULL, FALSE,
-                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_FIGURES_KNOWN] = g_param_spec_boolean (
+    "figures-known", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -420,7 +420,6 @@ tend_instance_get_figures_known (TendInstance *self)
 {
   return self->usage_known;
 }
-
 
 const TendUsage *
 tend_instance_get_usage (TendInstance *self)

@@ -78,7 +78,8 @@ fill_component (JsonObject *o, TendService *service, const char *now_text, gint6
   /* unknown (health plugin off, no process, not sampled yet) is null, never a 0 that reads as measured */
   if (tend_service_get_figures_known (service)) {
     json_object_set_double_member (o, "cpu_percent", round_to (tend_service_get_cpu_percent (service), 0.1));
-    json_object_set_int_member (o, "memory_rss_mb", (gint64) round ((double) tend_service_get_memory_rss (service) / MIB));
+    json_object_set_int_member (o, "memory_rss_mb",
+                                (gint64) round ((double) tend_service_get_memory_rss (service) / MIB));
   } else {
     json_object_set_null_member (o, "cpu_percent");
     json_object_set_null_member (o, "memory_rss_mb");
