@@ -939,6 +939,7 @@ test_plugins_and_token (void)
   g_autoptr(JsonNode) plugins = NULL;
   JsonArray *array;
   gboolean found = FALSE;
+  gboolean health_found = FALSE;
   struct stat st;
 
   tend_test_daemon_write_config (d, "");
@@ -954,8 +955,15 @@ test_plugins_and_token (void)
       g_assert_true (json_object_get_boolean_member (o, "loaded"));
       g_assert_true (json_object_has_member (o, "description"));
     }
+    /* the other plugin loaded without a group (SPEC) */
+    if (g_strcmp0 (json_object_get_string_member (o, "name"), "health") == 0) {
+      health_found = TRUE;
+      g_assert_true (json_object_get_boolean_member (o, "enabled"));
+      g_assert_true (json_object_get_boolean_member (o, "loaded"));
+    }
   }
   g_assert_true (found);
+  g_assert_true (health_found);
   g_assert_cmpint (tend_test_run_cli (d, &out, NULL, "plugins", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "process"));
   g_clear_pointer (&out, g_free);

@@ -1845,13 +1845,21 @@ test_plugin_service_keys_module (void)
   g_assert_cmpint (row->type, ==, TEND_CONFIG_KEY_CHECK_URL);
   g_assert_null (tend_plugin_registry_find_service_key (registry, "exec", NULL));
 
-  /* the health plugin is off unless its group is there */
-  off = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-check=exec:true\nhealth-retries=1\n", -1,
-                                   "t.conf", "/", registry, &error);
+  /* the health plugin is on without its group (TendPluginInfo.enabled_by_default): its keys apply */
+  on = tend_config_new_from_data ("[service:web]\nexec=true\nhealth-check=exec:true\nhealth-retries=1\n", -1,
+                                  "t.conf", "/", registry, &error);
+  g_assert_no_error (error);
+  warnings = tend_config_get_warnings (on);
+  g_assert_true (warnings == NULL || warnings[0] == NULL);
+  g_clear_object (&on);
+  /* and off when its group says so */
+  off = tend_config_new_from_data ("[plugin:health]\nenabled=false\n\n"
+                                   "[service:web]\nexec=true\nhealth-check=exec:true\nhealth-retries=1\n",
+                                   -1, "t.conf", "/", registry, &error);
   g_assert_no_error (error);
   warnings = tend_config_get_warnings (off);
   g_assert_cmpstr (warnings[0], ==,
-                   "t.conf:3: [service:web] health-check: belongs to the health plugin, which is not enabled "
+                   "t.conf:6: [service:web] health-check: belongs to the health plugin, which is not enabled "
                    "(enable it in [plugin:health]); ignored");
   g_assert_null (warnings[1]);
   /* checked all the same, as when the core owned them */

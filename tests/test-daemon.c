@@ -212,7 +212,10 @@ test_detach (void)
   g_assert_false (g_file_test (pidfile, G_FILE_TEST_EXISTS));
 }
 
-/* Plugins that are not enabled are only looked at: their libraries (libsoup for http) stay out of tendd. */
+/*
+ * Plugins that are not enabled are only looked at: their libraries (libsoup for http and health's http checks)
+ * stay out of tendd. health is on by default (its http checks use libsoup): turned off here.
+ */
 static void
 test_disabled_plugins_not_mapped (void)
 {
@@ -220,12 +223,14 @@ test_disabled_plugins_not_mapped (void)
   g_autofree char *maps_path = NULL;
   g_autofree char *maps = NULL;
 
-  tend_test_daemon_write_config (d, "[tend]\ndbus=none\n\n[service:s]\nexec=sleep 1000\n");
+  tend_test_daemon_write_config (d,
+                                 "[tend]\ndbus=none\n\n[plugin:health]\nenabled=false\n\n[service:s]\nexec=sleep 1000\n");
   tend_test_daemon_start (d);
   maps_path = g_strdup_printf ("/proc/%d/maps", (int) d->pid);
   g_assert_true (g_file_get_contents (maps_path, &maps, NULL, NULL));
   g_assert_nonnull (strstr (maps, "tend-process.so"));
   g_assert_null (strstr (maps, "tend-http.so"));
+  g_assert_null (strstr (maps, "tend-health.so"));
   g_assert_null (strstr (maps, "libsoup"));
   g_assert_cmpint (tend_test_daemon_stop (d), ==, 0);
 }

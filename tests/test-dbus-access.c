@@ -299,6 +299,16 @@ test_describe_secrets (void)
     assert_describe_shows (out);
     g_clear_pointer (&out, g_free);
   }
+  /* the history is a read, too */
+  {
+    const char *argv[] = { "gdbus", "call", "--address", address, "--dest", "org.tend.Tend1", "--object-path",
+                           "/org/tend/Tend1/service/web", "--method", "org.tend.Service1.GetHistory", "0", NULL };
+    g_assert_cmpint (tend_test_run_as_nobody (d, argv, 0, &out, &err, NULL), ==, 0);
+    /* "([{...}],)", or "(@aa{sv} [],)" before the first sample */
+    g_assert_true (g_str_has_prefix (out, "([") || g_str_has_prefix (out, "(@aa{sv} []"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
 
   /* the bus, where every local user may call it */
   wait.d = d;

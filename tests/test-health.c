@@ -63,6 +63,7 @@ typedef struct {
   double cpu_seconds;
   guint64 memory_rss;
   guint32 processes;
+  gboolean figures_known;
 } Snapshot;
 
 static void
@@ -95,6 +96,7 @@ snapshot_take (GDBusConnection *bus, const char *name, Snapshot *s)
   g_assert_true (g_variant_dict_lookup (dict, "restarts", "u", &s->restarts));
   g_assert_true (g_variant_dict_lookup (dict, "cpu-percent", "d", &s->cpu_percent));
   g_assert_true (g_variant_dict_lookup (dict, "memory-rss", "t", &s->memory_rss));
+  g_assert_true (g_variant_dict_lookup (dict, "figures-known", "b", &s->figures_known));
   g_assert_nonnull (rows);
   g_assert_cmpuint (g_variant_n_children (rows), >=, 1);
   first = g_variant_get_child_value (rows, 0);
@@ -830,7 +832,7 @@ proc_cpu_seconds (pid_t pid)
 static gboolean
 sampled (const Snapshot *s, gconstpointer data)
 {
-  return s->processes > 0;
+  return s->processes > 0 && s->figures_known;
 }
 
 static void
@@ -878,8 +880,9 @@ test_cpu (void)
     g_usleep (POLL_MS * 1000);
   }
 
-  /* the stopped service uses nothing: no figure of its last run is left behind */
+  /* the stopped service uses nothing: no figure of its last run is left behind, and they are unknown */
   snapshot_take (bus, "busy", &s);
+  g_assert_false (s.figures_known);
   g_assert_cmpfloat (s.cpu_percent, ==, 0);
   g_assert_cmpuint (s.memory_rss, ==, 0);
   g_assert_cmpuint (s.processes, ==, 0);

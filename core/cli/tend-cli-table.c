@@ -211,7 +211,8 @@ add_instance_row (Table *t, GVariant *dict, gboolean with_name)
 {
   g_autofree char *state = lookup_string (dict, "state");
   guint64 pid = lookup_number (dict, "pid");
-  gboolean running = g_strcmp0 (state, "stopped") != 0 && g_strcmp0 (state, "errored") != 0;
+  /* unknown (no process, not sampled yet, health plugin off) is `-`: a 0 would read as measured */
+  gboolean known = lookup_bool (dict, "figures-known");
 
   table_take (t, g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (dict, "id")), NULL);
   if (with_name)
@@ -222,8 +223,8 @@ add_instance_row (Table *t, GVariant *dict, gboolean with_name)
   table_take (t, pid > 0 ? tend_cli_format_uptime ((gint64) lookup_number (dict, "start-time")) : g_strdup ("-"), NULL);
   table_take (t, g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (dict, "restarts")), NULL);
   table_add (t, state, state_color (state));
-  table_take (t, running ? g_strdup_printf ("%.1f%%", lookup_double (dict, "cpu-percent")) : g_strdup ("-"), NULL);
-  table_take (t, running ? tend_cli_format_memory (lookup_number (dict, "memory-rss")) : g_strdup ("-"), NULL);
+  table_take (t, known ? g_strdup_printf ("%.1f%%", lookup_double (dict, "cpu-percent")) : g_strdup ("-"), NULL);
+  table_take (t, known ? tend_cli_format_memory (lookup_number (dict, "memory-rss")) : g_strdup ("-"), NULL);
 }
 
 static void
@@ -296,8 +297,9 @@ tend_cli_print_describe (GVariant *service)
                               ? tend_cli_format_uptime ((gint64) lookup_number (service, "start-time"))
                               : g_strdup ("-");
   g_autofree char *restarts = g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (service, "restarts"));
-  g_autofree char *cpu = g_strdup_printf ("%.1f%%", lookup_double (service, "cpu-percent"));
-  g_autofree char *memory = tend_cli_format_memory (lookup_number (service, "memory-rss"));
+  gboolean known = lookup_bool (service, "figures-known");
+  g_autofree char *cpu = known ? g_strdup_printf ("%.1f%%", lookup_double (service, "cpu-percent")) : g_strdup ("-");
+  g_autofree char *memory = known ? tend_cli_format_memory (lookup_number (service, "memory-rss")) : g_strdup ("-");
   g_autofree char *port = lookup_number (service, "port") > 0
                             ? g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (service, "port"))
                             : NULL;

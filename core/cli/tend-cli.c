@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tend-cli.h"
+#include "tend-figures-json.h"
 #include "tend-parse.h"
 #include "tend-proc.h"
 
@@ -297,6 +298,8 @@ show (GVariant *value, const GError *error, gboolean json, void (*print) (GVaria
     return tend_cli_report_error (error);
   if (json) {
     g_autoptr(JsonNode) node = json_gvariant_serialize (value);
+    /* unknown figures are null, not 0 */
+    tend_figures_json_null_unknown (node);
     tend_cli_print_json (node);
   } else {
     print (value);

@@ -154,7 +154,7 @@ static gboolean
 is_read_only_method (const char *method)
 {
   return g_strcmp0 (method, "ListServices") == 0 || g_strcmp0 (method, "ListPlugins") == 0 ||
-         g_strcmp0 (method, "Describe") == 0;
+         g_strcmp0 (method, "Describe") == 0 || g_strcmp0 (method, "GetHistory") == 0;
 }
 
 static gboolean
@@ -196,6 +196,7 @@ sync_service (ServiceExport *se)
   tend_dbus_service1_set_start_time (skel, tend_service_get_start_time (service));
   tend_dbus_service1_set_cpu_percent (skel, tend_service_get_cpu_percent (service));
   tend_dbus_service1_set_memory_rss (skel, tend_service_get_memory_rss (service));
+  tend_dbus_service1_set_figures_known (skel, tend_service_get_figures_known (service));
   tend_dbus_service1_set_layer (skel, config->layer != NULL ? config->layer : "");
   tend_dbus_service1_set_critical (skel, config->critical);
   tend_dbus_service1_set_port (skel, config->port);
@@ -286,6 +287,16 @@ handle_service_signal (TendDbusService1 *skel, GDBusMethodInvocation *invocation
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_service_get_history (TendDbusService1 *skel, GDBusMethodInvocation *invocation, gint64 since, gpointer user_data)
+{
+  ServiceExport *se = user_data;
+  g_autoptr(GVariant) samples = tend_context_get_history (se->server->context, se->service, since, NULL);
+
+  tend_dbus_service1_complete_get_history (skel, invocation, samples);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 service_export_free (ServiceExport *se)
 {
@@ -316,6 +327,7 @@ service_added_cb (TendContext *context, TendService *service, gpointer user_data
   g_signal_connect (se->skeleton, "handle-stop", G_CALLBACK (handle_service_stop), se);
   g_signal_connect (se->skeleton, "handle-restart", G_CALLBACK (handle_service_restart), se);
   g_signal_connect (se->skeleton, "handle-signal", G_CALLBACK (handle_service_signal), se);
+  g_signal_connect (se->skeleton, "handle-get-history", G_CALLBACK (handle_service_get_history), se);
   g_hash_table_insert (self->services, service, se);
   export_everywhere (self, G_DBUS_INTERFACE_SKELETON (se->skeleton), se->path);
 }

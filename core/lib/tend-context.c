@@ -27,6 +27,8 @@ struct _TendContext {
   GHashTable *log_file_users;   /* TendLogFile → number of acquirers */
   gboolean shutting_down;
   gboolean readiness_provider;
+  TendHistoryFunc history_func;
+  gpointer history_data;
   char *notify_socket;
   char *open_notify_socket;
   TendReloadFunc reload_func;
@@ -385,6 +387,41 @@ gboolean
 tend_context_get_readiness_provider (TendContext *self)
 {
   return self->readiness_provider;
+}
+
+void
+tend_context_set_history_provider (TendContext *self, TendHistoryFunc func, gpointer user_data)
+{
+  g_return_if_fail (TEND_IS_CONTEXT (self));
+
+  self->history_func = func;
+  self->history_data = func != NULL ? user_data : NULL;
+}
+
+gboolean
+tend_context_has_history_provider (TendContext *self)
+{
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), FALSE);
+
+  return self->history_func != NULL;
+}
+
+GVariant *
+tend_context_get_history (TendContext *self, TendService *service, gint64 since_us, guint64 *out_interval_ms)
+{
+  GVariant *samples = NULL;
+  guint64 interval_ms = 0;
+
+  g_return_val_if_fail (TEND_IS_CONTEXT (self), NULL);
+  g_return_val_if_fail (TEND_IS_SERVICE (service), NULL);
+
+  if (self->history_func != NULL)
+    samples = self->history_func (service, since_us, &interval_ms, self->history_data);
+  if (samples == NULL)
+    samples = g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0);
+  if (out_interval_ms != NULL)
+    *out_interval_ms = interval_ms;
+  return g_variant_ref_sink (samples);
 }
 
 void

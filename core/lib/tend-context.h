@@ -64,6 +64,43 @@ TEND_API void tend_context_set_process_backend (TendContext *self, TendProcessBa
 TEND_API void tend_context_set_readiness_provider (TendContext *self, gboolean provided);
 TEND_API gboolean tend_context_get_readiness_provider (TendContext *self);
 /**
+ * TendHistoryFunc:
+ * @service: the service asked about
+ * @since_us: wall-clock microseconds; only samples taken after it
+ * @out_interval_ms: (out): the sample interval
+ * @user_data: as given to tend_context_set_history_provider()
+ *
+ * Returns: (transfer floating or full): aa{sv}, the samples oldest first:
+ * "time" (x, wall-clock µs) and "restarts" (u) always; "cpu-percent" (d),
+ * "memory-rss" (t, bytes) and "processes" (u) only when known at that time.
+ */
+typedef GVariant *(*TendHistoryFunc) (TendService *service, gint64 since_us, guint64 *out_interval_ms,
+                                      gpointer user_data);
+/**
+ * tend_context_set_history_provider:
+ * @func: (nullable): NULL takes the provider away
+ *
+ * The plugin that keeps a history of the services' figures (the health
+ * plugin) registers it in start and clears it in stop, so that the D-Bus
+ * server (Service1.GetHistory) and the http plugin (…/history) can read it
+ * without knowing which plugin keeps it. One provider at a time.
+ */
+TEND_API void tend_context_set_history_provider (TendContext *self, TendHistoryFunc func, gpointer user_data);
+/** tend_context_has_history_provider: a plugin keeps a history now */
+TEND_API gboolean tend_context_has_history_provider (TendContext *self);
+/**
+ * tend_context_get_history:
+ * @since_us: wall-clock microseconds since the epoch; 0 (or less) for everything held
+ * @out_interval_ms: (out) (optional): the provider's sample interval, 0 without a provider
+ *
+ * The samples of @service taken after @since_us, oldest first, as
+ * #TendHistoryFunc describes them; an empty array without a provider.
+ *
+ * Returns: (transfer full): aa{sv}, never floating
+ */
+TEND_API GVariant *tend_context_get_history (TendContext *self, TendService *service, gint64 since_us,
+                                             guint64 *out_interval_ms);
+/**
  * tend_context_set_notify_socket:
  * The addresses given as NOTIFY_SOCKET to services with notify=true (NULL:
  * none): @path, a socket inside the home, for services that run as tendd's

@@ -62,6 +62,7 @@ struct _TendInstance {
   gint64 backoff_reset_due_us;
 
   TendUsage usage;
+  gboolean usage_known; /* measured during the current run by a plugin still sampling */
   char *last_restart_reason;
   char *notify_status;
   gboolean waiting_deps;
@@ -76,6 +77,7 @@ enum {
   PROP_STATUS_MESSAGE,
   PROP_CPU_PERCENT,
   PROP_MEMORY_RSS,
+  PROP_FIGURES_KNOWN,
   N_PROPS,
 };
 
@@ -124,6 +126,9 @@ tend_instance_get_property (GObject *object, guint prop_id, GValue *value, GPara
     break;
   case PROP_MEMORY_RSS:
     g_value_set_uint64 (value, self->usage.memory_rss);
+    break;
+  case PROP_FIGURES_KNOWN:
+    g_value_set_boolean (value, self->usage_known);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -179,6 +184,8 @@ tend_instance_class_init (TendInstanceClass *klass)
                                                  G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   props[PROP_MEMORY_RSS] = g_param_spec_uint64 ("memory-rss", NULL, NULL, 0, G_MAXUINT64, 0,
                                                 G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_FIGURES_KNOWN] = g_param_spec_boolean (
+    "figures-known", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -206,6 +213,15 @@ notify_prop (TendInstance *self, guint prop)
 {
   g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
   tend_service_instance_changed (self->service, self, props[prop]);
+}
+
+static void
+set_usage_known (TendInstance *self, gboolean known)
+{
+  if (self->usage_known == known)
+    return;
+  self->usage_known = known;
+  notify_prop (self, PROP_FIGURES_KNOWN);
 }
 
 static void
@@ -384,8 +400,28 @@ tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage)
     notify_prop (self, PROP_CPU_PERCENT);
   if (rss_changed)
     notify_prop (self, PROP_MEMORY_RSS);
+  set_usage_known (self, TRUE);
 }
 
+void
+tend_instance_clear_usage (TendInstance *self)
+{
+  gboolean cpu_changed = self->usage.cpu_percent != 0;
+  gboolean rss_changed = self->usage.memory_rss != 0;
+
+  self->usage = (TendUsage) { 0 };
+  if (cpu_changed)
+    notify_prop (self, PROP_CPU_PERCENT);
+  if (rss_changed)
+    notify_prop (self, PROP_MEMORY_RSS);
+  set_usage_known (self, FALSE);
+}
+
+gboolean
+tend_instance_get_figures_known (TendInstance *self)
+{
+  return self->usage_known;
+}
 
 const TendUsage *
 tend_instance_get_usage (TendInstance *self)
@@ -576,7 +612,9 @@ tend_instance_process_started (TendInstance *self, pid_t pid)
   set_status_message (self, NULL);
   g_clear_pointer (&self->notify_status, g_free);
   self->resource_backoff_ms = 0;
+  /* a new run: nothing of it is measured yet */
   self->usage = (TendUsage) { 0 };
+  set_usage_known (self, FALSE);
   set_state (self, has_ready_rule (self) ? TEND_SERVICE_STATE_LAUNCHING : TEND_SERVICE_STATE_ONLINE,
              self->pending_reason);
   g_clear_pointer (&self->pending_reason, g_free);
@@ -828,6 +866,8 @@ tend_instance_process_exited (TendInstance *self, int wait_status)
   self->usage = (TendUsage) { 0 };
   notify_prop (self, PROP_CPU_PERCENT);
   notify_prop (self, PROP_MEMORY_RSS);
+  /* no process, no figures: unknown, not zero */
+  set_usage_known (self, FALSE);
 
   if (self->state == TEND_SERVICE_STATE_STOPPING) {
     set_status_message (self, how);

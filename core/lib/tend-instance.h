@@ -107,7 +107,21 @@ TEND_API double tend_instance_get_cpu_percent (TendInstance *self);
 TEND_API guint64 tend_instance_get_memory_rss (TendInstance *self);
 /** tend_instance_set_usage_full: all figures at once; each changed one is notified */
 TEND_API void tend_instance_set_usage_full (TendInstance *self, const TendUsage *usage);
-/** tend_instance_get_usage: the last figures (zero when not running) */
+/**
+ * tend_instance_clear_usage: the figures are unknown from now on (zero, and
+ * tend_instance_get_figures_known() FALSE): what a measuring plugin calls when
+ * it stops measuring, so that no stale figure stays behind
+ */
+TEND_API void tend_instance_clear_usage (TendInstance *self);
+/**
+ * tend_instance_get_figures_known: whether the usage figures were measured
+ * during the current run (tend_instance_set_usage_full() since the process
+ * started, by a plugin that still measures). FALSE with no process, before the
+ * first sample, or with no measuring plugin: the figures then read 0 but mean
+ * "unknown", and every output shows them so (`-`, `null`, no metric sample).
+ */
+TEND_API gboolean tend_instance_get_figures_known (TendInstance *self);
+/** tend_instance_get_usage: the last figures (zero when not known) */
 TEND_API const TendUsage *tend_instance_get_usage (TendInstance *self);
 /** tend_instance_get_last_restart_reason: why it was last restarted ("exited with code 1", "memory limit ...") */
 TEND_API const char *tend_instance_get_last_restart_reason (TendInstance *self);

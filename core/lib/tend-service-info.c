@@ -68,6 +68,8 @@ tend_service_info_instance (TendInstance *instance)
   ADD (&b, "restarts", "u", tend_instance_get_restarts (instance));
   ADD (&b, "cpu-percent", "d", tend_instance_get_cpu_percent (instance));
   ADD (&b, "memory-rss", "t", tend_instance_get_memory_rss (instance));
+  /* FALSE: the figures (cpu-percent, memory-rss, processes, open-fds, cpu-seconds) read 0 but are unknown */
+  ADD (&b, "figures-known", "b", tend_instance_get_figures_known (instance));
   ADD (&b, "status-message", "s", message != NULL ? message : "");
   ADD (&b, "wants-running", "b", tend_instance_get_wants_running (instance));
   ADD (&b, "ad-hoc", "b", tend_service_get_ad_hoc (service));
@@ -197,6 +199,7 @@ tend_service_info_describe (TendService *service)
   g_variant_dict_insert (&dict, "restarts", "u", tend_service_get_restarts (service));
   g_variant_dict_insert (&dict, "cpu-percent", "d", tend_service_get_cpu_percent (service));
   g_variant_dict_insert (&dict, "memory-rss", "t", tend_service_get_memory_rss (service));
+  g_variant_dict_insert (&dict, "figures-known", "b", tend_service_get_figures_known (service));
   g_variant_dict_insert (&dict, "status-message", "s", message != NULL ? message : "");
   g_variant_dict_insert (&dict, "wants-running", "b", tend_service_get_wants_running (service));
   g_variant_dict_insert (&dict, "ad-hoc", "b", tend_service_get_ad_hoc (service));

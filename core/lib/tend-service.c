@@ -24,6 +24,7 @@ struct _TendService {
   gint64 start_time;
   double cpu_percent;
   guint64 memory_rss;
+  gboolean figures_known;
   gboolean wants_running;
 };
 
@@ -36,6 +37,7 @@ enum {
   PROP_START_TIME,
   PROP_CPU_PERCENT,
   PROP_MEMORY_RSS,
+  PROP_FIGURES_KNOWN,
   PROP_WANTS_RUNNING,
   N_PROPS,
 };
@@ -70,6 +72,9 @@ tend_service_get_property (GObject *object, guint prop_id, GValue *value, GParam
     break;
   case PROP_MEMORY_RSS:
     g_value_set_uint64 (value, self->memory_rss);
+    break;
+  case PROP_FIGURES_KNOWN:
+    g_value_set_boolean (value, self->figures_known);
     break;
   case PROP_WANTS_RUNNING:
     g_value_set_boolean (value, self->wants_running);
@@ -107,6 +112,8 @@ tend_service_class_init (TendServiceClass *klass)
   props[PROP_START_TIME] = g_param_spec_int64 ("start-time", NULL, NULL, 0, G_MAXINT64, 0, flags);
   props[PROP_CPU_PERCENT] = g_param_spec_double ("cpu-percent", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
   props[PROP_MEMORY_RSS] = g_param_spec_uint64 ("memory-rss", NULL, NULL, 0, G_MAXUINT64, 0, flags);
+  /* cpu-percent and memory-rss were measured (of at least one instance); else they mean unknown */
+  props[PROP_FIGURES_KNOWN] = g_param_spec_boolean ("figures-known", NULL, NULL, FALSE, flags);
   /* any instance should run: what tendd's state file records */
   props[PROP_WANTS_RUNNING] = g_param_spec_boolean ("wants-running", NULL, NULL, FALSE, flags);
   g_object_class_install_properties (object_class, N_PROPS, props);
@@ -199,6 +206,12 @@ guint64
 tend_service_get_memory_rss (TendService *self)
 {
   return self->memory_rss;
+}
+
+gboolean
+tend_service_get_figures_known (TendService *self)
+{
+  return self->figures_known;
 }
 
 gboolean
@@ -349,6 +362,7 @@ tend_service_instance_changed (TendService *self, TendInstance *instance, GParam
   guint restarts = 0;
   double cpu = 0;
   guint64 rss = 0;
+  gboolean known = FALSE;
   TendInstance *first = g_ptr_array_index (self->instances, 0);
   int pid = tend_instance_get_pid (first);
   gint64 start_time = tend_instance_get_start_time (first);
@@ -369,6 +383,7 @@ tend_service_instance_changed (TendService *self, TendInstance *instance, GParam
     restarts += tend_instance_get_restarts (inst);
     cpu += tend_instance_get_cpu_percent (inst);
     rss += tend_instance_get_memory_rss (inst);
+    known = known || tend_instance_get_figures_known (inst);
   }
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -395,6 +410,10 @@ tend_service_instance_changed (TendService *self, TendInstance *instance, GParam
   if (self->memory_rss != rss) {
     self->memory_rss = rss;
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEMORY_RSS]);
+  }
+  if (self->figures_known != known) {
+    self->figures_known = known;
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_FIGURES_KNOWN]);
   }
   if (self->wants_running != wants_running) {
     self->wants_running = wants_running;

@@ -39,6 +39,12 @@ TEND_API guint tend_service_get_restarts (TendService *self);
 TEND_API gint64 tend_service_get_start_time (TendService *self);
 TEND_API double tend_service_get_cpu_percent (TendService *self);
 TEND_API guint64 tend_service_get_memory_rss (TendService *self);
+/**
+ * tend_service_get_figures_known: whether cpu-percent and memory-rss were
+ * measured (in the current run of at least one instance, by a plugin still
+ * measuring); FALSE: they read 0 and mean "unknown"
+ */
+TEND_API gboolean tend_service_get_figures_known (TendService *self);
 /** tend_service_get_wants_running: the operator's desired state */
 TEND_API gboolean tend_service_get_wants_running (TendService *self);
 /** tend_service_get_ad_hoc: started from the command line rather than a config file */

@@ -28,7 +28,7 @@ struct _TendHealthPlugin {
   TendHealthSampler *sampler;
   TendHealthChecks *checks;
   TendHealthNotify *notify;
-  GHashTable *history; /* TendInstance → TendHealthHistory */
+  GHashTable *history; /* TendService → TendHealthHistory */
   guint64 passes;
   gint64 last_pass_us;
   guint memory_restarts;
@@ -69,15 +69,44 @@ enforce_memory_limit (TendHealthPlugin *self, TendService *service)
 }
 
 static TendHealthHistory *
-history_for (TendHealthPlugin *self, TendInstance *instance)
+history_for (TendHealthPlugin *self, TendService *service)
 {
-  TendHealthHistory *history = g_hash_table_lookup (self->history, instance);
+  TendHealthHistory *history = g_hash_table_lookup (self->history, service);
 
   if (history == NULL) {
     history = tend_health_history_new ((guint) (HISTORY_SECONDS * 1000 / MAX (self->interval_ms, 1)));
-    g_hash_table_insert (self->history, instance, history);
+    g_hash_table_insert (self->history, service, history);
   }
   return history;
+}
+
+/* One sample of the service for its ring: its instances' figures summed, as the pass just measured them. */
+static void
+record_history (TendHealthPlugin *self, TendService *service, gint64 now_us)
+{
+  GPtrArray *instances = tend_service_get_instances (service);
+  guint processes = 0;
+  TendHealthSample sample;
+
+  for (guint i = 0; i < instances->len; i++) {
+    TendInstance *instance = g_ptr_array_index (instances, i);
+    if (tend_instance_get_figures_known (instance))
+      processes += tend_instance_get_usage (instance)->processes;
+  }
+  sample = tend_health_history_sample (now_us, tend_service_get_figures_known (service),
+                                       tend_service_get_cpu_percent (service), tend_service_get_memory_rss (service),
+                                       processes, tend_service_get_restarts (service));
+  tend_health_history_push (history_for (self, service), &sample);
+}
+
+static GVariant *
+history_provider (TendService *service, gint64 since_us, guint64 *out_interval_ms, gpointer user_data)
+{
+  TendHealthPlugin *self = user_data;
+  TendHealthHistory *history = g_hash_table_lookup (self->history, service);
+
+  *out_interval_ms = self->interval_ms;
+  return history != NULL ? tend_health_history_to_variant (history, since_us) : NULL;
 }
 
 /* One pass over /proc for every service at once, then the limits. */
@@ -89,6 +118,7 @@ sample_cb (gpointer user_data)
   g_autoptr(GPtrArray) running = g_ptr_array_new ();
   g_autoptr(GPtrArray) services = g_ptr_array_new_with_free_func (g_object_unref);
   gint64 started = g_get_monotonic_time ();
+  gint64 now_us;
   guint n = g_list_model_get_n_items (model);
 
   for (guint i = 0; i < n; i++) {
@@ -102,20 +132,17 @@ sample_cb (gpointer user_data)
 
       if (tend_instance_get_pid (instance) != 0) {
         g_ptr_array_add (running, instance);
-      } else if (usage->cpu_percent != 0 || usage->memory_rss != 0 || usage->processes != 0 || usage->open_fds != 0) {
-        /* its run ended: nothing of it runs any more (the CPU seconds of that run stay readable) */
-        TendUsage ended = { .cpu_seconds = usage->cpu_seconds };
-        tend_instance_set_usage_full (instance, &ended);
+      } else if (tend_instance_get_figures_known (instance) || usage->cpu_percent != 0 || usage->memory_rss != 0) {
+        /* its run ended: nothing of it is measured any more */
+        tend_instance_clear_usage (instance);
       }
     }
   }
   if (running->len > 0)
     tend_health_sampler_sample (self->sampler, running);
-  for (guint i = 0; i < running->len; i++) {
-    TendInstance *instance = g_ptr_array_index (running, i);
-    tend_health_history_push (history_for (self, instance), tend_instance_get_cpu_percent (instance),
-                              tend_instance_get_memory_rss (instance));
-  }
+  now_us = g_get_real_time ();
+  for (guint i = 0; i < services->len; i++)
+    record_history (self, g_ptr_array_index (services, i), now_us);
   for (guint i = 0; i < services->len; i++)
     enforce_memory_limit (self, g_ptr_array_index (services, i));
   self->passes++;
@@ -127,10 +154,8 @@ static void
 service_removed_cb (TendContext *context, TendService *service, gpointer user_data)
 {
   TendHealthPlugin *self = user_data;
-  GPtrArray *instances = tend_service_get_instances (service);
 
-  for (guint i = 0; i < instances->len; i++)
-    g_hash_table_remove (self->history, g_ptr_array_index (instances, i));
+  g_hash_table_remove (self->history, service);
 }
 
 static void
@@ -168,6 +193,7 @@ plugin_start (TendPlugin *plugin, GError **error)
   self->sampler = tend_health_sampler_new ();
   self->checks = tend_health_checks_new (self->context);
   g_signal_connect (self->context, "service-removed", G_CALLBACK (service_removed_cb), self);
+  tend_context_set_history_provider (self->context, history_provider, self);
   start_timer (self);
   return TRUE;
 }
@@ -177,9 +203,29 @@ plugin_reload (TendPlugin *plugin, TendPluginConfig *config, GError **error)
 {
   TendHealthPlugin *self = TEND_HEALTH_PLUGIN (plugin);
 
-  self->interval_ms = MAX (tend_plugin_config_get_duration (config, "sample-interval"), 100);
+  guint64 interval_ms = MAX (tend_plugin_config_get_duration (config, "sample-interval"), 100);
+
+  /* a ring's capacity and its samples' spacing follow the interval: begin anew */
+  if (interval_ms != self->interval_ms)
+    g_hash_table_remove_all (self->history);
+  self->interval_ms = interval_ms;
   start_timer (self);
   return TRUE;
+}
+
+/* Nobody measures once we stop: figures left behind would read as current. */
+static void
+clear_figures (TendHealthPlugin *self)
+{
+  GListModel *model = G_LIST_MODEL (tend_context_get_manager (self->context));
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++) {
+    g_autoptr(TendService) service = g_list_model_get_item (model, i);
+    GPtrArray *instances = tend_service_get_instances (service);
+    for (guint j = 0; j < instances->len; j++)
+      tend_instance_clear_usage (g_ptr_array_index (instances, j));
+  }
 }
 
 static void
@@ -195,7 +241,9 @@ plugin_stop_async (TendPlugin *plugin, GCancellable *cancellable, GAsyncReadyCal
   g_clear_pointer (&self->notify, tend_health_notify_free);
   tend_context_set_readiness_provider (self->context, FALSE);
   tend_context_set_notify_socket (self->context, NULL, NULL);
+  tend_context_set_history_provider (self->context, NULL, NULL);
   g_hash_table_remove_all (self->history);
+  clear_figures (self);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -270,4 +318,6 @@ TEND_DEFINE_PLUGIN ("health",
                     tend_health_plugin,
                     N_("Samples CPU and memory, enforces memory limits, runs health and ready checks"),
                     health_keys,
+                    /* SPEC: every view needs the figures; `[plugin:health] enabled=false` turns it off */
+                    .enabled_by_default = TRUE,
                     .service_keys = tend_health_service_keys)

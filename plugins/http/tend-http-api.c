@@ -75,8 +75,15 @@ fill_component (JsonObject *o, TendService *service, const char *now_text, gint6
   else
     json_object_set_null_member (o, "layer");
   json_object_set_boolean_member (o, "critical", config->critical);
-  json_object_set_double_member (o, "cpu_percent", round_to (tend_service_get_cpu_percent (service), 0.1));
-  json_object_set_int_member (o, "memory_rss_mb", (gint64) round ((double) tend_service_get_memory_rss (service) / MIB));
+  /* unknown (health plugin off, no process, not sampled yet) is null, never a 0 that reads as measured */
+  if (tend_service_get_figures_known (service)) {
+    json_object_set_double_member (o, "cpu_percent", round_to (tend_service_get_cpu_percent (service), 0.1));
+    json_object_set_int_member (o, "memory_rss_mb",
+                                (gint64) round ((double) tend_service_get_memory_rss (service) / MIB));
+  } else {
+    json_object_set_null_member (o, "cpu_percent");
+    json_object_set_null_member (o, "memory_rss_mb");
+  }
   json_object_set_double_member (o, "uptime_seconds",
                                  pid != 0 && start > 0 ? round_to ((double) MAX (now_us - start, 0) / 1e6, 0.001) : 0.0);
   json_object_set_int_member (o, "restart_count", tend_service_get_restarts (service));
@@ -305,6 +312,9 @@ tend_http_metrics (TendContext *context)
       TendService *service = g_ptr_array_index (items, i);
       gint64 start = tend_service_get_pid (service) != 0 ? tend_service_get_start_time (service) : 0;
 
+      /* an unknown figure has no sample: a 0 would read as measured */
+      if ((m == METRIC_CPU_SECONDS || m == METRIC_RSS) && !tend_service_get_figures_known (service))
+        continue;
       g_string_append_printf (out, "%s{service=\"%s\"} ", metric_info[m].name, (char *) g_ptr_array_index (labels, i));
       switch ((MetricKind) m) {
       case METRIC_UP:

@@ -5,6 +5,7 @@
 
 #include "tend-context.h"
 #include "tend-error.h"
+#include "tend-figures-json.h"
 #include "tend-http-api.h"
 #include "tend-http-dashboard.h"
 #include "tend-http-router.h"
@@ -54,6 +55,7 @@ typedef enum {
   ROUTE_COMPONENTS,
   ROUTE_COMPONENT,
   ROUTE_COMPONENT_LOGS,
+  ROUTE_COMPONENT_HISTORY,
   ROUTE_RELOAD,
   ROUTE_EVENTS,
   ROUTE_TUNNEL,
@@ -139,6 +141,8 @@ route_parse (const char *raw_path, Route *route)
     route->kind = ROUTE_COMPONENT;
   else if (n == 4 && strcmp (parts[1], "components") == 0 && strcmp (parts[3], "logs") == 0)
     route->kind = ROUTE_COMPONENT_LOGS;
+  else if (n == 4 && strcmp (parts[1], "components") == 0 && strcmp (parts[3], "history") == 0)
+    route->kind = ROUTE_COMPONENT_HISTORY;
   else if (n == 4 && strcmp (parts[1], "control") == 0) {
     static const char *const actions[] = { "start", "stop", "restart" };
     for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
@@ -148,7 +152,8 @@ route_parse (const char *raw_path, Route *route)
       }
     }
   }
-  if (route->kind == ROUTE_COMPONENT || route->kind == ROUTE_COMPONENT_LOGS || route->kind == ROUTE_CONTROL) {
+  if (route->kind == ROUTE_COMPONENT || route->kind == ROUTE_COMPONENT_LOGS || route->kind == ROUTE_COMPONENT_HISTORY ||
+      route->kind == ROUTE_CONTROL) {
     const char *segment = route->kind == ROUTE_CONTROL ? parts[3] : parts[2];
     route->name = g_uri_unescape_segment (segment, NULL, "/");
     route->bad_name = route->name == NULL;
@@ -326,6 +331,8 @@ handle_component (TendHttpRouter *self, SoupServerMessage *msg, Route *route)
     return;
   info = g_variant_ref_sink (tend_service_info_describe (service));
   doc = json_gvariant_serialize (info);
+  /* unknown figures are null, as in `tend describe --json` */
+  tend_figures_json_null_unknown (doc);
   send_json (msg, SOUP_STATUS_OK, doc);
 }
 
@@ -386,6 +393,81 @@ handle_logs (TendHttpRouter *self, SoupServerMessage *msg, Route *route, GHashTa
   json_builder_begin_array (b);
   for (guint i = 0; lines[i] != NULL; i++)
     json_builder_add_string_value (b, lines[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  doc = json_builder_get_root (b);
+  send_json (msg, SOUP_STATUS_OK, doc);
+}
+
+/* a figure of a history sample: the value, or null where it was not known at that time */
+static void
+add_history_figure (JsonBuilder *b, GVariant *sample, const char *json_name, const char *key)
+{
+  g_autoptr(GVariant) value = g_variant_lookup_value (sample, key, NULL);
+
+  json_builder_set_member_name (b, json_name);
+  if (value == NULL)
+    json_builder_add_null_value (b);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+    json_builder_add_double_value (b, g_variant_get_double (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    json_builder_add_int_value (b, (gint64) MIN (g_variant_get_uint64 (value), (guint64) G_MAXINT64));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    json_builder_add_int_value (b, g_variant_get_uint32 (value));
+  else
+    json_builder_add_null_value (b);
+}
+
+/* GET /api/components/NAME/history?since=T: the history provider's samples (the health plugin's ring) */
+static void
+handle_history (TendHttpRouter *self, SoupServerMessage *msg, Route *route, GHashTable *query)
+{
+  TendService *service = lookup_service (self, msg, route);
+  const char *since_text = query != NULL ? g_hash_table_lookup (query, "since") : NULL;
+  g_autoptr(JsonBuilder) b = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  g_autoptr(GVariant) samples = NULL;
+  guint64 since = 0;
+  guint64 interval_ms = 0;
+  gsize n;
+
+  if (service == NULL)
+    return;
+  if (since_text != NULL && !tend_parse_uint (since_text, 0, G_MAXINT64, &since, NULL)) {
+    send_error (msg, SOUP_STATUS_BAD_REQUEST, "Invalid since (microseconds since the epoch)");
+    return;
+  }
+  samples = tend_context_get_history (self->context, service, (gint64) since, &interval_ms);
+  n = g_variant_n_children (samples);
+  b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, tend_service_get_name (service));
+  json_builder_set_member_name (b, "interval_ms");
+  /* no history provider (health plugin disabled): no interval */
+  if (tend_context_has_history_provider (self->context))
+    json_builder_add_int_value (b, (gint64) interval_ms);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "samples");
+  json_builder_begin_array (b);
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) sample = g_variant_get_child_value (samples, i);
+    gint64 time_us = 0;
+    guint32 restarts = 0;
+
+    g_variant_lookup (sample, "time", "x", &time_us);
+    g_variant_lookup (sample, "restarts", "u", &restarts);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "time");
+    json_builder_add_int_value (b, time_us);
+    add_history_figure (b, sample, "cpu_percent", "cpu-percent");
+    add_history_figure (b, sample, "memory_rss", "memory-rss");
+    add_history_figure (b, sample, "processes", "processes");
+    json_builder_set_member_name (b, "restarts");
+    json_builder_add_int_value (b, restarts);
+    json_builder_end_object (b);
+  }
   json_builder_end_array (b);
   json_builder_end_object (b);
   doc = json_builder_get_root (b);
@@ -667,6 +749,9 @@ tend_http_router_handle (TendHttpServer *server, SoupServerMessage *msg, const c
     break;
   case ROUTE_COMPONENT_LOGS:
     handle_logs (self, msg, &route, query);
+    break;
+  case ROUTE_COMPONENT_HISTORY:
+    handle_history (self, msg, &route, query);
     break;
   case ROUTE_RELOAD:
     handle_reload (self, msg, remote);
