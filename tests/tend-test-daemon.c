@@ -137,11 +137,26 @@ tend_test_read_lines (const char *path)
   return g_strv_builder_end (builder);
 }
 
+/* Counted in place: polled on files of 400,000 lines, where a string per line under ASan's slow unwinder took
+ * minutes a look. Empty lines do not count, as in tend_test_read_lines(). */
 guint
 tend_test_count_lines (const char *path)
 {
-  g_auto(GStrv) lines = tend_test_read_lines (path);
-  return g_strv_length (lines);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  const char *p, *end;
+  guint n = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return 0;
+  for (p = contents, end = contents + length; p < end;) {
+    const char *nl = memchr (p, '\n', (gsize) (end - p));
+    const char *line_end = nl != NULL ? nl : end;
+
+    n += line_end > p;
+    p = line_end + 1;
+  }
+  return n;
 }
 
 typedef struct {
