@@ -169,12 +169,15 @@ cli_poller_thread (gpointer data)
   CliPoller *p = data;
   g_autofree char *tend = g_build_filename (g_getenv ("TEND_TEST_BUILDDIR"), "..", "core", "cli", "tend", NULL);
 
+  /* tend status starts a daemon when none answers: never one left behind if the test's has gone */
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "TEND_TENDD", "/bin/false", TRUE);
+
   while (!g_atomic_int_get (&p->stop)) {
     const char *argv[] = { tend, "--home", p->home, "status", NULL };
     g_autofree char *err = NULL;
     int status = -1;
 
-    if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, NULL) &&
+    if (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, NULL) &&
         g_spawn_check_wait_status (status, NULL)) {
       p->answered++;
     } else {
