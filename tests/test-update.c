@@ -326,7 +326,8 @@ test_update_in_place (void)
     g_autofree char *out = NULL;
     g_autofree char *expected = g_strdup_printf ("(generation %u)", i);
 
-    g_assert_cmpint (tend_test_run_cli (d, &out, &err, "update", NULL), ==, 0);
+    if (tend_test_run_cli (d, &out, &err, "update", NULL) != 0)
+      g_error ("tend update %u failed: %s%s", i, out, err);
     g_assert_nonnull (strstr (out, expected));
   }
   g_assert_cmpint (kill (d->pid, SIGUSR2), ==, 0);
@@ -401,7 +402,6 @@ test_exit_during_exec (void)
   g_autoptr(TendTestDaemon) d = tend_test_daemon_new ();
   g_autofree char *gate = tend_test_daemon_path (d, "gate");
   g_autofree char *config = NULL;
-  g_autofree char *out = NULL;
   g_autoptr(JsonNode) before = NULL;
   g_autoptr(JsonNode) after = NULL;
   g_autoptr(GArray) left = NULL;

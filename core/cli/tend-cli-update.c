@@ -73,8 +73,17 @@ tend_cli_cmd_update (TendCli *cli, int argc, char **argv)
     return tend_cli_report_error (error);
   }
   started = g_get_monotonic_time ();
-  if (!tend_dbus_manager1_call_update_sync (cli->manager, binary, G_DBUS_CALL_FLAGS_NONE, (int) (wait_s * 1000),
-                                            &version, NULL, &error)) {
+  deadline = started + (gint64) (wait_s * G_USEC_PER_SEC);
+  /* busy for a moment (a service stopping, a stop under way): asked again until --wait runs out */
+  while (!tend_dbus_manager1_call_update_sync (cli->manager, binary, G_DBUS_CALL_FLAGS_NONE, (int) (wait_s * 1000),
+                                               &version, NULL, &error)) {
+    g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+    if (g_strcmp0 (remote, "org.tend.Tend1.Error.Busy") == 0 && g_get_monotonic_time () < deadline) {
+      g_clear_error (&error);
+      g_usleep (200 * 1000);
+      continue;
+    }
     if (g_dbus_error_is_remote_error (error)) {
       g_dbus_error_strip_remote_error (error);
       return tend_cli_fail (_("update refused: %s"), error->message);
@@ -84,7 +93,6 @@ tend_cli_cmd_update (TendCli *cli, int argc, char **argv)
   tend_cli_disconnect (cli);
 
   /* the control socket stays open across the exec: a connection waits in its queue meanwhile */
-  deadline = started + (gint64) (wait_s * G_USEC_PER_SEC);
   for (;;) {
     g_clear_error (&error);
     if (tend_cli_try_connect (cli, &error) && read_generation (cli, &now, &error) && now > before)

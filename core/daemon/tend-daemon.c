@@ -243,7 +243,7 @@ restore_services (TendDaemon *self, GError **error)
   const char *text = "";
   guint32 next_id = 0;
   GVariantIter iter;
-  GVariant *row;
+  GVariant *next;
   const char *key;
   GVariant *value;
 
@@ -268,8 +268,8 @@ restore_services (TendDaemon *self, GError **error)
   if (meta == NULL)
     return TRUE;
   g_variant_iter_init (&iter, meta);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    g_autoptr(GVariant) owned = row;
+  while ((next = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) row = next;
     g_autoptr(GVariant) instances = g_variant_lookup_value (row, "instances", G_VARIANT_TYPE ("aa{sv}"));
     const char *name = NULL, *owner = NULL;
     gboolean ad_hoc = FALSE;
@@ -343,14 +343,14 @@ restore_captures (TendDaemon *self)
 {
   g_autoptr(GVariant) captures = g_variant_lookup_value (self->handover_state, "captures", G_VARIANT_TYPE ("aa{sv}"));
   GVariantIter iter;
-  GVariant *row;
+  GVariant *next;
   guint n = 0;
 
   if (captures == NULL)
     return;
   g_variant_iter_init (&iter, captures);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    g_autoptr(GVariant) owned = row;
+  while ((next = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) row = next;
     const char *key = NULL;
     guint32 id = 0;
     int fd;
@@ -794,6 +794,10 @@ signal_update_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *version = tend_daemon_update_finish (TEND_DAEMON (source), result, &error);
+
+  /* SIGUSR2 has no caller to tell: the log says it (the refusal is logged where it is decided) */
+  if (version == NULL)
+    g_debug ("update by SIGUSR2 not done: %s", error->message);
 }
 
 static gboolean

@@ -586,12 +586,12 @@ static void
 adopt_runs (TendProcessPlugin *self, GVariant *runs)
 {
   GVariantIter iter;
-  GVariant *run;
+  GVariant *next;
   guint adopted = 0;
 
   g_variant_iter_init (&iter, runs);
-  while ((run = g_variant_iter_next_value (&iter)) != NULL) {
-    g_autoptr(GVariant) owned = run;
+  while ((next = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr(GVariant) run = next;
     GVariantDict dict;
     guint32 id = 0;
     gint32 pid = 0, kill_signal = SIGTERM;
