@@ -320,7 +320,9 @@ tend_log_capture_adopt (TendContext *context, TendInstance *instance, GVariant *
     bytes = g_variant_get_fixed_array (held, &length, 1);
     /* the unfinished line goes back where it was: the next read completes it */
     length = MIN (length, (gsize) MAX_LINE);
-    memcpy (self->buf, bytes, length);
+    /* an empty held line comes back as NULL, which memcpy may not be given even for 0 bytes */
+    if (length > 0)
+      memcpy (self->buf, bytes, length);
     self->held = length;
   }
   g_variant_dict_clear (&dict);
