@@ -52,9 +52,7 @@
 #define ESC_SELECTED "\033[1;48;5;238m"
 #define ESC_BOLD "\033[1m"
 #define ESC_DIM "\033[2m"
-#define ESC_GREEN "\033[32m"
 #define ESC_RED "\033[31m"
-#define ESC_YELLOW "\033[33m"
 #define ESC_CYAN "\033[36m"
 
 /* One instance, as ListServices and the signals since tell it. */
@@ -303,18 +301,6 @@ selected_row (Monit *m)
   return NULL;
 }
 
-static const char *
-state_color (const char *state)
-{
-  if (g_strcmp0 (state, "online") == 0)
-    return ESC_GREEN;
-  if (g_strcmp0 (state, "errored") == 0)
-    return ESC_RED;
-  if (g_strcmp0 (state, "stopped") == 0)
-    return ESC_DIM;
-  return ESC_YELLOW;
-}
-
 /*
  * A line being drawn: text and escape sequences, and how many cells it
  * takes, so that nothing goes past the right edge (which would scroll).
@@ -461,7 +447,7 @@ draw_row (Monit *m, Line *line, Row *row, gboolean selected, gboolean color, int
   line_field (line, pid, W_PID);
   line_field (line, uptime, W_UPTIME);
   line_field (line, restarts, W_RESTARTS);
-  line_escape (line, color, state_color (row->state));
+  line_escape (line, color, tend_cli_state_color (row->state));
   line_field (line, row->state, W_STATE);
   if (color) {
     g_string_append (line->out, ESC_RESET);

@@ -52,8 +52,8 @@ tend_cli_format_memory (guint64 bytes)
   return g_strdup_printf ("%.1fgb", bytes / (1024.0 * 1024.0 * 1024.0));
 }
 
-static const char *
-state_color (const char *state)
+const char *
+tend_cli_state_color (const char *state)
 {
   if (g_strcmp0 (state, "online") == 0)
     return COLOR_GREEN;
@@ -222,7 +222,7 @@ add_instance_row (Table *t, GVariant *dict, gboolean with_name)
   /* no process, no uptime, whatever start-time still says */
   table_take (t, pid > 0 ? tend_cli_format_uptime ((gint64) lookup_number (dict, "start-time")) : g_strdup ("-"), NULL);
   table_take (t, g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (dict, "restarts")), NULL);
-  table_add (t, state, state_color (state));
+  table_add (t, state, tend_cli_state_color (state));
   table_take (t, known ? g_strdup_printf ("%.1f%%", lookup_double (dict, "cpu-percent")) : g_strdup ("-"), NULL);
   table_take (t, known ? tend_cli_format_memory (lookup_number (dict, "memory-rss")) : g_strdup ("-"), NULL);
 }
@@ -303,7 +303,7 @@ tend_cli_print_describe (GVariant *service)
   g_autofree char *port = lookup_number (service, "port") > 0
                             ? g_strdup_printf ("%" G_GUINT64_FORMAT, lookup_number (service, "port"))
                             : NULL;
-  g_autofree char *colored_state = color ? g_strconcat (state_color (state), state, COLOR_RESET, NULL)
+  g_autofree char *colored_state = color ? g_strconcat (tend_cli_state_color (state), state, COLOR_RESET, NULL)
                                          : g_strdup (state);
   g_autoptr(GVariant) config = g_variant_lookup_value (service, "config", G_VARIANT_TYPE ("a{ss}"));
   g_autoptr(GVariant) instance_list = g_variant_lookup_value (service, "instance-list", G_VARIANT_TYPE ("aa{sv}"));

@@ -208,6 +208,8 @@ int tend_cli_cmd_tunnel (TendCli *cli, int argc, char **argv);
 int tend_cli_cmd_update (TendCli *cli, int argc, char **argv);
 
 /* tend-cli-table.c */
+/** tend_cli_state_color: the escape sequence of a state's colour, the same in every view (tend status, tend monit) */
+const char *tend_cli_state_color (const char *state);
 /** tend_cli_use_color: stdout is a terminal and NO_COLOR is not set */
 gboolean tend_cli_use_color (void);
 /** tend_cli_format_uptime: "12s", "5m", "3h", "2D" since @start_time_us (µs since the epoch); "-" when 0 */
